@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace chat::msg {
+
+// Client commands, already parsed and validated by the gateway, as the session
+// hands them to its connection actor. `ref` is the command's `ref` as raw JSON
+// text (empty when absent), echoed verbatim in the reply.
+
+struct cmd_join {
+  std::string ref;
+  std::string room;
+  bool has_since = false;
+  uint64_t since = 0;
+};
+
+struct cmd_leave {
+  std::string ref;
+  std::string room;
+};
+
+struct cmd_send {
+  std::string ref;
+  std::string room;
+  std::string id;
+  std::string body; ///< compact JSON text, at most 64 KiB
+};
+
+struct cmd_history {
+  std::string ref;
+  std::string room;
+  uint64_t before = 0; ///< 0 = not given
+  uint64_t after = 0;
+  bool has_after = false;
+  uint32_t limit = 50;
+};
+
+struct cmd_typing {
+  std::string ref;
+  std::string room;
+};
+
+/// The session is gone: leave every room and stop.
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_join& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_join"), x.ref, x.room, x.has_since,
+           x.since);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_leave& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_leave"), x.ref, x.room);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_send& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_send"), x.ref, x.room, x.id, x.body);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_history& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_history"), x.ref, x.room, x.before,
+           x.after, x.has_after, x.limit);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_typing& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_typing"), x.ref, x.room);
+}
+
+} // namespace chat::msg

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+
+namespace chat::actors {
+
+/// Errors between actors. The connection actor maps them once to the protocol's
+/// error codes (PROTOCOL.md "Error codes").
+enum class errc : uint8_t {
+  storage_failed = 1, ///< the store could not read or commit -> `internal`
+  room_unavailable,   ///< the room's actor could not be reached -> `unavailable`
+  not_joined,         ///< a room command from a non-member -> `not_joined`
+};
+
+std::string to_string(errc x);
+
+} // namespace chat::actors
+
+CAF_ERROR_CODE_ENUM(chat::actors::errc, "chat")

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/actors/frame.hpp"
+#include "chat/storage/records.hpp"
+
+namespace chat::actors {
+
+/// Builds one JSON object straight into a frame buffer (no DOM, one allocation).
+/// Values that are already JSON (a message body, a `ref`) are copied verbatim.
+class json_writer {
+public:
+  json_writer();
+
+  json_writer& key(std::string_view k);
+  json_writer& str(std::string_view v);
+  json_writer& num(uint64_t v);
+  json_writer& num(int64_t v);
+  json_writer& boolean(bool v);
+  json_writer& raw(std::string_view json);
+  json_writer& begin_object();
+  json_writer& end_object();
+  json_writer& begin_array();
+  json_writer& end_array();
+
+  /// Adds `"ref":<ref>` unless `ref` is empty (the command carried none).
+  json_writer& ref(std::string_view ref);
+
+  /// Ends the top-level object and returns the shared frame.
+  [[nodiscard]] frame finish();
+
+private:
+  void comma();
+  std::string buf_;
+  bool need_comma_ = false;
+};
+
+/// Appends `s` to `out` as a JSON string literal.
+void append_json_string(std::string& out, std::string_view s);
+
+// -- server -> client events (PROTOCOL.md "Server -> client events") ----------
+
+[[nodiscard]] frame message_event(std::string_view room, const storage::message_record& m);
+void write_message_object(json_writer& w, std::string_view room,
+                          const storage::message_record& m);
+[[nodiscard]] frame ack_event(std::string_view ref, std::string_view room,
+                              std::string_view id, uint64_t seq, bool dup);
+[[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
+                                 const std::vector<std::string>& members);
+[[nodiscard]] frame member_event(std::string_view room, std::string_view user,
+                                 std::string_view event);
+[[nodiscard]] frame typing_event(std::string_view room, std::string_view user);
+[[nodiscard]] frame history_event(std::string_view ref, std::string_view room,
+                                  const std::vector<storage::message_record>& msgs);
+[[nodiscard]] frame ok_event(std::string_view ref);
+[[nodiscard]] frame pong_event(std::string_view ref);
+[[nodiscard]] frame error_event(std::string_view ref, std::string_view code,
+                                std::string_view message);
+
+} // namespace chat::actors

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace chat::actors {
+
+/// One outbound event, serialized once and shared by every local recipient.
+///
+/// The buffer holds a WebSocket frame header followed by the JSON payload. Server
+/// frames are unmasked, so the complete frame is identical for every recipient and
+/// a session can hand it to writev untouched; other transports use `json()`.
+class frame {
+public:
+  frame() = default;
+
+  /// The bytes to put on a WebSocket, header included.
+  [[nodiscard]] std::string_view ws_bytes() const noexcept {
+    return {buf_->data() + offset_, buf_->size() - offset_};
+  }
+
+  /// The JSON text alone.
+  [[nodiscard]] std::string_view json() const noexcept {
+    return {buf_->data() + header_room, buf_->size() - header_room};
+  }
+
+  [[nodiscard]] size_t size() const noexcept { return buf_->size() - offset_; }
+  [[nodiscard]] explicit operator bool() const noexcept { return buf_ != nullptr; }
+
+  /// Space reserved in front of the payload for the largest frame header.
+  static constexpr size_t header_room = 10;
+
+  /// Takes a buffer of `header_room` reserved bytes followed by the payload and
+  /// writes the WebSocket header for a final frame of `opcode` in front of it.
+  static frame finish(std::string buf, uint8_t opcode = 0x1);
+
+private:
+  std::shared_ptr<const std::string> buf_;
+  uint8_t offset_ = 0;
+};
+
+} // namespace chat::actors

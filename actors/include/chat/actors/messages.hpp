@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "chat/actors/outbox.hpp"
+#include "chat/storage/store.hpp"
+
+// Messages between the node-local actors. None of them crosses nodes yet: they
+// carry shared pointers (outboxes) and storage types, so they are registered as
+// local-only ("unsafe") types. The cluster issue gives the cross-node ones an
+// `inspect` and a serializer round-trip test.
+
+namespace chat::msg {
+
+/// A connection joins a room; the room pushes `joined` and the replay into `out`
+/// itself (so that nothing can overtake them) and replies with its last seq.
+struct room_join {
+  caf::actor conn;
+  std::string user;
+  std::shared_ptr<actors::outbox> out;
+  std::string ref;
+  bool has_since = false;
+  uint64_t since = 0;
+};
+
+struct room_leave {
+  caf::actor conn;
+};
+
+/// A member posts a message; the reply (post_result) comes after the commit.
+struct room_post {
+  std::string user;
+  std::string id;
+  std::string body;
+};
+
+struct post_result {
+  uint64_t seq = 0;
+  bool dup = false;
+};
+
+/// An ephemeral typing signal from a member.
+struct room_typing {
+  caf::actor conn;
+  std::string user;
+};
+
+struct store_append {
+  storage::room_append req;
+};
+
+struct store_load {
+  std::string room;
+};
+
+/// A history read: newest first below `before` (0 = from the end) or, with
+/// `has_after`, oldest first above `after`.
+struct store_read {
+  std::string room;
+  uint64_t before = 0;
+  uint64_t after = 0;
+  bool has_after = false;
+  uint32_t limit = 50;
+};
+
+using message_list = std::vector<storage::message_record>;
+
+/// Directory: the (possibly freshly activated) actor of a room.
+struct resolve_room {
+  std::string room;
+};
+
+/// A room asks the directory to forget it before it stops (passivation).
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+/// Store: commit what is pending (the group commit trigger).
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// Room: check whether it has been idle long enough to passivate.
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+/// Store: flush everything to disk and answer; sent at shutdown.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+} // namespace chat::msg
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_join)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_leave)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_post)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::post_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_typing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_append)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_read)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::message_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_room)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_meta)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_append_result)

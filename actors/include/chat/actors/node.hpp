@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "chat/actors/commands.hpp"
+#include "chat/actors/messages.hpp"
+#include "chat/storage/store.hpp"
+
+namespace chat::actors {
+
+/// Registers every message type of this module with CAF. Call on each node's
+/// config before the actor system is constructed.
+void register_types(caf::actor_system_config& cfg);
+
+/// The node-wide actors a connection (or an embedding service) talks to.
+struct node_handles {
+  std::string node_id;
+  caf::actor store;     ///< owns RocksDB, detached
+  caf::actor directory; ///< room name -> room actor, activates on demand
+};
+
+struct node_options {
+  std::string node_id = "n1";
+  /// An empty room's actor stops after this long without activity.
+  std::chrono::milliseconds room_idle{60000};
+};
+
+/// Spawns the store actor (taking ownership of `db`) and the directory.
+[[nodiscard]] node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
+                                      std::unique_ptr<storage::store> db);
+
+/// Flushes the store and stops the node's actors; blocks until the store is flushed.
+void stop_node(caf::actor_system& sys, const node_handles& node);
+
+/// Spawns the connection actor of one client connection for `user`. Every frame
+/// for the client goes into `out`.
+[[nodiscard]] caf::actor spawn_connection(caf::actor_system& sys, const node_handles& node,
+                                          std::string user, std::shared_ptr<outbox> out);
+
+/// Reads a room's history off the actors' threads and calls `done` with the
+/// `history` frame (or an error frame) from an actor thread.
+void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,
+                  std::function<void(frame)> done);
+
+} // namespace chat::actors

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "chat/actors/frame.hpp"
+
+namespace chat::actors {
+
+/// What a frame is worth when the queue is full.
+enum class frame_kind : uint8_t {
+  stored,    ///< a stored room message: never dropped; overflow closes the connection
+  reply,     ///< a reply to a command: likewise
+  ephemeral, ///< typing, presence: dropped first when the queue is full
+};
+
+/// The bounded outbound queue of one client connection: the bridge between
+/// actors (producers, any thread) and the gateway session (the one consumer).
+///
+/// Actors never touch the socket: they push shared frames here, and the first
+/// push into an empty queue calls the session's waker, which posts a drain onto
+/// the session's strand. The session writes everything it took with one gather
+/// write and then releases the bytes. The byte count covers both what is pending
+/// and what is being written, so the bound holds for the whole path.
+class outbox {
+public:
+  explicit outbox(size_t max_bytes) : max_bytes_(max_bytes) {
+  }
+
+  /// Queues `f`. Returns false when the frame was not queued: the connection is
+  /// closed, or the queue is full (an ephemeral frame is then simply dropped; any
+  /// other marks the outbox as overflowed and wakes the session to close it).
+  bool push(const frame& f, frame_kind kind);
+
+  /// Installs the function called when frames become available (or on overflow).
+  void set_waker(std::function<void()> waker);
+
+  /// Moves all pending frames to the back of `out`. Returns false once overflowed.
+  bool take(std::vector<frame>& out);
+
+  /// The session wrote `bytes` of what it took.
+  void release(size_t bytes);
+
+  /// No more frames are accepted; pending ones are discarded.
+  void close();
+
+  [[nodiscard]] size_t queued_bytes() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::vector<frame> pending_;
+  std::function<void()> waker_;
+  size_t bytes_ = 0;
+  size_t max_bytes_;
+  bool wake_armed_ = true;
+  bool overflowed_ = false;
+  bool closed_ = false;
+};
+
+} // namespace chat::actors

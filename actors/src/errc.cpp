@@ -1,0 +1,17 @@
+#include "chat/actors/errc.hpp"
+
+namespace chat::actors {
+
+std::string to_string(errc x) {
+  switch (x) {
+    case errc::storage_failed:
+      return "storage_failed";
+    case errc::room_unavailable:
+      return "room_unavailable";
+    case errc::not_joined:
+      return "not_joined";
+  }
+  return "unknown";
+}
+
+} // namespace chat::actors

@@ -1,0 +1,217 @@
+#include "chat/actors/events.hpp"
+
+#include <charconv>
+
+namespace chat::actors {
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out += hex[u >> 4];
+          out += hex[u & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+json_writer::json_writer() {
+  buf_.reserve(256);
+  buf_.assign(frame::header_room, '\0');
+  buf_ += '{';
+}
+
+void json_writer::comma() {
+  if (need_comma_)
+    buf_ += ',';
+}
+
+json_writer& json_writer::key(std::string_view k) {
+  comma();
+  append_json_string(buf_, k);
+  buf_ += ':';
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::str(std::string_view v) {
+  comma();
+  append_json_string(buf_, v);
+  need_comma_ = true;
+  return *this;
+}
+
+template <class T>
+static void append_number(std::string& buf, T v) {
+  char tmp[24];
+  auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
+  (void) ec;
+  buf.append(tmp, end);
+}
+
+json_writer& json_writer::num(uint64_t v) {
+  comma();
+  append_number(buf_, v);
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::num(int64_t v) {
+  comma();
+  append_number(buf_, v);
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::boolean(bool v) {
+  return raw(v ? "true" : "false");
+}
+
+json_writer& json_writer::raw(std::string_view json) {
+  comma();
+  buf_ += json;
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::begin_object() {
+  comma();
+  buf_ += '{';
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::end_object() {
+  buf_ += '}';
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::begin_array() {
+  comma();
+  buf_ += '[';
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::end_array() {
+  buf_ += ']';
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::ref(std::string_view ref) {
+  if (!ref.empty())
+    key("ref").raw(ref);
+  return *this;
+}
+
+frame json_writer::finish() {
+  buf_ += '}';
+  return frame::finish(std::move(buf_));
+}
+
+void write_message_object(json_writer& w, std::string_view room,
+                          const storage::message_record& m) {
+  w.key("type").str("message").key("room").str(room).key("seq").num(m.seq);
+  w.key("id").str(m.id).key("from").str(m.from).key("ts").num(m.ts);
+  w.key("body").raw(m.body).key("vc").begin_object();
+  for (auto& [node, counter] : m.vc.entries())
+    w.key(node).num(counter);
+  w.end_object();
+}
+
+frame message_event(std::string_view room, const storage::message_record& m) {
+  json_writer w;
+  write_message_object(w, room, m);
+  return w.finish();
+}
+
+frame ack_event(std::string_view ref, std::string_view room, std::string_view id,
+                uint64_t seq, bool dup) {
+  json_writer w;
+  w.key("type").str("ack").ref(ref).key("id").str(id).key("room").str(room);
+  w.key("seq").num(seq).key("dup").boolean(dup);
+  return w.finish();
+}
+
+frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
+                   const std::vector<std::string>& members) {
+  json_writer w;
+  w.key("type").str("joined").ref(ref).key("room").str(room).key("seq").num(seq);
+  w.key("members").begin_array();
+  for (auto& m : members)
+    w.str(m);
+  w.end_array().key("receipts").begin_object().end_object();
+  return w.finish();
+}
+
+frame member_event(std::string_view room, std::string_view user, std::string_view event) {
+  json_writer w;
+  w.key("type").str("member").key("room").str(room).key("user").str(user);
+  w.key("event").str(event);
+  return w.finish();
+}
+
+frame typing_event(std::string_view room, std::string_view user) {
+  json_writer w;
+  w.key("type").str("typing").key("room").str(room).key("user").str(user);
+  return w.finish();
+}
+
+frame history_event(std::string_view ref, std::string_view room,
+                    const std::vector<storage::message_record>& msgs) {
+  json_writer w;
+  w.key("type").str("history").ref(ref).key("room").str(room);
+  w.key("messages").begin_array();
+  for (auto& m : msgs) {
+    w.begin_object();
+    write_message_object(w, room, m);
+    w.end_object();
+  }
+  w.end_array();
+  return w.finish();
+}
+
+frame ok_event(std::string_view ref) {
+  json_writer w;
+  w.key("type").str("ok").ref(ref);
+  return w.finish();
+}
+
+frame pong_event(std::string_view ref) {
+  json_writer w;
+  w.key("type").str("pong").ref(ref);
+  return w.finish();
+}
+
+frame error_event(std::string_view ref, std::string_view code, std::string_view message) {
+  json_writer w;
+  w.key("type").str("error").ref(ref).key("code").str(code).key("message").str(message);
+  return w.finish();
+}
+
+} // namespace chat::actors

@@ -1,0 +1,65 @@
+#include "chat/actors/outbox.hpp"
+
+namespace chat::actors {
+
+bool outbox::push(const frame& f, frame_kind kind) {
+  std::function<void()> wake;
+  bool queued = true;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_ || overflowed_)
+      return false;
+    if (bytes_ + f.size() > max_bytes_) {
+      if (kind == frame_kind::ephemeral)
+        return false;
+      overflowed_ = true;
+      pending_.clear();
+      queued = false;
+    } else {
+      pending_.push_back(f);
+      bytes_ += f.size();
+    }
+    if (!wake_armed_)
+      return queued;
+    wake_armed_ = false;
+    wake = waker_;
+  }
+  if (wake)
+    wake();
+  return queued;
+}
+
+void outbox::set_waker(std::function<void()> waker) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  waker_ = std::move(waker);
+}
+
+bool outbox::take(std::vector<frame>& out) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  wake_armed_ = true;
+  if (out.empty())
+    out.swap(pending_);
+  else
+    out.insert(out.end(), pending_.begin(), pending_.end());
+  pending_.clear();
+  return !overflowed_;
+}
+
+void outbox::release(size_t bytes) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  bytes_ -= bytes < bytes_ ? bytes : bytes_;
+}
+
+void outbox::close() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  closed_ = true;
+  pending_.clear();
+  waker_ = nullptr;
+}
+
+size_t outbox::queued_bytes() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return bytes_;
+}
+
+} // namespace chat::actors

@@ -1,0 +1,285 @@
+#include "room_actor.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/events.hpp"
+#include "chat/actors/messages.hpp"
+
+namespace chat::actors {
+
+namespace {
+
+struct member {
+  caf::actor conn;
+  std::string user;
+  std::shared_ptr<outbox> out;
+  uint64_t delivered = 0; ///< last seq pushed to this member
+  bool live = false;      ///< caught up: receives the fan-out directly
+  uint64_t generation = 0;
+};
+
+struct pending_post {
+  storage::append_entry entry;
+  caf::response_promise promise;
+};
+
+struct room_state {
+  std::string room;
+  std::string node_id;
+  caf::actor store;
+  caf::actor directory;
+  std::chrono::milliseconds idle{60000};
+  storage::room_meta meta;
+  std::unordered_map<caf::actor_id, member> members;
+  std::unordered_map<std::string, size_t> users; ///< connections per user
+  std::vector<pending_post> pending;
+  bool in_flight = false;
+  /// The most recent frames, so that most joins with `since` replay from memory.
+  std::deque<std::pair<uint64_t, frame>> recent;
+  uint64_t generation = 0;
+  uint64_t idle_epoch = 0;
+  static inline const char* name = "room";
+};
+
+using room_self = caf::stateful_actor<room_state>;
+
+constexpr size_t recent_capacity = 512;
+constexpr uint32_t replay_batch = 256;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void arm_idle_timer(room_self* self) {
+  auto& st = self->state;
+  ++st.idle_epoch;
+  if (st.members.empty())
+    self->delayed_send(self, st.idle, msg::idle_atom::value, st.idle_epoch);
+}
+
+void broadcast(room_self* self, const frame& f, frame_kind kind,
+               const std::string* except_user = nullptr) {
+  for (auto& [id, m] : self->state.members)
+    if (m.live && (except_user == nullptr || m.user != *except_user))
+      m.out->push(f, kind);
+}
+
+// Brings a member that joined with `since` up to the live stream: from the
+// recent-frames cache when it reaches back far enough, else from the store in
+// batches, and then from the cache. Live fan-out skips the member until then,
+// so the replay and the live messages never interleave.
+void catch_up(room_self* self, caf::actor_id key) {
+  auto& st = self->state;
+  auto i = st.members.find(key);
+  if (i == st.members.end())
+    return;
+  auto& m = i->second;
+  if (m.delivered >= st.meta.seq) {
+    m.live = true;
+    return;
+  }
+  if (!st.recent.empty() && st.recent.front().first <= m.delivered + 1) {
+    for (auto& [seq, f] : st.recent)
+      if (seq > m.delivered)
+        m.out->push(f, frame_kind::stored);
+    m.delivered = st.meta.seq;
+    m.live = true;
+    return;
+  }
+  auto generation = m.generation;
+  self
+    ->request(st.store, caf::infinite,
+              msg::store_read{st.room, 0, m.delivered, true, replay_batch})
+    .then(
+      [=](msg::message_list& xs) {
+        auto& st = self->state;
+        auto i = st.members.find(key);
+        if (i == st.members.end() || i->second.generation != generation)
+          return;
+        auto& m = i->second;
+        if (xs.empty()) {
+          spdlog::error("room '{}': log ends at seq {} but the room is at {}", st.room,
+                        m.delivered, st.meta.seq);
+          m.delivered = st.meta.seq;
+        }
+        for (auto& r : xs)
+          if (r.seq > m.delivered) {
+            m.out->push(message_event(st.room, r), frame_kind::stored);
+            m.delivered = r.seq;
+          }
+        catch_up(self, key);
+      },
+      [=](caf::error&) {
+        auto& st = self->state;
+        auto i = st.members.find(key);
+        if (i == st.members.end() || i->second.generation != generation)
+          return;
+        // The replay cannot complete: closing the outbox makes the session drop
+        // the connection, and the client rejoins with `since` and loses nothing.
+        i->second.out->close();
+      });
+}
+
+void commit_pending(room_self* self);
+
+void on_committed(room_self* self, std::vector<pending_post>& batch,
+                  storage::room_append_result& res) {
+  auto& st = self->state;
+  st.meta = std::move(res.meta);
+  for (size_t i = 0; i < batch.size(); ++i)
+    batch[i].promise.deliver(msg::post_result{res.outcomes[i].seq, res.outcomes[i].dup});
+  for (auto& rec : res.stored) {
+    auto f = message_event(st.room, rec);
+    for (auto& [id, m] : st.members)
+      if (m.live) {
+        m.out->push(f, frame_kind::stored);
+        m.delivered = rec.seq;
+      }
+    st.recent.emplace_back(rec.seq, std::move(f));
+    if (st.recent.size() > recent_capacity)
+      st.recent.pop_front();
+  }
+}
+
+// One append in flight per room: the next batch is formed from whatever posts
+// arrived during the commit, which keeps the log gap-free and in arrival order.
+void commit_pending(room_self* self) {
+  auto& st = self->state;
+  if (st.in_flight || st.pending.empty())
+    return;
+  st.in_flight = true;
+  auto batch = std::make_shared<std::vector<pending_post>>(std::move(st.pending));
+  st.pending.clear();
+  storage::room_append req{st.room, st.node_id, st.meta, {}};
+  req.entries.reserve(batch->size());
+  for (auto& p : *batch)
+    req.entries.push_back(p.entry);
+  self->request(st.store, caf::infinite, msg::store_append{std::move(req)})
+    .then(
+      [=](storage::room_append_result& res) {
+        on_committed(self, *batch, res);
+        self->state.in_flight = false;
+        commit_pending(self);
+      },
+      [=](caf::error& err) {
+        for (auto& p : *batch)
+          p.promise.deliver(err);
+        self->state.in_flight = false;
+        commit_pending(self);
+      });
+}
+
+void remove_member(room_self* self, caf::actor_id key) {
+  auto& st = self->state;
+  auto i = st.members.find(key);
+  if (i == st.members.end())
+    return;
+  auto user = std::move(i->second.user);
+  st.members.erase(i);
+  if (auto u = st.users.find(user); u != st.users.end() && --u->second == 0) {
+    st.users.erase(u);
+    broadcast(self, member_event(st.room, user, "leave"), frame_kind::reply);
+  }
+  if (st.members.empty())
+    arm_idle_timer(self);
+}
+
+caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
+                         caf::actor store, caf::actor directory,
+                         std::chrono::milliseconds idle) {
+  auto& st = self->state;
+  st.room = std::move(room);
+  st.node_id = std::move(node_id);
+  st.store = std::move(store);
+  st.directory = std::move(directory);
+  st.idle = idle;
+  // Nothing is handled before the room knows where its log stands.
+  self->request(st.store, caf::infinite, msg::store_load{st.room})
+    .await([=](storage::room_meta& meta) { self->state.meta = std::move(meta); },
+           [=](caf::error& err) {
+             spdlog::error("room '{}': cannot load: {}", self->state.room,
+                           self->system().render(err));
+             self->quit(err);
+           });
+  self->set_down_handler([=](caf::down_msg& dm) { remove_member(self, dm.source.id()); });
+  arm_idle_timer(self);
+  return {
+    [=](msg::room_join& x) -> uint64_t {
+      auto& st = self->state;
+      auto key = x.conn.id();
+      auto existing = st.members.find(key);
+      if (existing == st.members.end()) {
+        self->monitor(x.conn);
+        if (st.users[x.user]++ == 0)
+          broadcast(self, member_event(st.room, x.user, "join"), frame_kind::reply);
+      }
+      auto& m = st.members[key];
+      m.conn = x.conn;
+      m.user = x.user;
+      m.out = x.out;
+      m.generation = ++st.generation;
+      m.live = false;
+      m.delivered = x.has_since ? std::min(x.since, st.meta.seq) : st.meta.seq;
+      std::vector<std::string> users;
+      users.reserve(st.users.size());
+      for (auto& [u, n] : st.users)
+        users.push_back(u);
+      m.out->push(joined_event(x.ref, st.room, st.meta.seq, users), frame_kind::reply);
+      catch_up(self, key);
+      ++st.idle_epoch;
+      return st.meta.seq;
+    },
+    [=](msg::room_leave& x) {
+      self->demonitor(x.conn.address());
+      remove_member(self, x.conn.id());
+    },
+    [=](msg::room_post& x) {
+      auto& st = self->state;
+      st.pending.push_back(pending_post{
+        storage::append_entry{std::move(x.id), std::move(x.user), now_ms(),
+                              std::move(x.body)},
+        self->make_response_promise()});
+      commit_pending(self);
+    },
+    [=](msg::room_typing& x) {
+      auto& st = self->state;
+      if (st.members.count(x.conn.id()) == 0)
+        return;
+      broadcast(self, typing_event(st.room, x.user), frame_kind::ephemeral, &x.user);
+    },
+    [=](msg::idle_atom, uint64_t epoch) {
+      auto& st = self->state;
+      if (epoch != st.idle_epoch || !st.members.empty() || st.in_flight
+          || !st.pending.empty())
+        return;
+      // While the directory decides, nothing else is handled; joins that were
+      // already on their way are bounced by CAF once the room has quit, and
+      // their senders resolve the room again.
+      self->request(st.directory, caf::infinite, msg::passivate_atom::value, st.room)
+        .await([=](bool ok) {
+          if (ok) {
+            spdlog::debug("room '{}': passivated", self->state.room);
+            self->quit();
+          }
+        });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
+                      caf::actor store, caf::actor directory,
+                      std::chrono::milliseconds idle) {
+  return parent->spawn(room_actor, std::move(room), std::move(node_id), std::move(store),
+                       std::move(directory), idle);
+}
+
+} // namespace chat::actors

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "chat/runtime/endpoint.hpp"
+
+namespace chat::runtime {
+
+enum class durability { sync, async };
+
+/// Everything a node is configured with. Each field comes from a CLI flag, a
+/// `CHAT_<FLAG>` env var or the `--config` file, in that order of precedence.
+struct node_config {
+  /// This node's id in vector clocks and the cluster. Default: "n1".
+  std::string node_id = "n1";
+  /// Where the HTTP/WebSocket gateway listens. Default: 127.0.0.1:8080.
+  endpoint http{"127.0.0.1", 8080};
+  /// RocksDB directory, created if missing. Default: ./data.
+  std::string data_dir = "./data";
+  /// Development mode: `?user=NAME` is accepted without a token. Default: off.
+  bool dev = false;
+  /// trace, debug, info, warn, error or off. Default: info.
+  std::string log_level = "info";
+  /// WebSocket ping interval; two missed pongs close the peer. Default: 20000.
+  uint32_t heartbeat_ms = 20000;
+  /// sync = fsync per group commit; async = leave it to the OS. Default: sync.
+  enum durability durability = durability::sync;
+  /// An empty room's actor is passivated after this long idle. Default: 60000.
+  uint32_t room_idle_ms = 60000;
+  /// Threads running the gateway's io_context. Default: 1.
+  uint32_t io_threads = 1;
+  /// Threads of the actor scheduler; 0 = one per core. Default: 0.
+  uint32_t actor_threads = 0;
+};
+
+/// The outcome of parsing when the process should stop instead of running:
+/// `--help` (code 0, text on stdout) or an error (code 2, one line on stderr).
+struct parse_exit {
+  int code;
+  std::string text;
+};
+
+/// Parses argv (flags), then `CHAT_*` env vars, then `--config FILE`.
+[[nodiscard]] std::variant<node_config, parse_exit> parse_node_config(int argc,
+                                                                      char** argv);
+
+} // namespace chat::runtime

@@ -1,0 +1,80 @@
+#include "chat/runtime/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace chat::runtime {
+
+namespace {
+
+bool valid_node_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64
+         && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+              return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+            });
+}
+
+} // namespace
+
+std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
+  node_config cfg;
+  CLI::App app{"chatd: one node of the chat runtime", "chatd"};
+  app.option_defaults()->always_capture_default();
+  app.set_config("--config", "", "read flags from a TOML/INI file (key = value)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+
+  std::string http = cfg.http.to_string();
+  std::string durability = "sync";
+  app.add_option("--node-id", cfg.node_id, "this node's id")->envname("CHAT_NODE_ID");
+  app.add_option("--http", http, "HTTP/WebSocket listen address HOST:PORT")
+    ->envname("CHAT_HTTP");
+  app.add_option("--data", cfg.data_dir, "data directory (RocksDB)")->envname("CHAT_DATA");
+  app.add_flag("--dev", cfg.dev, "development mode: accept ?user=NAME without a token")
+    ->envname("CHAT_DEV");
+  app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
+    ->envname("CHAT_LOG_LEVEL")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--heartbeat-ms", cfg.heartbeat_ms, "WebSocket ping interval in ms")
+    ->envname("CHAT_HEARTBEAT_MS")
+    ->check(CLI::Range(50u, 3600000u));
+  app.add_option("--durability", durability, "sync (fsync each group commit) | async")
+    ->envname("CHAT_DURABILITY")
+    ->check(CLI::IsMember({"sync", "async"}));
+  app.add_option("--room-idle-ms", cfg.room_idle_ms,
+                 "passivate an empty room's actor after this idle time")
+    ->envname("CHAT_ROOM_IDLE_MS")
+    ->check(CLI::Range(10u, 86400000u));
+  app.add_option("--io-threads", cfg.io_threads, "gateway I/O threads")
+    ->envname("CHAT_IO_THREADS")
+    ->check(CLI::Range(1u, 64u));
+  app.add_option("--actor-threads", cfg.actor_threads,
+                 "actor scheduler threads (0 = one per core)")
+    ->envname("CHAT_ACTOR_THREADS")
+    ->check(CLI::Range(0u, 64u));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return parse_exit{0, app.help()};
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return parse_exit{2, "chatd: " + what};
+  }
+  std::string error;
+  auto ep = parse_endpoint(http, error);
+  if (!ep)
+    return parse_exit{2, "chatd: --http: " + error};
+  cfg.http = *ep;
+  if (!valid_node_id(cfg.node_id))
+    return parse_exit{2, "chatd: --node-id: must be 1-64 characters of [A-Za-z0-9._-]"};
+  if (cfg.data_dir.empty())
+    return parse_exit{2, "chatd: --data: must not be empty"};
+  cfg.durability = durability == "async" ? durability::async : durability::sync;
+  return cfg;
+}
+
+} // namespace chat::runtime

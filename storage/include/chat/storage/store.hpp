@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/storage/records.hpp"
+
+namespace chat::storage {
+
+/// The result of a storage call: ok, or a one-line reason. RocksDB's own
+/// status never leaves this module.
+struct [[nodiscard]] status {
+  std::string error; ///< empty = ok
+  [[nodiscard]] bool ok() const noexcept { return error.empty(); }
+  explicit operator bool() const noexcept { return ok(); }
+};
+
+struct open_options {
+  /// Directory of the RocksDB instance; created if missing.
+  std::string path;
+  /// fsync the WAL on every commit (group). Default: true.
+  bool sync = true;
+};
+
+/// One message to append, before it has a seq.
+struct append_entry {
+  std::string id;
+  std::string from;
+  int64_t ts = 0;
+  std::string body;
+};
+
+/// The appends of one room in a write group. `meta` is where the room's log
+/// stands (as its room actor knows it); `node` ticks the vector clock.
+struct room_append {
+  std::string room;
+  std::string node;
+  room_meta meta;
+  std::vector<append_entry> entries;
+};
+
+/// What became of each entry of a room_append, in the same order.
+struct append_outcome {
+  uint64_t seq = 0;
+  bool dup = false; ///< the id was stored before (or earlier in the same append)
+};
+
+struct room_append_result {
+  std::vector<append_outcome> outcomes;
+  std::vector<message_record> stored; ///< the new records, in seq order
+  room_meta meta;                     ///< where the log stands afterwards
+};
+
+/// A node's RocksDB instance. Not thread-safe for writers: one caller (the store
+/// actor) owns it; reads may come from the same caller.
+class store {
+public:
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Opens (creating if needed) the database at `opts.path`.
+  [[nodiscard]] static std::unique_ptr<store> open(const open_options& opts,
+                                                   std::string& error);
+
+  /// Appends the entries of several rooms in ONE WriteBatch (group commit):
+  /// each entry whose id the room already stored becomes a dup with the original
+  /// seq; every other entry gets the next gap-free seq, a vector-clock tick, and
+  /// its id -> seq key in the same batch. Nothing changes on failure.
+  status append_group(const std::vector<room_append>& appends,
+                      std::vector<room_append_result>& results);
+
+  /// Where `room`'s log stands; a room never written has seq 0.
+  status load_room(const std::string& room, room_meta& out);
+
+  /// Up to `limit` messages with seq > `after`, oldest first.
+  status read_after(const std::string& room, uint64_t after, size_t limit,
+                    std::vector<message_record>& out);
+
+  /// Up to `limit` messages with seq < `before`, newest first.
+  status read_before(const std::string& room, uint64_t before, size_t limit,
+                     std::vector<message_record>& out);
+
+  /// The seq stored for a client id in `room`, if any.
+  status find_id(const std::string& room, const std::string& id,
+                 std::optional<uint64_t>& out);
+
+  /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
+  status flush();
+
+private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace chat::storage

@@ -1,0 +1,264 @@
+#include "chat/storage/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+
+namespace chat::storage {
+
+namespace {
+
+constexpr const char* cf_names[] = {"messages", "idem", "rooms"};
+enum cf_index { cf_messages, cf_idem, cf_rooms, cf_count };
+
+std::string room_prefix(const std::string& room) {
+  std::string key;
+  key.reserve(room.size() + 9);
+  key += room;
+  key += '\0';
+  return key;
+}
+
+void append_be64(std::string& key, uint64_t x) {
+  for (int shift = 56; shift >= 0; shift -= 8)
+    key += static_cast<char>((x >> shift) & 0xff);
+}
+
+std::string message_key(const std::string& room, uint64_t seq) {
+  auto key = room_prefix(room);
+  append_be64(key, seq);
+  return key;
+}
+
+std::string idem_key(const std::string& room, const std::string& id) {
+  return room_prefix(room) + id;
+}
+
+uint64_t read_be64(const rocksdb::Slice& s) {
+  uint64_t x = 0;
+  for (size_t i = s.size() - 8; i < s.size(); ++i)
+    x = (x << 8) | static_cast<unsigned char>(s[i]);
+  return x;
+}
+
+status from(const rocksdb::Status& s) {
+  return s.ok() ? status{} : status{s.ToString()};
+}
+
+} // namespace
+
+struct store::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles; // all open families
+  rocksdb::ColumnFamilyHandle* cf[cf_count] = {};
+  rocksdb::WriteOptions write_opts;
+
+  ~impl() {
+    if (db) {
+      for (auto* h : handles)
+        db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+};
+
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+
+store::~store() = default;
+
+std::unique_ptr<store> store::open(const open_options& opts, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.path, ec);
+  if (ec) {
+    error = "cannot create data directory '" + opts.path + "': " + ec.message();
+    return nullptr;
+  }
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  db_opts.keep_log_file_num = 4;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_opts{db_opts};
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  // Open every family that exists (a newer version may have added some) plus ours.
+  std::vector<std::string> names;
+  auto listed = rocksdb::DB::ListColumnFamilies(db_opts, opts.path, &names);
+  if (!listed.ok())
+    names = {rocksdb::kDefaultColumnFamilyName};
+  for (auto* n : cf_names)
+    if (std::find(names.begin(), names.end(), n) == names.end())
+      names.emplace_back(n);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (auto& n : names)
+    descs.emplace_back(n, cf_opts);
+
+  auto p = std::make_unique<impl>();
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_opts, opts.path, descs, &p->handles, &raw);
+  if (!s.ok()) {
+    error = "cannot open data directory '" + opts.path + "': " + s.ToString();
+    return nullptr;
+  }
+  p->db.reset(raw);
+  for (size_t i = 0; i < names.size(); ++i)
+    for (int j = 0; j < cf_count; ++j)
+      if (names[i] == cf_names[j])
+        p->cf[j] = p->handles[i];
+  p->write_opts.sync = opts.sync;
+  return std::unique_ptr<store>{new store(std::move(p))};
+}
+
+status store::append_group(const std::vector<room_append>& appends,
+                           std::vector<room_append_result>& results) {
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  std::vector<room_append_result> out(appends.size());
+  std::vector<std::string> keys;
+  std::vector<rocksdb::Slice> key_slices;
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+  for (size_t a = 0; a < appends.size(); ++a) {
+    auto& req = appends[a];
+    auto& res = out[a];
+    res.meta = req.meta;
+    auto n = req.entries.size();
+    keys.clear();
+    key_slices.clear();
+    for (auto& e : req.entries)
+      keys.emplace_back(idem_key(req.room, e.id));
+    for (auto& k : keys)
+      key_slices.emplace_back(k);
+    values.clear();
+    values.resize(n);
+    statuses.resize(n);
+    d.db->MultiGet(rocksdb::ReadOptions{}, d.cf[cf_idem], n, key_slices.data(),
+                   values.data(), statuses.data());
+    std::unordered_map<std::string_view, uint64_t> in_this_append;
+    res.outcomes.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto& e = req.entries[i];
+      if (statuses[i].ok() && values[i].size() == 8) {
+        res.outcomes[i] = {read_be64(values[i]), true};
+        continue;
+      }
+      if (!statuses[i].ok() && !statuses[i].IsNotFound())
+        return from(statuses[i]);
+      if (auto j = in_this_append.find(e.id); j != in_this_append.end()) {
+        res.outcomes[i] = {j->second, true};
+        continue;
+      }
+      message_record rec;
+      rec.seq = ++res.meta.seq;
+      res.meta.vc.tick(req.node);
+      rec.id = e.id;
+      rec.from = e.from;
+      rec.ts = e.ts;
+      rec.body = e.body;
+      rec.vc = res.meta.vc;
+      std::string seq_bytes;
+      append_be64(seq_bytes, rec.seq);
+      batch.Put(d.cf[cf_messages], message_key(req.room, rec.seq), encode(rec));
+      batch.Put(d.cf[cf_idem], keys[i], seq_bytes);
+      in_this_append.emplace(e.id, rec.seq);
+      res.outcomes[i] = {rec.seq, false};
+      res.stored.emplace_back(std::move(rec));
+    }
+    if (!res.stored.empty())
+      batch.Put(d.cf[cf_rooms], req.room, encode(res.meta));
+  }
+  if (batch.Count() > 0)
+    if (auto s = d.db->Write(d.write_opts, &batch); !s.ok())
+      return from(s);
+  results = std::move(out);
+  return {};
+}
+
+status store::load_room(const std::string& room, room_meta& out) {
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_rooms], room, &value);
+  if (s.IsNotFound()) {
+    out = room_meta{};
+    return {};
+  }
+  if (!s.ok())
+    return from(s);
+  auto meta = decode_room_meta(value);
+  if (!meta)
+    return {"room '" + room + "': unreadable metadata record"};
+  out = std::move(*meta);
+  return {};
+}
+
+status store::read_after(const std::string& room, uint64_t after, size_t limit,
+                         std::vector<message_record>& out) {
+  out.clear();
+  auto prefix = room_prefix(room);
+  std::unique_ptr<rocksdb::Iterator> it{
+    impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_messages])};
+  for (it->Seek(message_key(room, after + 1)); it->Valid() && out.size() < limit;
+       it->Next()) {
+    if (!it->key().starts_with(prefix))
+      break;
+    auto rec = decode_message(it->value().ToStringView());
+    if (!rec)
+      return {"room '" + room + "': unreadable message record"};
+    out.emplace_back(std::move(*rec));
+  }
+  return from(it->status());
+}
+
+status store::read_before(const std::string& room, uint64_t before, size_t limit,
+                          std::vector<message_record>& out) {
+  out.clear();
+  if (before == 0)
+    return {};
+  auto prefix = room_prefix(room);
+  std::unique_ptr<rocksdb::Iterator> it{
+    impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_messages])};
+  for (it->SeekForPrev(message_key(room, before - 1)); it->Valid() && out.size() < limit;
+       it->Prev()) {
+    if (!it->key().starts_with(prefix))
+      break;
+    auto rec = decode_message(it->value().ToStringView());
+    if (!rec)
+      return {"room '" + room + "': unreadable message record"};
+    out.emplace_back(std::move(*rec));
+  }
+  return from(it->status());
+}
+
+status store::find_id(const std::string& room, const std::string& id,
+                      std::optional<uint64_t>& out) {
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_idem], idem_key(room, id),
+                          &value);
+  out.reset();
+  if (s.IsNotFound())
+    return {};
+  if (!s.ok())
+    return from(s);
+  if (value.size() == 8)
+    out = read_be64(value);
+  return {};
+}
+
+status store::flush() {
+  rocksdb::FlushOptions fo;
+  for (int i = 0; i < cf_count; ++i)
+    if (auto s = impl_->db->Flush(fo, impl_->cf[i]); !s.ok())
+      return from(s);
+  return {};
+}
+
+} // namespace chat::storage
