@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "chat/actors/commands.hpp"
+
+namespace chat::gateway {
+
+/// Limits of PROTOCOL.md that the codec enforces.
+inline constexpr size_t max_body_bytes = 64 * 1024;
+inline constexpr size_t max_ref_bytes = 64;
+inline constexpr size_t max_id_bytes = 64;
+inline constexpr size_t max_room_bytes = 128;
+inline constexpr uint32_t max_history_limit = 200;
+inline constexpr uint32_t default_history_limit = 50;
+/// Deeper JSON is refused before it is parsed (no recursion bombs).
+inline constexpr size_t max_json_depth = 32;
+
+/// An application-level ping: answered with `pong` by the gateway itself.
+struct cmd_ping {
+  std::string ref;
+};
+
+/// A known command that this node does not implement yet.
+struct cmd_unsupported {
+  std::string ref;
+  std::string type;
+};
+
+using command = std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send,
+                             msg::cmd_history, msg::cmd_typing, cmd_ping, cmd_unsupported>;
+
+/// Why a frame was refused: a protocol error code and a human message.
+struct command_error {
+  std::string ref; ///< the frame's ref when it could be read, else empty
+  std::string code;
+  std::string message;
+};
+
+/// Parses and validates one client frame (UTF-8 JSON text).
+[[nodiscard]] std::variant<command, command_error> parse_command(std::string_view text);
+
+/// True for 1-128 bytes of [A-Za-z0-9._:-].
+[[nodiscard]] bool valid_room_name(std::string_view room);
+
+/// True for 1-64 bytes of [A-Za-z0-9._-] (dev-mode `?user=`).
+[[nodiscard]] bool valid_user_name(std::string_view user);
+
+/// Checks the history window shared by the `history` command and the REST API.
+/// Returns an empty string when fine, else the reason.
+[[nodiscard]] std::string check_history_window(const msg::cmd_history& cmd, bool has_before);
+
+} // namespace chat::gateway

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "chat/actors/node.hpp"
+#include "chat/runtime/endpoint.hpp"
+
+namespace chat::gateway {
+
+struct server_options {
+  /// Listen address; port 0 picks a free port (see `local_endpoint`).
+  runtime::endpoint http{"127.0.0.1", 8080};
+  /// Accept `?user=NAME` without a token. Default: off.
+  bool dev = false;
+  /// WebSocket ping interval; two missed pongs close the peer. Default: 20000.
+  uint32_t heartbeat_ms = 20000;
+  /// Bound of each connection's outbound queue. Default: 1 MiB.
+  size_t outbound_queue_bytes = 1 << 20;
+  /// Largest WebSocket message accepted (close 1009 above). Default: 128 KiB.
+  size_t max_frame_bytes = 128 * 1024;
+  /// Threads running the io_context. Default: 1.
+  uint32_t io_threads = 1;
+};
+
+/// The HTTP/WebSocket front door of a node (Beast). It parses and validates what
+/// clients send and hands commands to connection actors; it has no chat logic.
+class server {
+public:
+  server(caf::actor_system& sys, actors::node_handles node, server_options opts);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts the io threads. On failure returns false with a one-line reason.
+  [[nodiscard]] bool start(std::string& error);
+
+  /// Where the server actually listens (after start).
+  [[nodiscard]] runtime::endpoint local_endpoint() const;
+
+  /// Stops accepting, closes every WebSocket with 1001, and joins the io threads.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace chat::gateway

@@ -1,0 +1,192 @@
+#include "chat/gateway/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <optional>
+
+namespace chat::gateway {
+
+namespace {
+
+using json = nlohmann::json;
+
+bool name_chars(std::string_view s, bool allow_colon) {
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-' || (allow_colon && c == ':')))
+      return false;
+  return true;
+}
+
+// Counts nesting outside strings; refuses deep documents before the parser
+// (and its recursive destructor) ever sees them.
+bool too_deep(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_json_depth)
+        return true;
+    } else if (c == '}' || c == ']') {
+      if (depth > 0)
+        --depth;
+    }
+  }
+  return false;
+}
+
+struct reader {
+  const json& obj;
+  std::string ref;
+
+  command_error fail(std::string message, std::string code = "bad_request") const {
+    return command_error{ref, std::move(code), std::move(message)};
+  }
+
+  // A required string field.
+  const std::string* string(const char* key) const {
+    auto i = obj.find(key);
+    return i != obj.end() && i->is_string() ? i->get_ptr<const std::string*>() : nullptr;
+  }
+
+  // An optional unsigned integer: absent -> true with has=false; wrong type -> false.
+  bool optional_uint(const char* key, uint64_t& out, bool& has) const {
+    has = false;
+    auto i = obj.find(key);
+    if (i == obj.end() || i->is_null())
+      return true;
+    if (!i->is_number_unsigned())
+      return false;
+    out = i->get<uint64_t>();
+    has = true;
+    return true;
+  }
+};
+
+std::optional<command_error> read_room(const reader& r, std::string& out) {
+  auto* room = r.string("room");
+  if (room == nullptr)
+    return r.fail("'room' must be a string");
+  if (!valid_room_name(*room))
+    return r.fail("'room' must be 1-128 bytes of [A-Za-z0-9._:-]");
+  out = *room;
+  return std::nullopt;
+}
+
+std::variant<command, command_error> parse_object(const json& obj) {
+  reader r{obj, {}};
+  if (auto i = obj.find("ref"); i != obj.end()) {
+    if (!i->is_string() && !i->is_number_integer())
+      return r.fail("'ref' must be a string or an integer");
+    auto raw = i->dump();
+    if ((i->is_string() && i->get_ptr<const std::string*>()->size() > max_ref_bytes)
+        || raw.size() > max_ref_bytes + 2)
+      return r.fail("'ref' must be at most 64 bytes");
+    r.ref = std::move(raw);
+  }
+  auto* type = r.string("type");
+  if (type == nullptr)
+    return r.fail("'type' must be a string");
+  if (*type == "ping")
+    return cmd_ping{r.ref};
+  if (*type == "join") {
+    msg::cmd_join cmd{r.ref, {}, false, 0};
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    if (!r.optional_uint("since", cmd.since, cmd.has_since))
+      return r.fail("'since' must be a non-negative integer");
+    return cmd;
+  }
+  if (*type == "leave") {
+    msg::cmd_leave cmd{r.ref, {}};
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    return cmd;
+  }
+  if (*type == "send") {
+    msg::cmd_send cmd{r.ref, {}, {}, {}};
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    auto* id = r.string("id");
+    if (id == nullptr || id->empty() || id->size() > max_id_bytes)
+      return r.fail("'id' must be a string of 1-64 bytes");
+    cmd.id = *id;
+    auto body = obj.find("body");
+    if (body == obj.end())
+      return r.fail("'body' is required");
+    cmd.body = body->dump();
+    if (cmd.body.size() > max_body_bytes)
+      return r.fail("'body' is larger than 64 KiB", "too_large");
+    return cmd;
+  }
+  if (*type == "history") {
+    msg::cmd_history cmd;
+    cmd.ref = r.ref;
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    bool has_before = false;
+    uint64_t limit = default_history_limit;
+    bool has_limit = false;
+    if (!r.optional_uint("before", cmd.before, has_before))
+      return r.fail("'before' must be a non-negative integer");
+    if (!r.optional_uint("after", cmd.after, cmd.has_after))
+      return r.fail("'after' must be a non-negative integer");
+    if (!r.optional_uint("limit", limit, has_limit))
+      return r.fail("'limit' must be an integer from 1 to 200");
+    cmd.limit = limit > max_history_limit ? max_history_limit + 1
+                                          : static_cast<uint32_t>(limit);
+    if (auto why = check_history_window(cmd, has_before); !why.empty())
+      return r.fail(std::move(why));
+    return cmd;
+  }
+  if (*type == "typing") {
+    msg::cmd_typing cmd{r.ref, {}};
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    return cmd;
+  }
+  if (*type == "auth" || *type == "read" || *type == "presence" || *type == "signal")
+    return cmd_unsupported{r.ref, *type};
+  return r.fail("unknown type '" + type->substr(0, 32) + "'");
+}
+
+} // namespace
+
+bool valid_room_name(std::string_view room) {
+  return !room.empty() && room.size() <= max_room_bytes && name_chars(room, true);
+}
+
+bool valid_user_name(std::string_view user) {
+  return !user.empty() && user.size() <= 64 && name_chars(user, false);
+}
+
+std::string check_history_window(const msg::cmd_history& cmd, bool has_before) {
+  if (has_before && cmd.has_after)
+    return "give 'before' or 'after', not both";
+  if (has_before && cmd.before == 0)
+    return "'before' must be at least 1";
+  if (cmd.limit < 1 || cmd.limit > max_history_limit)
+    return "'limit' must be an integer from 1 to 200";
+  return {};
+}
+
+std::variant<command, command_error> parse_command(std::string_view text) {
+  if (too_deep(text))
+    return command_error{{}, "bad_request", "JSON nested deeper than 32 levels"};
+  auto doc = json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded())
+    return command_error{{}, "bad_request", "frame is not valid JSON"};
+  if (!doc.is_object())
+    return command_error{{}, "bad_request", "frame must be a JSON object"};
+  return parse_object(doc);
+}
+
+} // namespace chat::gateway

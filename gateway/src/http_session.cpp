@@ -1,0 +1,244 @@
+#include "http_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/events.hpp"
+#include "chat/gateway/codec.hpp"
+#include "chat/gateway/http_query.hpp"
+#include "chat/gateway/ws_protocol.hpp"
+#include "websocket_session.hpp"
+
+namespace chat::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto read_timeout = std::chrono::seconds(30);
+constexpr size_t header_limit = 8 * 1024;
+constexpr size_t body_limit = 256 * 1024;
+
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+std::string error_body(std::string_view code, std::string_view message) {
+  std::string out = R"({"type":"error","code":)";
+  actors::append_json_string(out, code);
+  out += R"(,"message":)";
+  actors::append_json_string(out, message);
+  out += '}';
+  return out;
+}
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {
+  }
+
+  void run() { do_read(); }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(header_limit);
+    parser_->body_limit(body_limit);
+    stream_.expires_after(read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout)
+      return close();
+    if (ec == http::error::header_limit)
+      return send_error(http::status::request_header_fields_too_large, "bad_request",
+                        "request headers larger than 8 KiB", false);
+    if (ec == http::error::body_limit)
+      return send_error(http::status::payload_too_large, "too_large",
+                        "request body too large", false);
+    if (ec) {
+      if (ec.category() == http::make_error_code(http::error::bad_target).category())
+        return send_error(http::status::bad_request, "bad_request",
+                          "malformed HTTP request", false);
+      return close();
+    }
+    route(parser_->release());
+  }
+
+  void route(request req) {
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    auto t = parse_target(std::string_view{req.target().data(), req.target().size()});
+    if (!t)
+      return send_error(http::status::bad_request, "bad_request", "malformed request target");
+    auto& path = t->path;
+    if (path == "/ws")
+      return upgrade(std::move(req), *t);
+    if (path == "/healthz" || path == "/readyz") {
+      if (req.method() != http::verb::get)
+        return send_error(http::status::method_not_allowed, "bad_request", "use GET");
+      if (path == "/readyz" && !state_->accepting)
+        return send_json(http::status::service_unavailable, R"({"status":"stopping"})");
+      return send_json(http::status::ok,
+                       path == "/healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
+    }
+    static constexpr std::string_view rooms_prefix = "/api/rooms/";
+    if (path.compare(0, rooms_prefix.size(), rooms_prefix) == 0) {
+      auto rest = std::string_view{path}.substr(rooms_prefix.size());
+      auto slash = rest.find('/');
+      if (slash != std::string_view::npos && rest.substr(slash) == "/messages") {
+        if (req.method() != http::verb::get)
+          return send_error(http::status::method_not_allowed, "bad_request",
+                            "use GET (publishing arrives with the HTTP API issue)");
+        return history(std::string{rest.substr(0, slash)}, *t);
+      }
+    }
+    send_error(http::status::not_found, "not_found", "no such endpoint: " + path);
+  }
+
+  void history(std::string room, const target& t) {
+    if (!valid_room_name(room))
+      return send_error(http::status::bad_request, "bad_request",
+                        "room must be 1-128 bytes of [A-Za-z0-9._:-]");
+    msg::cmd_history cmd;
+    cmd.room = std::move(room);
+    bool has_before = false;
+    for (auto* key : {"before", "after", "limit"}) {
+      auto* v = t.param(key);
+      if (v == nullptr)
+        continue;
+      auto n = parse_uint(*v);
+      if (!n)
+        return send_error(http::status::bad_request, "bad_request",
+                          std::string{"'"} + key + "' must be a non-negative integer");
+      if (key == std::string_view{"before"}) {
+        cmd.before = *n;
+        has_before = true;
+      } else if (key == std::string_view{"after"}) {
+        cmd.after = *n;
+        cmd.has_after = true;
+      } else {
+        cmd.limit = *n > max_history_limit ? max_history_limit + 1
+                                           : static_cast<uint32_t>(*n);
+      }
+    }
+    if (auto why = check_history_window(cmd, has_before); !why.empty())
+      return send_error(http::status::bad_request, "bad_request", why);
+    actors::read_history(state_->sys, state_->node, std::move(cmd),
+                         [self = shared_from_this()](actors::frame f) {
+                           asio::post(self->stream_.get_executor(), [self, f] {
+                             auto json = f.json();
+                             bool failed = json.find(R"("type":"error")") == 1;
+                             self->send_json(failed ? http::status::internal_server_error
+                                                    : http::status::ok,
+                                             std::string{json});
+                           });
+                         });
+  }
+
+  void upgrade(request req, const target& t) {
+    if (!beast::websocket::is_upgrade(req))
+      return send_error(http::status::upgrade_required, "bad_request",
+                        "GET /ws needs a WebSocket upgrade");
+    if (req[http::field::sec_websocket_version] != "13") {
+      response res{http::status::upgrade_required, version_};
+      res.set(http::field::sec_websocket_version, "13");
+      return send(std::move(res), "bad_request", "WebSocket version must be 13");
+    }
+    auto key = req[http::field::sec_websocket_key];
+    if (key.size() != 24)
+      return send_error(http::status::bad_request, "bad_request",
+                        "missing or malformed Sec-WebSocket-Key");
+    if (!state_->accepting)
+      return send_error(http::status::service_unavailable, "overloaded",
+                        "the node is shutting down");
+    // Authentication: this issue has only --dev users (`?user=NAME`).
+    auto* user = t.param("user");
+    if (user == nullptr || user->empty())
+      return send_error(http::status::unauthorized, "unauthorized",
+                        "no credentials: connect with ?user=NAME (dev mode)");
+    if (!valid_user_name(*user))
+      return send_error(http::status::bad_request, "bad_request",
+                        "user must be 1-64 bytes of [A-Za-z0-9._-]");
+    auto res = std::make_shared<http::response<http::empty_body>>(
+      http::status::switching_protocols, version_);
+    res->set(http::field::upgrade, "websocket");
+    res->set(http::field::connection, "Upgrade");
+    res->set(http::field::sec_websocket_accept,
+             websocket_accept_key(std::string_view{key.data(), key.size()}));
+    stream_.expires_never();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, name = *user](error_code ec, size_t) {
+                        if (ec)
+                          return self->close();
+                        auto early = beast::buffers_to_string(self->buffer_.data());
+                        auto ws = std::make_shared<websocket_session>(
+                          self->stream_.release_socket(), self->state_, name);
+                        ws->start(early);
+                      });
+  }
+
+  void send_json(http::status status, std::string body) {
+    response res{status, version_};
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(body);
+    write(std::move(res), keep_alive_);
+  }
+
+  void send_error(http::status status, std::string_view code, std::string_view message,
+                  bool keep_alive = true) {
+    response res{status, version_};
+    res.set(http::field::content_type, "application/json");
+    res.body() = error_body(code, message);
+    write(std::move(res), keep_alive && keep_alive_);
+  }
+
+  void send(response res, std::string_view code, std::string_view message) {
+    res.set(http::field::content_type, "application/json");
+    res.body() = error_body(code, message);
+    write(std::move(res), keep_alive_);
+  }
+
+  void write(response res, bool keep_alive) {
+    res.set(http::field::server, "chatd");
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    auto msg = std::make_shared<response>(std::move(res));
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg, keep_alive](error_code ec, size_t) {
+                        if (ec || !keep_alive)
+                          return self->close();
+                        self->do_read();
+                      });
+  }
+
+  void close() {
+    error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<shared_state> state_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+};
+
+} // namespace
+
+void run_http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) {
+  std::make_shared<http_session>(std::move(socket), std::move(state))->run();
+}
+
+} // namespace chat::gateway

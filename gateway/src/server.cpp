@@ -1,0 +1,108 @@
+#include "chat/gateway/server.hpp"
+
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http_session.hpp"
+#include "websocket_session.hpp"
+
+namespace chat::gateway {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+struct server::impl {
+  impl(caf::actor_system& sys, actors::node_handles node, server_options opts)
+    : state(std::make_shared<shared_state>(sys, std::move(node), std::move(opts))),
+      acceptor(ioc) {
+  }
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open())
+        return;
+      if (!ec) {
+        error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
+        run_http_session(std::move(s), state);
+      } else {
+        spdlog::warn("accept failed: {}", ec.message());
+      }
+      accept();
+    });
+  }
+
+  std::shared_ptr<shared_state> state;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+};
+
+server::server(caf::actor_system& sys, actors::node_handles node, server_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(node), std::move(opts))) {
+}
+
+server::~server() {
+  stop();
+}
+
+bool server::start(std::string& error) {
+  auto& d = *impl_;
+  auto& http = d.state->opts.http;
+  error_code ec;
+  auto addr = asio::ip::make_address(http.host, ec);
+  tcp::endpoint ep{addr, http.port};
+  if (!ec)
+    d.acceptor.open(ep.protocol(), ec);
+  if (!ec)
+    d.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    d.acceptor.bind(ep, ec);
+  if (!ec)
+    d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + http.to_string() + ": " + ec.message();
+    return false;
+  }
+  d.accept();
+  d.work.emplace(d.ioc.get_executor());
+  for (uint32_t i = 0; i < d.state->opts.io_threads; ++i)
+    d.threads.emplace_back([&d] { d.ioc.run(); });
+  return true;
+}
+
+runtime::endpoint server::local_endpoint() const {
+  error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return {ep.address().to_string(), ep.port()};
+}
+
+void server::stop() {
+  auto& d = *impl_;
+  if (d.threads.empty())
+    return;
+  d.state->accepting = false;
+  asio::post(d.ioc, [&d] {
+    error_code ignored;
+    d.acceptor.close(ignored);
+  });
+  for (auto& s : d.state->live_sessions())
+    s->close_async(close_code::going_away, "server shutting down");
+  // Give the close handshakes a moment (each session has its own deadline).
+  for (int i = 0; i < 300 && d.state->session_count() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  d.work.reset();
+  d.ioc.stop();
+  for (auto& t : d.threads)
+    t.join();
+  d.threads.clear();
+}
+
+} // namespace chat::gateway

@@ -1,0 +1,274 @@
+#include "websocket_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/events.hpp"
+#include "chat/gateway/codec.hpp"
+
+namespace chat::gateway {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr int max_bad_in_row = 10;
+constexpr int max_missed_pongs = 2;
+constexpr auto close_deadline = std::chrono::seconds(2);
+
+actors::frame control_frame(uint8_t opcode, std::string_view payload) {
+  std::string buf(actors::frame::header_room, '\0');
+  buf.append(payload.substr(0, 125));
+  return actors::frame::finish(std::move(buf), opcode);
+}
+
+actors::frame close_frame(uint16_t code, std::string_view reason) {
+  std::string payload;
+  payload += static_cast<char>(code >> 8);
+  payload += static_cast<char>(code & 0xff);
+  payload.append(reason.substr(0, 123));
+  return control_frame(0x8, payload);
+}
+
+// Visits a parsed command: the gateway answers pings itself and hands the rest
+// to the connection actor.
+struct dispatch {
+  caf::actor& conn;
+  std::function<void(const actors::frame&)> reply;
+
+  void operator()(cmd_ping& x) const { reply(actors::pong_event(x.ref)); }
+  void operator()(cmd_unsupported& x) const {
+    reply(actors::error_event(x.ref, "bad_request",
+                              "'" + x.type + "' is not available on this node yet"));
+  }
+  template <class Cmd>
+  void operator()(Cmd& x) const {
+    caf::anon_send(conn, std::move(x));
+  }
+};
+
+} // namespace
+
+websocket_session::websocket_session(asio::ip::tcp::socket socket,
+                                     std::shared_ptr<shared_state> state, std::string user)
+  : socket_(std::move(socket)),
+    timer_(socket_.get_executor()),
+    state_(std::move(state)),
+    user_(std::move(user)),
+    out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
+    reader_(state_->opts.max_frame_bytes) {
+}
+
+websocket_session::~websocket_session() {
+  out_->close();
+  if (conn_)
+    caf::anon_send(conn_, msg::closed_atom::value);
+  state_->remove(this);
+}
+
+void websocket_session::start(std::string_view early) {
+  state_->add(this, weak_from_this());
+  conn_ = actors::spawn_connection(state_->sys, state_->node, user_, out_);
+  out_->set_waker([weak = weak_from_this(), ex = socket_.get_executor()] {
+    asio::post(ex, [weak] {
+      if (auto self = weak.lock())
+        self->write_more();
+    });
+  });
+  spdlog::debug("ws: '{}' connected", user_);
+  socket_.non_blocking(true);
+  if (!early.empty()) {
+    reader_.feed(early.data(), early.size());
+    for (;;) {
+      auto ev = reader_.next();
+      if (ev.what == ws_reader::kind::need_more || !handle(ev))
+        break;
+    }
+  }
+  arm_heartbeat();
+  wait_read();
+}
+
+void websocket_session::close_async(uint16_t code, std::string reason) {
+  asio::post(socket_.get_executor(), [self = shared_from_this(), code, reason] {
+    self->close(code, reason);
+  });
+}
+
+void websocket_session::wait_read() {
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](error_code ec) {
+                       if (ec)
+                         return self->finish();
+                       self->on_readable();
+                     });
+}
+
+void websocket_session::on_readable() {
+  // One read buffer per io thread, not per connection.
+  thread_local std::vector<char> scratch(64 * 1024);
+  for (;;) {
+    error_code ec;
+    auto n = socket_.read_some(asio::buffer(scratch), ec);
+    if (ec == asio::error::would_block)
+      break;
+    if (ec)
+      return finish();
+    if (phase_ != phase::open)
+      continue; // draining until the peer closes
+    reader_.feed(scratch.data(), n);
+    for (;;) {
+      auto ev = reader_.next();
+      if (ev.what == ws_reader::kind::need_more)
+        break;
+      if (!handle(ev))
+        break;
+    }
+    if (n < scratch.size())
+      break;
+  }
+  reader_.idle();
+  if (phase_ != phase::closed)
+    wait_read();
+}
+
+// Returns false once the session stops reading frames.
+bool websocket_session::handle(const ws_reader::event& ev) {
+  if (phase_ != phase::open)
+    return false;
+  switch (ev.what) {
+    case ws_reader::kind::text:
+      handle_text(ev.payload);
+      break;
+    case ws_reader::kind::binary:
+      reply(actors::error_event("", "bad_request", "binary frames are not supported"));
+      if (++bad_in_row_ >= max_bad_in_row)
+        close(close_code::policy, "too many bad frames");
+      break;
+    case ws_reader::kind::ping:
+      reply(control_frame(0xA, ev.payload));
+      break;
+    case ws_reader::kind::pong:
+      missed_pongs_ = 0;
+      break;
+    case ws_reader::kind::close:
+      close(ev.code == 1005 || ev.code < 1000 ? close_code::normal : ev.code, "");
+      break;
+    case ws_reader::kind::fail:
+      close(ev.code, ev.reason);
+      break;
+    case ws_reader::kind::need_more:
+      break;
+  }
+  return phase_ == phase::open;
+}
+
+void websocket_session::handle_text(std::string_view text) {
+  auto parsed = parse_command(text);
+  if (auto* err = std::get_if<command_error>(&parsed)) {
+    reply(actors::error_event(err->ref, err->code, err->message));
+    if (err->code == "bad_request" && ++bad_in_row_ >= max_bad_in_row)
+      close(close_code::policy, "too many bad frames");
+    return;
+  }
+  bad_in_row_ = 0;
+  std::visit(dispatch{conn_, [this](const actors::frame& f) { reply(f); }},
+             std::get<command>(parsed));
+}
+
+void websocket_session::reply(const actors::frame& f) {
+  out_->push(f, actors::frame_kind::reply);
+}
+
+void websocket_session::close(uint16_t code, std::string_view reason) {
+  if (phase_ != phase::open)
+    return;
+  phase_ = phase::closing;
+  spdlog::debug("ws: closing '{}' with {} {}", user_, code, reason);
+  // Whatever is already queued (e.g. the error that led here) goes out first.
+  out_->take(queue_);
+  out_->close();
+  caf::anon_send(conn_, msg::closed_atom::value);
+  conn_ = nullptr;
+  close_frame_ = close_frame(code, reason);
+  timer_.cancel();
+  timer_.expires_after(close_deadline);
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec)
+      self->finish();
+  });
+  write_more();
+}
+
+void websocket_session::write_more() {
+  if (writing_ || phase_ == phase::closed)
+    return;
+  if (phase_ == phase::open && !out_->take(queue_))
+    return close(close_code::try_again_later, "slow_consumer");
+  if (queue_.empty() && phase_ == phase::closing) {
+    if (close_sent_) {
+      error_code ignored;
+      socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      return; // the read side drains until the peer's FIN or the deadline
+    }
+    queue_.push_back(close_frame_);
+    close_sent_ = true;
+  }
+  if (queue_.empty())
+    return;
+  buffers_.clear();
+  size_t bytes = 0;
+  for (auto& f : queue_) {
+    auto b = f.ws_bytes();
+    buffers_.emplace_back(b.data(), b.size());
+    bytes += b.size();
+  }
+  writing_ = true;
+  auto count = queue_.size();
+  asio::async_write(socket_, buffers_,
+                    [self = shared_from_this(), bytes, count](error_code ec, size_t) {
+                      auto& q = self->queue_;
+                      self->writing_ = false;
+                      self->out_->release(bytes);
+                      q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(count));
+                      if (q.empty() && q.capacity() > 256)
+                        std::vector<actors::frame>{}.swap(q);
+                      if (ec)
+                        return self->finish();
+                      self->write_more();
+                    });
+}
+
+void websocket_session::arm_heartbeat() {
+  timer_.expires_after(std::chrono::milliseconds(state_->opts.heartbeat_ms));
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->phase_ != phase::open)
+      return;
+    if (self->missed_pongs_ >= max_missed_pongs) {
+      spdlog::info("ws: '{}' missed {} pongs, closing", self->user_, max_missed_pongs);
+      return self->close(close_code::going_away, "ping timeout");
+    }
+    ++self->missed_pongs_;
+    self->reply(control_frame(0x9, "hb"));
+    self->arm_heartbeat();
+  });
+}
+
+void websocket_session::finish() {
+  if (phase_ == phase::closed)
+    return;
+  phase_ = phase::closed;
+  out_->close();
+  if (conn_) {
+    caf::anon_send(conn_, msg::closed_atom::value);
+    conn_ = nullptr;
+  }
+  error_code ignored;
+  timer_.cancel();
+  socket_.close(ignored);
+}
+
+} // namespace chat::gateway

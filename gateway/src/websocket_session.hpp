@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "chat/actors/outbox.hpp"
+#include "chat/gateway/ws_protocol.hpp"
+#include "shared_state.hpp"
+
+namespace chat::gateway {
+
+/// One client WebSocket after the handshake. It owns the socket; its connection
+/// actor and the rooms reach it only through the outbox. Reads wait for
+/// readability and use a per-thread buffer, so an idle session holds no read
+/// buffer; writes take everything queued and send it with one gather write.
+class websocket_session : public std::enable_shared_from_this<websocket_session> {
+public:
+  websocket_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
+                    std::string user);
+  ~websocket_session();
+
+  /// Starts the session; `early` holds bytes the client sent right after its
+  /// handshake request.
+  void start(std::string_view early);
+
+  /// Sends a close frame with `code` and ends the session (thread-safe).
+  void close_async(uint16_t code, std::string reason);
+
+private:
+  void wait_read();
+  void on_readable();
+  bool handle(const ws_reader::event& ev);
+  void handle_text(std::string_view text);
+  void reply(const actors::frame& f);
+  void close(uint16_t code, std::string_view reason);
+  void write_more();
+  void arm_heartbeat();
+  void finish();
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  std::shared_ptr<shared_state> state_;
+  std::string user_;
+  std::shared_ptr<actors::outbox> out_;
+  caf::actor conn_;
+  ws_reader reader_;
+  std::vector<actors::frame> queue_;
+  std::vector<boost::asio::const_buffer> buffers_;
+  enum class phase { open, closing, closed } phase_ = phase::open;
+  actors::frame close_frame_;
+  bool writing_ = false;
+  bool close_sent_ = false;
+  int missed_pongs_ = 0;
+  int bad_in_row_ = 0;
+};
+
+} // namespace chat::gateway
