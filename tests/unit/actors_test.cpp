@@ -1,0 +1,305 @@
+// The room, store, directory and connection actors on a real actor system with
+// a real RocksDB in a temp dir, driven the way the gateway drives them: commands
+// into a connection actor, frames out of its outbox.
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "chat/actors/node.hpp"
+#include "temp_dir.hpp"
+
+using namespace chat;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// One test client: a connection actor and the frames that reach its outbox.
+class client {
+public:
+  client(caf::actor_system& sys, const actors::node_handles& node, std::string user)
+    : out_(std::make_shared<actors::outbox>(64 << 20)) {
+    out_->set_waker([this] { cv_.notify_all(); });
+    conn_ = actors::spawn_connection(sys, node, std::move(user), out_);
+  }
+  ~client() { caf::anon_send(conn_, msg::closed_atom::value); }
+
+  template <class Cmd>
+  void send(Cmd cmd) {
+    caf::anon_send(conn_, std::move(cmd));
+  }
+
+  /// The next frame, waiting up to 10 s.
+  json next() {
+    std::unique_lock<std::mutex> lock{mtx_};
+    for (int i = 0; i < 1000 && buffered_.empty(); ++i) {
+      drain();
+      if (buffered_.empty())
+        cv_.wait_for(lock, 10ms);
+    }
+    REQUIRE_MESSAGE(!buffered_.empty(), "no frame within 10 s");
+    auto j = buffered_.front();
+    buffered_.pop_front();
+    return j;
+  }
+
+  /// The next frame of `type`, skipping others (member events etc.).
+  json next(const std::string& type) {
+    for (;;) {
+      auto j = next();
+      if (j["type"] == type)
+        return j;
+    }
+  }
+
+  /// True when no frame arrives within `wait`.
+  bool quiet(std::chrono::milliseconds wait) {
+    std::this_thread::sleep_for(wait);
+    std::unique_lock<std::mutex> lock{mtx_};
+    drain();
+    return buffered_.empty();
+  }
+
+private:
+  void drain() {
+    std::vector<actors::frame> fs;
+    out_->take(fs);
+    for (auto& f : fs) {
+      buffered_.push_back(json::parse(f.json()));
+      out_->release(f.size());
+    }
+  }
+
+  std::shared_ptr<actors::outbox> out_;
+  caf::actor conn_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<json> buffered_;
+};
+
+/// A node: actor system + store + directory over a data dir that outlives it.
+struct node {
+  explicit node(const std::string& dir, std::chrono::milliseconds idle = 60s)
+    : sys(make_config()) {
+    std::string err;
+    auto db = storage::store::open({dir, false}, err);
+    REQUIRE_MESSAGE(db, err);
+    actors::node_options opts;
+    opts.room_idle = idle;
+    handles = actors::spawn_node(sys, opts, std::move(db));
+  }
+  ~node() { actors::stop_node(sys, handles); }
+
+  static caf::actor_system_config& make_config() {
+    static caf::actor_system_config* cfg = [] {
+      auto* c = new caf::actor_system_config;
+      actors::register_types(*c);
+      c->set("scheduler.max-threads", size_t{2});
+      c->set("logger.console", caf::atom("none"));
+      return c;
+    }();
+    return *cfg;
+  }
+
+  caf::actor_system sys;
+  actors::node_handles handles;
+};
+
+msg::cmd_send send_cmd(const std::string& room, const std::string& id) {
+  return msg::cmd_send{"\"" + id + "\"", room, id, "{\"text\":\"" + id + "\"}"};
+}
+
+} // namespace
+
+TEST_CASE("a room numbers messages gap-free and every member gets each once, in order") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  client bob{n.sys, n.handles, "bob"};
+  alice.send(msg::cmd_join{"1", "r", false, 0});
+  CHECK(alice.next("joined")["seq"] == 0);
+  bob.send(msg::cmd_join{"2", "r", false, 0});
+  auto joined = bob.next("joined");
+  CHECK(joined["members"].size() == 2);
+  CHECK(alice.next("member")["user"] == "bob");
+  constexpr int per_sender = 200;
+  for (int i = 0; i < per_sender; ++i) {
+    alice.send(send_cmd("r", "a" + std::to_string(i)));
+    bob.send(send_cmd("r", "b" + std::to_string(i)));
+  }
+  for (auto* c : {&alice, &bob}) {
+    int next_a = 0;
+    int next_b = 0;
+    for (uint64_t seq = 1; seq <= 2 * per_sender; ++seq) {
+      auto m = c->next("message");
+      REQUIRE(m["seq"] == seq);
+      auto id = m["id"].get<std::string>();
+      // Each sender's messages keep their sending order.
+      if (id[0] == 'a')
+        CHECK(id == "a" + std::to_string(next_a++));
+      else
+        CHECK(id == "b" + std::to_string(next_b++));
+      CHECK(m["vc"]["n1"] == seq);
+    }
+  }
+}
+
+TEST_CASE("a duplicate id is acked with the original seq and delivered once") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  alice.send(msg::cmd_join{"", "r", false, 0});
+  alice.next("joined");
+  alice.send(send_cmd("r", "x"));
+  alice.send(send_cmd("r", "x"));
+  alice.send(send_cmd("r", "y"));
+  std::vector<json> acks;
+  std::vector<json> messages;
+  while (acks.size() < 3 || messages.size() < 2) {
+    auto j = alice.next();
+    (j["type"] == "ack" ? acks : messages).push_back(j);
+  }
+  CHECK(acks[0]["seq"] == 1);
+  CHECK(acks[0]["dup"] == false);
+  CHECK(acks[1]["seq"] == 1);
+  CHECK(acks[1]["dup"] == true);
+  CHECK(acks[2]["seq"] == 2);
+  CHECK(acks[2]["ref"] == "y");
+  CHECK(messages[0]["id"] == "x");
+  CHECK(messages[1]["id"] == "y");
+  CHECK(alice.quiet(200ms));
+}
+
+TEST_CASE("idempotency and seq survive a restart of the node") {
+  test::temp_dir dir;
+  {
+    node n{dir.path()};
+    client alice{n.sys, n.handles, "alice"};
+    alice.send(msg::cmd_join{"", "r", false, 0});
+    alice.next("joined");
+    for (int i = 0; i < 5; ++i)
+      alice.send(send_cmd("r", "m" + std::to_string(i)));
+    for (int i = 0; i < 5; ++i)
+      alice.next("ack");
+  }
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  alice.send(msg::cmd_join{"", "r", false, 0});
+  CHECK(alice.next("joined")["seq"] == 5);
+  alice.send(send_cmd("r", "m2"));
+  auto ack = alice.next("ack");
+  CHECK(ack["seq"] == 3);
+  CHECK(ack["dup"] == true);
+  alice.send(send_cmd("r", "new"));
+  CHECK(alice.next("ack")["seq"] == 6);
+}
+
+TEST_CASE("join with since replays exactly the missing messages, then live ones") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  alice.send(msg::cmd_join{"", "r", false, 0});
+  alice.next("joined");
+  // More than the room's in-memory window, so the replay reads the store.
+  constexpr uint64_t total = 700;
+  for (uint64_t i = 1; i <= total; ++i)
+    alice.send(send_cmd("r", "m" + std::to_string(i)));
+  for (uint64_t i = 1; i <= total; ++i)
+    alice.next("ack");
+  uint64_t last = total; // each round adds one live message
+  for (uint64_t since : {uint64_t{0}, uint64_t{10}, uint64_t{650}, total, total + 50}) {
+    CAPTURE(since);
+    client bob{n.sys, n.handles, "bob"};
+    bob.send(msg::cmd_join{"", "r", true, since});
+    CHECK(bob.next("joined")["seq"] == last);
+    for (uint64_t seq = since + 1; seq <= last; ++seq)
+      REQUIRE(bob.next("message")["seq"] == seq);
+    ++last;
+    alice.send(send_cmd("r", "live" + std::to_string(since)));
+    auto live = bob.next("message");
+    CHECK(live["id"] == "live" + std::to_string(since));
+    alice.next("ack");
+  }
+}
+
+TEST_CASE("not joined, leave, history") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  alice.send(send_cmd("r", "x"));
+  auto err = alice.next("error");
+  CHECK(err["code"] == "not_joined");
+  CHECK(err["ref"] == "x");
+  alice.send(msg::cmd_typing{"", "r"});
+  CHECK(alice.next("error")["code"] == "not_joined");
+  alice.send(msg::cmd_leave{"7", "r"});
+  CHECK(alice.next("ok")["ref"] == 7);
+  alice.send(msg::cmd_join{"", "r", false, 0});
+  alice.next("joined");
+  for (int i = 1; i <= 5; ++i)
+    alice.send(send_cmd("r", std::to_string(i)));
+  for (int i = 1; i <= 5; ++i)
+    alice.next("ack");
+  msg::cmd_history h;
+  h.room = "r";
+  h.before = 4;
+  h.limit = 2;
+  alice.send(h);
+  auto hist = alice.next("history");
+  REQUIRE(hist["messages"].size() == 2);
+  CHECK(hist["messages"][0]["seq"] == 3);
+  CHECK(hist["messages"][1]["seq"] == 2);
+  h.before = 0;
+  h.has_after = true;
+  h.after = 3;
+  h.limit = 50;
+  alice.send(h);
+  hist = alice.next("history");
+  REQUIRE(hist["messages"].size() == 2);
+  CHECK(hist["messages"][0]["seq"] == 4);
+  h.room = "never-used";
+  alice.send(h);
+  CHECK(alice.next("history")["messages"].empty());
+  alice.send(msg::cmd_leave{"", "r"});
+  alice.next("ok");
+  alice.send(send_cmd("r", "after-leave"));
+  CHECK(alice.next("error")["code"] == "not_joined");
+}
+
+TEST_CASE("typing reaches the other members, not the typist") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  client bob{n.sys, n.handles, "bob"};
+  alice.send(msg::cmd_join{"", "r", false, 0});
+  alice.next("joined");
+  bob.send(msg::cmd_join{"", "r", false, 0});
+  bob.next("joined");
+  alice.send(msg::cmd_typing{"", "r"});
+  CHECK(bob.next("typing")["user"] == "alice");
+  alice.next("member");
+  CHECK(alice.quiet(100ms));
+}
+
+TEST_CASE("an idle empty room passivates and comes back where it left off") {
+  test::temp_dir dir;
+  node n{dir.path(), 30ms};
+  client alice{n.sys, n.handles, "alice"};
+  for (int round = 0; round < 5; ++round) {
+    alice.send(msg::cmd_join{"", "r", false, 0});
+    CHECK(alice.next("joined")["seq"] == round);
+    alice.send(send_cmd("r", "m" + std::to_string(round)));
+    CHECK(alice.next("ack")["seq"] == round + 1);
+    alice.send(msg::cmd_leave{"", "r"});
+    alice.next("ok");
+    std::this_thread::sleep_for(std::chrono::milliseconds(round % 2 == 0 ? 80 : 25));
+  }
+}

@@ -1,0 +1,69 @@
+#include <doctest/doctest.h>
+
+#include "chat/actors/events.hpp"
+#include "chat/actors/outbox.hpp"
+
+using namespace chat::actors;
+
+TEST_CASE("frames carry a WebSocket header in front of the shared JSON") {
+  auto small = ok_event("");
+  CHECK(small.json() == R"({"type":"ok"})");
+  auto ws = small.ws_bytes();
+  CHECK(static_cast<unsigned char>(ws[0]) == 0x81);
+  CHECK(static_cast<unsigned char>(ws[1]) == small.json().size());
+  CHECK(ws.substr(2) == small.json());
+  json_writer w;
+  w.key("body").str(std::string(300, 'x'));
+  auto mid = w.finish();
+  CHECK(static_cast<unsigned char>(mid.ws_bytes()[1]) == 126);
+  CHECK(mid.ws_bytes().size() == mid.json().size() + 4);
+  json_writer w2;
+  w2.key("body").str(std::string(70000, 'x'));
+  auto big = w2.finish();
+  CHECK(static_cast<unsigned char>(big.ws_bytes()[1]) == 127);
+  CHECK(big.ws_bytes().size() == big.json().size() + 10);
+}
+
+TEST_CASE("strings are escaped, refs echoed verbatim") {
+  auto f = error_event("\"r-1\"", "bad_request", "quote \" slash \\ nl \n ctl \x01");
+  CHECK(f.json()
+        == R"({"type":"error","ref":"r-1","code":"bad_request","message":"quote \" slash \\ nl \n ctl \u0001"})");
+  CHECK(pong_event("42").json() == R"({"type":"pong","ref":42})");
+}
+
+TEST_CASE("the outbox wakes once per burst and bounds its bytes") {
+  int wakes = 0;
+  outbox out{100};
+  out.set_waker([&] { ++wakes; });
+  auto f = ok_event(""); // 13 bytes of JSON + 2 of header
+  CHECK(out.push(f, frame_kind::stored));
+  CHECK(out.push(f, frame_kind::stored));
+  CHECK(wakes == 1);
+  std::vector<frame> got;
+  CHECK(out.take(got));
+  CHECK(got.size() == 2);
+  CHECK(out.queued_bytes() == 2 * f.size());
+  out.release(2 * f.size());
+  CHECK(out.queued_bytes() == 0);
+  CHECK(out.push(f, frame_kind::stored));
+  CHECK(wakes == 2);
+}
+
+TEST_CASE("overflow drops ephemeral frames first, then marks the outbox overflowed") {
+  outbox out{40};
+  auto f = ok_event(""); // 15 bytes
+  CHECK(out.push(f, frame_kind::stored));
+  CHECK(out.push(f, frame_kind::stored));
+  CHECK_FALSE(out.push(f, frame_kind::ephemeral)); // dropped, not fatal
+  std::vector<frame> got;
+  CHECK(out.take(got));
+  CHECK_FALSE(out.push(f, frame_kind::stored)); // still 30 bytes unreleased
+  CHECK_FALSE(out.take(got));                   // overflowed: the session closes 1013
+  CHECK_FALSE(out.push(f, frame_kind::reply));
+}
+
+TEST_CASE("a closed outbox accepts nothing") {
+  outbox out{1000};
+  out.close();
+  CHECK_FALSE(out.push(ok_event(""), frame_kind::reply));
+}

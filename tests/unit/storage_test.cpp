@@ -1,0 +1,152 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "chat/storage/store.hpp"
+#include "temp_dir.hpp"
+
+using namespace chat::storage;
+
+namespace {
+
+std::unique_ptr<store> open_at(const std::string& path) {
+  std::string err;
+  auto db = store::open({path, true}, err);
+  REQUIRE_MESSAGE(db, err);
+  return db;
+}
+
+room_append make_append(const std::string& room, const room_meta& meta,
+                        std::vector<std::string> ids) {
+  room_append req{room, "n1", meta, {}};
+  for (auto& id : ids)
+    req.entries.push_back({id, "alice", 1000, "{\"text\":\"" + id + "\"}"});
+  return req;
+}
+
+room_append_result append_one(store& db, room_append req) {
+  std::vector<room_append_result> out;
+  auto s = db.append_group({std::move(req)}, out);
+  REQUIRE_MESSAGE(s.ok(), s.error);
+  REQUIRE(out.size() == 1);
+  return out[0];
+}
+
+} // namespace
+
+TEST_CASE("records round-trip through the versioned envelope") {
+  message_record m{7, "c-1", "alice", 123, "{\"a\":1}", {}};
+  m.vc.tick("n1");
+  auto back = decode_message(encode(m));
+  REQUIRE(back);
+  CHECK(back->seq == 7);
+  CHECK(back->id == "c-1");
+  CHECK(back->from == "alice");
+  CHECK(back->ts == 123);
+  CHECK(back->body == "{\"a\":1}");
+  CHECK(back->vc == m.vc);
+  CHECK_FALSE(decode_message("garbage"));
+  CHECK_FALSE(decode_message(""));
+  // A record written by a future version that old readers must not read.
+  auto bytes = encode(m);
+  auto future = bytes;
+  future[3] = 9; // compat version (second uint16 of the envelope, little end)
+  CHECK_FALSE(decode_message(future));
+}
+
+TEST_CASE("appends get gap-free seqs and dedupe on id, within and across appends") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  auto r1 = append_one(*db, make_append("room", {}, {"a", "b", "a", "c"}));
+  REQUIRE(r1.outcomes.size() == 4);
+  CHECK(r1.outcomes[0].seq == 1);
+  CHECK(r1.outcomes[1].seq == 2);
+  CHECK(r1.outcomes[2].seq == 1);
+  CHECK(r1.outcomes[2].dup);
+  CHECK(r1.outcomes[3].seq == 3);
+  CHECK(r1.stored.size() == 3);
+  CHECK(r1.meta.seq == 3);
+  CHECK(r1.meta.vc.get("n1") == 3);
+  CHECK(r1.stored[2].vc.get("n1") == 3);
+
+  auto r2 = append_one(*db, make_append("room", r1.meta, {"b", "d"}));
+  CHECK(r2.outcomes[0].dup);
+  CHECK(r2.outcomes[0].seq == 2);
+  CHECK_FALSE(r2.outcomes[1].dup);
+  CHECK(r2.outcomes[1].seq == 4);
+}
+
+TEST_CASE("one group commit covers several rooms; rooms do not share ids or seqs") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  std::vector<room_append_result> out;
+  auto s = db->append_group({make_append("x", {}, {"1", "2"}), make_append("y", {}, {"1"})},
+                            out);
+  REQUIRE(s.ok());
+  CHECK(out[0].meta.seq == 2);
+  CHECK(out[1].meta.seq == 1);
+  CHECK_FALSE(out[1].outcomes[0].dup);
+  // A room whose name is a prefix of another must not see the other's messages.
+  append_one(*db, make_append("xy", {}, {"z"}));
+  std::vector<message_record> msgs;
+  REQUIRE(db->read_after("x", 0, 100, msgs).ok());
+  CHECK(msgs.size() == 2);
+}
+
+TEST_CASE("everything survives close and reopen") {
+  chat::test::temp_dir dir;
+  {
+    auto db = open_at(dir.path());
+    auto r = append_one(*db, make_append("room", {}, {"a", "b", "c"}));
+    CHECK(r.meta.seq == 3);
+  }
+  auto db = open_at(dir.path());
+  room_meta meta;
+  REQUIRE(db->load_room("room", meta).ok());
+  CHECK(meta.seq == 3);
+  CHECK(meta.vc.get("n1") == 3);
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("room", "b", seq).ok());
+  CHECK(seq == 2);
+  // The idempotency key is durable: a resend after a restart is a dup.
+  auto r = append_one(*db, make_append("room", meta, {"b", "d"}));
+  CHECK(r.outcomes[0].dup);
+  CHECK(r.outcomes[0].seq == 2);
+  CHECK(r.outcomes[1].seq == 4);
+  room_meta fresh;
+  REQUIRE(db->load_room("never-written", fresh).ok());
+  CHECK(fresh.seq == 0);
+}
+
+TEST_CASE("range reads: after is oldest first, before is newest first, both bounded") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 20; ++i)
+    ids.push_back("m" + std::to_string(i));
+  append_one(*db, make_append("room", {}, ids));
+  std::vector<message_record> msgs;
+  REQUIRE(db->read_after("room", 5, 3, msgs).ok());
+  REQUIRE(msgs.size() == 3);
+  CHECK(msgs[0].seq == 6);
+  CHECK(msgs[2].seq == 8);
+  REQUIRE(db->read_before("room", 5, 10, msgs).ok());
+  REQUIRE(msgs.size() == 4);
+  CHECK(msgs[0].seq == 4);
+  CHECK(msgs[3].seq == 1);
+  REQUIRE(db->read_before("room", UINT64_MAX, 2, msgs).ok());
+  CHECK(msgs[0].seq == 20);
+  REQUIRE(db->read_after("room", 20, 10, msgs).ok());
+  CHECK(msgs.empty());
+  REQUIRE(db->read_after("nothing", 0, 10, msgs).ok());
+  CHECK(msgs.empty());
+}
+
+TEST_CASE("an unusable data directory is a clear error") {
+  chat::test::temp_dir dir;
+  auto file = dir.path() + "/a-file";
+  { std::ofstream{file} << "x"; }
+  std::string err;
+  CHECK_FALSE(store::open({file + "/sub", true}, err));
+  CHECK(err.find("cannot") == 0);
+}
