@@ -87,7 +87,8 @@ int run(const chat::runtime::node_config& cfg) {
     }
   }
   chat::actors::stop_node(sys, node);
-  spdlog::info("store flushed, bye");
+  if (code == 0)
+    spdlog::info("store flushed, bye");
   return code;
 }
 

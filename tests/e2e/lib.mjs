@@ -1,0 +1,197 @@
+// Helpers for end-to-end tests: start real chatd processes on loopback and
+// drive them with the npm `ws` client.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+
+export const CHATD =
+  process.env.CHATD ?? new URL('../../build/bin/chatd', import.meta.url).pathname;
+
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
+}
+
+/** Runs chatd to completion (for flag errors); resolves {code, stdout, stderr}. */
+export function runChatd(args, { env = {}, timeoutMs = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(CHATD, args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`chatd ${args.join(' ')} did not exit`));
+    }, timeoutMs);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Starts a dev node on a free loopback port. `dataDir` defaults to a fresh temp
+ * dir. Resolves once the node logs its address.
+ */
+export async function startNode({ dataDir, args = [], env = {}, dev = true } = {}) {
+  const dir = dataDir ?? tempDir();
+  const argv = [...(dev ? ['--dev'] : []), '--http', '127.0.0.1:0', '--data', dir, ...args];
+  const proc = spawn(CHATD, argv, { env: { ...process.env, ...env } });
+  let log = '';
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chatd did not start:\n${log}`)), 10000);
+    const onData = (d) => {
+      log += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stderr.on('data', onData);
+    proc.stdout.on('data', onData);
+    exited.then(({ code }) => reject(new Error(`chatd exited with ${code}:\n${log}`)));
+  });
+  return {
+    proc,
+    port,
+    dir,
+    exited,
+    log: () => log,
+    http: `http://127.0.0.1:${port}`,
+    ws: (user) => `ws://127.0.0.1:${port}/ws?user=${encodeURIComponent(user)}`,
+    /** Graceful stop; resolves the exit status. */
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+    /** Abrupt stop, as a crash. */
+    async kill9() {
+      proc.kill('SIGKILL');
+      return exited;
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A WebSocket client that buffers every JSON frame for the test to pick from. */
+export class Client {
+  static connect(url, options = {}) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, options);
+      const client = new Client(ws);
+      ws.once('open', () => resolve(client));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body })));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];
+    this.waiters = [];
+    this.closed = null;
+    ws.on('message', (data, isBinary) => {
+      this.frames.push(isBinary ? { binary: data } : JSON.parse(data.toString()));
+      this.#wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.#wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  #wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  send(frame) {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves the first buffered frame matching `pred` (a type name or function), removing it. */
+  async next(pred = () => true, timeoutMs = 10000) {
+    const match = typeof pred === 'string' ? (f) => f.type === pred : pred;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex(match);
+      if (i >= 0) return this.frames.splice(i, 1)[0];
+      if (this.closed) throw new Error(`closed (${this.closed.code}) while waiting; buffered: ${JSON.stringify(this.frames).slice(0, 500)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; buffered: ${JSON.stringify(this.frames).slice(0, 500)}`);
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+  }
+
+  /** Resolves `n` frames matching `pred`, in arrival order. */
+  async take(n, pred, timeoutMs = 20000) {
+    const out = [];
+    const deadline = Date.now() + timeoutMs;
+    while (out.length < n) out.push(await this.next(pred, Math.max(1, deadline - Date.now())));
+    return out;
+  }
+
+  /** Sends a command and resolves its reply (matched on `ref`). */
+  async request(frame, timeoutMs = 10000) {
+    const ref = `r${++Client.refs}`;
+    this.send({ ...frame, ref });
+    return this.next((f) => f.ref === ref, timeoutMs);
+  }
+
+  async join(room, since) {
+    const reply = await this.request(since === undefined ? { type: 'join', room } : { type: 'join', room, since });
+    if (reply.type !== 'joined') throw new Error(`join failed: ${JSON.stringify(reply)}`);
+    return reply;
+  }
+
+  /** Resolves {code, reason} once the server closes the connection. */
+  async closedWith(timeoutMs = 10000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('connection still open');
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    return this.closed;
+  }
+
+  /** True when no frame matching `pred` arrives within `ms`. */
+  async quiet(pred = () => true, ms = 300) {
+    await new Promise((r) => setTimeout(r, ms));
+    return !this.frames.some(typeof pred === 'string' ? (f) => f.type === pred : pred);
+  }
+
+  close() {
+    this.ws.close();
+  }
+}
+Client.refs = 0;
+
+export async function getJson(url, options) {
+  const res = await fetch(url, options);
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, headers: res.headers };
+}
