@@ -14,6 +14,10 @@
 
 namespace chat::gateway {
 
+namespace web {
+extern const std::string_view index_html;
+} // namespace web
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -84,6 +88,15 @@ private:
     auto& path = t->path;
     if (path == "/ws")
       return upgrade(std::move(req), *t);
+    if (path == "/" || path == "/index.html") {
+      if (req.method() != http::verb::get && req.method() != http::verb::head)
+        return send_error(http::status::method_not_allowed, "bad_request", "use GET");
+      response res{http::status::ok, version_};
+      res.set(http::field::content_type, "text/html; charset=utf-8");
+      res.set(http::field::cache_control, "no-cache");
+      res.body() = std::string{web::index_html};
+      return write(std::move(res), keep_alive_);
+    }
     if (path == "/healthz" || path == "/readyz") {
       if (req.method() != http::verb::get)
         return send_error(http::status::method_not_allowed, "bad_request", "use GET");

@@ -1,0 +1,41 @@
+// chat-bench: bounded load scenarios against a chatd on loopback.
+//   chat-bench fanout  --port 8080 --subscribers 1000 --messages 2000
+//   chat-bench durable --port 8080 --publishers 50 --seconds 10
+
+#include <CLI/CLI.hpp>
+
+#include <arpa/inet.h>
+
+#include <iostream>
+
+#include "scenarios.hpp"
+
+int main(int argc, char** argv) {
+  bench::options o;
+  CLI::App app{"chat-bench: load scenarios for chatd (loopback only)", "chat-bench"};
+  app.require_subcommand(1);
+  app.add_option("--host", o.host, "chatd address (must be in 127.0.0.0/8)");
+  app.add_option("--port", o.port, "chatd HTTP port");
+  app.add_option("--window", o.window, "unacked sends in flight per publisher")
+    ->check(CLI::Range(1, 10000));
+  app.add_option("--source-ips", o.source_ips, "spread sockets over 127.0.0.2..N+1")
+    ->check(CLI::Range(0, 250));
+  app.add_option("--drain-seconds", o.drain_seconds, "wait this long for stragglers")
+    ->check(CLI::Range(1.0, 600.0));
+  auto* fanout = app.add_subcommand("fanout", "1 room, S subscribers, 1 publisher, M messages");
+  fanout->add_option("--subscribers,-S", o.subscribers)->check(CLI::Range(1, 100000));
+  fanout->add_option("--messages,-M", o.messages)->check(CLI::Range(1, 10000000));
+  auto* durable = app.add_subcommand("durable", "acked sends/s, one room per publisher");
+  durable->add_option("--publishers,-P", o.publishers)->check(CLI::Range(1, 10000));
+  durable->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
+  durable->add_option("--max-messages", o.max_messages)->check(CLI::Range(1, 100000000));
+  CLI11_PARSE(app, argc, argv);
+  in_addr addr{};
+  if (inet_pton(AF_INET, o.host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
+    std::cerr << "chat-bench: --host must be a loopback address (127.0.0.0/8)\n";
+    return 2;
+  }
+  if (fanout->parsed())
+    return bench::run_fanout(o);
+  return bench::run_durable(o);
+}

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bench {
+
+struct options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  /// fanout: subscribers of the one room.
+  int subscribers = 1000;
+  /// fanout: messages the publisher sends.
+  int messages = 2000;
+  /// Unacknowledged sends a publisher keeps in flight.
+  int window = 64;
+  /// durable: publishing connections (one room each).
+  int publishers = 50;
+  /// durable: how long to publish.
+  double seconds = 10;
+  /// durable: upper bound on messages, whatever the duration.
+  int max_messages = 2'000'000;
+  /// Spread client sockets over 127.0.0.2 .. 127.0.0.(1+N); 0 = kernel's choice.
+  int source_ips = 0;
+  /// Give up (and count losses) this long after the last send.
+  double drain_seconds = 20;
+};
+
+/// Each scenario prints one JSON line and a human summary; returns the exit code.
+int run_fanout(const options& opts);
+int run_durable(const options& opts);
+
+} // namespace bench
