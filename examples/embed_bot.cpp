@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   std::condition_variable cv;
   int acks = 0;
   auto out = std::make_shared<chat::actors::outbox>(1 << 20);
-  out->set_waker([&] { cv.notify_all(); });
+  out->set_waker([&] {
+    cv.notify_all();
+  });
   auto bot = chat::actors::spawn_connection(sys, node, "echo-bot", out);
 
   // 3. Join and post, exactly as a WebSocket client would.

@@ -48,17 +48,24 @@ void join(connection_self* self, msg::cmd_join cmd, int attempt) {
     .await(
       [=](caf::actor& room) {
         auto& st = self->state;
-        msg::room_join req{caf::actor_cast<caf::actor>(self), st.user, st.out, cmd.ref,
-                           cmd.has_since, cmd.since};
+        msg::room_join req{caf::actor_cast<caf::actor>(self),
+                           st.user,
+                           st.out,
+                           cmd.ref,
+                           cmd.has_since,
+                           cmd.since};
         self->request(room, caf::infinite, std::move(req))
-          .await([=](uint64_t) { self->state.joined[cmd.room] = room; },
-                 [=](caf::error& err) {
-                   // The room passivated while the join was on its way: ask again.
-                   if (attempt < max_join_attempts)
-                     join(self, cmd, attempt + 1);
-                   else
-                     push_reply(self, error_frame(cmd.ref, err, self->system()));
-                 });
+          .await(
+            [=](uint64_t) {
+              self->state.joined[cmd.room] = room;
+            },
+            [=](caf::error& err) {
+              // The room passivated while the join was on its way: ask again.
+              if (attempt < max_join_attempts)
+                join(self, cmd, attempt + 1);
+              else
+                push_reply(self, error_frame(cmd.ref, err, self->system()));
+            });
       },
       [=](caf::error& err) {
         push_reply(self, error_frame(cmd.ref, err, self->system()));
@@ -81,7 +88,9 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
     push_reply(self, error_event(ref, "not_joined", "not joined to room '" + room + "'"));
   };
   return {
-    [=](msg::cmd_join& cmd) { join(self, std::move(cmd), 1); },
+    [=](msg::cmd_join& cmd) {
+      join(self, std::move(cmd), 1);
+    },
     [=](msg::cmd_leave& cmd) {
       auto& joined = self->state.joined;
       auto i = joined.find(cmd.room);
@@ -92,8 +101,13 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
       auto room = i->second;
       joined.erase(i);
       self->request(room, caf::infinite, msg::room_leave{caf::actor_cast<caf::actor>(self)})
-        .await([=]() { push_reply(self, ok_event(cmd.ref)); },
-               [=](caf::error&) { push_reply(self, ok_event(cmd.ref)); });
+        .await(
+          [=]() {
+            push_reply(self, ok_event(cmd.ref));
+          },
+          [=](caf::error&) {
+            push_reply(self, ok_event(cmd.ref));
+          });
     },
     [=](msg::cmd_send& cmd) {
       auto& st = self->state;
@@ -110,7 +124,9 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
           [=](msg::post_result& r) {
             push_reply(self, ack_event(ref, room, id, r.seq, r.dup));
           },
-          [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
+          [=](caf::error& err) {
+            push_reply(self, error_frame(ref, err, self->system()));
+          });
     },
     [=](msg::cmd_typing& cmd) {
       auto& st = self->state;
@@ -127,8 +143,12 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
         ->request(st.node.store, caf::infinite,
                   msg::store_read{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit})
         .then(
-          [=](msg::message_list& xs) { push_reply(self, history_event(ref, room, xs)); },
-          [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
+          [=](msg::message_list& xs) {
+            push_reply(self, history_event(ref, room, xs));
+          },
+          [=](caf::error& err) {
+            push_reply(self, error_frame(ref, err, self->system()));
+          });
     },
     [=](msg::closed_atom) {
       leave_all(self);
@@ -140,8 +160,8 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
 
 } // namespace
 
-caf::actor spawn_connection(caf::actor_system& sys, const node_handles& node,
-                            std::string user, std::shared_ptr<outbox> out) {
+caf::actor spawn_connection(caf::actor_system& sys, const node_handles& node, std::string user,
+                            std::shared_ptr<outbox> out) {
   return sys.spawn(connection_actor, node, std::move(user), std::move(out));
 }
 

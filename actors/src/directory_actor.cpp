@@ -34,8 +34,8 @@ caf::behavior directory_actor(directory_self* self, std::string node_id, caf::ac
       auto& rooms = self->state.rooms;
       if (auto i = rooms.find(x.room); i != rooms.end())
         return i->second;
-      auto room = spawn_room(self, x.room, node_id, store,
-                             caf::actor_cast<caf::actor>(self), room_idle);
+      auto room =
+        spawn_room(self, x.room, node_id, store, caf::actor_cast<caf::actor>(self), room_idle);
       self->monitor(room);
       rooms.emplace(std::move(x.room), room);
       return room;

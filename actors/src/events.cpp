@@ -68,7 +68,7 @@ template <class T>
 static void append_number(std::string& buf, T v) {
   char tmp[24];
   auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
-  (void) ec;
+  (void)ec;
   buf.append(tmp, end);
 }
 
@@ -150,8 +150,8 @@ frame message_event(std::string_view room, const storage::message_record& m) {
   return w.finish();
 }
 
-frame ack_event(std::string_view ref, std::string_view room, std::string_view id,
-                uint64_t seq, bool dup) {
+frame ack_event(std::string_view ref, std::string_view room, std::string_view id, uint64_t seq,
+                bool dup) {
   json_writer w;
   w.key("type").str("ack").ref(ref).key("id").str(id).key("room").str(room);
   w.key("seq").num(seq).key("dup").boolean(dup);

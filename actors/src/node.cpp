@@ -52,11 +52,14 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
     self
       ->request(store, caf::infinite,
                 msg::store_read{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit})
-      .then([=](msg::message_list& xs) { done(history_event(cmd.ref, cmd.room, xs)); },
-            [=](caf::error& err) {
-              spdlog::error("history of '{}': {}", cmd.room, self->system().render(err));
-              done(error_event(cmd.ref, "internal", "history read failed"));
-            });
+      .then(
+        [=](msg::message_list& xs) {
+          done(history_event(cmd.ref, cmd.room, xs));
+        },
+        [=](caf::error& err) {
+          spdlog::error("history of '{}': {}", cmd.room, self->system().render(err));
+          done(error_event(cmd.ref, "internal", "history read failed"));
+        });
   });
 }
 

@@ -9,7 +9,9 @@ bool outbox::push(const frame& f, frame_kind kind) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (closed_ || overflowed_)
       return false;
-    if (bytes_ + f.size() > max_bytes_) {
+    // The bound is on backlog: one frame larger than the bound (a big history
+    // reply) still goes out when nothing is queued before it.
+    if (bytes_ > 0 && bytes_ + f.size() > max_bytes_) {
       if (kind == frame_kind::ephemeral)
         return false;
       overflowed_ = true;

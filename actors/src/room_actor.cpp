@@ -42,6 +42,7 @@ struct room_state {
   bool in_flight = false;
   /// The most recent frames, so that most joins with `since` replay from memory.
   std::deque<std::pair<uint64_t, frame>> recent;
+  size_t recent_bytes = 0;
   uint64_t generation = 0;
   uint64_t idle_epoch = 0;
   static inline const char* name = "room";
@@ -49,7 +50,9 @@ struct room_state {
 
 using room_self = caf::stateful_actor<room_state>;
 
+// The recent-frames window: at most this many frames and this many bytes.
 constexpr size_t recent_capacity = 512;
+constexpr size_t recent_max_bytes = 512 * 1024;
 constexpr uint32_t replay_batch = 256;
 
 int64_t now_ms() {
@@ -142,9 +145,13 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
         m.out->push(f, frame_kind::stored);
         m.delivered = rec.seq;
       }
+    st.recent_bytes += f.size();
     st.recent.emplace_back(rec.seq, std::move(f));
-    if (st.recent.size() > recent_capacity)
+    while (st.recent.size() > recent_capacity
+           || (st.recent.size() > 1 && st.recent_bytes > recent_max_bytes)) {
+      st.recent_bytes -= st.recent.front().second.size();
       st.recent.pop_front();
+    }
   }
 }
 
@@ -202,13 +209,18 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
   st.idle = idle;
   // Nothing is handled before the room knows where its log stands.
   self->request(st.store, caf::infinite, msg::store_load{st.room})
-    .await([=](storage::room_meta& meta) { self->state.meta = std::move(meta); },
-           [=](caf::error& err) {
-             spdlog::error("room '{}': cannot load: {}", self->state.room,
-                           self->system().render(err));
-             self->quit(err);
-           });
-  self->set_down_handler([=](caf::down_msg& dm) { remove_member(self, dm.source.id()); });
+    .await(
+      [=](storage::room_meta& meta) {
+        self->state.meta = std::move(meta);
+      },
+      [=](caf::error& err) {
+        spdlog::error("room '{}': cannot load: {}", self->state.room,
+                      self->system().render(err));
+        self->quit(err);
+      });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    remove_member(self, dm.source.id());
+  });
   arm_idle_timer(self);
   return {
     [=](msg::room_join& x) -> uint64_t {
@@ -243,8 +255,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     [=](msg::room_post& x) {
       auto& st = self->state;
       st.pending.push_back(pending_post{
-        storage::append_entry{std::move(x.id), std::move(x.user), now_ms(),
-                              std::move(x.body)},
+        storage::append_entry{std::move(x.id), std::move(x.user), now_ms(), std::move(x.body)},
         self->make_response_promise()});
       commit_pending(self);
     },
@@ -256,8 +267,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     },
     [=](msg::idle_atom, uint64_t epoch) {
       auto& st = self->state;
-      if (epoch != st.idle_epoch || !st.members.empty() || st.in_flight
-          || !st.pending.empty())
+      if (epoch != st.idle_epoch || !st.members.empty() || st.in_flight || !st.pending.empty())
         return;
       // While the directory decides, nothing else is handled; joins that were
       // already on their way are bounced by CAF once the room has quit, and
@@ -276,8 +286,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
 } // namespace
 
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      caf::actor store, caf::actor directory,
-                      std::chrono::milliseconds idle) {
+                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle) {
   return parent->spawn(room_actor, std::move(room), std::move(node_id), std::move(store),
                        std::move(directory), idle);
 }

@@ -12,7 +12,6 @@ namespace chat::actors {
 /// (gap-free seq, vector clock), has them committed by the store actor, then acks
 /// the senders and fans each message out as one shared frame to every live member.
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      caf::actor store, caf::actor directory,
-                      std::chrono::milliseconds idle);
+                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle);
 
 } // namespace chat::actors

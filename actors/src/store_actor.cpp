@@ -16,6 +16,7 @@ struct store_state {
   std::vector<storage::room_append> pending;
   std::vector<caf::response_promise> promises;
   bool flush_scheduled = false;
+  msg::store_stats stats;
   static inline const char* name = "store";
 };
 
@@ -37,6 +38,8 @@ void commit_pending(store_self* self) {
     for (auto& rp : st.promises)
       rp.deliver(caf::make_error(errc::storage_failed));
   } else {
+    st.stats.appends += st.pending.size();
+    ++st.stats.commits;
     for (size_t i = 0; i < st.promises.size(); ++i)
       st.promises[i].deliver(std::move(results[i]));
   }
@@ -56,7 +59,12 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
         self->send(self, msg::flush_atom::value);
       }
     },
-    [=](msg::flush_atom) { commit_pending(self); },
+    [=](msg::flush_atom) {
+      commit_pending(self);
+    },
+    [=](msg::stats_atom) {
+      return self->state.stats;
+    },
     [=](msg::store_load& x) -> caf::result<storage::room_meta> {
       storage::room_meta meta;
       if (auto s = self->state.db->load_room(x.room, meta); !s.ok()) {
@@ -68,9 +76,9 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
     [=](msg::store_read& x) -> caf::result<msg::message_list> {
       msg::message_list out;
       auto& db = *self->state.db;
-      auto s = x.has_after ? db.read_after(x.room, x.after, x.limit, out)
-                           : db.read_before(x.room, x.before == 0 ? UINT64_MAX : x.before,
-                                            x.limit, out);
+      auto s = x.has_after
+                 ? db.read_after(x.room, x.after, x.limit, out)
+                 : db.read_before(x.room, x.before == 0 ? UINT64_MAX : x.before, x.limit, out);
       if (!s.ok()) {
         spdlog::error("store: reading room '{}' failed: {}", x.room, s.error);
         return caf::make_error(errc::storage_failed);

@@ -80,8 +80,8 @@ bool connect_all(asio::io_context& ioc, const options& o, size_t n, Make make,
     if (started == n || !failure.empty())
       return;
     auto i = started++;
-    make(i)->connect(source_ip(o, i), o.host, o.port,
-                     "/ws?user=bench" + std::to_string(i), [&, i](const std::string& err) {
+    make(i)->connect(source_ip(o, i), o.host, o.port, "/ws?user=bench" + std::to_string(i),
+                     [&, i](const std::string& err) {
                        ++done;
                        if (!err.empty() && failure.empty())
                          failure = "client " + std::to_string(i) + ": " + err;
@@ -149,10 +149,14 @@ int run_fanout(const options& o) {
       });
       return subs[i].ws;
     },
-    [&](size_t i) { subs[i].ws->send(join_frame); });
+    [&](size_t i) {
+      subs[i].ws->send(join_frame);
+    });
   if (!ok)
     return 1;
-  run_until(ioc, clock::now() + std::chrono::seconds(30), [&] { return joined == S; });
+  run_until(ioc, clock::now() + std::chrono::seconds(30), [&] {
+    return joined == S;
+  });
   if (joined != S) {
     std::cerr << "chat-bench: only " << joined << " of " << S << " subscribers joined\n";
     return 1;
@@ -260,8 +264,8 @@ int run_durable(const options& o) {
     ++total_sent;
     p.sent_at.push_back(now_ns());
     p.ws->send(R"({"type":"send","room":")" + p.room + R"(","id":"d)" + std::to_string(idx)
-               + R"(","ref":)" + std::to_string(idx) + R"(,"body":{"i":)"
-               + std::to_string(idx) + "}}");
+               + R"(","ref":)" + std::to_string(idx) + R"(,"body":{"i":)" + std::to_string(idx)
+               + "}}");
   };
   bool ok = connect_all(
     ioc, o, P,
@@ -289,10 +293,14 @@ int run_durable(const options& o) {
       });
       return pubs[i].ws;
     },
-    [&](size_t i) { pubs[i].ws->send(R"({"type":"join","room":")" + pubs[i].room + R"("})"); });
+    [&](size_t i) {
+      pubs[i].ws->send(R"({"type":"join","room":")" + pubs[i].room + R"("})");
+    });
   if (!ok)
     return 1;
-  run_until(ioc, clock::now() + std::chrono::seconds(30), [&] { return joined == P; });
+  run_until(ioc, clock::now() + std::chrono::seconds(30), [&] {
+    return joined == P;
+  });
   if (joined != P) {
     std::cerr << "chat-bench: only " << joined << " of " << P << " publishers joined\n";
     return 1;
@@ -302,15 +310,22 @@ int run_durable(const options& o) {
   for (auto& p : pubs)
     for (int k = 0; k < o.window && total_sent < o.max_messages; ++k)
       send_next(p);
-  auto stop_at = start + std::chrono::duration_cast<clock::duration>(
-                           std::chrono::duration<double>(o.seconds));
-  run_until(ioc, stop_at, [&] { return total_sent >= o.max_messages && total_acked == total_sent; });
+  auto stop_at =
+    start
+    + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(o.seconds));
+  run_until(ioc, stop_at, [&] {
+    return total_sent >= o.max_messages && total_acked == total_sent;
+  });
   sending = false;
   auto send_end = clock::now();
   int64_t acked_in_window = total_acked;
-  run_until(ioc, clock::now() + std::chrono::duration_cast<clock::duration>(
-                                  std::chrono::duration<double>(o.drain_seconds)),
-            [&] { return total_acked == total_sent; });
+  run_until(ioc,
+            clock::now()
+              + std::chrono::duration_cast<clock::duration>(
+                std::chrono::duration<double>(o.drain_seconds)),
+            [&] {
+              return total_acked == total_sent;
+            });
   double secs = std::chrono::duration<double>(send_end - start).count();
   auto unacked = total_sent - total_acked;
   char line[512];

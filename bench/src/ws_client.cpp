@@ -15,9 +15,8 @@ namespace {
 
 class beast_client : public ws_client, public std::enable_shared_from_this<beast_client> {
 public:
-  beast_client(asio::io_context& ioc, message_handler on_msg)
-    : ws_(ioc), on_msg_(std::move(on_msg)) {
-  }
+  beast_client(asio::io_context& ioc, message_handler on_msg) :
+    ws_(ioc), on_msg_(std::move(on_msg)) {}
 
   void connect(const std::string& local_ip, const std::string& host, uint16_t port,
                const std::string& target, done_handler done) override {

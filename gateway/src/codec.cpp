@@ -141,8 +141,8 @@ std::variant<command, command_error> parse_object(const json& obj) {
       return r.fail("'after' must be a non-negative integer");
     if (!r.optional_uint("limit", limit, has_limit))
       return r.fail("'limit' must be an integer from 1 to 200");
-    cmd.limit = limit > max_history_limit ? max_history_limit + 1
-                                          : static_cast<uint32_t>(limit);
+    cmd.limit =
+      limit > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(limit);
     if (auto why = check_history_window(cmd, has_before); !why.empty())
       return r.fail(std::move(why));
     return cmd;

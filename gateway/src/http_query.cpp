@@ -68,9 +68,8 @@ std::optional<target> parse_target(std::string_view raw) {
       return std::nullopt;
     auto eq = pair.find('=');
     auto key = decode(pair.substr(0, eq), true);
-    auto value = decode(eq == std::string_view::npos ? std::string_view{}
-                                                     : pair.substr(eq + 1),
-                        true);
+    auto value =
+      decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
     if (!key || !value)
       return std::nullopt;
     t.params.emplace_back(std::move(*key), std::move(*value));

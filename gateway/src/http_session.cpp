@@ -43,9 +43,8 @@ std::string error_body(std::string_view code, std::string_view message) {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
-  }
+  http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) :
+    stream_(std::move(socket)), state_(std::move(state)) {}
 
   void run() { do_read(); }
 
@@ -68,12 +67,12 @@ private:
       return send_error(http::status::request_header_fields_too_large, "bad_request",
                         "request headers larger than 8 KiB", false);
     if (ec == http::error::body_limit)
-      return send_error(http::status::payload_too_large, "too_large",
-                        "request body too large", false);
+      return send_error(http::status::payload_too_large, "too_large", "request body too large",
+                        false);
     if (ec) {
       if (ec.category() == http::make_error_code(http::error::bad_target).category())
-        return send_error(http::status::bad_request, "bad_request",
-                          "malformed HTTP request", false);
+        return send_error(http::status::bad_request, "bad_request", "malformed HTTP request",
+                          false);
       return close();
     }
     route(parser_->release());
@@ -141,22 +140,20 @@ private:
         cmd.after = *n;
         cmd.has_after = true;
       } else {
-        cmd.limit = *n > max_history_limit ? max_history_limit + 1
-                                           : static_cast<uint32_t>(*n);
+        cmd.limit = *n > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(*n);
       }
     }
     if (auto why = check_history_window(cmd, has_before); !why.empty())
       return send_error(http::status::bad_request, "bad_request", why);
-    actors::read_history(state_->sys, state_->node, std::move(cmd),
-                         [self = shared_from_this()](actors::frame f) {
-                           asio::post(self->stream_.get_executor(), [self, f] {
-                             auto json = f.json();
-                             bool failed = json.find(R"("type":"error")") == 1;
-                             self->send_json(failed ? http::status::internal_server_error
-                                                    : http::status::ok,
-                                             std::string{json});
-                           });
-                         });
+    actors::read_history(
+      state_->sys, state_->node, std::move(cmd), [self = shared_from_this()](actors::frame f) {
+        asio::post(self->stream_.get_executor(), [self, f] {
+          auto json = f.json();
+          bool failed = json.find(R"("type":"error")") == 1;
+          self->send_json(failed ? http::status::internal_server_error : http::status::ok,
+                          std::string{json});
+        });
+      });
   }
 
   void upgrade(request req, const target& t) {

@@ -18,10 +18,9 @@ using boost::system::error_code;
 using tcp = asio::ip::tcp;
 
 struct server::impl {
-  impl(caf::actor_system& sys, actors::node_handles node, server_options opts)
-    : state(std::make_shared<shared_state>(sys, std::move(node), std::move(opts))),
-      acceptor(ioc) {
-  }
+  impl(caf::actor_system& sys, actors::node_handles node, server_options opts) :
+    state(std::make_shared<shared_state>(sys, std::move(node), std::move(opts))),
+    acceptor(ioc) {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket s) {
@@ -45,9 +44,8 @@ struct server::impl {
   std::vector<std::thread> threads;
 };
 
-server::server(caf::actor_system& sys, actors::node_handles node, server_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(node), std::move(opts))) {
-}
+server::server(caf::actor_system& sys, actors::node_handles node, server_options opts) :
+  impl_(std::make_unique<impl>(sys, std::move(node), std::move(opts))) {}
 
 server::~server() {
   stop();
@@ -74,7 +72,9 @@ bool server::start(std::string& error) {
   d.accept();
   d.work.emplace(d.ioc.get_executor());
   for (uint32_t i = 0; i < d.state->opts.io_threads; ++i)
-    d.threads.emplace_back([&d] { d.ioc.run(); });
+    d.threads.emplace_back([&d] {
+      d.ioc.run();
+    });
   return true;
 }
 

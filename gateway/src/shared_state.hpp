@@ -19,9 +19,8 @@ class websocket_session;
 /// actors, the options, and the registry of live WebSocket sessions (for the
 /// 1001 close at shutdown).
 struct shared_state {
-  shared_state(caf::actor_system& s, actors::node_handles n, server_options o)
-    : sys(s), node(std::move(n)), opts(std::move(o)) {
-  }
+  shared_state(caf::actor_system& s, actors::node_handles n, server_options o) :
+    sys(s), node(std::move(n)), opts(std::move(o)) {}
 
   caf::actor_system& sys;
   actors::node_handles node;

@@ -53,14 +53,11 @@ struct dispatch {
 } // namespace
 
 websocket_session::websocket_session(asio::ip::tcp::socket socket,
-                                     std::shared_ptr<shared_state> state, std::string user)
-  : socket_(std::move(socket)),
-    timer_(socket_.get_executor()),
-    state_(std::move(state)),
-    user_(std::move(user)),
-    out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
-    reader_(state_->opts.max_frame_bytes) {
-}
+                                     std::shared_ptr<shared_state> state, std::string user) :
+  socket_(std::move(socket)),
+  timer_(socket_.get_executor()), state_(std::move(state)), user_(std::move(user)),
+  out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
+  reader_(state_->opts.max_frame_bytes) {}
 
 websocket_session::~websocket_session() {
   out_->close();
@@ -175,7 +172,10 @@ void websocket_session::handle_text(std::string_view text) {
     return;
   }
   bad_in_row_ = 0;
-  std::visit(dispatch{conn_, [this](const actors::frame& f) { reply(f); }},
+  std::visit(dispatch{conn_,
+                      [this](const actors::frame& f) {
+                        reply(f);
+                      }},
              std::get<command>(parsed));
 }
 

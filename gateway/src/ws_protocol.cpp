@@ -155,9 +155,8 @@ ws_reader::event ws_reader::next() {
           if (control_.size() == 1)
             return fail(close_code::protocol_error, "bad close payload");
           ev.code = control_.size() >= 2
-                      ? static_cast<uint16_t>(
-                        (static_cast<unsigned char>(control_[0]) << 8)
-                        | static_cast<unsigned char>(control_[1]))
+                      ? static_cast<uint16_t>((static_cast<unsigned char>(control_[0]) << 8)
+                                              | static_cast<unsigned char>(control_[1]))
                       : close_code::normal;
         }
         return ev;

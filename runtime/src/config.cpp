@@ -43,15 +43,17 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   app.add_option("--durability", durability, "sync (fsync each group commit) | async")
     ->envname("CHAT_DURABILITY")
     ->check(CLI::IsMember({"sync", "async"}));
-  app.add_option("--room-idle-ms", cfg.room_idle_ms,
-                 "passivate an empty room's actor after this idle time")
+  app
+    .add_option("--room-idle-ms", cfg.room_idle_ms,
+                "passivate an empty room's actor after this idle time")
     ->envname("CHAT_ROOM_IDLE_MS")
     ->check(CLI::Range(10u, 86400000u));
   app.add_option("--io-threads", cfg.io_threads, "gateway I/O threads")
     ->envname("CHAT_IO_THREADS")
     ->check(CLI::Range(1u, 64u));
-  app.add_option("--actor-threads", cfg.actor_threads,
-                 "actor scheduler threads (0 = one per core)")
+  app
+    .add_option("--actor-threads", cfg.actor_threads,
+                "actor scheduler threads (0 = one per core)")
     ->envname("CHAT_ACTOR_THREADS")
     ->check(CLI::Range(0u, 64u));
 

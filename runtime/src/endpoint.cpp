@@ -21,8 +21,7 @@ std::optional<endpoint> parse_endpoint(std::string_view text, std::string& error
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size()
-        || text[close + 1] != ':')
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
       return fail("expected [IPv6]:PORT");
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
@@ -39,8 +38,7 @@ std::optional<endpoint> parse_endpoint(std::string_view text, std::string& error
     return fail("missing host");
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc{} || end != port.data() + port.size()
-      || value > 65535)
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
     return fail("port must be a number from 0 to 65535");
   std::string host_str{host};
   if (host_str == "localhost")

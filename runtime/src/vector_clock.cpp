@@ -8,8 +8,9 @@ namespace {
 
 template <class Entries>
 auto find_slot(Entries& xs, std::string_view node) {
-  return std::lower_bound(xs.begin(), xs.end(), node,
-                          [](const auto& e, std::string_view n) { return e.first < n; });
+  return std::lower_bound(xs.begin(), xs.end(), node, [](const auto& e, std::string_view n) {
+    return e.first < n;
+  });
 }
 
 } // namespace

@@ -1,9 +1,9 @@
 #include "chat/storage/store.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -68,8 +68,7 @@ struct store::impl {
   }
 };
 
-store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {
-}
+store::store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 store::~store() = default;
 
@@ -142,8 +141,8 @@ status store::append_group(const std::vector<room_append>& appends,
     values.clear();
     values.resize(n);
     statuses.resize(n);
-    d.db->MultiGet(rocksdb::ReadOptions{}, d.cf[cf_idem], n, key_slices.data(),
-                   values.data(), statuses.data());
+    d.db->MultiGet(rocksdb::ReadOptions{}, d.cf[cf_idem], n, key_slices.data(), values.data(),
+                   statuses.data());
     std::unordered_map<std::string_view, uint64_t> in_this_append;
     res.outcomes.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -206,8 +205,7 @@ status store::read_after(const std::string& room, uint64_t after, size_t limit,
   auto prefix = room_prefix(room);
   std::unique_ptr<rocksdb::Iterator> it{
     impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_messages])};
-  for (it->Seek(message_key(room, after + 1)); it->Valid() && out.size() < limit;
-       it->Next()) {
+  for (it->Seek(message_key(room, after + 1)); it->Valid() && out.size() < limit; it->Next()) {
     if (!it->key().starts_with(prefix))
       break;
     auto rec = decode_message(it->value().ToStringView());
@@ -241,8 +239,8 @@ status store::read_before(const std::string& room, uint64_t before, size_t limit
 status store::find_id(const std::string& room, const std::string& id,
                       std::optional<uint64_t>& out) {
   std::string value;
-  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_idem], idem_key(room, id),
-                          &value);
+  auto s =
+    impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_idem], idem_key(room, id), &value);
   out.reset();
   if (s.IsNotFound())
     return {};

@@ -10,6 +10,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
@@ -25,9 +26,11 @@ namespace {
 /// One test client: a connection actor and the frames that reach its outbox.
 class client {
 public:
-  client(caf::actor_system& sys, const actors::node_handles& node, std::string user)
-    : out_(std::make_shared<actors::outbox>(64 << 20)) {
-    out_->set_waker([this] { cv_.notify_all(); });
+  client(caf::actor_system& sys, const actors::node_handles& node, std::string user) :
+    out_(std::make_shared<actors::outbox>(64 << 20)) {
+    out_->set_waker([this] {
+      cv_.notify_all();
+    });
     conn_ = actors::spawn_connection(sys, node, std::move(user), out_);
   }
   ~client() { caf::anon_send(conn_, msg::closed_atom::value); }
@@ -60,6 +63,23 @@ public:
     }
   }
 
+  /// The next raw frame (not parsed), waiting up to 10 s.
+  actors::frame next_raw() {
+    std::unique_lock<std::mutex> lock{mtx_};
+    for (int i = 0; i < 1000 && raw_.empty(); ++i) {
+      drain();
+      if (raw_.empty())
+        cv_.wait_for(lock, 10ms);
+    }
+    REQUIRE_MESSAGE(!raw_.empty(), "no frame within 10 s");
+    auto f = raw_.front();
+    raw_.pop_front();
+    return f;
+  }
+
+  /// Keep raw frames instead of parsing them (for identity checks).
+  void keep_raw() { keep_raw_ = true; }
+
   /// True when no frame arrives within `wait`.
   bool quiet(std::chrono::milliseconds wait) {
     std::this_thread::sleep_for(wait);
@@ -73,7 +93,10 @@ private:
     std::vector<actors::frame> fs;
     out_->take(fs);
     for (auto& f : fs) {
-      buffered_.push_back(json::parse(f.json()));
+      if (keep_raw_)
+        raw_.push_back(f);
+      else
+        buffered_.push_back(json::parse(f.json()));
       out_->release(f.size());
     }
   }
@@ -83,12 +106,14 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::deque<json> buffered_;
+  std::deque<actors::frame> raw_;
+  bool keep_raw_ = false;
 };
 
 /// A node: actor system + store + directory over a data dir that outlives it.
 struct node {
-  explicit node(const std::string& dir, std::chrono::milliseconds idle = 60s)
-    : sys(make_config()) {
+  explicit node(const std::string& dir, std::chrono::milliseconds idle = 60s) :
+    sys(make_config()) {
     std::string err;
     auto db = storage::store::open({dir, false}, err);
     REQUIRE_MESSAGE(db, err);
@@ -302,4 +327,61 @@ TEST_CASE("an idle empty room passivates and comes back where it left off") {
     alice.next("ok");
     std::this_thread::sleep_for(std::chrono::milliseconds(round % 2 == 0 ? 80 : 25));
   }
+}
+
+TEST_CASE("a room message is serialized once: every member gets the same bytes") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  client bob{n.sys, n.handles, "bob"};
+  client carol{n.sys, n.handles, "carol"};
+  for (auto* c : {&alice, &bob, &carol}) {
+    c->send(msg::cmd_join{"", "r", false, 0});
+    c->next("joined");
+  }
+  alice.next("member");
+  alice.next("member");
+  bob.next("member");
+  bob.keep_raw();
+  carol.keep_raw();
+  alice.send(send_cmd("r", "shared"));
+  auto fb = bob.next_raw();
+  auto fc = carol.next_raw();
+  CHECK(json::parse(fb.json())["id"] == "shared");
+  // Not equal copies: the very same buffer.
+  CHECK(fb.ws_bytes().data() == fc.ws_bytes().data());
+}
+
+TEST_CASE("group commit: appends that arrive together share one WriteBatch") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  constexpr int rooms = 40;
+  constexpr int per_room = 25;
+  std::vector<std::unique_ptr<client>> clients;
+  for (int i = 0; i < rooms; ++i) {
+    clients.push_back(std::make_unique<client>(n.sys, n.handles, "u" + std::to_string(i)));
+    clients.back()->send(msg::cmd_join{"", "room" + std::to_string(i), false, 0});
+    clients.back()->next("joined");
+  }
+  for (int k = 0; k < per_room; ++k)
+    for (int i = 0; i < rooms; ++i)
+      clients[i]->send(send_cmd("room" + std::to_string(i), "m" + std::to_string(k)));
+  for (auto& c : clients)
+    for (int k = 0; k < per_room; ++k)
+      CHECK(c->next("ack")["seq"] == k + 1);
+  caf::scoped_actor self{n.sys};
+  msg::store_stats stats;
+  self->request(n.handles.store, caf::infinite, msg::stats_atom::value)
+    .receive(
+      [&](msg::store_stats& s) {
+        stats = s;
+      },
+      [](caf::error&) {
+        FAIL("no stats");
+      });
+  // 1,000 messages; each room has one append in flight, so they arrive in batches.
+  CHECK(stats.appends < rooms * per_room);
+  CHECK(stats.commits < stats.appends);
+  MESSAGE("1000 sends -> " << stats.appends << " room appends in " << stats.commits
+                           << " commits");
 }

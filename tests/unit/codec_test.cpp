@@ -39,7 +39,8 @@ TEST_CASE("valid commands parse into their structs") {
   CHECK(std::get<msg::cmd_send>(ok(R"({"type":"send","room":"r","id":"i","body":null})")).body
         == "null");
   CHECK(std::get<msg::cmd_leave>(ok(R"({"type":"leave","room":"r"})")).room == "r");
-  auto h = std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","before":100,"limit":5})"));
+  auto h =
+    std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","before":100,"limit":5})"));
   CHECK(h.before == 100);
   CHECK(h.limit == 5);
   CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r"})")).limit == 50);
@@ -72,7 +73,8 @@ TEST_CASE("missing and mistyped fields") {
   bad(R"({"type":"send","room":"r","body":1})");
   bad(R"({"type":"send","room":"r","id":"","body":1})");
   bad(R"({"type":"send","room":"r","id":7,"body":1})");
-  bad(std::string(R"({"type":"send","room":"r","body":1,"id":")") + std::string(65, 'i') + "\"}");
+  bad(std::string(R"({"type":"send","room":"r","body":1,"id":")") + std::string(65, 'i')
+      + "\"}");
   bad(R"({"type":"send","room":"r","id":"i"})");
   bad(R"({"type":"leave"})");
   bad(R"({"type":"typing","room":null})");

@@ -26,15 +26,18 @@ TEST_CASE("frames carry a WebSocket header in front of the shared JSON") {
 
 TEST_CASE("strings are escaped, refs echoed verbatim") {
   auto f = error_event("\"r-1\"", "bad_request", "quote \" slash \\ nl \n ctl \x01");
-  CHECK(f.json()
-        == R"({"type":"error","ref":"r-1","code":"bad_request","message":"quote \" slash \\ nl \n ctl \u0001"})");
+  CHECK(
+    f.json()
+    == R"({"type":"error","ref":"r-1","code":"bad_request","message":"quote \" slash \\ nl \n ctl \u0001"})");
   CHECK(pong_event("42").json() == R"({"type":"pong","ref":42})");
 }
 
 TEST_CASE("the outbox wakes once per burst and bounds its bytes") {
   int wakes = 0;
   outbox out{100};
-  out.set_waker([&] { ++wakes; });
+  out.set_waker([&] {
+    ++wakes;
+  });
   auto f = ok_event(""); // 13 bytes of JSON + 2 of header
   CHECK(out.push(f, frame_kind::stored));
   CHECK(out.push(f, frame_kind::stored));
@@ -66,4 +69,16 @@ TEST_CASE("a closed outbox accepts nothing") {
   outbox out{1000};
   out.close();
   CHECK_FALSE(out.push(ok_event(""), frame_kind::reply));
+}
+
+TEST_CASE("a single frame larger than the bound passes an empty queue") {
+  outbox out{10};
+  json_writer w;
+  w.key("body").str(std::string(100, 'x'));
+  auto big = w.finish();
+  CHECK(out.push(big, frame_kind::reply));
+  CHECK_FALSE(out.push(ok_event(""), frame_kind::ephemeral));
+  std::vector<frame> got;
+  CHECK(out.take(got));
+  CHECK(got.size() == 1);
 }

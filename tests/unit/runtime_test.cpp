@@ -61,9 +61,8 @@ TEST_CASE("flags have the documented defaults") {
 }
 
 TEST_CASE("flags are read") {
-  auto r = parse({"--dev", "--http", "127.0.0.1:9001", "--data", "/tmp/x", "--node-id",
-                  "n7", "--log-level", "debug", "--heartbeat-ms", "250", "--durability",
-                  "async"});
+  auto r = parse({"--dev", "--http", "127.0.0.1:9001", "--data", "/tmp/x", "--node-id", "n7",
+                  "--log-level", "debug", "--heartbeat-ms", "250", "--durability", "async"});
   auto& cfg = std::get<node_config>(r);
   CHECK(cfg.dev);
   CHECK(cfg.http.port == 9001);

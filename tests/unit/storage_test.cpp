@@ -80,8 +80,8 @@ TEST_CASE("one group commit covers several rooms; rooms do not share ids or seqs
   chat::test::temp_dir dir;
   auto db = open_at(dir.path());
   std::vector<room_append_result> out;
-  auto s = db->append_group({make_append("x", {}, {"1", "2"}), make_append("y", {}, {"1"})},
-                            out);
+  auto s =
+    db->append_group({make_append("x", {}, {"1", "2"}), make_append("y", {}, {"1"})}, out);
   REQUIRE(s.ok());
   CHECK(out[0].meta.seq == 2);
   CHECK(out[1].meta.seq == 1);

@@ -65,8 +65,8 @@ TEST_CASE("text frames of every length class, fed byte by byte") {
 
 TEST_CASE("fragments are assembled; control frames may come in between") {
   ws_reader r{1024};
-  auto bytes = client_frame(0x1, "hel", false) + client_frame(0x9, "p")
-               + client_frame(0x0, "lo", true);
+  auto bytes =
+    client_frame(0x1, "hel", false) + client_frame(0x9, "p") + client_frame(0x0, "lo", true);
   r.feed(bytes.data(), bytes.size());
   auto ping = r.next();
   CHECK(ping.what == ws_reader::kind::ping);
@@ -97,10 +97,10 @@ TEST_CASE("protocol violations name the close code") {
     CHECK(ev.code == code);
     CHECK_FALSE(ev.reason.empty());
   };
-  expect_fail(client_frame(0x1, "x", true, false), close_code::protocol_error); // unmasked
+  expect_fail(client_frame(0x1, "x", true, false), close_code::protocol_error);      // unmasked
   expect_fail(client_frame(0x1, "x", true, true, 0x40), close_code::protocol_error); // rsv1
-  expect_fail(client_frame(0x3, "x"), close_code::protocol_error); // reserved opcode
-  expect_fail(client_frame(0x0, "x"), close_code::protocol_error); // lone continuation
+  expect_fail(client_frame(0x3, "x"), close_code::protocol_error);        // reserved opcode
+  expect_fail(client_frame(0x0, "x"), close_code::protocol_error);        // lone continuation
   expect_fail(client_frame(0x9, "x", false), close_code::protocol_error); // fragmented ping
   expect_fail(client_frame(0x9, std::string(126, 'x')), close_code::protocol_error);
   expect_fail(client_frame(0x1, "a", false) + client_frame(0x1, "b"),

@@ -51,8 +51,7 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 
 template <class Inspector>
 auto inspect(Inspector& f, cmd_join& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_join"), x.ref, x.room, x.has_since,
-           x.since);
+  return f(caf::meta::type_name("chat::msg::cmd_join"), x.ref, x.room, x.has_since, x.since);
 }
 
 template <class Inspector>
@@ -67,8 +66,8 @@ auto inspect(Inspector& f, cmd_send& x) {
 
 template <class Inspector>
 auto inspect(Inspector& f, cmd_history& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_history"), x.ref, x.room, x.before,
-           x.after, x.has_after, x.limit);
+  return f(caf::meta::type_name("chat::msg::cmd_history"), x.ref, x.room, x.before, x.after,
+           x.has_after, x.limit);
 }
 
 template <class Inspector>

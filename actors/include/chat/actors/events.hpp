@@ -47,8 +47,8 @@ void append_json_string(std::string& out, std::string_view s);
 [[nodiscard]] frame message_event(std::string_view room, const storage::message_record& m);
 void write_message_object(json_writer& w, std::string_view room,
                           const storage::message_record& m);
-[[nodiscard]] frame ack_event(std::string_view ref, std::string_view room,
-                              std::string_view id, uint64_t seq, bool dup);
+[[nodiscard]] frame ack_event(std::string_view ref, std::string_view room, std::string_view id,
+                              uint64_t seq, bool dup);
 [[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
                                  const std::vector<std::string>& members);
 [[nodiscard]] frame member_event(std::string_view room, std::string_view user,

@@ -72,6 +72,13 @@ struct store_read {
 
 using message_list = std::vector<storage::message_record>;
 
+/// Store: what the group commit has done so far (for tests and metrics).
+struct store_stats {
+  uint64_t appends = 0; ///< room appends committed
+  uint64_t commits = 0; ///< WriteBatches written (one fsync each with sync durability)
+};
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
 /// Directory: the (possibly freshly activated) actor of a room.
 struct resolve_room {
   std::string room;
@@ -98,5 +105,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::message_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_room)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_meta)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_append_result)

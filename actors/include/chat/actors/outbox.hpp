@@ -25,11 +25,11 @@ enum class frame_kind : uint8_t {
 /// and what is being written, so the bound holds for the whole path.
 class outbox {
 public:
-  explicit outbox(size_t max_bytes) : max_bytes_(max_bytes) {
-  }
+  explicit outbox(size_t max_bytes) : max_bytes_(max_bytes) {}
 
   /// Queues `f`. Returns false when the frame was not queued: the connection is
-  /// closed, or the queue is full (an ephemeral frame is then simply dropped; any
+  /// closed, or the queue is full (more than `max_bytes` would be queued; a single
+  /// frame always fits an empty queue) (an ephemeral frame is then simply dropped; any
   /// other marks the outbox as overflowed and wakes the session to close it).
   bool push(const frame& f, frame_kind kind);
 

@@ -30,8 +30,8 @@ struct cmd_unsupported {
   std::string type;
 };
 
-using command = std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send,
-                             msg::cmd_history, msg::cmd_typing, cmd_ping, cmd_unsupported>;
+using command = std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_history,
+                             msg::cmd_typing, cmd_ping, cmd_unsupported>;
 
 /// Why a frame was refused: a protocol error code and a human message.
 struct command_error {

@@ -38,8 +38,7 @@ public:
     std::string_view reason;  ///< fail: why
   };
 
-  explicit ws_reader(size_t max_message_bytes) : max_message_(max_message_bytes) {
-  }
+  explicit ws_reader(size_t max_message_bytes) : max_message_(max_message_bytes) {}
 
   /// Appends received bytes.
   void feed(const char* data, size_t size);
@@ -53,10 +52,10 @@ public:
 private:
   event fail(uint16_t code, std::string_view reason);
 
-  std::string in_;       ///< received, not yet consumed
-  size_t consumed_ = 0;  ///< bytes of in_ already handed out
-  std::string message_;  ///< fragments of the message being assembled
-  std::string control_;  ///< payload of the last control frame
+  std::string in_;      ///< received, not yet consumed
+  size_t consumed_ = 0; ///< bytes of in_ already handed out
+  std::string message_; ///< fragments of the message being assembled
+  std::string control_; ///< payload of the last control frame
   bool in_message_ = false;
   bool message_is_text_ = false;
   size_t max_message_;

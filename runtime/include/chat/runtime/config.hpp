@@ -43,7 +43,6 @@ struct parse_exit {
 };
 
 /// Parses argv (flags), then `CHAT_*` env vars, then `--config FILE`.
-[[nodiscard]] std::variant<node_config, parse_exit> parse_node_config(int argc,
-                                                                      char** argv);
+[[nodiscard]] std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv);
 
 } // namespace chat::runtime

@@ -17,7 +17,6 @@ struct endpoint {
 
 /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6). Port 0 asks the OS for a free port.
 /// On failure returns nothing and sets `error` to a one-line reason.
-[[nodiscard]] std::optional<endpoint> parse_endpoint(std::string_view text,
-                                                     std::string& error);
+[[nodiscard]] std::optional<endpoint> parse_endpoint(std::string_view text, std::string& error);
 
 } // namespace chat::runtime

@@ -85,8 +85,7 @@ public:
                      std::vector<message_record>& out);
 
   /// The seq stored for a client id in `room`, if any.
-  status find_id(const std::string& room, const std::string& id,
-                 std::optional<uint64_t>& out);
+  status find_id(const std::string& room, const std::string& id, std::optional<uint64_t>& out);
 
   /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
   status flush();
