@@ -51,6 +51,27 @@ status from(const rocksdb::Status& s) {
   return s.ok() ? status{} : status{s.ToString()};
 }
 
+// Reads up to `limit` messages of `room` from seq `start` on, upwards or downwards.
+status scan(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, const std::string& room,
+            uint64_t start, bool forward, size_t limit, std::vector<message_record>& out) {
+  auto prefix = room_prefix(room);
+  std::unique_ptr<rocksdb::Iterator> it{db.NewIterator(rocksdb::ReadOptions{}, cf)};
+  auto key = message_key(room, start);
+  if (forward)
+    it->Seek(key);
+  else
+    it->SeekForPrev(key);
+  for (; it->Valid() && out.size() < limit; forward ? it->Next() : it->Prev()) {
+    if (!it->key().starts_with(prefix))
+      break;
+    auto rec = decode_message(it->value().ToStringView());
+    if (!rec)
+      return {"room '" + room + "': unreadable message record"};
+    out.emplace_back(std::move(*rec));
+  }
+  return from(it->status());
+}
+
 } // namespace
 
 struct store::impl {
@@ -202,18 +223,9 @@ status store::load_room(const std::string& room, room_meta& out) {
 status store::read_after(const std::string& room, uint64_t after, size_t limit,
                          std::vector<message_record>& out) {
   out.clear();
-  auto prefix = room_prefix(room);
-  std::unique_ptr<rocksdb::Iterator> it{
-    impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_messages])};
-  for (it->Seek(message_key(room, after + 1)); it->Valid() && out.size() < limit; it->Next()) {
-    if (!it->key().starts_with(prefix))
-      break;
-    auto rec = decode_message(it->value().ToStringView());
-    if (!rec)
-      return {"room '" + room + "': unreadable message record"};
-    out.emplace_back(std::move(*rec));
-  }
-  return from(it->status());
+  if (after == UINT64_MAX)
+    return {};
+  return scan(*impl_->db, impl_->cf[cf_messages], room, after + 1, true, limit, out);
 }
 
 status store::read_before(const std::string& room, uint64_t before, size_t limit,
@@ -221,19 +233,7 @@ status store::read_before(const std::string& room, uint64_t before, size_t limit
   out.clear();
   if (before == 0)
     return {};
-  auto prefix = room_prefix(room);
-  std::unique_ptr<rocksdb::Iterator> it{
-    impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_messages])};
-  for (it->SeekForPrev(message_key(room, before - 1)); it->Valid() && out.size() < limit;
-       it->Prev()) {
-    if (!it->key().starts_with(prefix))
-      break;
-    auto rec = decode_message(it->value().ToStringView());
-    if (!rec)
-      return {"room '" + room + "': unreadable message record"};
-    out.emplace_back(std::move(*rec));
-  }
-  return from(it->status());
+  return scan(*impl_->db, impl_->cf[cf_messages], room, before - 1, false, limit, out);
 }
 
 status store::find_id(const std::string& room, const std::string& id,

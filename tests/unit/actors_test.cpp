@@ -41,18 +41,7 @@ public:
   }
 
   /// The next frame, waiting up to 10 s.
-  json next() {
-    std::unique_lock<std::mutex> lock{mtx_};
-    for (int i = 0; i < 1000 && buffered_.empty(); ++i) {
-      drain();
-      if (buffered_.empty())
-        cv_.wait_for(lock, 10ms);
-    }
-    REQUIRE_MESSAGE(!buffered_.empty(), "no frame within 10 s");
-    auto j = buffered_.front();
-    buffered_.pop_front();
-    return j;
-  }
+  json next() { return pop(buffered_); }
 
   /// The next frame of `type`, skipping others (member events etc.).
   json next(const std::string& type) {
@@ -64,18 +53,7 @@ public:
   }
 
   /// The next raw frame (not parsed), waiting up to 10 s.
-  actors::frame next_raw() {
-    std::unique_lock<std::mutex> lock{mtx_};
-    for (int i = 0; i < 1000 && raw_.empty(); ++i) {
-      drain();
-      if (raw_.empty())
-        cv_.wait_for(lock, 10ms);
-    }
-    REQUIRE_MESSAGE(!raw_.empty(), "no frame within 10 s");
-    auto f = raw_.front();
-    raw_.pop_front();
-    return f;
-  }
+  actors::frame next_raw() { return pop(raw_); }
 
   /// Keep raw frames instead of parsing them (for identity checks).
   void keep_raw() { keep_raw_ = true; }
@@ -89,6 +67,20 @@ public:
   }
 
 private:
+  template <class T>
+  T pop(std::deque<T>& queue) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    for (int i = 0; i < 1000 && queue.empty(); ++i) {
+      drain();
+      if (queue.empty())
+        cv_.wait_for(lock, 10ms);
+    }
+    REQUIRE_MESSAGE(!queue.empty(), "no frame within 10 s");
+    auto x = queue.front();
+    queue.pop_front();
+    return x;
+  }
+
   void drain() {
     std::vector<actors::frame> fs;
     out_->take(fs);

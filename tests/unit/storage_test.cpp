@@ -138,6 +138,10 @@ TEST_CASE("range reads: after is oldest first, before is newest first, both boun
   CHECK(msgs[0].seq == 20);
   REQUIRE(db->read_after("room", 20, 10, msgs).ok());
   CHECK(msgs.empty());
+  REQUIRE(db->read_after("room", UINT64_MAX, 10, msgs).ok());
+  CHECK(msgs.empty());
+  REQUIRE(db->read_before("room", 1, 10, msgs).ok());
+  CHECK(msgs.empty());
   REQUIRE(db->read_after("nothing", 0, 10, msgs).ok());
   CHECK(msgs.empty());
 }
