@@ -13,8 +13,9 @@ namespace {
 
 struct store_state {
   std::shared_ptr<storage::store> db;
-  std::vector<storage::room_append> pending;
-  std::vector<caf::response_promise> promises;
+  storage::write_group pending;
+  std::vector<caf::response_promise> append_promises;  ///< one per pending append
+  std::vector<caf::response_promise> receipt_promises; ///< one per pending receipt
   bool flush_scheduled = false;
   msg::store_stats stats;
   static inline const char* name = "store";
@@ -22,9 +23,9 @@ struct store_state {
 
 using store_self = caf::stateful_actor<store_state>;
 
-// Group commit: every append that is already in the mailbox when the first one
+// Group commit: every write that is already in the mailbox when the first one
 // is handled lands in the same WriteBatch, because the flush trigger is queued
-// behind them. While a commit (fsync) runs, new appends queue up and form the
+// behind them. While a commit (fsync) runs, new writes queue up and form the
 // next group, so the batch grows with the load.
 void commit_pending(store_self* self) {
   auto& st = self->state;
@@ -32,19 +33,36 @@ void commit_pending(store_self* self) {
   if (st.pending.empty())
     return;
   std::vector<storage::room_append_result> results;
-  auto s = st.db->append_group(st.pending, results);
+  auto s = st.db->commit(st.pending, results);
   if (!s.ok()) {
-    spdlog::error("store: commit of {} room appends failed: {}", st.pending.size(), s.error);
-    for (auto& rp : st.promises)
-      rp.deliver(caf::make_error(errc::storage_failed));
+    spdlog::error("store: commit of {} appends, {} receipts failed: {}",
+                  st.pending.appends.size(), st.pending.receipts.size(), s.error);
+    for (auto* promises : {&st.append_promises, &st.receipt_promises})
+      for (auto& rp : *promises)
+        rp.deliver(caf::make_error(errc::storage_failed));
   } else {
-    st.stats.appends += st.pending.size();
+    st.stats.appends += st.pending.appends.size();
     ++st.stats.commits;
-    for (size_t i = 0; i < st.promises.size(); ++i)
-      st.promises[i].deliver(std::move(results[i]));
+    for (size_t i = 0; i < st.append_promises.size(); ++i)
+      st.append_promises[i].deliver(std::move(results[i]));
+    for (auto& rp : st.receipt_promises)
+      rp.deliver(true);
   }
-  st.pending.clear();
-  st.promises.clear();
+  st.pending = storage::write_group{};
+  st.append_promises.clear();
+  st.receipt_promises.clear();
+}
+
+void schedule_flush(store_self* self) {
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->send(self, msg::flush_atom::value);
+  }
+}
+
+caf::error storage_error(const char* what, const std::string& name, const storage::status& s) {
+  spdlog::error("store: {} '{}' failed: {}", what, name, s.error);
+  return caf::make_error(errc::storage_failed);
 }
 
 caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) {
@@ -52,37 +70,48 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
   return {
     [=](msg::store_append& x) {
       auto& st = self->state;
-      st.pending.emplace_back(std::move(x.req));
-      st.promises.emplace_back(self->make_response_promise());
-      if (!st.flush_scheduled) {
-        st.flush_scheduled = true;
-        self->send(self, msg::flush_atom::value);
-      }
+      st.pending.appends.emplace_back(std::move(x.req));
+      st.append_promises.emplace_back(self->make_response_promise());
+      schedule_flush(self);
     },
-    [=](msg::flush_atom) {
-      commit_pending(self);
+    [=](msg::store_receipt& x) {
+      auto& st = self->state;
+      st.pending.receipts.emplace_back(std::move(x.update));
+      st.receipt_promises.emplace_back(self->make_response_promise());
+      schedule_flush(self);
     },
-    [=](msg::stats_atom) {
-      return self->state.stats;
+    [=](msg::store_last_seen& x) {
+      self->state.pending.last_seen.emplace_back(std::move(x.update));
+      schedule_flush(self);
     },
+    [=](msg::flush_atom) { commit_pending(self); },
+    [=](msg::stats_atom) { return self->state.stats; },
     [=](msg::store_load& x) -> caf::result<storage::room_meta> {
       storage::room_meta meta;
-      if (auto s = self->state.db->load_room(x.room, meta); !s.ok()) {
-        spdlog::error("store: loading room '{}' failed: {}", x.room, s.error);
-        return caf::make_error(errc::storage_failed);
-      }
+      if (auto s = self->state.db->load_room(x.room, meta); !s.ok())
+        return storage_error("loading room", x.room, s);
       return meta;
+    },
+    [=](msg::store_load_receipts& x) -> caf::result<msg::receipt_list> {
+      msg::receipt_list out;
+      if (auto s = self->state.db->load_receipts(x.room, out); !s.ok())
+        return storage_error("loading receipts of", x.room, s);
+      return out;
+    },
+    [=](msg::store_load_last_seen& x) -> caf::result<int64_t> {
+      std::optional<int64_t> seen;
+      if (auto s = self->state.db->load_last_seen(x.user, seen); !s.ok())
+        return storage_error("loading last-seen of", x.user, s);
+      return seen.value_or(0);
     },
     [=](msg::store_read& x) -> caf::result<msg::message_list> {
       msg::message_list out;
       auto& db = *self->state.db;
-      auto s = x.has_after
-                 ? db.read_after(x.room, x.after, x.limit, out)
-                 : db.read_before(x.room, x.before == 0 ? UINT64_MAX : x.before, x.limit, out);
-      if (!s.ok()) {
-        spdlog::error("store: reading room '{}' failed: {}", x.room, s.error);
-        return caf::make_error(errc::storage_failed);
-      }
+      auto s = x.has_after ? db.read_after(x.room, x.after, x.limit, out)
+                           : db.read_before(x.room, x.before == 0 ? UINT64_MAX : x.before,
+                                            x.limit, out);
+      if (!s.ok())
+        return storage_error("reading room", x.room, s);
       return out;
     },
     [=](msg::shutdown_atom) -> caf::result<bool> {

@@ -14,8 +14,8 @@ namespace chat::storage {
 
 namespace {
 
-constexpr const char* cf_names[] = {"messages", "idem", "rooms"};
-enum cf_index { cf_messages, cf_idem, cf_rooms, cf_count };
+constexpr const char* cf_names[] = {"messages", "idem", "rooms", "receipts", "presence"};
+enum cf_index { cf_messages, cf_idem, cf_rooms, cf_receipts, cf_presence, cf_count };
 
 std::string room_prefix(const std::string& room) {
   std::string key;
@@ -139,9 +139,9 @@ std::unique_ptr<store> store::open(const open_options& opts, std::string& error)
   return std::unique_ptr<store>{new store(std::move(p))};
 }
 
-status store::append_group(const std::vector<room_append>& appends,
-                           std::vector<room_append_result>& results) {
+status store::commit(const write_group& group, std::vector<room_append_result>& results) {
   auto& d = *impl_;
+  auto& appends = group.appends;
   rocksdb::WriteBatch batch;
   std::vector<room_append_result> out(appends.size());
   std::vector<std::string> keys;
@@ -197,6 +197,16 @@ status store::append_group(const std::vector<room_append>& appends,
     if (!res.stored.empty())
       batch.Put(d.cf[cf_rooms], req.room, encode(res.meta));
   }
+  for (auto& r : group.receipts) {
+    std::string seq_bytes;
+    append_be64(seq_bytes, r.seq);
+    batch.Put(d.cf[cf_receipts], room_prefix(r.room) + r.user, seq_bytes);
+  }
+  for (auto& p : group.last_seen) {
+    std::string ts_bytes;
+    append_be64(ts_bytes, static_cast<uint64_t>(p.ts));
+    batch.Put(d.cf[cf_presence], p.user, ts_bytes);
+  }
   if (batch.Count() > 0)
     if (auto s = d.db->Write(d.write_opts, &batch); !s.ok())
       return from(s);
@@ -234,6 +244,35 @@ status store::read_before(const std::string& room, uint64_t before, size_t limit
   if (before == 0)
     return {};
   return scan(*impl_->db, impl_->cf[cf_messages], room, before - 1, false, limit, out);
+}
+
+status store::load_receipts(const std::string& room,
+                            std::vector<std::pair<std::string, uint64_t>>& out) {
+  out.clear();
+  auto prefix = room_prefix(room);
+  std::unique_ptr<rocksdb::Iterator> it{
+    impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_receipts])};
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->value().size() != 8)
+      return {"room '" + room + "': unreadable receipt"};
+    auto user = it->key();
+    user.remove_prefix(prefix.size());
+    out.emplace_back(user.ToString(), read_be64(it->value()));
+  }
+  return from(it->status());
+}
+
+status store::load_last_seen(const std::string& user, std::optional<int64_t>& out) {
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_presence], user, &value);
+  out.reset();
+  if (s.IsNotFound())
+    return {};
+  if (!s.ok())
+    return from(s);
+  if (value.size() == 8)
+    out = static_cast<int64_t>(read_be64(value));
+  return {};
 }
 
 status store::find_id(const std::string& room, const std::string& id,

@@ -26,7 +26,9 @@ room_append make_append(const std::string& room, const room_meta& meta,
 
 room_append_result append_one(store& db, room_append req) {
   std::vector<room_append_result> out;
-  auto s = db.append_group({std::move(req)}, out);
+  write_group g;
+  g.appends.push_back(std::move(req));
+  auto s = db.commit(g, out);
   REQUIRE_MESSAGE(s.ok(), s.error);
   REQUIRE(out.size() == 1);
   return out[0];
@@ -80,8 +82,9 @@ TEST_CASE("one group commit covers several rooms; rooms do not share ids or seqs
   chat::test::temp_dir dir;
   auto db = open_at(dir.path());
   std::vector<room_append_result> out;
-  auto s =
-    db->append_group({make_append("x", {}, {"1", "2"}), make_append("y", {}, {"1"})}, out);
+  write_group g;
+  g.appends = {make_append("x", {}, {"1", "2"}), make_append("y", {}, {"1"})};
+  auto s = db->commit(g, out);
   REQUIRE(s.ok());
   CHECK(out[0].meta.seq == 2);
   CHECK(out[1].meta.seq == 1);
@@ -153,4 +156,31 @@ TEST_CASE("an unusable data directory is a clear error") {
   std::string err;
   CHECK_FALSE(store::open({file + "/sub", true}, err));
   CHECK(err.find("cannot") == 0);
+}
+
+TEST_CASE("read receipts and last-seen times are stored and survive reopen") {
+  chat::test::temp_dir dir;
+  {
+    auto db = open_at(dir.path());
+    write_group g;
+    g.receipts = {{"room", "alice", 4}, {"room", "bob", 9}, {"roomx", "carol", 1}};
+    g.last_seen = {{"alice", 1700000000123}};
+    std::vector<room_append_result> out;
+    REQUIRE(db->commit(g, out).ok());
+    CHECK(out.empty());
+    write_group later;
+    later.receipts = {{"room", "alice", 6}};
+    REQUIRE(db->commit(later, out).ok());
+  }
+  auto db = open_at(dir.path());
+  std::vector<std::pair<std::string, uint64_t>> receipts;
+  REQUIRE(db->load_receipts("room", receipts).ok());
+  REQUIRE(receipts.size() == 2);
+  CHECK(receipts[0] == std::pair<std::string, uint64_t>{"alice", 6});
+  CHECK(receipts[1] == std::pair<std::string, uint64_t>{"bob", 9});
+  std::optional<int64_t> seen;
+  REQUIRE(db->load_last_seen("alice", seen).ok());
+  CHECK(seen == 1700000000123);
+  REQUIRE(db->load_last_seen("nobody", seen).ok());
+  CHECK_FALSE(seen);
 }

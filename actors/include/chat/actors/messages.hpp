@@ -60,6 +60,27 @@ struct store_load {
   std::string room;
 };
 
+/// Store a read receipt (group-committed); the reply comes after the commit.
+struct store_receipt {
+  storage::receipt_update update;
+};
+
+/// Store a user's last-seen time (group-committed, no reply).
+struct store_last_seen {
+  storage::last_seen_update update;
+};
+
+/// A room's stored receipts, as (user, seq).
+struct store_load_receipts {
+  std::string room;
+};
+using receipt_list = std::vector<std::pair<std::string, uint64_t>>;
+
+/// A user's stored last-seen time; the reply is 0 when never seen.
+struct store_load_last_seen {
+  std::string user;
+};
+
 /// A history read: newest first below `before` (0 = from the end) or, with
 /// `has_after`, oldest first above `after`.
 struct store_read {
@@ -102,6 +123,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::post_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_typing)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_append)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_receipt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_last_seen)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load_receipts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::receipt_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load_last_seen)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::message_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_room)

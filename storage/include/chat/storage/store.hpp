@@ -54,6 +54,31 @@ struct room_append_result {
   room_meta meta;                     ///< where the log stands afterwards
 };
 
+/// A member's read position in a room (only ever moves forward; the room actor,
+/// the only writer of its room, enforces that).
+struct receipt_update {
+  std::string room;
+  std::string user;
+  uint64_t seq = 0;
+};
+
+/// When a user was last seen online (ms since the epoch).
+struct last_seen_update {
+  std::string user;
+  int64_t ts = 0;
+};
+
+/// Everything one group commit writes: one WriteBatch, one fsync.
+struct write_group {
+  std::vector<room_append> appends;
+  std::vector<receipt_update> receipts;
+  std::vector<last_seen_update> last_seen;
+
+  [[nodiscard]] bool empty() const {
+    return appends.empty() && receipts.empty() && last_seen.empty();
+  }
+};
+
 /// A node's RocksDB instance. Not thread-safe for writers: one caller (the store
 /// actor) owns it; reads may come from the same caller.
 class store {
@@ -66,12 +91,19 @@ public:
   [[nodiscard]] static std::unique_ptr<store> open(const open_options& opts,
                                                    std::string& error);
 
-  /// Appends the entries of several rooms in ONE WriteBatch (group commit):
-  /// each entry whose id the room already stored becomes a dup with the original
-  /// seq; every other entry gets the next gap-free seq, a vector-clock tick, and
-  /// its id -> seq key in the same batch. Nothing changes on failure.
-  status append_group(const std::vector<room_append>& appends,
-                      std::vector<room_append_result>& results);
+  /// Commits a write group in ONE WriteBatch. For the appends: each entry whose
+  /// id the room already stored becomes a dup with the original seq; every other
+  /// entry gets the next gap-free seq, a vector-clock tick, and its id -> seq key
+  /// in the same batch (`results` has one element per append). Nothing changes on
+  /// failure.
+  status commit(const write_group& group, std::vector<room_append_result>& results);
+
+  /// Every stored read receipt of `room`, as (user, seq).
+  status load_receipts(const std::string& room,
+                       std::vector<std::pair<std::string, uint64_t>>& out);
+
+  /// When `user` was last seen online; nothing if never.
+  status load_last_seen(const std::string& user, std::optional<int64_t>& out);
 
   /// Where `room`'s log stands; a room never written has seq 0.
   status load_room(const std::string& room, room_meta& out);
