@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <atomic>
+#include <tuple>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -13,11 +15,24 @@ namespace chat::actors {
 
 namespace {
 
+// The presence watch list of a connection. A new `presence` command starts a
+// new epoch; replies of older epochs are ignored.
+struct watch_state {
+  uint64_t epoch = 0;
+  std::string ref;
+  std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence actor
+  std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
+  size_t pending = 0;                   ///< replies still expected this epoch
+  std::vector<msg::presence_info> held; ///< changes that overtook presence_state
+};
+
 struct connection_state {
   std::string user;
   std::shared_ptr<outbox> out;
   node_handles node;
   std::unordered_map<std::string, caf::actor> joined;
+  caf::actor presence; ///< this user's presence actor
+  watch_state watch;
   static inline const char* name = "connection";
 };
 
@@ -28,12 +43,28 @@ constexpr int max_join_attempts = 3;
 // Maps an actor error once to the protocol's error frame. A storage failure is
 // a bug or a broken disk: logged with a correlation id that the client sees.
 frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys) {
-  if (err.category() == caf::atom("chat")
-      && err.code() == static_cast<uint8_t>(errc::storage_failed)) {
-    static std::atomic<uint64_t> counter{0};
-    auto id = "e" + std::to_string(++counter);
-    spdlog::error("internal error {}: {}", id, sys.render(err));
-    return error_event(ref, "internal", "internal error, correlation id " + id);
+  if (err.category() == caf::atom("chat")) {
+    auto detail = [&](const char* fallback) {
+      auto& ctx = err.context();
+      return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                : std::string{fallback};
+    };
+    switch (static_cast<errc>(err.code())) {
+      case errc::storage_failed: {
+        static std::atomic<uint64_t> counter{0};
+        auto id = "e" + std::to_string(++counter);
+        spdlog::error("internal error {}: {}", id, sys.render(err));
+        return error_event(ref, "internal", "internal error, correlation id " + id);
+      }
+      case errc::not_joined:
+        return error_event(ref, "not_joined", detail("not joined to the room"));
+      case errc::bad_argument:
+        return error_event(ref, "bad_request", detail("bad argument"));
+      case errc::not_found:
+        return error_event(ref, "not_found", detail("not found"));
+      case errc::room_unavailable:
+        break;
+    }
   }
   return error_event(ref, "unavailable", "the room is not reachable right now; retry");
 }
@@ -73,9 +104,67 @@ void join(connection_self* self, msg::cmd_join cmd, int attempt) {
 }
 
 void leave_all(connection_self* self) {
+  auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [name, room] : self->state.joined)
-    self->send(room, msg::room_leave{caf::actor_cast<caf::actor>(self)});
+    self->send(room, msg::room_leave{me});
   self->state.joined.clear();
+  for (auto& [name, p] : self->state.watch.actors)
+    self->send(p, msg::presence_unwatch{me});
+  if (self->state.presence)
+    self->send(self->state.presence, msg::presence_disconnect{me});
+}
+
+void finish_watch(connection_self* self) {
+  auto& w = self->state.watch;
+  push_reply(self, presence_state_event(w.ref, w.state));
+  w.state.clear();
+  for (auto& info : w.held)
+    if (w.actors.count(info.user) > 0)
+      self->state.out->push(presence_event(info.user, info.online, info.last_seen),
+                            frame_kind::ephemeral);
+  w.held.clear();
+}
+
+// Replaces the watch list: unwatch the old users, watch the new ones, and
+// answer presence_state once every presence actor has told its state.
+void watch(connection_self* self, msg::cmd_presence cmd) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (auto& [name, p] : st.watch.actors)
+    self->send(p, msg::presence_unwatch{me});
+  auto epoch = st.watch.epoch + 1;
+  st.watch = watch_state{};
+  st.watch.epoch = epoch;
+  st.watch.ref = std::move(cmd.ref);
+  std::sort(cmd.users.begin(), cmd.users.end());
+  cmd.users.erase(std::unique(cmd.users.begin(), cmd.users.end()), cmd.users.end());
+  st.watch.pending = cmd.users.size();
+  if (cmd.users.empty())
+    return finish_watch(self);
+  auto answered = [=](std::tuple<std::string, bool, int64_t> entry) {
+    auto& w = self->state.watch;
+    if (w.epoch != epoch)
+      return;
+    w.state.emplace_back(std::move(entry));
+    if (--w.pending == 0)
+      finish_watch(self);
+  };
+  for (auto& user : cmd.users) {
+    self->request(st.node.directory, caf::infinite, msg::resolve_user{user})
+      .then(
+        [=](caf::actor& p) {
+          if (self->state.watch.epoch != epoch)
+            return;
+          self->state.watch.actors[user] = p;
+          self->request(p, caf::infinite, msg::presence_watch{me})
+            .then(
+              [=](msg::presence_info& info) {
+                answered({info.user, info.online, info.last_seen});
+              },
+              [=](caf::error&) { answered({user, false, 0}); });
+        },
+        [=](caf::error&) { answered({user, false, 0}); });
+  }
 }
 
 caf::behavior connection_actor(connection_self* self, node_handles node, std::string user,
@@ -86,6 +175,23 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
   st.out = std::move(out);
   auto not_joined = [=](const std::string& ref, const std::string& room) {
     push_reply(self, error_event(ref, "not_joined", "not joined to room '" + room + "'"));
+  };
+  // Register with this user's presence actor: the first heartbeat.
+  self->request(st.node.directory, caf::infinite, msg::resolve_user{st.user})
+    .then([=](caf::actor& p) {
+      self->state.presence = p;
+      self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
+    });
+  // A room command that needs membership: not_joined, or the room's reply
+  // mapped to ok / an error frame.
+  auto room_request = [=](const std::string& ref, const std::string& room, auto req) {
+    auto& joined = self->state.joined;
+    auto i = joined.find(room);
+    if (i == joined.end())
+      return not_joined(ref, room);
+    self->request(i->second, caf::infinite, std::move(req))
+      .then([=](bool) {},
+            [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
   };
   return {
     [=](msg::cmd_join& cmd) {
@@ -149,6 +255,39 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
           [=](caf::error& err) {
             push_reply(self, error_frame(ref, err, self->system()));
           });
+    },
+    [=](msg::cmd_read& cmd) {
+      auto ref = cmd.ref;
+      auto& joined = self->state.joined;
+      auto i = joined.find(cmd.room);
+      if (i == joined.end())
+        return not_joined(cmd.ref, cmd.room);
+      self
+        ->request(i->second, caf::infinite,
+                  msg::room_read{caf::actor_cast<caf::actor>(self), self->state.user, cmd.seq})
+        .then([=](bool) { push_reply(self, ok_event(ref)); },
+              [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
+    },
+    [=](msg::cmd_signal& cmd) {
+      room_request(cmd.ref, cmd.room,
+                   msg::room_signal{caf::actor_cast<caf::actor>(self), self->state.user,
+                                    std::move(cmd.to), std::move(cmd.data)});
+    },
+    [=](msg::cmd_presence& cmd) { watch(self, std::move(cmd)); },
+    [=](msg::presence_event& ev) {
+      auto& w = self->state.watch;
+      if (w.pending > 0) {
+        w.held.push_back(std::move(ev.info));
+        return;
+      }
+      if (w.actors.count(ev.info.user) > 0)
+        self->state.out->push(presence_event(ev.info.user, ev.info.online, ev.info.last_seen),
+                              frame_kind::ephemeral);
+    },
+    [=](msg::heartbeat_atom) {
+      if (self->state.presence)
+        self->send(self->state.presence,
+                   msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
     },
     [=](msg::closed_atom) {
       leave_all(self);

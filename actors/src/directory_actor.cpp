@@ -12,48 +12,74 @@ namespace chat::actors {
 
 namespace {
 
+using actor_map = std::unordered_map<std::string, caf::actor>;
+
 struct directory_state {
-  std::unordered_map<std::string, caf::actor> rooms;
+  actor_map rooms;
+  actor_map users; ///< presence actors
   static inline const char* name = "directory";
 };
 
 using directory_self = caf::stateful_actor<directory_state>;
 
-caf::behavior directory_actor(directory_self* self, std::string node_id, caf::actor store,
-                              std::chrono::milliseconds room_idle) {
+bool erase_by_address(actor_map& xs, const caf::actor_addr& addr) {
+  for (auto i = xs.begin(); i != xs.end(); ++i)
+    if (i->second.address() == addr) {
+      xs.erase(i);
+      return true;
+    }
+  return false;
+}
+
+// Finds or activates the actor of `name` in `xs`.
+template <class Spawn>
+caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn spawn) {
+  if (auto i = xs.find(name); i != xs.end())
+    return i->second;
+  auto a = spawn(name);
+  self->monitor(a);
+  xs.emplace(std::move(name), a);
+  return a;
+}
+
+caf::behavior directory_actor(directory_self* self, directory_options opts, caf::actor store) {
   self->set_down_handler([=](caf::down_msg& dm) {
-    auto& rooms = self->state.rooms;
-    for (auto i = rooms.begin(); i != rooms.end(); ++i)
-      if (i->second.address() == dm.source) {
-        rooms.erase(i);
-        return;
-      }
+    if (!erase_by_address(self->state.rooms, dm.source))
+      erase_by_address(self->state.users, dm.source);
   });
+  auto me = caf::actor_cast<caf::actor>(self);
   return {
     [=](msg::resolve_room& x) -> caf::actor {
-      auto& rooms = self->state.rooms;
-      if (auto i = rooms.find(x.room); i != rooms.end())
-        return i->second;
-      auto room =
-        spawn_room(self, x.room, node_id, store, caf::actor_cast<caf::actor>(self), room_idle);
-      self->monitor(room);
-      rooms.emplace(std::move(x.room), room);
-      return room;
+      return resolve(self, self->state.rooms, std::move(x.room), [&](const std::string& n) {
+        return spawn_room(self, n, opts.node_id, store, me, opts.room_idle);
+      });
     },
-    [=](msg::passivate_atom, const std::string& room) -> bool {
+    [=](msg::resolve_user& x) -> caf::actor {
+      return resolve(self, self->state.users, std::move(x.user), [&](const std::string& n) {
+        return spawn_presence(self, n, store, me, opts.presence);
+      });
+    },
+    [=](msg::find_room& x) -> caf::actor {
       auto& rooms = self->state.rooms;
-      auto i = rooms.find(room);
-      if (i == rooms.end()
+      auto i = rooms.find(x.room);
+      return i != rooms.end() ? i->second : caf::actor{};
+    },
+    [=](msg::passivate_atom, bool is_user, const std::string& name) -> bool {
+      auto& xs = is_user ? self->state.users : self->state.rooms;
+      auto i = xs.find(name);
+      if (i == xs.end()
           || caf::actor_cast<caf::strong_actor_ptr>(i->second) != self->current_sender())
         return false;
       self->demonitor(i->second);
-      rooms.erase(i);
+      xs.erase(i);
       return true;
     },
     [=](msg::shutdown_atom) -> bool {
-      for (auto& [name, room] : self->state.rooms)
-        self->send_exit(room, caf::exit_reason::user_shutdown);
-      self->state.rooms.clear();
+      for (auto* xs : {&self->state.rooms, &self->state.users}) {
+        for (auto& [name, a] : *xs)
+          self->send_exit(a, caf::exit_reason::user_shutdown);
+        xs->clear();
+      }
       return true;
     },
   };
@@ -61,9 +87,8 @@ caf::behavior directory_actor(directory_self* self, std::string node_id, caf::ac
 
 } // namespace
 
-caf::actor spawn_directory(caf::actor_system& sys, std::string node_id, caf::actor store,
-                           std::chrono::milliseconds room_idle) {
-  return sys.spawn(directory_actor, std::move(node_id), std::move(store), room_idle);
+caf::actor spawn_directory(caf::actor_system& sys, directory_options opts, caf::actor store) {
+  return sys.spawn(directory_actor, std::move(opts), std::move(store));
 }
 
 } // namespace chat::actors

@@ -6,12 +6,19 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "presence_actor.hpp"
+
 namespace chat::actors {
 
-/// Spawns the node's directory: resolves a room name to its actor, activating
-/// the room on first use, and forgets rooms that passivate or die. (The cluster
-/// issue turns this into the consistent-hash ring over all nodes.)
-caf::actor spawn_directory(caf::actor_system& sys, std::string node_id, caf::actor store,
-                           std::chrono::milliseconds room_idle);
+struct directory_options {
+  std::string node_id;
+  std::chrono::milliseconds room_idle{60000};
+  presence_options presence;
+};
+
+/// Spawns the node's directory: resolves a room name or a user to its actor,
+/// activating it on first use, and forgets actors that passivate or die. (The
+/// cluster issue turns this into the consistent-hash ring over all nodes.)
+caf::actor spawn_directory(caf::actor_system& sys, directory_options opts, caf::actor store);
 
 } // namespace chat::actors

@@ -10,6 +10,10 @@ std::string to_string(errc x) {
       return "room_unavailable";
     case errc::not_joined:
       return "not_joined";
+    case errc::bad_argument:
+      return "bad_argument";
+    case errc::not_found:
+      return "not_found";
   }
   return "unknown";
 }

@@ -159,13 +159,51 @@ frame ack_event(std::string_view ref, std::string_view room, std::string_view id
 }
 
 frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
-                   const std::vector<std::string>& members) {
+                   const std::vector<std::string>& members,
+                   const std::vector<std::pair<std::string, uint64_t>>& receipts) {
   json_writer w;
   w.key("type").str("joined").ref(ref).key("room").str(room).key("seq").num(seq);
   w.key("members").begin_array();
   for (auto& m : members)
     w.str(m);
-  w.end_array().key("receipts").begin_object().end_object();
+  w.end_array().key("receipts").begin_object();
+  for (auto& [user, read] : receipts)
+    w.key(user).num(read);
+  w.end_object();
+  return w.finish();
+}
+
+frame read_event(std::string_view room, std::string_view user, uint64_t seq) {
+  json_writer w;
+  w.key("type").str("read").key("room").str(room).key("user").str(user).key("seq").num(seq);
+  return w.finish();
+}
+
+frame signal_event(std::string_view room, std::string_view from, std::string_view data) {
+  json_writer w;
+  w.key("type").str("signal").key("room").str(room).key("from").str(from);
+  w.key("data").raw(data);
+  return w.finish();
+}
+
+frame presence_event(std::string_view user, bool online, int64_t last_seen) {
+  json_writer w;
+  w.key("type").str("presence").key("user").str(user);
+  w.key("status").str(online ? "online" : "offline").key("last_seen").num(last_seen);
+  return w.finish();
+}
+
+frame presence_state_event(std::string_view ref,
+                           const std::vector<std::tuple<std::string, bool, int64_t>>& users) {
+  json_writer w;
+  w.key("type").str("presence_state").ref(ref).key("users").begin_object();
+  for (auto& [user, online, seen] : users)
+    w.key(user).str(online ? "online" : "offline");
+  // Additive to the contract: when each user was last seen (0 = never).
+  w.end_object().key("last_seen").begin_object();
+  for (auto& [user, online, seen] : users)
+    w.key(user).num(seen);
+  w.end_object();
   return w.finish();
 }
 

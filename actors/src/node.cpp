@@ -1,5 +1,7 @@
 #include "chat/actors/node.hpp"
 
+#include <algorithm>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -17,6 +19,9 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<msg::cmd_send>("chat::msg::cmd_send");
   cfg.add_message_type<msg::cmd_history>("chat::msg::cmd_history");
   cfg.add_message_type<msg::cmd_typing>("chat::msg::cmd_typing");
+  cfg.add_message_type<msg::cmd_read>("chat::msg::cmd_read");
+  cfg.add_message_type<msg::cmd_presence>("chat::msg::cmd_presence");
+  cfg.add_message_type<msg::cmd_signal>("chat::msg::cmd_signal");
   cfg.add_error_category(caf::atom("chat"),
                          [](uint8_t code, caf::atom_value, const caf::message&) {
                            return "chat::" + to_string(static_cast<errc>(code));
@@ -28,7 +33,13 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   node_handles node;
   node.node_id = opts.node_id;
   node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)});
-  node.directory = spawn_directory(sys, opts.node_id, node.store, opts.room_idle);
+  directory_options dir;
+  dir.node_id = opts.node_id;
+  dir.room_idle = opts.room_idle;
+  dir.presence.tracker.ttl_ms = opts.presence_ttl.count();
+  dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();
+  dir.presence.idle = opts.room_idle;
+  node.directory = spawn_directory(sys, std::move(dir), node.store);
   return node;
 }
 
@@ -60,6 +71,68 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
           spdlog::error("history of '{}': {}", cmd.room, self->system().render(err));
           done(error_event(cmd.ref, "internal", "history read failed"));
         });
+  });
+}
+
+} // namespace chat::actors
+
+namespace chat::actors {
+
+namespace {
+
+std::string room_presence_json(const std::string& room, std::vector<std::string> online) {
+  std::sort(online.begin(), online.end());
+  json_writer w;
+  w.key("room").str(room).key("online").begin_array();
+  for (auto& u : online)
+    w.str(u);
+  w.end_array();
+  return std::string{w.finish().json()};
+}
+
+} // namespace
+
+void room_presence(caf::actor_system& sys, const node_handles& node, std::string room,
+                   std::function<void(std::string)> done) {
+  sys.spawn([dir = node.directory, room = std::move(room),
+             done = std::move(done)](caf::event_based_actor* self) {
+    auto empty = [=]() { done(room_presence_json(room, {})); };
+    auto failed = [=](caf::error&) { empty(); };
+    // An inactive room has no members: no activation just to answer this.
+    self->request(dir, caf::infinite, msg::find_room{room})
+      .then(
+        [=](caf::actor& r) {
+          if (!r)
+            return empty();
+          self->request(r, caf::infinite, msg::members_atom::value)
+            .then(
+              [=](std::vector<std::string>& users) {
+                if (users.empty())
+                  return empty();
+                struct gather {
+                  size_t pending;
+                  std::vector<std::string> online;
+                };
+                auto acc = std::make_shared<gather>(gather{users.size(), {}});
+                auto one_done = [=](const msg::presence_info* info) {
+                  if (info != nullptr && info->online)
+                    acc->online.push_back(info->user);
+                  if (--acc->pending == 0)
+                    done(room_presence_json(room, std::move(acc->online)));
+                };
+                for (auto& u : users)
+                  self->request(dir, caf::infinite, msg::resolve_user{u})
+                    .then(
+                      [=](caf::actor& p) {
+                        self->request(p, caf::infinite, msg::query_atom::value)
+                          .then([=](msg::presence_info& i) { one_done(&i); },
+                                [=](caf::error&) { one_done(nullptr); });
+                      },
+                      [=](caf::error&) { one_done(nullptr); });
+              },
+              failed);
+        },
+        failed);
   });
 }
 

@@ -45,6 +45,8 @@ struct room_state {
   size_t recent_bytes = 0;
   uint64_t generation = 0;
   uint64_t idle_epoch = 0;
+  std::unordered_map<std::string, uint64_t> receipts;      ///< user -> read seq
+  std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
   static inline const char* name = "room";
 };
 
@@ -54,10 +56,17 @@ using room_self = caf::stateful_actor<room_state>;
 constexpr size_t recent_capacity = 512;
 constexpr size_t recent_max_bytes = 512 * 1024;
 constexpr uint32_t replay_batch = 256;
+/// At most one typing signal per user per room per second is relayed.
+constexpr int64_t typing_interval_ms = 1000;
 
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 void arm_idle_timer(room_self* self) {
@@ -240,10 +249,15 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       m.live = false;
       m.delivered = x.has_since ? std::min(x.since, st.meta.seq) : st.meta.seq;
       std::vector<std::string> users;
+      std::vector<std::pair<std::string, uint64_t>> receipts;
       users.reserve(st.users.size());
-      for (auto& [u, n] : st.users)
+      for (auto& [u, n] : st.users) {
         users.push_back(u);
-      m.out->push(joined_event(x.ref, st.room, st.meta.seq, users), frame_kind::reply);
+        if (auto r = st.receipts.find(u); r != st.receipts.end())
+          receipts.emplace_back(u, r->second);
+      }
+      m.out->push(joined_event(x.ref, st.room, st.meta.seq, users, receipts),
+                  frame_kind::reply);
       catch_up(self, key);
       ++st.idle_epoch;
       return st.meta.seq;
@@ -263,7 +277,58 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       auto& st = self->state;
       if (st.members.count(x.conn.id()) == 0)
         return;
+      auto now = steady_ms();
+      auto& last = st.last_typing_ms[x.user];
+      if (last != 0 && now - last < typing_interval_ms)
+        return; // throttled: dropped silently
+      last = now;
       broadcast(self, typing_event(st.room, x.user), frame_kind::ephemeral, &x.user);
+    },
+    [=](msg::room_read& x) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.members.count(x.conn.id()) == 0)
+        return caf::make_error(errc::not_joined);
+      if (x.seq > st.meta.seq)
+        return caf::make_error(errc::bad_argument,
+                               "seq " + std::to_string(x.seq) + " is beyond the room's last seq "
+                                 + std::to_string(st.meta.seq));
+      auto& current = st.receipts[x.user];
+      if (x.seq <= current)
+        return true; // receipts only move forward; an older one is ignored
+      current = x.seq;
+      auto rp = self->make_response_promise();
+      self
+        ->request(st.store, caf::infinite,
+                  msg::store_receipt{{st.room, x.user, x.seq}})
+        .then(
+          [=](bool) mutable {
+            auto& st = self->state;
+            broadcast(self, read_event(st.room, x.user, x.seq), frame_kind::reply);
+            rp.deliver(true);
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](msg::room_signal& x) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.members.count(x.conn.id()) == 0)
+        return caf::make_error(errc::not_joined);
+      frame f;
+      for (auto& [id, m] : st.members)
+        if (m.user == x.to) {
+          if (!f)
+            f = signal_event(st.room, x.from, x.data);
+          m.out->push(f, frame_kind::reply);
+        }
+      if (!f)
+        return caf::make_error(errc::not_found, "'" + x.to + "' is not in room '" + st.room + "'");
+      return true;
+    },
+    [=](msg::members_atom) {
+      std::vector<std::string> users;
+      for (auto& [u, n] : self->state.users)
+        users.push_back(u);
+      return users;
     },
     [=](msg::idle_atom, uint64_t epoch) {
       auto& st = self->state;
@@ -272,7 +337,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       // While the directory decides, nothing else is handled; joins that were
       // already on their way are bounced by CAF once the room has quit, and
       // their senders resolve the room again.
-      self->request(st.directory, caf::infinite, msg::passivate_atom::value, st.room)
+      self->request(st.directory, caf::infinite, msg::passivate_atom::value, false, st.room)
         .await([=](bool ok) {
           if (ok) {
             spdlog::debug("room '{}': passivated", self->state.room);

@@ -153,7 +153,47 @@ std::variant<command, command_error> parse_object(const json& obj) {
       return *e;
     return cmd;
   }
-  if (*type == "auth" || *type == "read" || *type == "presence" || *type == "signal")
+  if (*type == "read") {
+    msg::cmd_read cmd{r.ref, {}, 0};
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    bool has_seq = false;
+    if (!r.optional_uint("seq", cmd.seq, has_seq) || !has_seq)
+      return r.fail("'seq' must be a non-negative integer");
+    return cmd;
+  }
+  if (*type == "presence") {
+    auto users = obj.find("users");
+    if (users == obj.end() || !users->is_array())
+      return r.fail("'users' must be an array of user names");
+    if (users->size() > max_watch_users)
+      return r.fail("'users' may list at most 1000 users");
+    msg::cmd_presence cmd{r.ref, {}};
+    cmd.users.reserve(users->size());
+    for (auto& u : *users) {
+      if (!u.is_string() || !valid_user_name(u.get_ref<const std::string&>()))
+        return r.fail("each user must be 1-64 bytes of [A-Za-z0-9._-]");
+      cmd.users.push_back(u.get<std::string>());
+    }
+    return cmd;
+  }
+  if (*type == "signal") {
+    msg::cmd_signal cmd{r.ref, {}, {}, {}};
+    if (auto e = read_room(r, cmd.room))
+      return *e;
+    auto* to = r.string("to");
+    if (to == nullptr || !valid_user_name(*to))
+      return r.fail("'to' must be a user name (1-64 bytes of [A-Za-z0-9._-])");
+    cmd.to = *to;
+    auto data = obj.find("data");
+    if (data == obj.end())
+      return r.fail("'data' is required");
+    cmd.data = data->dump();
+    if (cmd.data.size() > max_signal_bytes)
+      return r.fail("'data' is larger than 64 KiB", "too_large");
+    return cmd;
+  }
+  if (*type == "auth")
     return cmd_unsupported{r.ref, *type};
   return r.fail("unknown type '" + type->substr(0, 32) + "'");
 }

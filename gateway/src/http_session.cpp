@@ -108,6 +108,11 @@ private:
     if (path.compare(0, rooms_prefix.size(), rooms_prefix) == 0) {
       auto rest = std::string_view{path}.substr(rooms_prefix.size());
       auto slash = rest.find('/');
+      if (slash != std::string_view::npos && rest.substr(slash) == "/presence") {
+        if (req.method() != http::verb::get)
+          return send_error(http::status::method_not_allowed, "bad_request", "use GET");
+        return presence(std::string{rest.substr(0, slash)});
+      }
       if (slash != std::string_view::npos && rest.substr(slash) == "/messages") {
         if (req.method() != http::verb::get)
           return send_error(http::status::method_not_allowed, "bad_request",
@@ -154,6 +159,19 @@ private:
                           std::string{json});
         });
       });
+  }
+
+  void presence(std::string room) {
+    if (!valid_room_name(room))
+      return send_error(http::status::bad_request, "bad_request",
+                        "room must be 1-128 bytes of [A-Za-z0-9._:-]");
+    actors::room_presence(state_->sys, state_->node, std::move(room),
+                          [self = shared_from_this()](std::string json) {
+                            asio::post(self->stream_.get_executor(),
+                                       [self, json = std::move(json)]() mutable {
+                                         self->send_json(http::status::ok, std::move(json));
+                                       });
+                          });
   }
 
   void upgrade(request req, const target& t) {

@@ -150,6 +150,7 @@ bool websocket_session::handle(const ws_reader::event& ev) {
       break;
     case ws_reader::kind::pong:
       missed_pongs_ = 0;
+      alive();
       break;
     case ws_reader::kind::close:
       close(ev.code == 1005 || ev.code < 1000 ? close_code::normal : ev.code, "");
@@ -172,6 +173,8 @@ void websocket_session::handle_text(std::string_view text) {
     return;
   }
   bad_in_row_ = 0;
+  if (std::holds_alternative<cmd_ping>(std::get<command>(parsed)))
+    alive();
   std::visit(dispatch{conn_,
                       [this](const actors::frame& f) {
                         reply(f);
@@ -181,6 +184,17 @@ void websocket_session::handle_text(std::string_view text) {
 
 void websocket_session::reply(const actors::frame& f) {
   out_->push(f, actors::frame_kind::reply);
+}
+
+// Tells presence the peer is alive: on pongs and application pings, at most
+// once per half heartbeat interval.
+void websocket_session::alive() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_alive_ < std::chrono::milliseconds(state_->opts.heartbeat_ms / 2))
+    return;
+  last_alive_ = now;
+  if (conn_)
+    caf::anon_send(conn_, msg::heartbeat_atom::value);
 }
 
 void websocket_session::close(uint16_t code, std::string_view reason) {

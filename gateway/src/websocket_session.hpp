@@ -37,6 +37,7 @@ private:
   bool handle(const ws_reader::event& ev);
   void handle_text(std::string_view text);
   void reply(const actors::frame& f);
+  void alive();
   void close(uint16_t code, std::string_view reason);
   void write_more();
   void arm_heartbeat();
@@ -56,6 +57,7 @@ private:
   bool writing_ = false;
   bool close_sent_ = false;
   int missed_pongs_ = 0;
+  std::chrono::steady_clock::time_point last_alive_{};
   int bad_in_row_ = 0;
 };
 

@@ -48,6 +48,14 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                 "passivate an empty room's actor after this idle time")
     ->envname("CHAT_ROOM_IDLE_MS")
     ->check(CLI::Range(10u, 86400000u));
+  app.add_option("--presence-ttl-ms", cfg.presence_ttl_ms,
+                 "a connection silent for this long no longer counts as online")
+    ->envname("CHAT_PRESENCE_TTL_MS")
+    ->check(CLI::Range(100u, 86400000u));
+  app.add_option("--presence-coalesce-ms", cfg.presence_coalesce_ms,
+                 "presence changes within this window are published as one")
+    ->envname("CHAT_PRESENCE_COALESCE_MS")
+    ->check(CLI::Range(0u, 60000u));
   app.add_option("--io-threads", cfg.io_threads, "gateway I/O threads")
     ->envname("CHAT_IO_THREADS")
     ->check(CLI::Range(1u, 64u));

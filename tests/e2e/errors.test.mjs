@@ -123,7 +123,7 @@ test('binary frames are bad_request; invalid UTF-8 closes with 1007', async () =
 
 test('commands of later issues are refused clearly, not as unknown', async () => {
   const c = await Client.connect(node.ws('alice'));
-  const err = await c.request({ type: 'read', room: 'r', seq: 1 });
+  const err = await c.request({ type: 'auth', token: 'x' });
   assert.equal(err.code, 'bad_request');
   assert.match(err.message, /not available/);
   c.close();

@@ -113,8 +113,37 @@ TEST_CASE("a body over 64 KiB is too_large, not bad_request") {
 }
 
 TEST_CASE("commands of later issues are recognised, not unknown") {
-  for (auto t : {"auth", "read", "presence", "signal"}) {
-    auto c = ok(std::string(R"({"type":")") + t + "\"}");
-    CHECK(std::get<cmd_unsupported>(c).type == t);
-  }
+  auto c = ok(R"({"type":"auth","token":"x"})");
+  CHECK(std::get<cmd_unsupported>(c).type == "auth");
+}
+
+TEST_CASE("read, presence and signal") {
+  auto read = std::get<msg::cmd_read>(ok(R"({"type":"read","room":"r","seq":42})"));
+  CHECK(read.seq == 42);
+  bad(R"({"type":"read","room":"r"})");
+  bad(R"({"type":"read","room":"r","seq":-1})");
+  bad(R"({"type":"read","room":"r","seq":"4"})");
+  bad(R"({"type":"read","seq":4})");
+
+  auto p = std::get<msg::cmd_presence>(ok(R"({"type":"presence","users":["bob","carol"]})"));
+  CHECK(p.users == std::vector<std::string>{"bob", "carol"});
+  CHECK(std::get<msg::cmd_presence>(ok(R"({"type":"presence","users":[]})")).users.empty());
+  bad(R"({"type":"presence"})");
+  bad(R"({"type":"presence","users":"bob"})");
+  bad(R"({"type":"presence","users":[1]})");
+  bad(R"({"type":"presence","users":["bad name"]})");
+  std::string many = R"({"type":"presence","users":[)";
+  for (int i = 0; i < 1001; ++i)
+    many += (i ? ",\"u" : "\"u") + std::to_string(i) + "\"";
+  bad(many + "]}");
+
+  auto sig = std::get<msg::cmd_signal>(
+    ok(R"({"type":"signal","room":"r","to":"bob","data":{"sdp":"v=0","type":"offer"}})"));
+  CHECK(sig.to == "bob");
+  CHECK(sig.data == R"({"sdp":"v=0","type":"offer"})");
+  bad(R"({"type":"signal","room":"r","data":{}})");
+  bad(R"({"type":"signal","room":"r","to":"b b","data":{}})");
+  bad(R"({"type":"signal","room":"r","to":"bob"})");
+  bad(R"({"type":"signal","room":"r","to":"bob","data":")" + std::string(65 * 1024, 'x') + "\"}",
+      "too_large");
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -46,6 +47,25 @@ struct cmd_typing {
   std::string room;
 };
 
+struct cmd_read {
+  std::string ref;
+  std::string room;
+  uint64_t seq = 0;
+};
+
+/// Watch these users' presence (replaces the previous watch list).
+struct cmd_presence {
+  std::string ref;
+  std::vector<std::string> users;
+};
+
+struct cmd_signal {
+  std::string ref;
+  std::string room;
+  std::string to;
+  std::string data; ///< compact JSON text, at most 64 KiB
+};
+
 /// The session is gone: leave every room and stop.
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 
@@ -73,6 +93,21 @@ auto inspect(Inspector& f, cmd_history& x) {
 template <class Inspector>
 auto inspect(Inspector& f, cmd_typing& x) {
   return f(caf::meta::type_name("chat::msg::cmd_typing"), x.ref, x.room);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_read& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_read"), x.ref, x.room, x.seq);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_presence& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_presence"), x.ref, x.users);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, cmd_signal& x) {
+  return f(caf::meta::type_name("chat::msg::cmd_signal"), x.ref, x.room, x.to, x.data);
 }
 
 } // namespace chat::msg

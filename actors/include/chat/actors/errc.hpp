@@ -15,6 +15,8 @@ enum class errc : uint8_t {
   storage_failed = 1, ///< the store could not read or commit -> `internal`
   room_unavailable,   ///< the room's actor could not be reached -> `unavailable`
   not_joined,         ///< a room command from a non-member -> `not_joined`
+  bad_argument,       ///< a well-formed command the room refuses -> `bad_request`
+  not_found,          ///< e.g. a signal to a user not in the room -> `not_found`
 };
 
 std::string to_string(errc x);

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "chat/actors/frame.hpp"
@@ -49,8 +51,18 @@ void write_message_object(json_writer& w, std::string_view room,
                           const storage::message_record& m);
 [[nodiscard]] frame ack_event(std::string_view ref, std::string_view room, std::string_view id,
                               uint64_t seq, bool dup);
+/// `receipts` holds (user, seq) of the members that have one.
 [[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
-                                 const std::vector<std::string>& members);
+                                 const std::vector<std::string>& members,
+                                 const std::vector<std::pair<std::string, uint64_t>>& receipts);
+[[nodiscard]] frame read_event(std::string_view room, std::string_view user, uint64_t seq);
+[[nodiscard]] frame signal_event(std::string_view room, std::string_view from,
+                                 std::string_view data);
+[[nodiscard]] frame presence_event(std::string_view user, bool online, int64_t last_seen);
+/// `users` holds (user, online, last_seen).
+[[nodiscard]] frame
+presence_state_event(std::string_view ref,
+                     const std::vector<std::tuple<std::string, bool, int64_t>>& users);
 [[nodiscard]] frame member_event(std::string_view room, std::string_view user,
                                  std::string_view event);
 [[nodiscard]] frame typing_event(std::string_view room, std::string_view user);

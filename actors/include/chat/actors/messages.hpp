@@ -105,8 +105,77 @@ struct resolve_room {
   std::string room;
 };
 
-/// A room asks the directory to forget it before it stops (passivation).
+/// Directory: the room's actor if it is active, else an invalid handle.
+struct find_room {
+  std::string room;
+};
+
+/// Directory: the (possibly freshly activated) presence actor of a user.
+struct resolve_user {
+  std::string user;
+};
+
+/// A room or presence actor asks the directory to forget it before it stops
+/// (passivation): `(passivate_atom, bool is_user, std::string name)` -> bool.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+
+/// A member reads up to `seq`; the reply comes once the receipt is stored.
+struct room_read {
+  caf::actor conn;
+  std::string user;
+  uint64_t seq = 0;
+};
+
+/// WebRTC signaling: `data` (JSON text) goes to every connection of `to` in the room.
+struct room_signal {
+  caf::actor conn;
+  std::string from;
+  std::string to;
+  std::string data;
+};
+
+/// Room: the users with at least one connection joined -> std::vector<std::string>.
+using members_atom = caf::atom_constant<caf::atom("members")>;
+
+// -- presence -----------------------------------------------------------------
+
+/// A connection of the user exists or is alive (also its first registration).
+struct presence_heartbeat {
+  caf::actor conn;
+};
+
+struct presence_disconnect {
+  caf::actor conn;
+};
+
+/// A connection watches this user; the reply is the current presence_info, and
+/// changes follow as presence_event messages.
+struct presence_watch {
+  caf::actor conn;
+};
+
+struct presence_unwatch {
+  caf::actor conn;
+};
+
+struct presence_info {
+  std::string user;
+  bool online = false;
+  int64_t last_seen = 0; ///< ms since the epoch, 0 = never
+};
+
+/// A published presence change, sent to each watching connection actor.
+struct presence_event {
+  presence_info info;
+};
+
+/// Presence actor: current presence_info (no watching).
+using query_atom = caf::atom_constant<caf::atom("query")>;
+/// Session -> connection actor: the peer answered a ping or pinged.
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+/// Presence actor timers.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// Room: check whether it has been idle long enough to passivate.
@@ -131,6 +200,16 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load_last_seen)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::message_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_room)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::find_room)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_user)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_read)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_signal)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_heartbeat)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_disconnect)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_watch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_unwatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_meta)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_append_result)

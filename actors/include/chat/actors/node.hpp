@@ -28,8 +28,12 @@ struct node_handles {
 
 struct node_options {
   std::string node_id = "n1";
-  /// An empty room's actor stops after this long without activity.
+  /// An empty room's (or an offline, unwatched user's) actor stops after this long.
   std::chrono::milliseconds room_idle{60000};
+  /// A connection without a heartbeat for this long no longer counts as online.
+  std::chrono::milliseconds presence_ttl{30000};
+  /// Presence changes of one user within this window are published as one.
+  std::chrono::milliseconds presence_coalesce{250};
 };
 
 /// Spawns the store actor (taking ownership of `db`) and the directory.
@@ -43,6 +47,11 @@ void stop_node(caf::actor_system& sys, const node_handles& node);
 /// for the client goes into `out`.
 [[nodiscard]] caf::actor spawn_connection(caf::actor_system& sys, const node_handles& node,
                                           std::string user, std::shared_ptr<outbox> out);
+
+/// Lists the room's online members (users with a connection joined to the room
+/// whose presence is online) and calls `done` with the JSON reply from an actor thread.
+void room_presence(caf::actor_system& sys, const node_handles& node, std::string room,
+                   std::function<void(std::string)> done);
 
 /// Reads a room's history off the actors' threads and calls `done` with the
 /// `history` frame (or an error frame) from an actor thread.

@@ -16,6 +16,8 @@ inline constexpr size_t max_id_bytes = 64;
 inline constexpr size_t max_room_bytes = 128;
 inline constexpr uint32_t max_history_limit = 200;
 inline constexpr uint32_t default_history_limit = 50;
+inline constexpr size_t max_signal_bytes = 64 * 1024;
+inline constexpr size_t max_watch_users = 1000;
 /// Deeper JSON is refused before it is parsed (no recursion bombs).
 inline constexpr size_t max_json_depth = 32;
 
@@ -30,8 +32,10 @@ struct cmd_unsupported {
   std::string type;
 };
 
-using command = std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_history,
-                             msg::cmd_typing, cmd_ping, cmd_unsupported>;
+using command =
+  std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_history,
+               msg::cmd_typing, msg::cmd_read, msg::cmd_presence, msg::cmd_signal, cmd_ping,
+               cmd_unsupported>;
 
 /// Why a frame was refused: a protocol error code and a human message.
 struct command_error {

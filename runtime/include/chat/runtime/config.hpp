@@ -29,6 +29,12 @@ struct node_config {
   enum durability durability = durability::sync;
   /// An empty room's actor is passivated after this long idle. Default: 60000.
   uint32_t room_idle_ms = 60000;
+  /// A connection without a heartbeat for this long stops counting as online.
+  /// Default: 30000.
+  uint32_t presence_ttl_ms = 30000;
+  /// Presence changes of one user within this window are published as one.
+  /// Default: 250.
+  uint32_t presence_coalesce_ms = 250;
   /// Threads running the gateway's io_context. Default: 1.
   uint32_t io_threads = 1;
   /// Threads of the actor scheduler; 0 = one per core. Default: 0.
