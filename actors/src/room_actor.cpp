@@ -217,16 +217,19 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
   st.directory = std::move(directory);
   st.idle = idle;
   // Nothing is handled before the room knows where its log stands.
+  auto load_failed = [=](caf::error& err) {
+    spdlog::error("room '{}': cannot load: {}", self->state.room, self->system().render(err));
+    self->quit(err);
+  };
   self->request(st.store, caf::infinite, msg::store_load{st.room})
+    .await([=](storage::room_meta& meta) { self->state.meta = std::move(meta); }, load_failed);
+  self->request(st.store, caf::infinite, msg::store_load_receipts{st.room})
     .await(
-      [=](storage::room_meta& meta) {
-        self->state.meta = std::move(meta);
+      [=](msg::receipt_list& xs) {
+        for (auto& [user, seq] : xs)
+          self->state.receipts.emplace(std::move(user), seq);
       },
-      [=](caf::error& err) {
-        spdlog::error("room '{}': cannot load: {}", self->state.room,
-                      self->system().render(err));
-        self->quit(err);
-      });
+      load_failed);
   self->set_down_handler([=](caf::down_msg& dm) {
     remove_member(self, dm.source.id());
   });

@@ -377,3 +377,116 @@ TEST_CASE("group commit: appends that arrive together share one WriteBatch") {
   MESSAGE("1000 sends -> " << stats.appends << " room appends in " << stats.commits
                            << " commits");
 }
+
+TEST_CASE("read receipts only move forward, are broadcast, and come back in joined") {
+  test::temp_dir dir;
+  {
+    node n{dir.path()};
+    client alice{n.sys, n.handles, "alice"};
+    client bob{n.sys, n.handles, "bob"};
+    alice.send(msg::cmd_join{"", "r", false, 0});
+    alice.next("joined");
+    bob.send(msg::cmd_join{"", "r", false, 0});
+    bob.next("joined");
+    for (int i = 1; i <= 5; ++i)
+      alice.send(send_cmd("r", std::to_string(i)));
+    for (int i = 1; i <= 5; ++i)
+      alice.next("ack");
+    bob.send(msg::cmd_read{"1", "r", 3});
+    CHECK(bob.next("ok")["ref"] == 1);
+    auto read = alice.next("read");
+    CHECK(read["user"] == "bob");
+    CHECK(read["seq"] == 3);
+    bob.send(msg::cmd_read{"2", "r", 2}); // backwards: ignored, still ok
+    CHECK(bob.next("ok")["ref"] == 2);
+    bob.send(msg::cmd_read{"3", "r", 6}); // beyond the last seq
+    auto err = bob.next("error");
+    CHECK(err["code"] == "bad_request");
+    CHECK(err["ref"] == 3);
+    bob.send(msg::cmd_read{"4", "r", 5});
+    bob.next("ok");
+    CHECK(alice.next("read")["seq"] == 5);
+    alice.send(msg::cmd_read{"", "other-room", 1});
+    CHECK(alice.next("error")["code"] == "not_joined");
+  }
+  node n{dir.path()}; // a restart: receipts come from the store
+  client bob{n.sys, n.handles, "bob"};
+  bob.send(msg::cmd_join{"", "r", false, 0});
+  auto joined = bob.next("joined");
+  INFO(joined.dump());
+  CHECK(joined["receipts"]["bob"] == 5);
+  CHECK_FALSE(joined["receipts"].contains("alice"));
+}
+
+TEST_CASE("signal reaches every connection of the target in the room") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  client bob1{n.sys, n.handles, "bob"};
+  client bob2{n.sys, n.handles, "bob"};
+  client carol{n.sys, n.handles, "carol"};
+  for (auto* c : {&alice, &bob1, &bob2}) {
+    c->send(msg::cmd_join{"", "call", false, 0});
+    c->next("joined");
+  }
+  alice.send(msg::cmd_signal{"", "call", "bob", R"({"type":"offer","sdp":"v=0"})"});
+  for (auto* b : {&bob1, &bob2}) {
+    auto s = b->next("signal");
+    CHECK(s["from"] == "alice");
+    CHECK(s["data"]["type"] == "offer");
+  }
+  alice.send(msg::cmd_signal{"\"x\"", "call", "carol", "{}"});
+  auto err = alice.next("error");
+  CHECK(err["code"] == "not_found");
+  CHECK(err["ref"] == "x");
+  carol.send(msg::cmd_signal{"", "call", "bob", "{}"});
+  CHECK(carol.next("error")["code"] == "not_joined");
+}
+
+TEST_CASE("typing is throttled to one per user per room per second") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  client bob{n.sys, n.handles, "bob"};
+  for (auto* c : {&alice, &bob}) {
+    c->send(msg::cmd_join{"", "r", false, 0});
+    c->next("joined");
+  }
+  for (int i = 0; i < 10; ++i)
+    alice.send(msg::cmd_typing{"", "r"});
+  CHECK(bob.next("typing")["user"] == "alice");
+  CHECK(bob.quiet(300ms)); // the other nine were dropped silently
+  std::this_thread::sleep_for(800ms);
+  alice.send(msg::cmd_typing{"", "r"});
+  CHECK(bob.next("typing")["user"] == "alice");
+}
+
+TEST_CASE("presence: watchers see a user with two devices go online once and offline once") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client watcher{n.sys, n.handles, "watcher"};
+  watcher.send(msg::cmd_presence{"1", {"bob", "carol"}});
+  auto state = watcher.next("presence_state");
+  CHECK(state["ref"] == 1);
+  CHECK(state["users"]["bob"] == "offline");
+  CHECK(state["users"]["carol"] == "offline");
+  {
+    client bob1{n.sys, n.handles, "bob"};
+    auto on = watcher.next("presence");
+    CHECK(on["user"] == "bob");
+    CHECK(on["status"] == "online");
+    {
+      client bob2{n.sys, n.handles, "bob"};
+      std::this_thread::sleep_for(400ms); // longer than the coalescing window
+    }
+    CHECK(watcher.quiet(400ms)); // one device left: still online, nothing published
+  }
+  auto off = watcher.next("presence");
+  CHECK(off["status"] == "offline");
+  CHECK(off["last_seen"].get<int64_t>() > 0);
+  // A new watch list replaces the old one.
+  watcher.send(msg::cmd_presence{"2", {"carol"}});
+  CHECK(watcher.next("presence_state")["users"].size() == 1);
+  client bob{n.sys, n.handles, "bob"};
+  CHECK(watcher.quiet(400ms));
+}
