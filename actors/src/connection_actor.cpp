@@ -23,7 +23,7 @@ struct watch_state {
   std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence actor
   std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
   size_t pending = 0;                   ///< replies still expected this epoch
-  std::vector<msg::presence_info> held; ///< changes that overtook presence_state
+  std::vector<msg::presence_event> held; ///< changes that overtook presence_state
 };
 
 struct connection_state {
@@ -118,10 +118,9 @@ void finish_watch(connection_self* self) {
   auto& w = self->state.watch;
   push_reply(self, presence_state_event(w.ref, w.state));
   w.state.clear();
-  for (auto& info : w.held)
-    if (w.actors.count(info.user) > 0)
-      self->state.out->push(presence_event(info.user, info.online, info.last_seen),
-                            frame_kind::ephemeral);
+  for (auto& ev : w.held)
+    if (w.actors.count(ev.info.user) > 0)
+      self->state.out->push(ev.frame, frame_kind::ephemeral);
   w.held.clear();
 }
 
@@ -277,12 +276,11 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
     [=](msg::presence_event& ev) {
       auto& w = self->state.watch;
       if (w.pending > 0) {
-        w.held.push_back(std::move(ev.info));
+        w.held.push_back(std::move(ev));
         return;
       }
       if (w.actors.count(ev.info.user) > 0)
-        self->state.out->push(presence_event(ev.info.user, ev.info.online, ev.info.last_seen),
-                              frame_kind::ephemeral);
+        self->state.out->push(ev.frame, frame_kind::ephemeral);
     },
     [=](msg::heartbeat_atom) {
       if (self->state.presence)

@@ -6,6 +6,7 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 
 namespace chat::actors {
@@ -39,7 +40,9 @@ msg::presence_info info_of(presence_self* self) {
 
 void publish(presence_self* self) {
   auto& st = self->state;
-  msg::presence_event ev{{st.user, st.tracker->published_online(), st.tracker->last_seen()}};
+  auto online = st.tracker->published_online();
+  auto seen = st.tracker->last_seen();
+  msg::presence_event ev{{st.user, online, seen}, presence_event(st.user, online, seen)};
   for (auto& [id, w] : st.watchers)
     self->send(w, ev);
 }

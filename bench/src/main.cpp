@@ -1,6 +1,7 @@
 // chat-bench: bounded load scenarios against a chatd on loopback.
 //   chat-bench fanout  --port 8080 --subscribers 1000 --messages 2000
 //   chat-bench durable --port 8080 --publishers 50 --seconds 10
+//   chat-bench presence --port 8080 --watchers 5000 --flappers 500 --seconds 10
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +30,13 @@ int main(int argc, char** argv) {
   durable->add_option("--publishers,-P", o.publishers)->check(CLI::Range(1, 10000));
   durable->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
   durable->add_option("--max-messages", o.max_messages)->check(CLI::Range(1, 100000000));
+  auto* presence = app.add_subcommand(
+    "presence", "W watchers x N watched users each, F users flapping; T seconds");
+  presence->add_option("--watchers,-W", o.watchers)->check(CLI::Range(1, 50000));
+  presence->add_option("--watch-each", o.watch_each)->check(CLI::Range(1, 1000));
+  presence->add_option("--flappers,-F", o.flappers)->check(CLI::Range(1, 10000));
+  presence->add_option("--flap-period-ms", o.flap_period_ms)->check(CLI::Range(50, 600000));
+  presence->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
   CLI11_PARSE(app, argc, argv);
   in_addr addr{};
   if (inet_pton(AF_INET, o.host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
@@ -37,5 +45,7 @@ int main(int argc, char** argv) {
   }
   if (fanout->parsed())
     return bench::run_fanout(o);
+  if (presence->parsed())
+    return bench::run_presence(o);
   return bench::run_durable(o);
 }

@@ -24,10 +24,17 @@ struct options {
   int source_ips = 0;
   /// Give up (and count losses) this long after the last send.
   double drain_seconds = 20;
+  /// presence: watching connections, users each watches, flapping users, and
+  /// how often each flapping user toggles between connected and not.
+  int watchers = 5000;
+  int watch_each = 50;
+  int flappers = 500;
+  int flap_period_ms = 1000;
 };
 
 /// Each scenario prints one JSON line and a human summary; returns the exit code.
 int run_fanout(const options& opts);
 int run_durable(const options& opts);
+int run_presence(const options& opts);
 
 } // namespace bench

@@ -164,9 +164,11 @@ struct presence_info {
   int64_t last_seen = 0; ///< ms since the epoch, 0 = never
 };
 
-/// A published presence change, sent to each watching connection actor.
+/// A published presence change, sent to each watching connection actor with
+/// the event frame already serialized (once for all watchers).
 struct presence_event {
   presence_info info;
+  actors::frame frame;
 };
 
 /// Presence actor: current presence_info (no watching).
