@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -34,15 +35,34 @@ sigset_t block_stop_signals() {
   return set;
 }
 
+// Reads the whole file, or fails with a one-line reason.
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    error = "cannot read '" + path + "'";
+    return false;
+  }
+  out.assign(std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{});
+  return true;
+}
+
 int run(const chat::runtime::node_config& cfg) {
-  if (!cfg.dev)
-    return fail("no authentication configured: start with --dev (accepts ?user=NAME, "
-                "for development only); JWT flags arrive with the auth issue");
+  std::string error;
+  chat::gateway::auth_options ao;
+  ao.dev = cfg.dev;
+  ao.jwt_secret = cfg.jwt_secret;
+  if (!cfg.jwt_public_key.empty() && !read_file(cfg.jwt_public_key, ao.jwt_public_key_pem, error))
+    return fail("--jwt-public-key: " + error);
+  auto auth = chat::gateway::authenticator::make(ao, error);
+  if (!auth)
+    return fail(error);
+  if (!cfg.dev && !auth->verifies_tokens())
+    return fail("no authentication configured: give --jwt-secret or --jwt-public-key "
+                "(or --dev, which accepts ?user=NAME, for development only)");
   if (!chat::runtime::init_logging(cfg.log_level))
     return fail("--log-level: unknown level '" + cfg.log_level + "'");
   auto signals = block_stop_signals();
 
-  std::string error;
   chat::storage::open_options so;
   so.path = cfg.data_dir;
   so.sync = cfg.durability == chat::runtime::durability::sync;
@@ -68,7 +88,7 @@ int run(const chat::runtime::node_config& cfg) {
 
   chat::gateway::server_options go;
   go.http = cfg.http;
-  go.dev = cfg.dev;
+  go.auth = auth;
   go.heartbeat_ms = cfg.heartbeat_ms;
   go.io_threads = cfg.io_threads;
   int code = 0;
@@ -77,8 +97,11 @@ int run(const chat::runtime::node_config& cfg) {
     if (!gateway.start(error)) {
       code = fail(error);
     } else {
-      spdlog::warn("DEV MODE: any client may connect as any user with ?user=NAME; "
-                   "never expose this node");
+      if (cfg.dev)
+        spdlog::warn("DEV MODE: any client may connect as any user with ?user=NAME; "
+                     "never expose this node");
+      if (auth->verifies_tokens())
+        spdlog::info("client tokens: {}", cfg.jwt_secret.empty() ? "RS256" : "HS256");
       spdlog::info("node {} listening on http://{} (data in {}, durability {})", cfg.node_id,
                    gateway.local_endpoint().to_string(), cfg.data_dir,
                    so.sync ? "sync" : "async");

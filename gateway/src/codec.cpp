@@ -193,8 +193,12 @@ std::variant<command, command_error> parse_object(const json& obj) {
       return r.fail("'data' is larger than 64 KiB", "too_large");
     return cmd;
   }
-  if (*type == "auth")
-    return cmd_unsupported{r.ref, *type};
+  if (*type == "auth") {
+    auto* token = r.string("token");
+    if (token == nullptr)
+      return r.fail("'token' must be a string");
+    return cmd_auth{r.ref, *token};
+  }
   return r.fail("unknown type '" + type->substr(0, 32) + "'");
 }
 

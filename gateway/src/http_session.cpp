@@ -32,6 +32,11 @@ constexpr size_t body_limit = 256 * 1024;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
+int64_t now_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string error_body(std::string_view code, std::string_view message) {
   std::string out = R"({"type":"error","code":)";
   actors::append_json_string(out, code);
@@ -111,22 +116,24 @@ private:
       if (slash != std::string_view::npos && rest.substr(slash) == "/presence") {
         if (req.method() != http::verb::get)
           return send_error(http::status::method_not_allowed, "bad_request", "use GET");
-        return presence(std::string{rest.substr(0, slash)});
+        return presence(std::string{rest.substr(0, slash)}, req, *t);
       }
       if (slash != std::string_view::npos && rest.substr(slash) == "/messages") {
         if (req.method() != http::verb::get)
           return send_error(http::status::method_not_allowed, "bad_request",
                             "use GET (publishing arrives with the HTTP API issue)");
-        return history(std::string{rest.substr(0, slash)}, *t);
+        return history(std::string{rest.substr(0, slash)}, req, *t);
       }
     }
     send_error(http::status::not_found, "not_found", "no such endpoint: " + path);
   }
 
-  void history(std::string room, const target& t) {
+  void history(std::string room, const request& req, const target& t) {
     if (!valid_room_name(room))
       return send_error(http::status::bad_request, "bad_request",
                         "room must be 1-128 bytes of [A-Za-z0-9._:-]");
+    if (!rest_identity(req, t, room))
+      return;
     msg::cmd_history cmd;
     cmd.room = std::move(room);
     bool has_before = false;
@@ -161,10 +168,12 @@ private:
       });
   }
 
-  void presence(std::string room) {
+  void presence(std::string room, const request& req, const target& t) {
     if (!valid_room_name(room))
       return send_error(http::status::bad_request, "bad_request",
                         "room must be 1-128 bytes of [A-Za-z0-9._:-]");
+    if (!rest_identity(req, t, room))
+      return;
     actors::room_presence(state_->sys, state_->node, std::move(room),
                           [self = shared_from_this()](std::string json) {
                             asio::post(self->stream_.get_executor(),
@@ -190,14 +199,26 @@ private:
     if (!state_->accepting)
       return send_error(http::status::service_unavailable, "overloaded",
                         "the node is shutting down");
-    // Authentication: this issue has only --dev users (`?user=NAME`).
+    // A token (header or query), a dev-mode user, or neither: then the first
+    // frame must be `auth` (only when tokens can be verified at all).
+    std::optional<identity> id;
     auto* user = t.param("user");
-    if (user == nullptr || user->empty())
+    if (has_token(req, t)) {
+      id = authenticate(req, t);
+      if (!id)
+        return;
+    } else if (user != nullptr) {
+      if (!state_->opts.auth->dev())
+        return send_error(http::status::unauthorized, "unauthorized",
+                          "?user= is only accepted in --dev mode; send a token");
+      auto dev = state_->opts.auth->dev_user(*user);
+      if (auto* why = std::get_if<std::string>(&dev))
+        return send_error(http::status::bad_request, "bad_request", *why);
+      id = std::get<identity>(std::move(dev));
+    } else if (!state_->opts.auth->verifies_tokens()) {
       return send_error(http::status::unauthorized, "unauthorized",
                         "no credentials: connect with ?user=NAME (dev mode)");
-    if (!valid_user_name(*user))
-      return send_error(http::status::bad_request, "bad_request",
-                        "user must be 1-64 bytes of [A-Za-z0-9._-]");
+    }
     auto res = std::make_shared<http::response<http::empty_body>>(
       http::status::switching_protocols, version_);
     res->set(http::field::upgrade, "websocket");
@@ -206,14 +227,65 @@ private:
              websocket_accept_key(std::string_view{key.data(), key.size()}));
     stream_.expires_never();
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, name = *user](error_code ec, size_t) {
+                      [self = shared_from_this(), res, id = std::move(id)](error_code ec,
+                                                                           size_t) mutable {
                         if (ec)
                           return self->close();
                         auto early = beast::buffers_to_string(self->buffer_.data());
                         auto ws = std::make_shared<websocket_session>(
-                          self->stream_.release_socket(), self->state_, name);
+                          self->stream_.release_socket(), self->state_, std::move(id));
                         ws->start(early);
                       });
+  }
+
+  static bool has_token(const request& req, const target& t) {
+    return req.count(http::field::authorization) > 0 || t.param("token") != nullptr;
+  }
+
+  // Verifies the request's token (Authorization: Bearer, or ?token=). On
+  // failure answers 401 (never echoing the token) and returns nothing.
+  std::optional<identity> authenticate(const request& req, const target& t) {
+    std::string_view token;
+    if (auto h = req.find(http::field::authorization); h != req.end()) {
+      auto bearer = bearer_token({h->value().data(), h->value().size()});
+      if (!bearer) {
+        send_error(http::status::unauthorized, "unauthorized",
+                   "Authorization must be 'Bearer <token>'");
+        return std::nullopt;
+      }
+      token = *bearer;
+    } else {
+      token = *t.param("token");
+    }
+    auto verified = state_->opts.auth->verify(token, now_s());
+    if (auto* why = std::get_if<std::string>(&verified)) {
+      send_error(http::status::unauthorized, "unauthorized", *why);
+      return std::nullopt;
+    }
+    return std::get<identity>(std::move(verified));
+  }
+
+  // The identity of a REST request: its token, or an anonymous dev-mode reader
+  // of public rooms. Answers 401/403 itself and returns nothing when refused.
+  std::optional<identity> rest_identity(const request& req, const target& t,
+                                        const std::string& room) {
+    std::optional<identity> id;
+    if (has_token(req, t)) {
+      id = authenticate(req, t);
+      if (!id)
+        return std::nullopt;
+    } else if (state_->opts.auth->dev()) {
+      id = identity{};
+    } else {
+      send_error(http::status::unauthorized, "unauthorized",
+                 "no credentials: send Authorization: Bearer <token>");
+      return std::nullopt;
+    }
+    if (!id->may_access(room)) {
+      send_error(http::status::forbidden, "forbidden", "not allowed in room '" + room + "'");
+      return std::nullopt;
+    }
+    return id;
   }
 
   void send_json(http::status status, std::string body) {

@@ -33,29 +33,28 @@ actors::frame close_frame(uint16_t code, std::string_view reason) {
   return control_frame(0x8, payload);
 }
 
-// Visits a parsed command: the gateway answers pings itself and hands the rest
-// to the connection actor.
-struct dispatch {
-  caf::actor& conn;
-  std::function<void(const actors::frame&)> reply;
+constexpr auto auth_deadline = std::chrono::seconds(5);
+constexpr uint16_t close_unauthorized = 4001;
 
-  void operator()(cmd_ping& x) const { reply(actors::pong_event(x.ref)); }
-  void operator()(cmd_unsupported& x) const {
-    reply(actors::error_event(x.ref, "bad_request",
-                              "'" + x.type + "' is not available on this node yet"));
-  }
-  template <class Cmd>
-  void operator()(Cmd& x) const {
-    caf::anon_send(conn, std::move(x));
-  }
+int64_t now_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+template <class... Fs>
+struct overload : Fs... {
+  using Fs::operator()...;
 };
+template <class... Fs>
+overload(Fs...) -> overload<Fs...>;
 
 } // namespace
 
 websocket_session::websocket_session(asio::ip::tcp::socket socket,
-                                     std::shared_ptr<shared_state> state, std::string user) :
+                                     std::shared_ptr<shared_state> state,
+                                     std::optional<identity> id) :
   socket_(std::move(socket)),
-  timer_(socket_.get_executor()), state_(std::move(state)), user_(std::move(user)),
+  timer_(socket_.get_executor()), state_(std::move(state)), id_(std::move(id)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
   reader_(state_->opts.max_frame_bytes) {}
 
@@ -68,15 +67,23 @@ websocket_session::~websocket_session() {
 
 void websocket_session::start(std::string_view early) {
   state_->add(this, weak_from_this());
-  conn_ = actors::spawn_connection(state_->sys, state_->node, user_, out_);
   out_->set_waker([weak = weak_from_this(), ex = socket_.get_executor()] {
     asio::post(ex, [weak] {
       if (auto self = weak.lock())
         self->write_more();
     });
   });
-  spdlog::debug("ws: '{}' connected", user_);
   socket_.non_blocking(true);
+  if (id_) {
+    begin();
+  } else {
+    // No credentials at the handshake: the first frame must be `auth`.
+    timer_.expires_after(auth_deadline);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec && !self->id_)
+        self->close(close_unauthorized, "unauthorized: no auth frame within 5 s");
+    });
+  }
   if (!early.empty()) {
     reader_.feed(early.data(), early.size());
     for (;;) {
@@ -85,8 +92,14 @@ void websocket_session::start(std::string_view early) {
         break;
     }
   }
-  arm_heartbeat();
   wait_read();
+}
+
+// Authenticated: the connection actor exists from here on.
+void websocket_session::begin() {
+  spdlog::debug("ws: '{}' connected", id_->user);
+  conn_ = actors::spawn_connection(state_->sys, state_->node, id_->user, out_);
+  arm_heartbeat();
 }
 
 void websocket_session::close_async(uint16_t code, std::string reason) {
@@ -166,6 +179,8 @@ bool websocket_session::handle(const ws_reader::event& ev) {
 
 void websocket_session::handle_text(std::string_view text) {
   auto parsed = parse_command(text);
+  if (!id_)
+    return authenticate(parsed);
   if (auto* err = std::get_if<command_error>(&parsed)) {
     reply(actors::error_event(err->ref, err->code, err->message));
     if (err->code == "bad_request" && ++bad_in_row_ >= max_bad_in_row)
@@ -175,11 +190,47 @@ void websocket_session::handle_text(std::string_view text) {
   bad_in_row_ = 0;
   if (std::holds_alternative<cmd_ping>(std::get<command>(parsed)))
     alive();
-  std::visit(dispatch{conn_,
-                      [this](const actors::frame& f) {
-                        reply(f);
-                      }},
-             std::get<command>(parsed));
+  dispatch(std::get<command>(parsed));
+}
+
+// The gateway answers pings and refuses what the identity does not allow;
+// everything else goes to the connection actor.
+void websocket_session::dispatch(command& cmd) {
+  auto forbidden = [this](const std::string& ref, const std::string& room) {
+    reply(actors::error_event(ref, "forbidden", "not allowed in room '" + room + "'"));
+  };
+  std::visit(overload{
+               [&](cmd_ping& x) { reply(actors::pong_event(x.ref)); },
+               [&](cmd_auth& x) {
+                 reply(actors::error_event(x.ref, "bad_request", "already authenticated"));
+               },
+               [&](msg::cmd_join& x) {
+                 if (!id_->may_access(x.room))
+                   return forbidden(x.ref, x.room);
+                 caf::anon_send(conn_, std::move(x));
+               },
+               [&](msg::cmd_history& x) {
+                 if (!id_->may_access(x.room))
+                   return forbidden(x.ref, x.room);
+                 caf::anon_send(conn_, std::move(x));
+               },
+               [&](auto& x) { caf::anon_send(conn_, std::move(x)); },
+             },
+             cmd);
+}
+
+void websocket_session::authenticate(std::variant<command, command_error>& parsed) {
+  auto* cmd = std::get_if<command>(&parsed);
+  auto* auth = cmd != nullptr ? std::get_if<cmd_auth>(cmd) : nullptr;
+  if (auth == nullptr)
+    return close(close_unauthorized, "unauthorized: authenticate first");
+  auto verified = state_->opts.auth->verify(auth->token, now_s());
+  if (auto* why = std::get_if<std::string>(&verified))
+    return close(close_unauthorized, "unauthorized: " + *why);
+  id_ = std::get<identity>(std::move(verified));
+  timer_.cancel();
+  reply(actors::ok_event(auth->ref));
+  begin();
 }
 
 void websocket_session::reply(const actors::frame& f) {
@@ -201,11 +252,12 @@ void websocket_session::close(uint16_t code, std::string_view reason) {
   if (phase_ != phase::open)
     return;
   phase_ = phase::closing;
-  spdlog::debug("ws: closing '{}' with {} {}", user_, code, reason);
+  spdlog::debug("ws: closing '{}' with {} {}", id_ ? id_->user : "?", code, reason);
   // Whatever is already queued (e.g. the error that led here) goes out first.
   out_->take(queue_);
   out_->close();
-  caf::anon_send(conn_, msg::closed_atom::value);
+  if (conn_)
+    caf::anon_send(conn_, msg::closed_atom::value);
   conn_ = nullptr;
   close_frame_ = close_frame(code, reason);
   timer_.cancel();
@@ -262,7 +314,7 @@ void websocket_session::arm_heartbeat() {
     if (ec || self->phase_ != phase::open)
       return;
     if (self->missed_pongs_ >= max_missed_pongs) {
-      spdlog::info("ws: '{}' missed {} pongs, closing", self->user_, max_missed_pongs);
+      spdlog::info("ws: '{}' missed {} pongs, closing", self->id_->user, max_missed_pongs);
       return self->close(close_code::going_away, "ping timeout");
     }
     ++self->missed_pongs_;

@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "chat/actors/outbox.hpp"
+#include "chat/gateway/auth.hpp"
+#include "chat/gateway/codec.hpp"
 #include "chat/gateway/ws_protocol.hpp"
 #include "shared_state.hpp"
 
@@ -20,8 +22,9 @@ namespace chat::gateway {
 /// buffer; writes take everything queued and send it with one gather write.
 class websocket_session : public std::enable_shared_from_this<websocket_session> {
 public:
+  /// Without an identity the session waits up to 5 s for an `auth` frame.
   websocket_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
-                    std::string user);
+                    std::optional<identity> id);
   ~websocket_session();
 
   /// Starts the session; `early` holds bytes the client sent right after its
@@ -36,6 +39,9 @@ private:
   void on_readable();
   bool handle(const ws_reader::event& ev);
   void handle_text(std::string_view text);
+  void begin();
+  void dispatch(command& cmd);
+  void authenticate(std::variant<command, command_error>& parsed);
   void reply(const actors::frame& f);
   void alive();
   void close(uint16_t code, std::string_view reason);
@@ -46,7 +52,7 @@ private:
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   std::shared_ptr<shared_state> state_;
-  std::string user_;
+  std::optional<identity> id_;
   std::shared_ptr<actors::outbox> out_;
   caf::actor conn_;
   ws_reader reader_;

@@ -34,6 +34,11 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   app.add_option("--data", cfg.data_dir, "data directory (RocksDB)")->envname("CHAT_DATA");
   app.add_flag("--dev", cfg.dev, "development mode: accept ?user=NAME without a token")
     ->envname("CHAT_DEV");
+  app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for client tokens")
+    ->envname("CHAT_JWT_SECRET");
+  app.add_option("--jwt-public-key", cfg.jwt_public_key,
+                 "PEM file with the RS256 public key for client tokens")
+    ->envname("CHAT_JWT_PUBLIC_KEY");
   app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
     ->envname("CHAT_LOG_LEVEL")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));

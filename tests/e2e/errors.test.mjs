@@ -121,11 +121,12 @@ test('binary frames are bad_request; invalid UTF-8 closes with 1007', async () =
   assert.equal((await c.closedWith()).code, 1007);
 });
 
-test('commands of later issues are refused clearly, not as unknown', async () => {
+test('auth after the connection is authenticated is bad_request', async () => {
   const c = await Client.connect(node.ws('alice'));
   const err = await c.request({ type: 'auth', token: 'x' });
   assert.equal(err.code, 'bad_request');
-  assert.match(err.message, /not available/);
+  assert.match(err.message, /already authenticated/);
+  await stillUsable(c);
   c.close();
 });
 

@@ -112,9 +112,11 @@ TEST_CASE("a body over 64 KiB is too_large, not bad_request") {
   ok(R"({"type":"send","room":"r","id":"i","body":")" + fits + "\"}");
 }
 
-TEST_CASE("commands of later issues are recognised, not unknown") {
-  auto c = ok(R"({"type":"auth","token":"x"})");
-  CHECK(std::get<cmd_unsupported>(c).type == "auth");
+TEST_CASE("auth carries a token string") {
+  auto c = ok(R"({"type":"auth","token":"x.y.z","ref":1})");
+  CHECK(std::get<cmd_auth>(c).token == "x.y.z");
+  bad(R"({"type":"auth"})");
+  bad(R"({"type":"auth","token":5})");
 }
 
 TEST_CASE("read, presence and signal") {

@@ -26,16 +26,16 @@ struct cmd_ping {
   std::string ref;
 };
 
-/// A known command that this node does not implement yet.
-struct cmd_unsupported {
+/// `auth`: a token sent as the first frame instead of at the handshake.
+struct cmd_auth {
   std::string ref;
-  std::string type;
+  std::string token;
 };
 
 using command =
   std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_history,
                msg::cmd_typing, msg::cmd_read, msg::cmd_presence, msg::cmd_signal, cmd_ping,
-               cmd_unsupported>;
+               cmd_auth>;
 
 /// Why a frame was refused: a protocol error code and a human message.
 struct command_error {

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include "chat/actors/node.hpp"
+#include "chat/gateway/auth.hpp"
 #include "chat/runtime/endpoint.hpp"
 
 namespace chat::gateway {
@@ -14,8 +15,8 @@ namespace chat::gateway {
 struct server_options {
   /// Listen address; port 0 picks a free port (see `local_endpoint`).
   runtime::endpoint http{"127.0.0.1", 8080};
-  /// Accept `?user=NAME` without a token. Default: off.
-  bool dev = false;
+  /// Who may connect: JWT verification and/or dev-mode users. Required.
+  std::shared_ptr<const authenticator> auth;
   /// WebSocket ping interval; two missed pongs close the peer. Default: 20000.
   uint32_t heartbeat_ms = 20000;
   /// Bound of each connection's outbound queue. Default: 1 MiB.

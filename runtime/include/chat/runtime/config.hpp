@@ -21,6 +21,10 @@ struct node_config {
   std::string data_dir = "./data";
   /// Development mode: `?user=NAME` is accepted without a token. Default: off.
   bool dev = false;
+  /// HS256 shared secret for client tokens (at least 32 bytes). Default: none.
+  std::string jwt_secret;
+  /// File with the RS256 public key (PEM) for client tokens. Default: none.
+  std::string jwt_public_key;
   /// trace, debug, info, warn, error or off. Default: info.
   std::string log_level = "info";
   /// WebSocket ping interval; two missed pongs close the peer. Default: 20000.
