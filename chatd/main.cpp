@@ -91,6 +91,10 @@ int run(const chat::runtime::node_config& cfg) {
   go.auth = auth;
   go.heartbeat_ms = cfg.heartbeat_ms;
   go.io_threads = cfg.io_threads;
+  go.command_rate = cfg.command_rate;
+  go.connect_rate = cfg.connect_rate;
+  go.max_connections = cfg.max_connections;
+  go.outbound_queue_bytes = cfg.outbound_queue_bytes;
   int code = 0;
   {
     chat::gateway::server gateway{sys, node, go};

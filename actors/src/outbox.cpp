@@ -59,6 +59,11 @@ void outbox::close() {
   waker_ = nullptr;
 }
 
+bool outbox::has_room(size_t size) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return !closed_ && !overflowed_ && (bytes_ == 0 || bytes_ + size <= max_bytes_);
+}
+
 size_t outbox::queued_bytes() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return bytes_;

@@ -56,6 +56,8 @@ using room_self = caf::stateful_actor<room_state>;
 constexpr size_t recent_capacity = 512;
 constexpr size_t recent_max_bytes = 512 * 1024;
 constexpr uint32_t replay_batch = 256;
+/// How long a replay waits for a full outbox to drain before it goes on.
+constexpr auto replay_pause = std::chrono::milliseconds(5);
 /// At most one typing signal per user per room per second is relayed.
 constexpr int64_t typing_interval_ms = 1000;
 
@@ -86,22 +88,31 @@ void broadcast(room_self* self, const frame& f, frame_kind kind,
 // Brings a member that joined with `since` up to the live stream: from the
 // recent-frames cache when it reaches back far enough, else from the store in
 // batches, and then from the cache. Live fan-out skips the member until then,
-// so the replay and the live messages never interleave.
+// so the replay and the live messages never interleave. The replay never
+// overflows the member's outbox: when it is full, the replay pauses and
+// resumes shortly after from where it stopped.
 void catch_up(room_self* self, caf::actor_id key) {
   auto& st = self->state;
   auto i = st.members.find(key);
   if (i == st.members.end())
     return;
   auto& m = i->second;
+  auto pause = [&] {
+    self->delayed_send(self, replay_pause, msg::replay_atom::value, key, m.generation);
+  };
   if (m.delivered >= st.meta.seq) {
     m.live = true;
     return;
   }
   if (!st.recent.empty() && st.recent.front().first <= m.delivered + 1) {
-    for (auto& [seq, f] : st.recent)
-      if (seq > m.delivered)
-        m.out->push(f, frame_kind::stored);
-    m.delivered = st.meta.seq;
+    for (auto& [seq, f] : st.recent) {
+      if (seq <= m.delivered)
+        continue;
+      if (!m.out->has_room(f.size()))
+        return pause();
+      m.out->push(f, frame_kind::stored);
+      m.delivered = seq;
+    }
     m.live = true;
     return;
   }
@@ -121,11 +132,17 @@ void catch_up(room_self* self, caf::actor_id key) {
                         m.delivered, st.meta.seq);
           m.delivered = st.meta.seq;
         }
-        for (auto& r : xs)
-          if (r.seq > m.delivered) {
-            m.out->push(message_event(st.room, r), frame_kind::stored);
-            m.delivered = r.seq;
+        for (auto& r : xs) {
+          if (r.seq <= m.delivered)
+            continue;
+          auto f = message_event(st.room, r);
+          if (!m.out->has_room(f.size())) {
+            self->delayed_send(self, replay_pause, msg::replay_atom::value, key, generation);
+            return;
           }
+          m.out->push(f, frame_kind::stored);
+          m.delivered = r.seq;
+        }
         catch_up(self, key);
       },
       [=](caf::error&) {
@@ -332,6 +349,11 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       for (auto& [u, n] : self->state.users)
         users.push_back(u);
       return users;
+    },
+    [=](msg::replay_atom, caf::actor_id key, uint64_t generation) {
+      auto& members = self->state.members;
+      if (auto i = members.find(key); i != members.end() && i->second.generation == generation)
+        catch_up(self, key);
     },
     [=](msg::idle_atom, uint64_t epoch) {
       auto& st = self->state;

@@ -51,7 +51,20 @@ public:
   http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) :
     stream_(std::move(socket)), state_(std::move(state)) {}
 
-  void run() { do_read(); }
+  void run() {
+    // Per client IP: new connections (and so handshakes) are rate limited.
+    error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    int64_t retry_after = 0;
+    if (!ec && !state_->connects.take(peer.address().to_string(), retry_after)) {
+      response res{http::status::too_many_requests, 11};
+      res.set(http::field::retry_after, std::to_string((retry_after + 999) / 1000));
+      res.set(http::field::content_type, "application/json");
+      res.body() = error_body("rate_limited", "too many new connections from this address");
+      return write(std::move(res), false);
+    }
+    do_read();
+  }
 
 private:
   void do_read() {
@@ -199,6 +212,7 @@ private:
     if (!state_->accepting)
       return send_error(http::status::service_unavailable, "overloaded",
                         "the node is shutting down");
+
     // A token (header or query), a dev-mode user, or neither: then the first
     // frame must be `auth` (only when tokens can be verified at all).
     std::optional<identity> id;
@@ -219,6 +233,9 @@ private:
       return send_error(http::status::unauthorized, "unauthorized",
                         "no credentials: connect with ?user=NAME (dev mode)");
     }
+    if (!state_->reserve_slot())
+      return send_error(http::status::service_unavailable, "overloaded",
+                        "too many connections on this node");
     auto res = std::make_shared<http::response<http::empty_body>>(
       http::status::switching_protocols, version_);
     res->set(http::field::upgrade, "websocket");
@@ -229,8 +246,10 @@ private:
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, id = std::move(id)](error_code ec,
                                                                            size_t) mutable {
-                        if (ec)
+                        if (ec) {
+                          self->state_->release_slot();
                           return self->close();
+                        }
                         auto early = beast::buffers_to_string(self->buffer_.data());
                         auto ws = std::make_shared<websocket_session>(
                           self->stream_.release_socket(), self->state_, std::move(id));

@@ -56,13 +56,14 @@ websocket_session::websocket_session(asio::ip::tcp::socket socket,
   socket_(std::move(socket)),
   timer_(socket_.get_executor()), state_(std::move(state)), id_(std::move(id)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
-  reader_(state_->opts.max_frame_bytes) {}
+  reader_(state_->opts.max_frame_bytes), commands_(state_->opts.command_rate) {}
 
 websocket_session::~websocket_session() {
   out_->close();
   if (conn_)
     caf::anon_send(conn_, msg::closed_atom::value);
   state_->remove(this);
+  state_->release_slot(); // reserved by the handshake
 }
 
 void websocket_session::start(std::string_view early) {
@@ -190,7 +191,28 @@ void websocket_session::handle_text(std::string_view text) {
   bad_in_row_ = 0;
   if (std::holds_alternative<cmd_ping>(std::get<command>(parsed)))
     alive();
+  if (rate_limited(std::get<command>(parsed)))
+    return;
   dispatch(std::get<command>(parsed));
+}
+
+// Token buckets per connection and per user: an over-limit command is not
+// executed and is answered `rate_limited` with the time until the next token.
+// Pings are exempt, so that a throttled client can still prove it is alive.
+bool websocket_session::rate_limited(command& cmd) {
+  if (std::holds_alternative<cmd_ping>(cmd))
+    return false;
+  int64_t retry_after = 0;
+  if (commands_.take(runtime::token_bucket::clock::now(), retry_after)
+      && state_->user_commands.take(id_->user, retry_after))
+    return false;
+  auto ref = std::visit([](auto& x) -> std::string { return x.ref; }, cmd);
+  actors::json_writer w;
+  w.key("type").str("error").ref(ref).key("code").str("rate_limited");
+  w.key("message").str("too many commands; retry later");
+  w.key("retry_after_ms").num(retry_after);
+  reply(w.finish());
+  return true;
 }
 
 // The gateway answers pings and refuses what the identity does not allow;

@@ -41,6 +41,7 @@ private:
   void handle_text(std::string_view text);
   void begin();
   void dispatch(command& cmd);
+  bool rate_limited(command& cmd);
   void authenticate(std::variant<command, command_error>& parsed);
   void reply(const actors::frame& f);
   void alive();
@@ -63,6 +64,7 @@ private:
   bool writing_ = false;
   bool close_sent_ = false;
   int missed_pongs_ = 0;
+  runtime::token_bucket commands_;
   std::chrono::steady_clock::time_point last_alive_{};
   int bad_in_row_ = 0;
 };

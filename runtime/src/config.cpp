@@ -61,6 +61,21 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "presence changes within this window are published as one")
     ->envname("CHAT_PRESENCE_COALESCE_MS")
     ->check(CLI::Range(0u, 60000u));
+  std::string command_rate = cfg.command_rate.to_string();
+  std::string connect_rate = cfg.connect_rate.to_string();
+  app.add_option("--rate-limit", command_rate,
+                 "commands per second per connection and per user: PER_SEC:BURST or off")
+    ->envname("CHAT_RATE_LIMIT");
+  app.add_option("--connect-rate-limit", connect_rate,
+                 "new connections per second per client IP: PER_SEC:BURST or off")
+    ->envname("CHAT_CONNECT_RATE_LIMIT");
+  app.add_option("--max-connections", cfg.max_connections, "open WebSockets at most")
+    ->envname("CHAT_MAX_CONNECTIONS")
+    ->check(CLI::Range(1u, 10000000u));
+  app.add_option("--outbound-queue-bytes", cfg.outbound_queue_bytes,
+                 "bound of each connection's outbound queue")
+    ->envname("CHAT_OUTBOUND_QUEUE_BYTES")
+    ->check(CLI::Range(4096u, 1u << 30));
   app.add_option("--io-threads", cfg.io_threads, "gateway I/O threads")
     ->envname("CHAT_IO_THREADS")
     ->check(CLI::Range(1u, 64u));
@@ -89,6 +104,14 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   if (cfg.data_dir.empty())
     return parse_exit{2, "chatd: --data: must not be empty"};
   cfg.durability = durability == "async" ? durability::async : durability::sync;
+  auto rate = parse_rate_limit(command_rate, error);
+  if (!rate)
+    return parse_exit{2, "chatd: --rate-limit: " + error};
+  cfg.command_rate = *rate;
+  auto conn_rate = parse_rate_limit(connect_rate, error);
+  if (!conn_rate)
+    return parse_exit{2, "chatd: --connect-rate-limit: " + error};
+  cfg.connect_rate = *conn_rate;
   return cfg;
 }
 

@@ -5,7 +5,8 @@ import { startNode, Client, getJson } from './lib.mjs';
 
 let node;
 before(async () => {
-  node = await startNode();
+  // The 1,000-message test floods on purpose: no command rate limit here.
+  node = await startNode({ args: ['--rate-limit', 'off'] });
 });
 after(async () => {
   const { code } = await node.stop();

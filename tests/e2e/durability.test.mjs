@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startNode, Client, getJson } from './lib.mjs';
 
 test('acked messages survive kill -9 exactly once, in order; old ids stay dups', async () => {
-  const first = await startNode();
+  const first = await startNode({ args: ['--rate-limit', 'off'] });
   const n = 300;
   const alice = await Client.connect(first.ws('alice'));
   await alice.join('durable');

@@ -129,3 +129,40 @@ TEST_CASE("vector clocks tick per node and stay sorted") {
   REQUIRE(vc.entries().size() == 2);
   CHECK(vc.entries()[0].first == "n1");
 }
+
+#include "chat/runtime/rate_limit.hpp"
+
+TEST_CASE("rate limits parse as PER_SEC:BURST or off") {
+  std::string err;
+  auto r = parse_rate_limit("20:40", err);
+  REQUIRE(r);
+  CHECK(r->per_sec == 20);
+  CHECK(r->burst == 40);
+  CHECK(r->to_string() == "20:40");
+  CHECK(parse_rate_limit("0.5:1", err)->per_sec == 0.5);
+  CHECK_FALSE(parse_rate_limit("off", err)->enabled());
+  for (auto bad : {"", "20", "20:", ":40", "a:b", "-1:5", "0:5", "5:0", "5:0.5", "inf:3"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_rate_limit(bad, err));
+  }
+}
+
+TEST_CASE("token buckets allow the burst, then the rate, and say when to retry") {
+  using namespace std::chrono_literals;
+  auto t0 = token_bucket::clock::time_point{} + 1h;
+  token_bucket b{{10, 3}, t0};
+  int64_t retry = 0;
+  CHECK(b.take(t0, retry));
+  CHECK(b.take(t0, retry));
+  CHECK(b.take(t0, retry));
+  CHECK_FALSE(b.take(t0, retry));
+  CHECK(retry == 100);
+  CHECK_FALSE(b.take(t0 + 50ms, retry));
+  CHECK(retry == 50);
+  CHECK(b.take(t0 + 100ms, retry));
+  CHECK_FALSE(b.full(t0 + 100ms));
+  CHECK(b.full(t0 + 1s));
+  token_bucket off{{}, t0};
+  for (int i = 0; i < 1000; ++i)
+    CHECK(off.take(t0, retry));
+}

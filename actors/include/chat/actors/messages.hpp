@@ -180,6 +180,9 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// Room: continue a member's replay `(replay_atom, actor_id, generation)` once
+/// its outbox has drained.
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
 /// Room: check whether it has been idle long enough to passivate.
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// Store: flush everything to disk and answer; sent at shutdown.

@@ -47,6 +47,10 @@ public:
 
   [[nodiscard]] size_t queued_bytes() const;
 
+  /// Whether a frame of `size` bytes would be accepted now (for producers that
+  /// can wait, such as a replay, instead of overflowing the queue).
+  [[nodiscard]] bool has_room(size_t size) const;
+
 private:
   mutable std::mutex mtx_;
   std::vector<frame> pending_;

@@ -9,6 +9,7 @@
 #include "chat/actors/node.hpp"
 #include "chat/gateway/auth.hpp"
 #include "chat/runtime/endpoint.hpp"
+#include "chat/runtime/rate_limit.hpp"
 
 namespace chat::gateway {
 
@@ -19,6 +20,12 @@ struct server_options {
   std::shared_ptr<const authenticator> auth;
   /// WebSocket ping interval; two missed pongs close the peer. Default: 20000.
   uint32_t heartbeat_ms = 20000;
+  /// Commands per second per connection and per user. Default: 50:100.
+  runtime::rate_limit command_rate{50, 100};
+  /// New connections per second per client IP. Default: 100:200.
+  runtime::rate_limit connect_rate{100, 200};
+  /// Open WebSockets at most; beyond, HTTP 503. Default: 50000.
+  size_t max_connections = 50000;
   /// Bound of each connection's outbound queue. Default: 1 MiB.
   size_t outbound_queue_bytes = 1 << 20;
   /// Largest WebSocket message accepted (close 1009 above). Default: 128 KiB.

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "chat/runtime/endpoint.hpp"
+#include "chat/runtime/rate_limit.hpp"
 
 namespace chat::runtime {
 
@@ -39,6 +40,15 @@ struct node_config {
   /// Presence changes of one user within this window are published as one.
   /// Default: 250.
   uint32_t presence_coalesce_ms = 250;
+  /// Commands per second per connection and per user (across its connections on
+  /// this node); over it a command gets `rate_limited`. Default: 50:100.
+  rate_limit command_rate{50, 100};
+  /// New connections per second per client IP address. Default: 100:200.
+  rate_limit connect_rate{100, 200};
+  /// Open WebSockets beyond this are refused (HTTP 503). Default: 50000.
+  uint32_t max_connections = 50000;
+  /// Bound of each connection's outbound queue in bytes. Default: 1 MiB.
+  uint32_t outbound_queue_bytes = 1 << 20;
   /// Threads running the gateway's io_context. Default: 1.
   uint32_t io_threads = 1;
   /// Threads of the actor scheduler; 0 = one per core. Default: 0.
