@@ -62,6 +62,8 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
         return error_event(ref, "bad_request", detail("bad argument"));
       case errc::not_found:
         return error_event(ref, "not_found", detail("not found"));
+      case errc::overloaded:
+        return error_event(ref, "overloaded", detail("overloaded; retry with the same id"));
       case errc::room_unavailable:
         break;
     }
@@ -69,8 +71,16 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
   return error_event(ref, "unavailable", "the room is not reachable right now; retry");
 }
 
+// A client command is finished: the session may read more (see outbox's
+// command accounting). Every command ends in exactly one call.
+void done(connection_self* self) {
+  self->state.out->command_done();
+}
+
+// The one reply that finishes a command.
 void push_reply(connection_self* self, const frame& f) {
   self->state.out->push(f, frame_kind::reply);
+  done(self);
 }
 
 void join(connection_self* self, msg::cmd_join cmd, int attempt) {
@@ -89,6 +99,7 @@ void join(connection_self* self, msg::cmd_join cmd, int attempt) {
           .await(
             [=](uint64_t) {
               self->state.joined[cmd.room] = room;
+              done(self); // the room pushed `joined` itself
             },
             [=](caf::error& err) {
               // The room passivated while the join was on its way: ask again.
@@ -131,6 +142,8 @@ void watch(connection_self* self, msg::cmd_presence cmd) {
   auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [name, p] : st.watch.actors)
     self->send(p, msg::presence_unwatch{me});
+  if (st.watch.pending > 0)
+    done(self); // the superseded presence command gets no presence_state
   auto epoch = st.watch.epoch + 1;
   st.watch = watch_state{};
   st.watch.epoch = epoch;
@@ -189,7 +202,7 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
     if (i == joined.end())
       return not_joined(ref, room);
     self->request(i->second, caf::infinite, std::move(req))
-      .then([=](bool) {},
+      .then([=](bool) { done(self); },
             [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
   };
   return {
@@ -239,6 +252,7 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
       if (i == st.joined.end())
         return not_joined(cmd.ref, cmd.room);
       self->send(i->second, msg::room_typing{caf::actor_cast<caf::actor>(self), st.user});
+      done(self);
     },
     [=](msg::cmd_history& cmd) {
       auto& st = self->state;

@@ -14,6 +14,8 @@ std::string to_string(errc x) {
       return "bad_argument";
     case errc::not_found:
       return "not_found";
+    case errc::overloaded:
+      return "overloaded";
   }
   return "unknown";
 }

@@ -58,6 +58,8 @@ constexpr size_t recent_max_bytes = 512 * 1024;
 constexpr uint32_t replay_batch = 256;
 /// How long a replay waits for a full outbox to drain before it goes on.
 constexpr auto replay_pause = std::chrono::milliseconds(5);
+/// Posts waiting for the next commit of one room before new ones are shed.
+constexpr size_t max_pending_posts = 10000;
 /// At most one typing signal per user per room per second is relayed.
 constexpr int64_t typing_interval_ms = 1000;
 
@@ -288,6 +290,13 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     },
     [=](msg::room_post& x) {
       auto& st = self->state;
+      if (st.pending.size() >= max_pending_posts) {
+        // High-water mark: shed instead of queueing without bound. Sends are
+        // idempotent, so the client retries with the same id.
+        self->make_response_promise().deliver(
+          caf::make_error(errc::overloaded, "room '" + st.room + "' is overloaded"));
+        return;
+      }
       st.pending.push_back(pending_post{
         storage::append_entry{std::move(x.id), std::move(x.user), now_ms(), std::move(x.body)},
         self->make_response_promise()});

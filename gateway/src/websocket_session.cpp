@@ -34,6 +34,8 @@ actors::frame close_frame(uint16_t code, std::string_view reason) {
 }
 
 constexpr auto auth_deadline = std::chrono::seconds(5);
+/// Unfinished commands of one connection before its reads pause.
+constexpr uint64_t max_unfinished_commands = 256;
 constexpr uint16_t close_unauthorized = 4001;
 
 int64_t now_s() {
@@ -138,12 +140,36 @@ void websocket_session::on_readable() {
       if (!handle(ev))
         break;
     }
-    if (n < scratch.size())
+    if (n < scratch.size() || saturated())
       break;
   }
   reader_.idle();
-  if (phase_ != phase::closed)
-    wait_read();
+  if (phase_ == phase::closed)
+    return;
+  if (saturated())
+    return pause_reading();
+  wait_read();
+}
+
+// Inbound backpressure: too many of this connection's commands are unfinished
+// (its room or the store is saturated), so stop reading; TCP then pushes back on
+// the client. Resumes once half of them are done.
+bool websocket_session::saturated() const {
+  return dispatched_ - out_->commands_done() >= max_unfinished_commands;
+}
+
+void websocket_session::pause_reading() {
+  if (!resume_timer_)
+    resume_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  resume_timer_->expires_after(std::chrono::milliseconds(2));
+  resume_timer_->async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->phase_ == phase::closed)
+      return;
+    if (self->dispatched_ - self->out_->commands_done() > max_unfinished_commands / 2)
+      return self->pause_reading();
+    self->resume_timer_.reset();
+    self->wait_read();
+  });
 }
 
 // Returns false once the session stops reading frames.
@@ -229,14 +255,14 @@ void websocket_session::dispatch(command& cmd) {
                [&](msg::cmd_join& x) {
                  if (!id_->may_access(x.room))
                    return forbidden(x.ref, x.room);
-                 caf::anon_send(conn_, std::move(x));
+                 to_actor(std::move(x));
                },
                [&](msg::cmd_history& x) {
                  if (!id_->may_access(x.room))
                    return forbidden(x.ref, x.room);
-                 caf::anon_send(conn_, std::move(x));
+                 to_actor(std::move(x));
                },
-               [&](auto& x) { caf::anon_send(conn_, std::move(x)); },
+               [&](auto& x) { to_actor(std::move(x)); },
              },
              cmd);
 }

@@ -7,6 +7,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <caf/send.hpp>
 
 #include "chat/actors/outbox.hpp"
 #include "chat/gateway/auth.hpp"
@@ -41,6 +42,13 @@ private:
   void handle_text(std::string_view text);
   void begin();
   void dispatch(command& cmd);
+  template <class Cmd>
+  void to_actor(Cmd&& cmd) {
+    ++dispatched_;
+    caf::anon_send(conn_, std::forward<Cmd>(cmd));
+  }
+  [[nodiscard]] bool saturated() const;
+  void pause_reading();
   bool rate_limited(command& cmd);
   void authenticate(std::variant<command, command_error>& parsed);
   void reply(const actors::frame& f);
@@ -64,6 +72,8 @@ private:
   bool writing_ = false;
   bool close_sent_ = false;
   int missed_pongs_ = 0;
+  uint64_t dispatched_ = 0; ///< commands handed to the connection actor
+  std::unique_ptr<boost::asio::steady_timer> resume_timer_; ///< only while reads pause
   runtime::token_bucket commands_;
   std::chrono::steady_clock::time_point last_alive_{};
   int bad_in_row_ = 0;

@@ -40,6 +40,23 @@ test('a flood gets rate_limited; every acked message is delivered once, nothing 
   }
 });
 
+test('a flood far beyond the unfinished-command window pauses reads and loses nothing', async () => {
+  const node = await startNode({ args: ['--rate-limit', 'off'] });
+  try {
+    const c = await Client.connect(node.ws('burst'));
+    await c.join('burst');
+    const n = 3000;
+    for (let i = 0; i < n; i++) c.send({ type: 'send', room: 'burst', id: `b${i}`, body: i });
+    const acks = await c.take(n, 'ack', 60000);
+    assert.equal(new Set(acks.map((a) => a.seq)).size, n);
+    assert.equal(Math.max(...acks.map((a) => a.seq)), n);
+    c.close();
+  } finally {
+    await node.stop();
+    node.cleanup();
+  }
+});
+
 test('the per-user limit spans the user\'s connections', async () => {
   const node = await startNode({ args: ['--rate-limit', '5:10'] });
   try {

@@ -17,6 +17,7 @@ enum class errc : uint8_t {
   not_joined,         ///< a room command from a non-member -> `not_joined`
   bad_argument,       ///< a well-formed command the room refuses -> `bad_request`
   not_found,          ///< e.g. a signal to a user not in the room -> `not_found`
+  overloaded,         ///< a queue is at its high-water mark -> `overloaded`
 };
 
 std::string to_string(errc x);

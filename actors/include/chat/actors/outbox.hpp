@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -47,6 +48,17 @@ public:
 
   [[nodiscard]] size_t queued_bytes() const;
 
+  // -- inbound backpressure ----------------------------------------------------
+  // The session counts the commands it hands to the connection actor; the actor
+  // calls command_done() when each is finished. The session stops reading the
+  // socket while too many are unfinished (a saturated room or store), so that
+  // nothing buffers without bound between the socket and the actors.
+
+  void command_done() { done_.fetch_add(1, std::memory_order_release); }
+  [[nodiscard]] uint64_t commands_done() const {
+    return done_.load(std::memory_order_acquire);
+  }
+
   /// Whether a frame of `size` bytes would be accepted now (for producers that
   /// can wait, such as a replay, instead of overflowing the queue).
   [[nodiscard]] bool has_room(size_t size) const;
@@ -60,6 +72,7 @@ private:
   bool wake_armed_ = true;
   bool overflowed_ = false;
   bool closed_ = false;
+  std::atomic<uint64_t> done_{0};
 };
 
 } // namespace chat::actors
