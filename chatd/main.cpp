@@ -95,6 +95,8 @@ int run(const chat::runtime::node_config& cfg) {
   go.connect_rate = cfg.connect_rate;
   go.max_connections = cfg.max_connections;
   go.outbound_queue_bytes = cfg.outbound_queue_bytes;
+  go.request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+  go.allowed_origins = cfg.allowed_origins;
   int code = 0;
   {
     chat::gateway::server gateway{sys, node, go};

@@ -25,7 +25,6 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr auto read_timeout = std::chrono::seconds(30);
 constexpr size_t header_limit = 8 * 1024;
 constexpr size_t body_limit = 256 * 1024;
 
@@ -71,7 +70,7 @@ private:
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
-    stream_.expires_after(read_timeout);
+    stream_.expires_after(state_->opts.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) {
                        self->on_read(ec);
@@ -212,6 +211,9 @@ private:
     if (!state_->accepting)
       return send_error(http::status::service_unavailable, "overloaded",
                         "the node is shutting down");
+    if (auto origin = req.find(http::field::origin); origin != req.end()
+        && !origin_allowed({origin->value().data(), origin->value().size()}))
+      return send_error(http::status::forbidden, "forbidden", "origin not allowed");
 
     // A token (header or query), a dev-mode user, or neither: then the first
     // frame must be `auth` (only when tokens can be verified at all).
@@ -255,6 +257,11 @@ private:
                           self->stream_.release_socket(), self->state_, std::move(id));
                         ws->start(early);
                       });
+  }
+
+  bool origin_allowed(std::string_view origin) const {
+    auto& allowed = state_->opts.allowed_origins;
+    return allowed.empty() || std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
   }
 
   static bool has_token(const request& req, const target& t) {

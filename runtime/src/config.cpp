@@ -76,6 +76,14 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "bound of each connection's outbound queue")
     ->envname("CHAT_OUTBOUND_QUEUE_BYTES")
     ->check(CLI::Range(4096u, 1u << 30));
+  app.add_option("--request-timeout-ms", cfg.request_timeout_ms,
+                 "an HTTP request must arrive within this")
+    ->envname("CHAT_REQUEST_TIMEOUT_MS")
+    ->check(CLI::Range(100u, 600000u));
+  app.add_option("--allowed-origins", cfg.allowed_origins,
+                 "browser origins allowed to connect (comma-separated); default any")
+    ->envname("CHAT_ALLOWED_ORIGINS")
+    ->delimiter(',');
   app.add_option("--io-threads", cfg.io_threads, "gateway I/O threads")
     ->envname("CHAT_IO_THREADS")
     ->check(CLI::Range(1u, 64u));

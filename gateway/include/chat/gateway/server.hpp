@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -30,6 +32,10 @@ struct server_options {
   size_t outbound_queue_bytes = 1 << 20;
   /// Largest WebSocket message accepted (close 1009 above). Default: 128 KiB.
   size_t max_frame_bytes = 128 * 1024;
+  /// An HTTP request must arrive within this. Default: 10 s.
+  std::chrono::milliseconds request_timeout{10000};
+  /// Browser origins allowed to open WebSockets; empty = any.
+  std::vector<std::string> allowed_origins;
   /// Threads running the io_context. Default: 1.
   uint32_t io_threads = 1;
 };

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "chat/runtime/endpoint.hpp"
 #include "chat/runtime/rate_limit.hpp"
@@ -49,6 +50,11 @@ struct node_config {
   uint32_t max_connections = 50000;
   /// Bound of each connection's outbound queue in bytes. Default: 1 MiB.
   uint32_t outbound_queue_bytes = 1 << 20;
+  /// An HTTP request (headers and body) must arrive within this. Default: 10000.
+  uint32_t request_timeout_ms = 10000;
+  /// Browser origins allowed to open WebSockets (exact `scheme://host[:port]`);
+  /// empty = any. Requests without an Origin header (non-browsers) always pass.
+  std::vector<std::string> allowed_origins;
   /// Threads running the gateway's io_context. Default: 1.
   uint32_t io_threads = 1;
   /// Threads of the actor scheduler; 0 = one per core. Default: 0.
