@@ -97,6 +97,8 @@ int run(const chat::runtime::node_config& cfg) {
   go.outbound_queue_bytes = cfg.outbound_queue_bytes;
   go.request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   go.allowed_origins = cfg.allowed_origins;
+  go.tls_cert_file = cfg.tls_cert;
+  go.tls_key_file = cfg.tls_key;
   int code = 0;
   {
     chat::gateway::server gateway{sys, node, go};
@@ -108,7 +110,8 @@ int run(const chat::runtime::node_config& cfg) {
                      "never expose this node");
       if (auth->verifies_tokens())
         spdlog::info("client tokens: {}", cfg.jwt_secret.empty() ? "RS256" : "HS256");
-      spdlog::info("node {} listening on http://{} (data in {}, durability {})", cfg.node_id,
+      spdlog::info("node {} listening on {}://{} (data in {}, durability {})", cfg.node_id,
+                   cfg.tls_cert.empty() ? "http" : "https",
                    gateway.local_endpoint().to_string(), cfg.data_dir,
                    so.sync ? "sync" : "async");
       int sig = 0;

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/http_query.hpp"
 #include "chat/gateway/ws_protocol.hpp"
+#include "tls_transport.hpp"
 #include "websocket_session.hpp"
 
 namespace chat::gateway {
@@ -45,15 +47,24 @@ std::string error_body(std::string_view code, std::string_view message) {
   return out;
 }
 
-class http_session : public std::enable_shared_from_this<http_session> {
+// One HTTP connection over `Stream`: beast::tcp_stream, or tls_stream (TLS
+// handshake first). The WebSocket upgrade hands the stream to a transport.
+template <class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>> {
+  static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
 public:
   http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) :
     stream_(std::move(socket)), state_(std::move(state)) {}
 
+  http_session(asio::ip::tcp::socket socket, asio::ssl::context& tls,
+               std::shared_ptr<shared_state> state) :
+    stream_(std::move(socket), tls), state_(std::move(state)) {}
+
   void run() {
     // Per client IP: new connections (and so handshakes) are rate limited.
     error_code ec;
-    auto peer = stream_.socket().remote_endpoint(ec);
+    auto peer = lowest().socket().remote_endpoint(ec);
     int64_t retry_after = 0;
     if (!ec && !state_->connects.take(peer.address().to_string(), retry_after)) {
       response res{http::status::too_many_requests, 11};
@@ -62,7 +73,17 @@ public:
       res.body() = error_body("rate_limited", "too many new connections from this address");
       return write(std::move(res), false);
     }
-    do_read();
+    if constexpr (is_tls) {
+      lowest().expires_after(state_->opts.request_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (ec)
+                                  return self->close();
+                                self->do_read();
+                              });
+    } else {
+      do_read();
+    }
   }
 
 private:
@@ -70,9 +91,9 @@ private:
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
-    stream_.expires_after(state_->opts.request_timeout);
+    lowest().expires_after(state_->opts.request_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](error_code ec, size_t) {
+                     [self = this->shared_from_this()](error_code ec, size_t) {
                        self->on_read(ec);
                      });
   }
@@ -170,7 +191,7 @@ private:
     if (auto why = check_history_window(cmd, has_before); !why.empty())
       return send_error(http::status::bad_request, "bad_request", why);
     actors::read_history(
-      state_->sys, state_->node, std::move(cmd), [self = shared_from_this()](actors::frame f) {
+      state_->sys, state_->node, std::move(cmd), [self = this->shared_from_this()](actors::frame f) {
         asio::post(self->stream_.get_executor(), [self, f] {
           auto json = f.json();
           bool failed = json.find(R"("type":"error")") == 1;
@@ -187,7 +208,7 @@ private:
     if (!rest_identity(req, t, room))
       return;
     actors::room_presence(state_->sys, state_->node, std::move(room),
-                          [self = shared_from_this()](std::string json) {
+                          [self = this->shared_from_this()](std::string json) {
                             asio::post(self->stream_.get_executor(),
                                        [self, json = std::move(json)]() mutable {
                                          self->send_json(http::status::ok, std::move(json));
@@ -244,9 +265,9 @@ private:
     res->set(http::field::connection, "Upgrade");
     res->set(http::field::sec_websocket_accept,
              websocket_accept_key(std::string_view{key.data(), key.size()}));
-    stream_.expires_never();
+    lowest().expires_never();
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, id = std::move(id)](error_code ec,
+                      [self = this->shared_from_this(), res, id = std::move(id)](error_code ec,
                                                                            size_t) mutable {
                         if (ec) {
                           self->state_->release_slot();
@@ -254,7 +275,7 @@ private:
                         }
                         auto early = beast::buffers_to_string(self->buffer_.data());
                         auto ws = std::make_shared<websocket_session>(
-                          self->stream_.release_socket(), self->state_, std::move(id));
+                          self->take_transport(), self->state_, std::move(id));
                         ws->start(early);
                       });
   }
@@ -341,7 +362,7 @@ private:
     res.prepare_payload();
     auto msg = std::make_shared<response>(std::move(res));
     http::async_write(stream_, *msg,
-                      [self = shared_from_this(), msg, keep_alive](error_code ec, size_t) {
+                      [self = this->shared_from_this(), msg, keep_alive](error_code ec, size_t) {
                         if (ec || !keep_alive)
                           return self->close();
                         self->do_read();
@@ -350,10 +371,20 @@ private:
 
   void close() {
     error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   }
 
-  beast::tcp_stream stream_;
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // The upgraded connection's byte stream, for the WebSocket session.
+  std::unique_ptr<transport> take_transport() {
+    if constexpr (is_tls)
+      return make_tls_transport(std::move(stream_));
+    else
+      return make_tcp_transport(stream_.release_socket());
+  }
+
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<shared_state> state_;
@@ -364,7 +395,10 @@ private:
 } // namespace
 
 void run_http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) {
-  std::make_shared<http_session>(std::move(socket), std::move(state))->run();
+  if (auto tls = state->tls)
+    std::make_shared<http_session<tls_stream>>(std::move(socket), *tls, std::move(state))->run();
+  else
+    std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), std::move(state))->run();
 }
 
 } // namespace chat::gateway

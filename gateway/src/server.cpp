@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
@@ -53,6 +54,29 @@ server::~server() {
 
 bool server::start(std::string& error) {
   auto& d = *impl_;
+  auto& o = d.state->opts;
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    error = "--tls-cert and --tls-key go together";
+    return false;
+  }
+  if (!o.tls_cert_file.empty()) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2
+                     | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1
+                     | asio::ssl::context::no_tlsv1_1);
+    error_code tls_ec;
+    ctx->use_certificate_chain_file(o.tls_cert_file, tls_ec);
+    if (tls_ec) {
+      error = "--tls-cert '" + o.tls_cert_file + "': " + tls_ec.message();
+      return false;
+    }
+    ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, tls_ec);
+    if (tls_ec) {
+      error = "--tls-key '" + o.tls_key_file + "': " + tls_ec.message();
+      return false;
+    }
+    d.state->tls = std::move(ctx);
+  }
   auto& http = d.state->opts.http;
   error_code ec;
   auto addr = asio::ip::make_address(http.host, ec);

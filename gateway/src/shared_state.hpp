@@ -12,6 +12,10 @@
 #include "chat/gateway/server.hpp"
 #include "rate_limiter.hpp"
 
+namespace boost::asio::ssl {
+class context;
+} // namespace boost::asio::ssl
+
 namespace chat::gateway {
 
 class websocket_session;
@@ -30,6 +34,8 @@ struct shared_state {
   std::atomic<bool> accepting{true};
   rate_limiter user_commands; ///< per user, across the user's connections
   rate_limiter connects;      ///< new connections per client IP
+  /// Set when the node serves HTTPS/WSS (--tls-cert/--tls-key).
+  std::shared_ptr<boost::asio::ssl::context> tls;
 
   void add(websocket_session* key, std::weak_ptr<websocket_session> s) {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -1,7 +1,6 @@
 #include "websocket_session.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
@@ -52,11 +51,11 @@ overload(Fs...) -> overload<Fs...>;
 
 } // namespace
 
-websocket_session::websocket_session(asio::ip::tcp::socket socket,
+websocket_session::websocket_session(std::unique_ptr<transport> stream,
                                      std::shared_ptr<shared_state> state,
                                      std::optional<identity> id) :
-  socket_(std::move(socket)),
-  timer_(socket_.get_executor()), state_(std::move(state)), id_(std::move(id)),
+  stream_(std::move(stream)),
+  timer_(stream_->get_executor()), state_(std::move(state)), id_(std::move(id)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
   reader_(state_->opts.max_frame_bytes), commands_(state_->opts.command_rate) {}
 
@@ -70,13 +69,12 @@ websocket_session::~websocket_session() {
 
 void websocket_session::start(std::string_view early) {
   state_->add(this, weak_from_this());
-  out_->set_waker([weak = weak_from_this(), ex = socket_.get_executor()] {
+  out_->set_waker([weak = weak_from_this(), ex = stream_->get_executor()] {
     asio::post(ex, [weak] {
       if (auto self = weak.lock())
         self->write_more();
     });
   });
-  socket_.non_blocking(true);
   if (id_) {
     begin();
   } else {
@@ -106,44 +104,31 @@ void websocket_session::begin() {
 }
 
 void websocket_session::close_async(uint16_t code, std::string reason) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), code, reason] {
+  asio::post(stream_->get_executor(), [self = shared_from_this(), code, reason] {
     self->close(code, reason);
   });
 }
 
 void websocket_session::wait_read() {
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](error_code ec) {
-                       if (ec)
-                         return self->finish();
-                       self->on_readable();
-                     });
+  stream_->async_read([self = shared_from_this()](error_code ec, std::string_view data) {
+    if (ec)
+      return self->finish();
+    self->on_data(data);
+  });
 }
 
-void websocket_session::on_readable() {
-  // One read buffer per io thread, not per connection.
-  thread_local std::vector<char> scratch(64 * 1024);
-  for (;;) {
-    error_code ec;
-    auto n = socket_.read_some(asio::buffer(scratch), ec);
-    if (ec == asio::error::would_block)
-      break;
-    if (ec)
-      return finish();
-    if (phase_ != phase::open)
-      continue; // draining until the peer closes
-    reader_.feed(scratch.data(), n);
+void websocket_session::on_data(std::string_view data) {
+  if (phase_ == phase::closed)
+    return;
+  if (phase_ == phase::open) { // while closing, read only to drain until the peer's FIN
+    reader_.feed(data.data(), data.size());
     for (;;) {
       auto ev = reader_.next();
-      if (ev.what == ws_reader::kind::need_more)
-        break;
-      if (!handle(ev))
+      if (ev.what == ws_reader::kind::need_more || !handle(ev))
         break;
     }
-    if (n < scratch.size() || saturated())
-      break;
+    reader_.idle();
   }
-  reader_.idle();
   if (phase_ == phase::closed)
     return;
   if (saturated())
@@ -160,7 +145,7 @@ bool websocket_session::saturated() const {
 
 void websocket_session::pause_reading() {
   if (!resume_timer_)
-    resume_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    resume_timer_ = std::make_unique<asio::steady_timer>(stream_->get_executor());
   resume_timer_->expires_after(std::chrono::milliseconds(2));
   resume_timer_->async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->phase_ == phase::closed)
@@ -324,8 +309,7 @@ void websocket_session::write_more() {
     return close(close_code::try_again_later, "slow_consumer");
   if (queue_.empty() && phase_ == phase::closing) {
     if (close_sent_) {
-      error_code ignored;
-      socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      stream_->shutdown_send();
       return; // the read side drains until the peer's FIN or the deadline
     }
     queue_.push_back(close_frame_);
@@ -342,8 +326,7 @@ void websocket_session::write_more() {
   }
   writing_ = true;
   auto count = queue_.size();
-  asio::async_write(socket_, buffers_,
-                    [self = shared_from_this(), bytes, count](error_code ec, size_t) {
+  stream_->async_write(buffers_, [self = shared_from_this(), bytes, count](error_code ec) {
                       auto& q = self->queue_;
                       self->writing_ = false;
                       self->out_->release(bytes);
@@ -380,9 +363,8 @@ void websocket_session::finish() {
     caf::anon_send(conn_, msg::closed_atom::value);
     conn_ = nullptr;
   }
-  error_code ignored;
   timer_.cancel();
-  socket_.close(ignored);
+  stream_->close();
 }
 
 } // namespace chat::gateway

@@ -14,6 +14,7 @@
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/ws_protocol.hpp"
 #include "shared_state.hpp"
+#include "transport.hpp"
 
 namespace chat::gateway {
 
@@ -24,7 +25,7 @@ namespace chat::gateway {
 class websocket_session : public std::enable_shared_from_this<websocket_session> {
 public:
   /// Without an identity the session waits up to 5 s for an `auth` frame.
-  websocket_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state,
+  websocket_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
                     std::optional<identity> id);
   ~websocket_session();
 
@@ -37,7 +38,7 @@ public:
 
 private:
   void wait_read();
-  void on_readable();
+  void on_data(std::string_view data);
   bool handle(const ws_reader::event& ev);
   void handle_text(std::string_view text);
   void begin();
@@ -58,7 +59,7 @@ private:
   void arm_heartbeat();
   void finish();
 
-  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<transport> stream_;
   boost::asio::steady_timer timer_;
   std::shared_ptr<shared_state> state_;
   std::optional<identity> id_;

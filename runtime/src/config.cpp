@@ -84,6 +84,10 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "browser origins allowed to connect (comma-separated); default any")
     ->envname("CHAT_ALLOWED_ORIGINS")
     ->delimiter(',');
+  app.add_option("--tls-cert", cfg.tls_cert, "PEM certificate chain: serve HTTPS and WSS")
+    ->envname("CHAT_TLS_CERT");
+  app.add_option("--tls-key", cfg.tls_key, "PEM private key for --tls-cert")
+    ->envname("CHAT_TLS_KEY");
   app.add_option("--io-threads", cfg.io_threads, "gateway I/O threads")
     ->envname("CHAT_IO_THREADS")
     ->check(CLI::Range(1u, 64u));

@@ -36,7 +36,7 @@ export function runChatd(args, { env = {}, timeoutMs = 10000 } = {}) {
  * Starts a dev node on a free loopback port. `dataDir` defaults to a fresh temp
  * dir. Resolves once the node logs its address.
  */
-export async function startNode({ dataDir, args = [], env = {}, dev = true } = {}) {
+export async function startNode({ dataDir, args = [], env = {}, dev = true, tls = false } = {}) {
   const dir = dataDir ?? tempDir();
   const argv = [...(dev ? ['--dev'] : []), '--http', '127.0.0.1:0', '--data', dir, ...args];
   const proc = spawn(CHATD, argv, { env: { ...process.env, ...env } });
@@ -46,7 +46,7 @@ export async function startNode({ dataDir, args = [], env = {}, dev = true } = {
     const timer = setTimeout(() => reject(new Error(`chatd did not start:\n${log}`)), 10000);
     const onData = (d) => {
       log += d;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
+      const m = /listening on https?:\/\/127\.0\.0\.1:(\d+)/.exec(log);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -62,8 +62,8 @@ export async function startNode({ dataDir, args = [], env = {}, dev = true } = {
     dir,
     exited,
     log: () => log,
-    http: `http://127.0.0.1:${port}`,
-    ws: (user) => `ws://127.0.0.1:${port}/ws?user=${encodeURIComponent(user)}`,
+    http: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ws: (user) => `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws?user=${encodeURIComponent(user)}`,
     /** Graceful stop; resolves the exit status. */
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

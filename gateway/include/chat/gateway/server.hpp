@@ -36,6 +36,10 @@ struct server_options {
   std::chrono::milliseconds request_timeout{10000};
   /// Browser origins allowed to open WebSockets; empty = any.
   std::vector<std::string> allowed_origins;
+  /// PEM certificate chain and private key: serve HTTPS and WSS on the same
+  /// port. Default: none (plain HTTP).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   /// Threads running the io_context. Default: 1.
   uint32_t io_threads = 1;
 };

@@ -55,6 +55,9 @@ struct node_config {
   /// Browser origins allowed to open WebSockets (exact `scheme://host[:port]`);
   /// empty = any. Requests without an Origin header (non-browsers) always pass.
   std::vector<std::string> allowed_origins;
+  /// PEM certificate chain and key: HTTPS and WSS on the --http port. Default: none.
+  std::string tls_cert;
+  std::string tls_key;
   /// Threads running the gateway's io_context. Default: 1.
   uint32_t io_threads = 1;
   /// Threads of the actor scheduler; 0 = one per core. Default: 0.

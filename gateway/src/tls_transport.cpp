@@ -1,0 +1,67 @@
+#include "tls_transport.hpp"
+
+#include <boost/asio/write.hpp>
+
+namespace chat::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using boost::system::error_code;
+
+namespace {
+
+class tls_transport final : public transport {
+public:
+  explicit tls_transport(tls_stream stream) : stream_(std::move(stream)) {
+    beast::get_lowest_layer(stream_).expires_never();
+  }
+
+  executor get_executor() override { return stream_.get_executor(); }
+
+  void async_read(read_handler handler) override {
+    // TLS decrypts into a buffer of its own; ours holds one record at most.
+    read_buf_.resize(16 * 1024);
+    stream_.async_read_some(asio::buffer(read_buf_),
+                            [this, handler = std::move(handler)](error_code ec, size_t n) {
+                              handler(ec, {read_buf_.data(), ec ? 0 : n});
+                            });
+  }
+
+  void async_write(const std::vector<asio::const_buffer>& buffers,
+                   write_handler handler) override {
+    // One contiguous buffer: TLS writes one record per buffer otherwise.
+    write_buf_.clear();
+    for (auto& b : buffers)
+      write_buf_.append(static_cast<const char*>(b.data()), b.size());
+    asio::async_write(stream_, asio::buffer(write_buf_),
+                      [this, handler = std::move(handler)](error_code ec, size_t) {
+                        if (write_buf_.capacity() > 256 * 1024)
+                          std::string{}.swap(write_buf_);
+                        handler(ec);
+                      });
+  }
+
+  void shutdown_send() override {
+    error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(asio::ip::tcp::socket::shutdown_send,
+                                                       ignored);
+  }
+
+  void close() override {
+    error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
+  }
+
+private:
+  tls_stream stream_;
+  std::string read_buf_;
+  std::string write_buf_;
+};
+
+} // namespace
+
+std::unique_ptr<transport> make_tls_transport(tls_stream stream) {
+  return std::make_unique<tls_transport>(std::move(stream));
+}
+
+} // namespace chat::gateway
