@@ -174,3 +174,21 @@ test('bad auth configuration: one line, exit 2', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--allowed-origins: browsers from other origins get 403; non-browsers pass', async () => {
+  const node = await startNode({ args: ['--allowed-origins', 'https://chat.example,http://127.0.0.1:9'] });
+  try {
+    const good = await Client.connect(node.ws('o1'), { headers: { Origin: 'https://chat.example' } });
+    good.close();
+    const none = await Client.connect(node.ws('o2')); // no Origin header
+    none.close();
+    await assert.rejects(Client.connect(node.ws('o3'), { headers: { Origin: 'https://evil.example' } }), (e) => {
+      assert.equal(e.status, 403);
+      assert.equal(JSON.parse(e.body).code, 'forbidden');
+      return true;
+    });
+  } finally {
+    await node.stop();
+    node.cleanup();
+  }
+});
