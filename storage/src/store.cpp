@@ -51,6 +51,21 @@ status from(const rocksdb::Status& s) {
   return s.ok() ? status{} : status{s.ToString()};
 }
 
+// Reads one big-endian 64-bit value; nothing when the key is absent.
+status get_u64(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+               std::optional<uint64_t>& out) {
+  std::string value;
+  auto s = db.Get(rocksdb::ReadOptions{}, cf, key, &value);
+  out.reset();
+  if (s.IsNotFound())
+    return {};
+  if (!s.ok())
+    return from(s);
+  if (value.size() == 8)
+    out = read_be64(value);
+  return {};
+}
+
 // Reads up to `limit` messages of `room` from seq `start` on, upwards or downwards.
 status scan(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, const std::string& room,
             uint64_t start, bool forward, size_t limit, std::vector<message_record>& out) {
@@ -263,31 +278,17 @@ status store::load_receipts(const std::string& room,
 }
 
 status store::load_last_seen(const std::string& user, std::optional<int64_t>& out) {
-  std::string value;
-  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_presence], user, &value);
+  std::optional<uint64_t> raw;
+  auto s = get_u64(*impl_->db, impl_->cf[cf_presence], user, raw);
   out.reset();
-  if (s.IsNotFound())
-    return {};
-  if (!s.ok())
-    return from(s);
-  if (value.size() == 8)
-    out = static_cast<int64_t>(read_be64(value));
-  return {};
+  if (raw)
+    out = static_cast<int64_t>(*raw);
+  return s;
 }
 
 status store::find_id(const std::string& room, const std::string& id,
                       std::optional<uint64_t>& out) {
-  std::string value;
-  auto s =
-    impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf[cf_idem], idem_key(room, id), &value);
-  out.reset();
-  if (s.IsNotFound())
-    return {};
-  if (!s.ok())
-    return from(s);
-  if (value.size() == 8)
-    out = read_be64(value);
-  return {};
+  return get_u64(*impl_->db, impl_->cf[cf_idem], idem_key(room, id), out);
 }
 
 status store::flush() {

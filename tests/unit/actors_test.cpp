@@ -130,6 +130,14 @@ struct node {
   actors::node_handles handles;
 };
 
+/// Joins each client to `room` (without since) and consumes its `joined`.
+void join_all(const std::string& room, std::initializer_list<client*> clients) {
+  for (auto* c : clients) {
+    c->send(msg::cmd_join{"", room, false, 0});
+    c->next("joined");
+  }
+}
+
 msg::cmd_send send_cmd(const std::string& room, const std::string& id) {
   return msg::cmd_send{"\"" + id + "\"", room, id, "{\"text\":\"" + id + "\"}"};
 }
@@ -296,10 +304,7 @@ TEST_CASE("typing reaches the other members, not the typist") {
   node n{dir.path()};
   client alice{n.sys, n.handles, "alice"};
   client bob{n.sys, n.handles, "bob"};
-  alice.send(msg::cmd_join{"", "r", false, 0});
-  alice.next("joined");
-  bob.send(msg::cmd_join{"", "r", false, 0});
-  bob.next("joined");
+  join_all("r", {&alice, &bob});
   alice.send(msg::cmd_typing{"", "r"});
   CHECK(bob.next("typing")["user"] == "alice");
   alice.next("member");
@@ -327,10 +332,7 @@ TEST_CASE("a room message is serialized once: every member gets the same bytes")
   client alice{n.sys, n.handles, "alice"};
   client bob{n.sys, n.handles, "bob"};
   client carol{n.sys, n.handles, "carol"};
-  for (auto* c : {&alice, &bob, &carol}) {
-    c->send(msg::cmd_join{"", "r", false, 0});
-    c->next("joined");
-  }
+  join_all("r", {&alice, &bob, &carol});
   alice.next("member");
   alice.next("member");
   bob.next("member");
@@ -425,10 +427,7 @@ TEST_CASE("signal reaches every connection of the target in the room") {
   client bob1{n.sys, n.handles, "bob"};
   client bob2{n.sys, n.handles, "bob"};
   client carol{n.sys, n.handles, "carol"};
-  for (auto* c : {&alice, &bob1, &bob2}) {
-    c->send(msg::cmd_join{"", "call", false, 0});
-    c->next("joined");
-  }
+  join_all("call", {&alice, &bob1, &bob2});
   alice.send(msg::cmd_signal{"", "call", "bob", R"({"type":"offer","sdp":"v=0"})"});
   for (auto* b : {&bob1, &bob2}) {
     auto s = b->next("signal");
@@ -448,10 +447,7 @@ TEST_CASE("typing is throttled to one per user per room per second") {
   node n{dir.path()};
   client alice{n.sys, n.handles, "alice"};
   client bob{n.sys, n.handles, "bob"};
-  for (auto* c : {&alice, &bob}) {
-    c->send(msg::cmd_join{"", "r", false, 0});
-    c->next("joined");
-  }
+  join_all("r", {&alice, &bob});
   for (int i = 0; i < 10; ++i)
     alice.send(msg::cmd_typing{"", "r"});
   CHECK(bob.next("typing")["user"] == "alice");

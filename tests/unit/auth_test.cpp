@@ -61,3 +61,12 @@ TEST_CASE("malformed tokens never reach libjwt's verification") {
     CHECK(std::holds_alternative<std::string>(a->verify(t, 0)));
   }
 }
+
+TEST_CASE("scopes") {
+  identity id;
+  CHECK_FALSE(id.has_scope("admin"));
+  id.scopes = {"publish"};
+  CHECK(id.has_scope("publish"));
+  CHECK_FALSE(id.has_scope("admin"));
+  CHECK_FALSE(id.has_scope("pub"));
+}
