@@ -66,7 +66,9 @@ test('the per-user limit spans the user\'s connections', async () => {
     for (const [c, tag] of [[a, 'a'], [b, 'b']]) for (let i = 0; i < 8; i++) c.send({ type: 'leave', room: 'x', ref: `${tag}${i}` });
     const replies = [...(await a.take(8, (f) => f.ref?.startsWith?.('a'))), ...(await b.take(8, (f) => f.ref?.startsWith?.('b')))];
     const ok = replies.filter((f) => f.type === 'ok').length;
-    assert.ok(ok >= 10 && ok <= 12, `${ok} of 16 allowed with a burst of 10 per user`);
+    // A burst of 10 for the user (plus a token or two refilled at 5/s while the test
+    // runs), not 16: the two connections share one bucket.
+    assert.ok(ok >= 10 && ok <= 13, `${ok} of 16 allowed with a burst of 10 per user`);
     a.close();
     b.close();
   } finally {
