@@ -10,6 +10,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/actors/node.hpp"
+#include "error_frame.hpp"
 
 namespace chat::actors {
 
@@ -39,37 +40,6 @@ struct connection_state {
 using connection_self = caf::stateful_actor<connection_state>;
 
 constexpr int max_join_attempts = 3;
-
-// Maps an actor error once to the protocol's error frame. A storage failure is
-// a bug or a broken disk: logged with a correlation id that the client sees.
-frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys) {
-  if (err.category() == caf::atom("chat")) {
-    auto detail = [&](const char* fallback) {
-      auto& ctx = err.context();
-      return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
-                                                : std::string{fallback};
-    };
-    switch (static_cast<errc>(err.code())) {
-      case errc::storage_failed: {
-        static std::atomic<uint64_t> counter{0};
-        auto id = "e" + std::to_string(++counter);
-        spdlog::error("internal error {}: {}", id, sys.render(err));
-        return error_event(ref, "internal", "internal error, correlation id " + id);
-      }
-      case errc::not_joined:
-        return error_event(ref, "not_joined", detail("not joined to the room"));
-      case errc::bad_argument:
-        return error_event(ref, "bad_request", detail("bad argument"));
-      case errc::not_found:
-        return error_event(ref, "not_found", detail("not found"));
-      case errc::overloaded:
-        return error_event(ref, "overloaded", detail("overloaded; retry with the same id"));
-      case errc::room_unavailable:
-        break;
-    }
-  }
-  return error_event(ref, "unavailable", "the room is not reachable right now; retry");
-}
 
 // A client command is finished: the session may read more (see outbox's
 // command accounting). Every command ends in exactly one call.

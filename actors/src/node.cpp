@@ -9,6 +9,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "directory_actor.hpp"
+#include "error_frame.hpp"
 #include "store_actor.hpp"
 
 namespace chat::actors {
@@ -54,6 +55,40 @@ void stop_node(caf::actor_system& sys, const node_handles& node) {
                });
     self->send_exit(target, caf::exit_reason::user_shutdown);
   }
+}
+
+void publish(caf::actor_system& sys, const node_handles& node, std::string room,
+             std::string from, std::string id, std::string body,
+             std::function<void(frame)> done) {
+  sys.spawn([dir = node.directory, room = std::move(room), from = std::move(from),
+             id = std::move(id), body = std::move(body),
+             done = std::move(done)](caf::event_based_actor* self) {
+    // A room may passivate between the lookup and the post: look it up again.
+    auto attempt = std::make_shared<std::function<void(int)>>();
+    *attempt = [=](int n) {
+      self->request(dir, caf::infinite, msg::resolve_room{room})
+        .then(
+          [=](caf::actor& r) {
+            self->request(r, caf::infinite, msg::room_post{from, id, body})
+              .then(
+                [=](msg::post_result& res) {
+                  done(ack_event("", room, id, res.seq, res.dup));
+                  *attempt = nullptr;
+                },
+                [=](caf::error& err) {
+                  if (err == caf::sec::request_receiver_down && n < 3)
+                    return (*attempt)(n + 1);
+                  done(error_frame("", err, self->system()));
+                  *attempt = nullptr;
+                });
+          },
+          [=](caf::error& err) {
+            done(error_frame("", err, self->system()));
+            *attempt = nullptr;
+          });
+    };
+    (*attempt)(1);
+  });
 }
 
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,

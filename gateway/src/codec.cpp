@@ -222,6 +222,21 @@ std::string check_history_window(const msg::cmd_history& cmd, bool has_before) {
   return {};
 }
 
+std::variant<msg::cmd_send, command_error> parse_publish(std::string_view text,
+                                                        std::string room) {
+  if (too_deep(text))
+    return command_error{{}, "bad_request", "JSON nested deeper than 32 levels"};
+  auto doc = json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return command_error{{}, "bad_request", "body must be a JSON object {\"id\":..,\"body\":..}"};
+  doc["type"] = "send";
+  doc["room"] = std::move(room);
+  auto parsed = parse_object(doc);
+  if (auto* err = std::get_if<command_error>(&parsed))
+    return std::move(*err);
+  return std::get<msg::cmd_send>(std::get<command>(std::move(parsed)));
+}
+
 std::variant<command, command_error> parse_command(std::string_view text) {
   if (too_deep(text))
     return command_error{{}, "bad_request", "JSON nested deeper than 32 levels"};

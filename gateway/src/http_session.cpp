@@ -119,6 +119,15 @@ private:
   void route(request req) {
     version_ = req.version();
     keep_alive_ = req.keep_alive();
+    cors_origin_.clear();
+    if (auto origin = req.find(http::field::origin); origin != req.end()) {
+      std::string o{origin->value().data(), origin->value().size()};
+      auto& allowed = state_->opts.allowed_origins;
+      if (std::find(allowed.begin(), allowed.end(), o) != allowed.end())
+        cors_origin_ = std::move(o);
+    }
+    if (req.method() == http::verb::options)
+      return preflight();
     auto t = parse_target(std::string_view{req.target().data(), req.target().size()});
     if (!t)
       return send_error(http::status::bad_request, "bad_request", "malformed request target");
@@ -152,9 +161,11 @@ private:
         return presence(std::string{rest.substr(0, slash)}, req, *t);
       }
       if (slash != std::string_view::npos && rest.substr(slash) == "/messages") {
+        if (req.method() == http::verb::post)
+          return publish(std::string{rest.substr(0, slash)}, req, *t);
         if (req.method() != http::verb::get)
           return send_error(http::status::method_not_allowed, "bad_request",
-                            "use GET (publishing arrives with the HTTP API issue)");
+                            "use GET (history) or POST (publish)");
         return history(std::string{rest.substr(0, slash)}, req, *t);
       }
     }
@@ -199,6 +210,44 @@ private:
                           std::string{json});
         });
       });
+  }
+
+  // Server-side publish: a token with the `publish` or `admin` scope (in --dev
+  // mode an anonymous request publishes as "server"), a JSON body {id, body}.
+  void publish(std::string room, const request& req, const target& t) {
+    if (!valid_room_name(room))
+      return send_error(http::status::bad_request, "bad_request",
+                        "room must be 1-128 bytes of [A-Za-z0-9._:-]");
+    auto type = req[http::field::content_type];
+    if (type.substr(0, 16) != "application/json")
+      return send_error(http::status::unsupported_media_type, "bad_request",
+                        "Content-Type must be application/json");
+    auto id = rest_identity(req, t, room);
+    if (!id)
+      return;
+    bool anonymous_dev = id->user.empty();
+    if (!anonymous_dev && !id->has_scope("publish") && !id->has_scope("admin"))
+      return send_error(http::status::forbidden, "forbidden",
+                        "publishing needs a token with the publish or admin scope");
+    auto parsed = parse_publish(req.body(), room);
+    if (auto* err = std::get_if<command_error>(&parsed))
+      return send_error(err->code == "too_large" ? http::status::payload_too_large
+                                                 : http::status::bad_request,
+                        err->code, err->message);
+    auto cmd = std::get<msg::cmd_send>(std::move(parsed));
+    actors::publish(state_->sys, state_->node, std::move(room),
+                    anonymous_dev ? "server" : id->user, std::move(cmd.id), std::move(cmd.body),
+                    [self = this->shared_from_this()](actors::frame f) {
+                      asio::post(self->lowest().get_executor(), [self, f] {
+                        auto json = f.json();
+                        auto status = http::status::ok;
+                        if (json.find(R"("type":"error")") == 1)
+                          status = json.find(R"("code":"internal")") != std::string_view::npos
+                                     ? http::status::internal_server_error
+                                     : http::status::service_unavailable;
+                        self->send_json(status, std::string{json});
+                      });
+                    });
   }
 
   void presence(std::string room, const request& req, const target& t) {
@@ -356,8 +405,23 @@ private:
     write(std::move(res), keep_alive_);
   }
 
+  // CORS preflight: allowed only for origins in --allowed-origins.
+  void preflight() {
+    if (cors_origin_.empty())
+      return send_error(http::status::forbidden, "forbidden", "origin not allowed");
+    response res{http::status::no_content, version_};
+    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+    res.set(http::field::access_control_allow_headers, "Authorization, Content-Type");
+    res.set(http::field::access_control_max_age, "600");
+    write(std::move(res), keep_alive_);
+  }
+
   void write(response res, bool keep_alive) {
     res.set(http::field::server, "chatd");
+    if (!cors_origin_.empty()) {
+      res.set(http::field::access_control_allow_origin, cors_origin_);
+      res.set(http::field::vary, "Origin");
+    }
     res.keep_alive(keep_alive);
     res.prepare_payload();
     auto msg = std::make_shared<response>(std::move(res));
@@ -389,6 +453,7 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<shared_state> state_;
   unsigned version_ = 11;
+  std::string cors_origin_; ///< the request's Origin when it is allowed
   bool keep_alive_ = false;
 };
 

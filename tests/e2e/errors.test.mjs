@@ -159,8 +159,10 @@ test('REST bad input: each a 4xx with a JSON error body', async () => {
     assert.equal(r.body.type, 'error', path);
     assert.ok(r.body.message, path);
   }
-  const post = await getJson(`${node.http}/api/rooms/r/messages`, { method: 'POST', body: '{}' });
+  const post = await getJson(`${node.http}/api/rooms/r/messages`, { method: 'PUT', body: '{}' });
   assert.equal(post.status, 405);
+  const textPost = await getJson(`${node.http}/api/rooms/r/messages`, { method: 'POST', body: '{}' });
+  assert.equal(textPost.status, 415, 'publishing needs application/json');
   const del = await getJson(`${node.http}/healthz`, { method: 'DELETE' });
   assert.equal(del.status, 405);
 });

@@ -53,6 +53,13 @@ void stop_node(caf::actor_system& sys, const node_handles& node);
 void room_presence(caf::actor_system& sys, const node_handles& node, std::string room,
                    std::function<void(std::string)> done);
 
+/// Posts a message into `room` as `from` without a connection (server-side
+/// publish); calls `done` with the `ack` frame, or an error frame, from an
+/// actor thread. Idempotent on `id` like a client's send.
+void publish(caf::actor_system& sys, const node_handles& node, std::string room,
+             std::string from, std::string id, std::string body,
+             std::function<void(frame)> done);
+
 /// Reads a room's history off the actors' threads and calls `done` with the
 /// `history` frame (or an error frame) from an actor thread.
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,

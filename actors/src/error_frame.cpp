@@ -1,0 +1,41 @@
+#include "error_frame.hpp"
+
+#include <atomic>
+
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/events.hpp"
+
+namespace chat::actors {
+
+frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys) {
+  if (err.category() == caf::atom("chat")) {
+    auto detail = [&](const char* fallback) {
+      auto& ctx = err.context();
+      return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
+                                                : std::string{fallback};
+    };
+    switch (static_cast<errc>(err.code())) {
+      case errc::storage_failed: {
+        static std::atomic<uint64_t> counter{0};
+        auto id = "e" + std::to_string(++counter);
+        spdlog::error("internal error {}: {}", id, sys.render(err));
+        return error_event(ref, "internal", "internal error, correlation id " + id);
+      }
+      case errc::not_joined:
+        return error_event(ref, "not_joined", detail("not joined to the room"));
+      case errc::bad_argument:
+        return error_event(ref, "bad_request", detail("bad argument"));
+      case errc::not_found:
+        return error_event(ref, "not_found", detail("not found"));
+      case errc::overloaded:
+        return error_event(ref, "overloaded", detail("overloaded; retry with the same id"));
+      case errc::room_unavailable:
+        break;
+    }
+  }
+  return error_event(ref, "unavailable", "the room is not reachable right now; retry");
+}
+
+} // namespace chat::actors

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/error.hpp>
+
+#include "chat/actors/frame.hpp"
+
+namespace chat::actors {
+
+/// Maps an actor error once to the protocol's error frame (echoing `ref`).
+/// A storage failure is logged with a correlation id that the client sees.
+[[nodiscard]] frame error_frame(const std::string& ref, const caf::error& err,
+                                caf::actor_system& sys);
+
+} // namespace chat::actors
