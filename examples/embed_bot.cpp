@@ -33,11 +33,16 @@ int main(int argc, char** argv) {
   auto node = chat::actors::spawn_node(sys, {}, std::move(db));
 
   // 2. A member needs an outbox: here the bot prints every event it receives.
+  //    The waker runs on an actor thread; it sets a flag under the mutex so that
+  //    a wake-up between take() and wait() is not lost.
   std::mutex mtx;
   std::condition_variable cv;
+  bool woken = false;
   int acks = 0;
   auto out = std::make_shared<chat::actors::outbox>(1 << 20);
   out->set_waker([&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    woken = true;
     cv.notify_all();
   });
   auto bot = chat::actors::spawn_connection(sys, node, "echo-bot", out);
@@ -49,8 +54,7 @@ int main(int argc, char** argv) {
                                             "{\"text\":\"hello #" + std::to_string(i) + "\"}"});
 
   // 4. Drain the outbox until the three sends are acknowledged (durably stored).
-  std::unique_lock<std::mutex> lock{mtx};
-  while (acks < 3) {
+  for (;;) {
     std::vector<chat::actors::frame> frames;
     out->take(frames);
     for (auto& f : frames) {
@@ -59,10 +63,14 @@ int main(int argc, char** argv) {
         ++acks;
       out->release(f.size());
     }
-    if (acks < 3 && cv.wait_for(lock, std::chrono::seconds(10)) == std::cv_status::timeout) {
+    if (acks == 3)
+      break;
+    std::unique_lock<std::mutex> lock{mtx};
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return woken; })) {
       std::cerr << "embed_bot: no reply within 10 s\n";
       return 1;
     }
+    woken = false;
   }
 
   // 5. Leave, then stop the node (flushes the store).

@@ -40,6 +40,8 @@ struct connection_state {
 using connection_self = caf::stateful_actor<connection_state>;
 
 constexpr int max_join_attempts = 3;
+/// The gateway caps a watch list at 1,000 users (PROTOCOL.md).
+constexpr size_t max_watched_users = 1000;
 
 // A client command is finished: the session may read more (see outbox's
 // command accounting). Every command ends in exactly one call.
@@ -260,7 +262,10 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
     [=](msg::presence_event& ev) {
       auto& w = self->state.watch;
       if (w.pending > 0) {
-        w.held.push_back(std::move(ev));
+        // Bounded: presence events are ephemeral, and presence_state will carry
+        // each watched user's state anyway; keep at most a few per watched user.
+        if (w.held.size() < 4 * max_watched_users)
+          w.held.push_back(std::move(ev));
         return;
       }
       if (w.actors.count(ev.info.user) > 0)

@@ -57,38 +57,46 @@ void stop_node(caf::actor_system& sys, const node_handles& node) {
   }
 }
 
+namespace {
+
+struct publish_request {
+  caf::actor directory;
+  std::string room;
+  std::string from;
+  std::string id;
+  std::string body;
+  std::function<void(frame)> done;
+};
+
+// A room may passivate between the lookup and the post: then look it up again.
+void publish_attempt(caf::event_based_actor* self, std::shared_ptr<publish_request> req,
+                     int attempt) {
+  self->request(req->directory, caf::infinite, msg::resolve_room{req->room})
+    .then(
+      [=](caf::actor& room) {
+        self->request(room, caf::infinite, msg::room_post{req->from, req->id, req->body})
+          .then(
+            [=](msg::post_result& res) {
+              req->done(ack_event("", req->room, req->id, res.seq, res.dup));
+            },
+            [=](caf::error& err) {
+              if (err == caf::sec::request_receiver_down && attempt < 3)
+                return publish_attempt(self, req, attempt + 1);
+              req->done(error_frame("", err, self->system()));
+            });
+      },
+      [=](caf::error& err) { req->done(error_frame("", err, self->system())); });
+}
+
+} // namespace
+
 void publish(caf::actor_system& sys, const node_handles& node, std::string room,
              std::string from, std::string id, std::string body,
              std::function<void(frame)> done) {
-  sys.spawn([dir = node.directory, room = std::move(room), from = std::move(from),
-             id = std::move(id), body = std::move(body),
-             done = std::move(done)](caf::event_based_actor* self) {
-    // A room may passivate between the lookup and the post: look it up again.
-    auto attempt = std::make_shared<std::function<void(int)>>();
-    *attempt = [=](int n) {
-      self->request(dir, caf::infinite, msg::resolve_room{room})
-        .then(
-          [=](caf::actor& r) {
-            self->request(r, caf::infinite, msg::room_post{from, id, body})
-              .then(
-                [=](msg::post_result& res) {
-                  done(ack_event("", room, id, res.seq, res.dup));
-                  *attempt = nullptr;
-                },
-                [=](caf::error& err) {
-                  if (err == caf::sec::request_receiver_down && n < 3)
-                    return (*attempt)(n + 1);
-                  done(error_frame("", err, self->system()));
-                  *attempt = nullptr;
-                });
-          },
-          [=](caf::error& err) {
-            done(error_frame("", err, self->system()));
-            *attempt = nullptr;
-          });
-    };
-    (*attempt)(1);
-  });
+  auto req = std::make_shared<publish_request>(
+    publish_request{node.directory, std::move(room), std::move(from), std::move(id),
+                    std::move(body), std::move(done)});
+  sys.spawn([req](caf::event_based_actor* self) { publish_attempt(self, req, 1); });
 }
 
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,

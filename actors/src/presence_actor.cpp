@@ -8,6 +8,7 @@
 
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
+#include "chat/runtime/clock.hpp"
 
 namespace chat::actors {
 
@@ -27,11 +28,6 @@ struct presence_state {
 };
 
 using presence_self = caf::stateful_actor<presence_state>;
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 msg::presence_info info_of(presence_self* self) {
   auto& st = self->state;
@@ -81,7 +77,7 @@ void drop_device(presence_self* self, caf::actor_id id) {
   auto& st = self->state;
   if (st.devices.erase(id) == 0)
     return;
-  auto now = now_ms();
+  auto now = runtime::wall_ms();
   auto was_online = st.tracker->online();
   st.tracker->disconnect(id, now);
   after_change(self, was_online, now);
@@ -113,7 +109,7 @@ caf::behavior presence_actor(presence_self* self, std::string user, caf::actor s
       auto id = x.conn.id();
       if (st.devices.emplace(id, x.conn).second)
         self->monitor(x.conn);
-      auto now = now_ms();
+      auto now = runtime::wall_ms();
       auto was_online = st.tracker->online();
       st.tracker->heartbeat(id, now);
       if (!was_online)
@@ -141,14 +137,14 @@ caf::behavior presence_actor(presence_self* self, std::string user, caf::actor s
     },
     [=](msg::query_atom) { return info_of(self); },
     [=](msg::publish_atom) {
-      if (self->state.tracker->due(now_ms()))
+      if (self->state.tracker->due(runtime::wall_ms()))
         publish(self);
     },
     [=](msg::expire_atom, uint64_t epoch) {
       auto& st = self->state;
       if (epoch != st.expire_epoch)
         return;
-      auto now = now_ms();
+      auto now = runtime::wall_ms();
       auto was_online = st.tracker->online();
       st.tracker->expire(now);
       if (was_online && !st.tracker->online())

@@ -10,6 +10,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
+#include "chat/runtime/clock.hpp"
 
 namespace chat::actors {
 
@@ -62,16 +63,6 @@ constexpr auto replay_pause = std::chrono::milliseconds(5);
 constexpr size_t max_pending_posts = 10000;
 /// At most one typing signal per user per room per second is relayed.
 constexpr int64_t typing_interval_ms = 1000;
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-int64_t steady_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 void arm_idle_timer(room_self* self) {
   auto& st = self->state;
@@ -298,7 +289,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         return;
       }
       st.pending.push_back(pending_post{
-        storage::append_entry{std::move(x.id), std::move(x.user), now_ms(), std::move(x.body)},
+        storage::append_entry{std::move(x.id), std::move(x.user), runtime::wall_ms(), std::move(x.body)},
         self->make_response_promise()});
       commit_pending(self);
     },
@@ -306,7 +297,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       auto& st = self->state;
       if (st.members.count(x.conn.id()) == 0)
         return;
-      auto now = steady_ms();
+      auto now = runtime::steady_ms();
       auto& last = st.last_typing_ms[x.user];
       if (last != 0 && now - last < typing_interval_ms)
         return; // throttled: dropped silently

@@ -11,6 +11,7 @@
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/http_query.hpp"
 #include "chat/gateway/ws_protocol.hpp"
+#include "chat/runtime/clock.hpp"
 #include "tls_transport.hpp"
 #include "websocket_session.hpp"
 
@@ -32,11 +33,6 @@ constexpr size_t body_limit = 256 * 1024;
 
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
-
-int64_t now_s() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string error_body(std::string_view code, std::string_view message) {
   std::string out = R"({"type":"error","code":)";
@@ -353,7 +349,7 @@ private:
     } else {
       token = *t.param("token");
     }
-    auto verified = state_->opts.auth->verify(token, now_s());
+    auto verified = state_->opts.auth->verify(token, runtime::wall_s());
     if (auto* why = std::get_if<std::string>(&verified)) {
       send_error(http::status::unauthorized, "unauthorized", *why);
       return std::nullopt;

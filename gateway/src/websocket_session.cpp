@@ -6,6 +6,7 @@
 
 #include "chat/actors/events.hpp"
 #include "chat/gateway/codec.hpp"
+#include "chat/runtime/clock.hpp"
 
 namespace chat::gateway {
 
@@ -36,11 +37,6 @@ constexpr auto auth_deadline = std::chrono::seconds(5);
 /// Unfinished commands of one connection before its reads pause.
 constexpr uint64_t max_unfinished_commands = 256;
 constexpr uint16_t close_unauthorized = 4001;
-
-int64_t now_s() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
 
 template <class... Fs>
 struct overload : Fs... {
@@ -257,7 +253,7 @@ void websocket_session::authenticate(std::variant<command, command_error>& parse
   auto* auth = cmd != nullptr ? std::get_if<cmd_auth>(cmd) : nullptr;
   if (auth == nullptr)
     return close(close_unauthorized, "unauthorized: authenticate first");
-  auto verified = state_->opts.auth->verify(auth->token, now_s());
+  auto verified = state_->opts.auth->verify(auth->token, runtime::wall_s());
   if (auto* why = std::get_if<std::string>(&verified))
     return close(close_unauthorized, "unauthorized: " + *why);
   id_ = std::get<identity>(std::move(verified));

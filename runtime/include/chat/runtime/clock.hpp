@@ -1,0 +1,26 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace chat::runtime {
+
+/// Wall-clock time in ms since the epoch: message `ts`, `last_seen`.
+inline int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Wall-clock time in s since the epoch: JWT `exp`.
+inline int64_t wall_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Monotonic time in ms, for intervals (throttles) that must not jump.
+inline int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+} // namespace chat::runtime
