@@ -21,6 +21,7 @@ namespace {
 struct watch_state {
   uint64_t epoch = 0;
   std::string ref;
+  std::shared_ptr<outbox> reply; ///< where presence_state goes
   std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence actor
   std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
   size_t pending = 0;                   ///< replies still expected this epoch
@@ -39,6 +40,10 @@ struct connection_state {
 
 using connection_self = caf::stateful_actor<connection_state>;
 
+/// Where a command's one reply goes: the connection's own outbox, or (for a
+/// command that came through POST /rpc) the HTTP request's.
+using reply_out = std::shared_ptr<outbox>;
+
 constexpr int max_join_attempts = 3;
 /// The gateway caps a watch list at 1,000 users (PROTOCOL.md).
 constexpr size_t max_watched_users = 1000;
@@ -50,12 +55,20 @@ void done(connection_self* self) {
 }
 
 // The one reply that finishes a command.
-void push_reply(connection_self* self, const frame& f) {
-  self->state.out->push(f, frame_kind::reply);
+void push_reply(connection_self* self, const reply_out& to, const frame& f) {
+  to->push(f, frame_kind::reply);
   done(self);
 }
 
-void join(connection_self* self, msg::cmd_join cmd, int attempt) {
+// A command without a reply on a WebSocket (typing, a delivered signal) is
+// finished; over /rpc, where every request needs an answer, it gets `ok`.
+void finish_silently(connection_self* self, const reply_out& to, const std::string& ref) {
+  if (to != self->state.out)
+    to->push(ok_event(ref), frame_kind::reply);
+  done(self);
+}
+
+void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
   auto& st = self->state;
   self->request(st.node.directory, caf::infinite, msg::resolve_room{cmd.room})
     .await(
@@ -66,7 +79,8 @@ void join(connection_self* self, msg::cmd_join cmd, int attempt) {
                            st.out,
                            cmd.ref,
                            cmd.has_since,
-                           cmd.since};
+                           cmd.since,
+                           to != st.out ? to : nullptr};
         self->request(room, caf::infinite, std::move(req))
           .await(
             [=](uint64_t) {
@@ -76,13 +90,13 @@ void join(connection_self* self, msg::cmd_join cmd, int attempt) {
             [=](caf::error& err) {
               // The room passivated while the join was on its way: ask again.
               if (attempt < max_join_attempts)
-                join(self, cmd, attempt + 1);
+                join(self, to, cmd, attempt + 1);
               else
-                push_reply(self, error_frame(cmd.ref, err, self->system()));
+                push_reply(self, to, error_frame(cmd.ref, err, self->system()));
             });
       },
       [=](caf::error& err) {
-        push_reply(self, error_frame(cmd.ref, err, self->system()));
+        push_reply(self, to, error_frame(cmd.ref, err, self->system()));
       });
 }
 
@@ -99,7 +113,7 @@ void leave_all(connection_self* self) {
 
 void finish_watch(connection_self* self) {
   auto& w = self->state.watch;
-  push_reply(self, presence_state_event(w.ref, w.state));
+  push_reply(self, w.reply, presence_state_event(w.ref, w.state));
   w.state.clear();
   for (auto& ev : w.held)
     if (w.actors.count(ev.info.user) > 0)
@@ -109,17 +123,18 @@ void finish_watch(connection_self* self) {
 
 // Replaces the watch list: unwatch the old users, watch the new ones, and
 // answer presence_state once every presence actor has told its state.
-void watch(connection_self* self, msg::cmd_presence cmd) {
+void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [name, p] : st.watch.actors)
     self->send(p, msg::presence_unwatch{me});
-  if (st.watch.pending > 0)
-    done(self); // the superseded presence command gets no presence_state
+  if (st.watch.pending > 0) // the superseded command gets no presence_state
+    finish_silently(self, st.watch.reply, st.watch.ref);
   auto epoch = st.watch.epoch + 1;
   st.watch = watch_state{};
   st.watch.epoch = epoch;
   st.watch.ref = std::move(cmd.ref);
+  st.watch.reply = std::move(to);
   std::sort(cmd.users.begin(), cmd.users.end());
   cmd.users.erase(std::unique(cmd.users.begin(), cmd.users.end()), cmd.users.end());
   st.watch.pending = cmd.users.size();
@@ -151,114 +166,137 @@ void watch(connection_self* self, msg::cmd_presence cmd) {
   }
 }
 
+void not_joined(connection_self* self, const reply_out& to, const std::string& ref,
+                const std::string& room) {
+  push_reply(self, to, error_event(ref, "not_joined", "not joined to room '" + room + "'"));
+}
+
+// The joined room's actor, or nothing after answering not_joined.
+caf::actor joined_room(connection_self* self, const reply_out& to, const std::string& ref,
+                       const std::string& room) {
+  auto& joined = self->state.joined;
+  auto i = joined.find(room);
+  if (i == joined.end()) {
+    not_joined(self, to, ref, room);
+    return nullptr;
+  }
+  return i->second;
+}
+
+// -- one handler per client command; `to` receives the command's reply --------
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_join& cmd) {
+  join(self, to, std::move(cmd), 1);
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_leave& cmd) {
+  auto& joined = self->state.joined;
+  auto i = joined.find(cmd.room);
+  if (i == joined.end())
+    return push_reply(self, to, ok_event(cmd.ref)); // leaving is idempotent
+  auto room = i->second;
+  joined.erase(i);
+  auto ref = std::move(cmd.ref);
+  self->request(room, caf::infinite, msg::room_leave{caf::actor_cast<caf::actor>(self)})
+    .await([=]() { push_reply(self, to, ok_event(ref)); },
+           [=](caf::error&) { push_reply(self, to, ok_event(ref)); });
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_send& cmd) {
+  auto room_actor = joined_room(self, to, cmd.ref, cmd.room);
+  if (!room_actor)
+    return;
+  auto ref = std::move(cmd.ref);
+  auto room = cmd.room;
+  auto id = cmd.id;
+  self
+    ->request(room_actor, caf::infinite,
+              msg::room_post{self->state.user, std::move(cmd.id), std::move(cmd.body)})
+    .then(
+      [=](msg::post_result& r) { push_reply(self, to, ack_event(ref, room, id, r.seq, r.dup)); },
+      [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_typing& cmd) {
+  auto room_actor = joined_room(self, to, cmd.ref, cmd.room);
+  if (!room_actor)
+    return;
+  self->send(room_actor, msg::room_typing{caf::actor_cast<caf::actor>(self), self->state.user});
+  finish_silently(self, to, cmd.ref);
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
+  auto ref = cmd.ref;
+  auto room = cmd.room;
+  self
+    ->request(self->state.node.store, caf::infinite,
+              msg::store_read{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit})
+    .then(
+      [=](msg::message_list& xs) { push_reply(self, to, history_event(ref, room, xs)); },
+      [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_read& cmd) {
+  auto room_actor = joined_room(self, to, cmd.ref, cmd.room);
+  if (!room_actor)
+    return;
+  auto ref = cmd.ref;
+  self
+    ->request(room_actor, caf::infinite,
+              msg::room_read{caf::actor_cast<caf::actor>(self), self->state.user, cmd.seq})
+    .then([=](bool) { push_reply(self, to, ok_event(ref)); },
+          [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_signal& cmd) {
+  auto room_actor = joined_room(self, to, cmd.ref, cmd.room);
+  if (!room_actor)
+    return;
+  auto ref = cmd.ref;
+  self
+    ->request(room_actor, caf::infinite,
+              msg::room_signal{caf::actor_cast<caf::actor>(self), self->state.user,
+                               std::move(cmd.to), std::move(cmd.data)})
+    .then([=](bool) { finish_silently(self, to, ref); },
+          [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_presence& cmd) {
+  watch(self, to, std::move(cmd));
+}
+
 caf::behavior connection_actor(connection_self* self, node_handles node, std::string user,
                                std::shared_ptr<outbox> out) {
   auto& st = self->state;
   st.node = std::move(node);
   st.user = std::move(user);
   st.out = std::move(out);
-  auto not_joined = [=](const std::string& ref, const std::string& room) {
-    push_reply(self, error_event(ref, "not_joined", "not joined to room '" + room + "'"));
-  };
   // Register with this user's presence actor: the first heartbeat.
   self->request(st.node.directory, caf::infinite, msg::resolve_user{st.user})
     .then([=](caf::actor& p) {
       self->state.presence = p;
       self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
     });
-  // A room command that needs membership: not_joined, or the room's reply
-  // mapped to ok / an error frame.
-  auto room_request = [=](const std::string& ref, const std::string& room, auto req) {
-    auto& joined = self->state.joined;
-    auto i = joined.find(room);
-    if (i == joined.end())
-      return not_joined(ref, room);
-    self->request(i->second, caf::infinite, std::move(req))
-      .then([=](bool) { done(self); },
-            [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
-  };
+  // Each command arrives alone (from a WebSocket or SSE/poll stream: the reply
+  // goes to the connection's outbox) or behind a reply_to (from POST /rpc).
+  auto own = [self]() -> const reply_out& { return self->state.out; };
   return {
-    [=](msg::cmd_join& cmd) {
-      join(self, std::move(cmd), 1);
-    },
-    [=](msg::cmd_leave& cmd) {
-      auto& joined = self->state.joined;
-      auto i = joined.find(cmd.room);
-      if (i == joined.end()) {
-        push_reply(self, ok_event(cmd.ref)); // leaving is idempotent
-        return;
-      }
-      auto room = i->second;
-      joined.erase(i);
-      self->request(room, caf::infinite, msg::room_leave{caf::actor_cast<caf::actor>(self)})
-        .await(
-          [=]() {
-            push_reply(self, ok_event(cmd.ref));
-          },
-          [=](caf::error&) {
-            push_reply(self, ok_event(cmd.ref));
-          });
-    },
-    [=](msg::cmd_send& cmd) {
-      auto& st = self->state;
-      auto i = st.joined.find(cmd.room);
-      if (i == st.joined.end())
-        return not_joined(cmd.ref, cmd.room);
-      auto ref = std::move(cmd.ref);
-      auto room = cmd.room;
-      auto id = cmd.id;
-      self
-        ->request(i->second, caf::infinite,
-                  msg::room_post{st.user, std::move(cmd.id), std::move(cmd.body)})
-        .then(
-          [=](msg::post_result& r) {
-            push_reply(self, ack_event(ref, room, id, r.seq, r.dup));
-          },
-          [=](caf::error& err) {
-            push_reply(self, error_frame(ref, err, self->system()));
-          });
-    },
-    [=](msg::cmd_typing& cmd) {
-      auto& st = self->state;
-      auto i = st.joined.find(cmd.room);
-      if (i == st.joined.end())
-        return not_joined(cmd.ref, cmd.room);
-      self->send(i->second, msg::room_typing{caf::actor_cast<caf::actor>(self), st.user});
-      done(self);
-    },
-    [=](msg::cmd_history& cmd) {
-      auto& st = self->state;
-      auto ref = cmd.ref;
-      auto room = cmd.room;
-      self
-        ->request(st.node.store, caf::infinite,
-                  msg::store_read{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit})
-        .then(
-          [=](msg::message_list& xs) {
-            push_reply(self, history_event(ref, room, xs));
-          },
-          [=](caf::error& err) {
-            push_reply(self, error_frame(ref, err, self->system()));
-          });
-    },
-    [=](msg::cmd_read& cmd) {
-      auto ref = cmd.ref;
-      auto& joined = self->state.joined;
-      auto i = joined.find(cmd.room);
-      if (i == joined.end())
-        return not_joined(cmd.ref, cmd.room);
-      self
-        ->request(i->second, caf::infinite,
-                  msg::room_read{caf::actor_cast<caf::actor>(self), self->state.user, cmd.seq})
-        .then([=](bool) { push_reply(self, ok_event(ref)); },
-              [=](caf::error& err) { push_reply(self, error_frame(ref, err, self->system())); });
-    },
-    [=](msg::cmd_signal& cmd) {
-      room_request(cmd.ref, cmd.room,
-                   msg::room_signal{caf::actor_cast<caf::actor>(self), self->state.user,
-                                    std::move(cmd.to), std::move(cmd.data)});
-    },
-    [=](msg::cmd_presence& cmd) { watch(self, std::move(cmd)); },
+    [=](msg::cmd_join& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_join& c) { handle(self, r.out, c); },
+    [=](msg::cmd_leave& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_leave& c) { handle(self, r.out, c); },
+    [=](msg::cmd_send& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_send& c) { handle(self, r.out, c); },
+    [=](msg::cmd_typing& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_typing& c) { handle(self, r.out, c); },
+    [=](msg::cmd_history& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_history& c) { handle(self, r.out, c); },
+    [=](msg::cmd_read& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_read& c) { handle(self, r.out, c); },
+    [=](msg::cmd_signal& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_signal& c) { handle(self, r.out, c); },
+    [=](msg::cmd_presence& c) { handle(self, own(), c); },
+    [=](msg::reply_to& r, msg::cmd_presence& c) { handle(self, r.out, c); },
     [=](msg::presence_event& ev) {
       auto& w = self->state.watch;
       if (w.pending > 0) {

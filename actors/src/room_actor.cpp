@@ -269,8 +269,10 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         if (auto r = st.receipts.find(u); r != st.receipts.end())
           receipts.emplace_back(u, r->second);
       }
-      m.out->push(joined_event(x.ref, st.room, st.meta.seq, users, receipts),
-                  frame_kind::reply);
+      auto joined = joined_event(x.ref, st.room, st.meta.seq, users, receipts);
+      m.out->push(joined, frame_kind::reply);
+      if (x.reply)
+        x.reply->push(joined, frame_kind::reply);
       catch_up(self, key);
       ++st.idle_epoch;
       return st.meta.seq;

@@ -12,6 +12,9 @@
 #include "chat/gateway/http_query.hpp"
 #include "chat/gateway/ws_protocol.hpp"
 #include "chat/runtime/clock.hpp"
+#include "chat/gateway/stream_format.hpp"
+#include "poll_stream.hpp"
+#include "sse_session.hpp"
 #include "tls_transport.hpp"
 #include "websocket_session.hpp"
 
@@ -19,6 +22,7 @@ namespace chat::gateway {
 
 namespace web {
 extern const std::string_view index_html;
+extern const std::string_view client_js;
 } // namespace web
 
 namespace asio = boost::asio;
@@ -41,6 +45,27 @@ std::string error_body(std::string_view code, std::string_view message) {
   actors::append_json_string(out, message);
   out += '}';
   return out;
+}
+
+// The HTTP status of a reply frame: 200, or the one its error code stands for.
+http::status status_of(std::string_view json) {
+  if (json.find(R"("type":"error")") != 1)
+    return http::status::ok;
+  static constexpr std::pair<std::string_view, http::status> codes[] = {
+    {"bad_request", http::status::bad_request},
+    {"unauthorized", http::status::unauthorized},
+    {"forbidden", http::status::forbidden},
+    {"not_found", http::status::not_found},
+    {"not_joined", http::status::conflict},
+    {"too_large", http::status::payload_too_large},
+    {"rate_limited", http::status::too_many_requests},
+    {"overloaded", http::status::service_unavailable},
+    {"unavailable", http::status::service_unavailable},
+  };
+  for (auto& [code, status] : codes)
+    if (json.find(std::string{R"("code":")"} + std::string{code} + '"') != std::string_view::npos)
+      return status;
+  return http::status::internal_server_error;
 }
 
 // One HTTP connection over `Stream`: beast::tcp_stream, or tls_stream (TLS
@@ -130,15 +155,16 @@ private:
     auto& path = t->path;
     if (path == "/ws")
       return upgrade(std::move(req), *t);
-    if (path == "/" || path == "/index.html") {
-      if (req.method() != http::verb::get && req.method() != http::verb::head)
-        return send_error(http::status::method_not_allowed, "bad_request", "use GET");
-      response res{http::status::ok, version_};
-      res.set(http::field::content_type, "text/html; charset=utf-8");
-      res.set(http::field::cache_control, "no-cache");
-      res.body() = std::string{web::index_html};
-      return write(std::move(res), keep_alive_);
-    }
+    if (path == "/" || path == "/index.html")
+      return static_file(req, "text/html; charset=utf-8", web::index_html);
+    if (path == "/client.js")
+      return static_file(req, "text/javascript; charset=utf-8", web::client_js);
+    if (path == "/sse")
+      return sse(req, *t);
+    if (path == "/poll")
+      return poll(req, *t);
+    if (path == "/rpc")
+      return rpc(req, *t);
     if (path == "/healthz" || path == "/readyz") {
       if (req.method() != http::verb::get)
         return send_error(http::status::method_not_allowed, "bad_request", "use GET");
@@ -200,10 +226,7 @@ private:
     actors::read_history(
       state_->sys, state_->node, std::move(cmd), [self = this->shared_from_this()](actors::frame f) {
         asio::post(self->stream_.get_executor(), [self, f] {
-          auto json = f.json();
-          bool failed = json.find(R"("type":"error")") == 1;
-          self->send_json(failed ? http::status::internal_server_error : http::status::ok,
-                          std::string{json});
+          self->send_json(status_of(f.json()), std::string{f.json()});
         });
       });
   }
@@ -235,13 +258,7 @@ private:
                     anonymous_dev ? "server" : id->user, std::move(cmd.id), std::move(cmd.body),
                     [self = this->shared_from_this()](actors::frame f) {
                       asio::post(self->lowest().get_executor(), [self, f] {
-                        auto json = f.json();
-                        auto status = http::status::ok;
-                        if (json.find(R"("type":"error")") == 1)
-                          status = json.find(R"("code":"internal")") != std::string_view::npos
-                                     ? http::status::internal_server_error
-                                     : http::status::service_unavailable;
-                        self->send_json(status, std::string{json});
+                        self->send_json(status_of(f.json()), std::string{f.json()});
                       });
                     });
   }
@@ -284,23 +301,11 @@ private:
     // A token (header or query), a dev-mode user, or neither: then the first
     // frame must be `auth` (only when tokens can be verified at all).
     std::optional<identity> id;
-    auto* user = t.param("user");
-    if (has_token(req, t)) {
-      id = authenticate(req, t);
-      if (!id)
-        return;
-    } else if (user != nullptr) {
-      if (!state_->opts.auth->dev())
-        return send_error(http::status::unauthorized, "unauthorized",
-                          "?user= is only accepted in --dev mode; send a token");
-      auto dev = state_->opts.auth->dev_user(*user);
-      if (auto* why = std::get_if<std::string>(&dev))
-        return send_error(http::status::bad_request, "bad_request", *why);
-      id = std::get<identity>(std::move(dev));
-    } else if (!state_->opts.auth->verifies_tokens()) {
+    if (!client_identity(req, t, id))
+      return;
+    if (!id && !state_->opts.auth->verifies_tokens())
       return send_error(http::status::unauthorized, "unauthorized",
                         "no credentials: connect with ?user=NAME (dev mode)");
-    }
     if (!state_->reserve_slot())
       return send_error(http::status::service_unavailable, "overloaded",
                         "too many connections on this node");
@@ -323,6 +328,205 @@ private:
                           self->take_transport(), self->state_, std::move(id));
                         ws->start(early);
                       });
+  }
+
+  // The credentials of a client request: a token (Authorization: Bearer or
+  // ?token=) or a dev-mode ?user=. Leaves `id` empty when there are none.
+  // Answers 401/400 itself and returns false when they are refused.
+  bool client_identity(const request& req, const target& t, std::optional<identity>& id) {
+    if (has_token(req, t)) {
+      id = authenticate(req, t);
+      return id.has_value();
+    }
+    auto* user = t.param("user");
+    if (user == nullptr)
+      return true;
+    if (!state_->opts.auth->dev()) {
+      send_error(http::status::unauthorized, "unauthorized",
+                 "?user= is only accepted in --dev mode; send a token");
+      return false;
+    }
+    auto dev = state_->opts.auth->dev_user(*user);
+    if (auto* why = std::get_if<std::string>(&dev)) {
+      send_error(http::status::bad_request, "bad_request", *why);
+      return false;
+    }
+    id = std::get<identity>(std::move(dev));
+    return true;
+  }
+
+  // The identity of an SSE, poll or /rpc request, which must carry
+  // credentials (it has no later `auth` frame). Answers 4xx itself otherwise.
+  std::optional<identity> required_identity(const request& req, const target& t) {
+    std::optional<identity> id;
+    if (!client_identity(req, t, id))
+      return std::nullopt;
+    if (!id)
+      send_error(http::status::unauthorized, "unauthorized",
+                 state_->opts.auth->dev() ? "no credentials: send a token or ?user=NAME"
+                                          : "no credentials: send a token");
+    return id;
+  }
+
+  // Checks what opening an SSE or poll stream needs: GET, a node that accepts
+  // connections, an allowed origin, valid rooms and positions, credentials that
+  // may access every room, a free connection slot. Answers 4xx/5xx itself.
+  std::optional<std::pair<identity, stream_request>> open_stream(const request& req,
+                                                                 const target& t) {
+    if (req.method() != http::verb::get) {
+      send_error(http::status::method_not_allowed, "bad_request", "use GET");
+      return std::nullopt;
+    }
+    if (!state_->accepting) {
+      send_error(http::status::service_unavailable, "overloaded", "the node is shutting down");
+      return std::nullopt;
+    }
+    if (auto origin = req.find(http::field::origin); origin != req.end()
+        && !origin_allowed({origin->value().data(), origin->value().size()})) {
+      send_error(http::status::forbidden, "forbidden", "origin not allowed");
+      return std::nullopt;
+    }
+    std::optional<std::string_view> last_event_id;
+    if (auto h = req.find("Last-Event-ID"); h != req.end())
+      last_event_id = std::string_view{h->value().data(), h->value().size()};
+    auto parsed = parse_stream_request(t, last_event_id);
+    if (auto* why = std::get_if<std::string>(&parsed)) {
+      send_error(http::status::bad_request, "bad_request", *why);
+      return std::nullopt;
+    }
+    auto id = required_identity(req, t);
+    if (!id)
+      return std::nullopt;
+    auto& sr = std::get<stream_request>(parsed);
+    for (auto& room : sr.rooms)
+      if (!id->may_access(room)) {
+        send_error(http::status::forbidden, "forbidden", "not allowed in room '" + room + "'");
+        return std::nullopt;
+      }
+    if (!state_->reserve_slot()) {
+      send_error(http::status::service_unavailable, "overloaded",
+                 "too many connections on this node");
+      return std::nullopt;
+    }
+    return std::make_pair(std::move(*id), std::move(sr));
+  }
+
+  // GET /sse: the response head goes out first, then the session owns the
+  // connection and writes events until either side closes.
+  void sse(const request& req, const target& t) {
+    auto opened = open_stream(req, t);
+    if (!opened)
+      return;
+    std::string head = "HTTP/1.1 200 OK\r\nServer: chatd\r\n"
+                       "Content-Type: text/event-stream; charset=utf-8\r\n"
+                       "Cache-Control: no-cache\r\nConnection: close\r\n"
+                       "X-Accel-Buffering: no\r\n";
+    if (!cors_origin_.empty())
+      head += "Access-Control-Allow-Origin: " + cors_origin_ + "\r\nVary: Origin\r\n";
+    head += "\r\n";
+    lowest().expires_never();
+    auto session = std::make_shared<sse_session>(take_transport(), state_,
+                                                 std::move(opened->first),
+                                                 std::move(opened->second), std::move(head));
+    session->start();
+  }
+
+  // GET /poll: without a cursor opens a stream (like /sse); with one, continues it.
+  void poll(const request& req, const target& t) {
+    uint64_t timeout_s = default_poll_timeout_s;
+    if (auto* v = t.param("timeout")) {
+      auto n = parse_uint(*v);
+      if (!n || *n > max_poll_timeout_s)
+        return send_error(http::status::bad_request, "bad_request",
+                          "timeout must be 0-" + std::to_string(max_poll_timeout_s) + " seconds");
+      timeout_s = *n;
+    }
+    std::shared_ptr<poll_stream> stream;
+    uint64_t count = 0;
+    if (auto* c = t.param("cursor")) {
+      if (req.method() != http::verb::get)
+        return send_error(http::status::method_not_allowed, "bad_request", "use GET");
+      auto cursor = parse_cursor(*c);
+      if (!cursor)
+        return send_error(http::status::bad_request, "bad_request",
+                          "invalid cursor: pass the cursor of the previous reply unchanged");
+      auto id = required_identity(req, t);
+      if (!id)
+        return;
+      stream = std::dynamic_pointer_cast<poll_stream>(state_->find_stream(cursor->stream));
+      if (!stream)
+        return send_error(http::status::bad_request, "bad_request",
+                          "stale cursor: the stream is gone (expired or the node restarted); "
+                          "poll again without a cursor (rooms, since)");
+      if (stream->who().user != id->user)
+        return send_error(http::status::forbidden, "forbidden",
+                          "the cursor belongs to another user");
+      count = cursor->count;
+    } else {
+      auto opened = open_stream(req, t);
+      if (!opened)
+        return;
+      stream = std::make_shared<poll_stream>(state_, std::move(opened->first),
+                                             std::move(opened->second));
+      stream->start();
+    }
+    lowest().expires_never();
+    stream->wait(count, std::chrono::seconds(timeout_s),
+                 [self = this->shared_from_this()](poll_stream::result r) {
+                   asio::post(self->lowest().get_executor(), [self, r = std::move(r)]() mutable {
+                     self->send_json(static_cast<http::status>(r.status), std::move(r.body));
+                   });
+                 });
+  }
+
+  // POST /rpc?session=ID: one command for an SSE or poll stream of the same
+  // user; the answer is the command's reply frame (its error code as the status).
+  void rpc(const request& req, const target& t) {
+    if (req.method() != http::verb::post)
+      return send_error(http::status::method_not_allowed, "bad_request", "use POST");
+    if (req[http::field::content_type].substr(0, 16) != "application/json")
+      return send_error(http::status::unsupported_media_type, "bad_request",
+                        "Content-Type must be application/json");
+    auto* sid = t.param("session");
+    if (sid == nullptr)
+      return send_error(http::status::bad_request, "bad_request",
+                        "?session= is required (from the SSE `session` event or a poll reply)");
+    auto id = required_identity(req, t);
+    if (!id)
+      return;
+    auto stream = state_->find_stream(*sid);
+    if (!stream)
+      return send_error(http::status::not_found, "not_found",
+                        "no open stream with this session id; open /sse or /poll again");
+    if (stream->who().user != id->user)
+      return send_error(http::status::forbidden, "forbidden",
+                        "the session belongs to another user");
+    if (req.body().size() > state_->opts.max_frame_bytes)
+      return send_error(http::status::payload_too_large, "too_large",
+                        "a command frame is at most 128 KiB");
+    auto parsed = parse_command(req.body());
+    if (auto* err = std::get_if<command_error>(&parsed)) {
+      auto f = actors::error_event(err->ref, err->code, err->message);
+      return send_json(status_of(f.json()), std::string{f.json()});
+    }
+    stream->alive();
+    lowest().expires_never();
+    stream->call(std::get<command>(std::move(parsed)),
+                 [self = this->shared_from_this()](actors::frame f) {
+                   asio::post(self->lowest().get_executor(), [self, f] {
+                     self->send_json(status_of(f.json()), std::string{f.json()});
+                   });
+                 });
+  }
+
+  void static_file(const request& req, std::string_view type, std::string_view content) {
+    if (req.method() != http::verb::get && req.method() != http::verb::head)
+      return send_error(http::status::method_not_allowed, "bad_request", "use GET");
+    response res{http::status::ok, version_};
+    res.set(http::field::content_type, beast::string_view{type.data(), type.size()});
+    res.set(http::field::cache_control, "no-cache");
+    res.body() = std::string{content};
+    write(std::move(res), keep_alive_);
   }
 
   bool origin_allowed(std::string_view origin) const {

@@ -21,7 +21,9 @@ using tcp = asio::ip::tcp;
 struct server::impl {
   impl(caf::actor_system& sys, actors::node_handles node, server_options opts) :
     state(std::make_shared<shared_state>(sys, std::move(node), std::move(opts))),
-    acceptor(ioc) {}
+    acceptor(ioc) {
+    state->io = ioc.get_executor();
+  }
 
   void accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](error_code ec, tcp::socket s) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <caf/actor_system.hpp>
 
 #include "chat/actors/node.hpp"
@@ -18,11 +19,20 @@ class context;
 
 namespace chat::gateway {
 
-class websocket_session;
+class stream_session;
+
+/// A client connection that outlives one HTTP request (WebSocket, SSE stream,
+/// poll stream): the server closes each at shutdown.
+class live_connection {
+public:
+  virtual ~live_connection() = default;
+  /// Ends the connection (thread-safe); a WebSocket gets a close frame with `code`.
+  virtual void close_async(uint16_t code, std::string reason) = 0;
+};
 
 /// What every session of one server shares: the actor system, the node's
-/// actors, the options, and the registry of live WebSocket sessions (for the
-/// 1001 close at shutdown).
+/// actors, the options, the registry of live connections (closed at shutdown)
+/// and of SSE/poll streams (found by id from POST /rpc and GET /poll).
 struct shared_state {
   shared_state(caf::actor_system& s, actors::node_handles n, server_options o) :
     sys(s), node(std::move(n)), opts(std::move(o)), user_commands(opts.command_rate),
@@ -36,19 +46,21 @@ struct shared_state {
   rate_limiter connects;      ///< new connections per client IP
   /// Set when the node serves HTTPS/WSS (--tls-cert/--tls-key).
   std::shared_ptr<boost::asio::ssl::context> tls;
+  /// The io_context's executor (for objects that outlive one socket: poll streams).
+  boost::asio::any_io_executor io;
 
-  void add(websocket_session* key, std::weak_ptr<websocket_session> s) {
+  void add(live_connection* key, std::weak_ptr<live_connection> s) {
     std::lock_guard<std::mutex> guard{mtx_};
     sessions_.emplace(key, std::move(s));
   }
 
-  void remove(websocket_session* key) {
+  void remove(live_connection* key) {
     std::lock_guard<std::mutex> guard{mtx_};
     sessions_.erase(key);
   }
 
-  std::vector<std::shared_ptr<websocket_session>> live_sessions() {
-    std::vector<std::shared_ptr<websocket_session>> out;
+  std::vector<std::shared_ptr<live_connection>> live_sessions() {
+    std::vector<std::shared_ptr<live_connection>> out;
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& [key, weak] : sessions_)
       if (auto s = weak.lock())
@@ -56,7 +68,25 @@ struct shared_state {
     return out;
   }
 
-  /// Reserves one of the `max_connections` WebSocket slots; false when full.
+  /// Makes a stream findable by its id (see `find_stream`).
+  void add_stream(const std::string& id, std::weak_ptr<stream_session> s) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    streams_.emplace(id, std::move(s));
+  }
+
+  void remove_stream(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    streams_.erase(id);
+  }
+
+  std::shared_ptr<stream_session> find_stream(const std::string& id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = streams_.find(id);
+    return i == streams_.end() ? nullptr : i->second.lock();
+  }
+
+  /// Reserves one of the `max_connections` slots (WebSockets, SSE and poll
+  /// streams); false when full.
   bool reserve_slot() {
     auto n = slots_.load();
     do {
@@ -76,7 +106,8 @@ struct shared_state {
 private:
   std::atomic<size_t> slots_{0};
   std::mutex mtx_;
-  std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>> sessions_;
+  std::unordered_map<live_connection*, std::weak_ptr<live_connection>> sessions_;
+  std::unordered_map<std::string, std::weak_ptr<stream_session>> streams_;
 };
 
 } // namespace chat::gateway

@@ -7,6 +7,7 @@
 #include "chat/actors/events.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/runtime/clock.hpp"
+#include "command_gate.hpp"
 
 namespace chat::gateway {
 
@@ -37,13 +38,6 @@ constexpr auto auth_deadline = std::chrono::seconds(5);
 /// Unfinished commands of one connection before its reads pause.
 constexpr uint64_t max_unfinished_commands = 256;
 constexpr uint16_t close_unauthorized = 4001;
-
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
 
 } // namespace
 
@@ -198,54 +192,16 @@ void websocket_session::handle_text(std::string_view text) {
   bad_in_row_ = 0;
   if (std::holds_alternative<cmd_ping>(std::get<command>(parsed)))
     alive();
-  if (rate_limited(std::get<command>(parsed)))
-    return;
   dispatch(std::get<command>(parsed));
 }
 
-// Token buckets per connection and per user: an over-limit command is not
-// executed and is answered `rate_limited` with the time until the next token.
-// Pings are exempt, so that a throttled client can still prove it is alive.
-bool websocket_session::rate_limited(command& cmd) {
-  if (std::holds_alternative<cmd_ping>(cmd))
-    return false;
-  int64_t retry_after = 0;
-  if (commands_.take(runtime::token_bucket::clock::now(), retry_after)
-      && state_->user_commands.take(id_->user, retry_after))
-    return false;
-  auto ref = std::visit([](auto& x) -> std::string { return x.ref; }, cmd);
-  actors::json_writer w;
-  w.key("type").str("error").ref(ref).key("code").str("rate_limited");
-  w.key("message").str("too many commands; retry later");
-  w.key("retry_after_ms").num(retry_after);
-  reply(w.finish());
-  return true;
-}
-
-// The gateway answers pings and refuses what the identity does not allow;
+// The gateway answers what it can itself (pong, rate_limited, forbidden);
 // everything else goes to the connection actor.
 void websocket_session::dispatch(command& cmd) {
-  auto forbidden = [this](const std::string& ref, const std::string& room) {
-    reply(actors::error_event(ref, "forbidden", "not allowed in room '" + room + "'"));
-  };
-  std::visit(overload{
-               [&](cmd_ping& x) { reply(actors::pong_event(x.ref)); },
-               [&](cmd_auth& x) {
-                 reply(actors::error_event(x.ref, "bad_request", "already authenticated"));
-               },
-               [&](msg::cmd_join& x) {
-                 if (!id_->may_access(x.room))
-                   return forbidden(x.ref, x.room);
-                 to_actor(std::move(x));
-               },
-               [&](msg::cmd_history& x) {
-                 if (!id_->may_access(x.room))
-                   return forbidden(x.ref, x.room);
-                 to_actor(std::move(x));
-               },
-               [&](auto& x) { to_actor(std::move(x)); },
-             },
-             cmd);
+  if (auto answer = screen_command(cmd, *id_, commands_, state_->user_commands))
+    return reply(*answer);
+  ++dispatched_;
+  forward_command(conn_, std::move(cmd));
 }
 
 void websocket_session::authenticate(std::variant<command, command_error>& parsed) {

@@ -22,7 +22,8 @@ namespace chat::gateway {
 /// actor and the rooms reach it only through the outbox. Reads wait for
 /// readability and use a per-thread buffer, so an idle session holds no read
 /// buffer; writes take everything queued and send it with one gather write.
-class websocket_session : public std::enable_shared_from_this<websocket_session> {
+class websocket_session : public live_connection,
+                          public std::enable_shared_from_this<websocket_session> {
 public:
   /// Without an identity the session waits up to 5 s for an `auth` frame.
   websocket_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
@@ -34,7 +35,7 @@ public:
   void start(std::string_view early);
 
   /// Sends a close frame with `code` and ends the session (thread-safe).
-  void close_async(uint16_t code, std::string reason);
+  void close_async(uint16_t code, std::string reason) override;
 
 private:
   void wait_read();
@@ -43,14 +44,8 @@ private:
   void handle_text(std::string_view text);
   void begin();
   void dispatch(command& cmd);
-  template <class Cmd>
-  void to_actor(Cmd&& cmd) {
-    ++dispatched_;
-    caf::anon_send(conn_, std::forward<Cmd>(cmd));
-  }
   [[nodiscard]] bool saturated() const;
   void pause_reading();
-  bool rate_limited(command& cmd);
   void authenticate(std::variant<command, command_error>& parsed);
   void reply(const actors::frame& f);
   void alive();

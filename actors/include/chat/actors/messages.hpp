@@ -21,6 +21,7 @@ namespace chat::msg {
 
 /// A connection joins a room; the room pushes `joined` and the replay into `out`
 /// itself (so that nothing can overtake them) and replies with its last seq.
+/// A join made through POST /rpc also gets `joined` into `reply` (its answer).
 struct room_join {
   caf::actor conn;
   std::string user;
@@ -28,6 +29,14 @@ struct room_join {
   std::string ref;
   bool has_since = false;
   uint64_t since = 0;
+  std::shared_ptr<actors::outbox> reply;
+};
+
+/// Sent ahead of a command in the same message (`reply_to, cmd_*`): the
+/// command's one reply goes to `out` instead of the connection's stream. Used by
+/// POST /rpc, where the answer belongs to the HTTP request, not the SSE/poll stream.
+struct reply_to {
+  std::shared_ptr<actors::outbox> out;
 };
 
 struct room_leave {
@@ -191,6 +200,7 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 } // namespace chat::msg
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_join)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::reply_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_leave)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_post)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::post_result)

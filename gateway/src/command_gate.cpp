@@ -1,0 +1,76 @@
+#include "command_gate.hpp"
+
+#include <caf/send.hpp>
+
+#include "chat/actors/events.hpp"
+#include "chat/actors/messages.hpp"
+
+namespace chat::gateway {
+
+namespace {
+
+template <class... Fs>
+struct overload : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overload(Fs...) -> overload<Fs...>;
+
+actors::frame rate_limited_event(const std::string& ref, int64_t retry_after) {
+  actors::json_writer w;
+  w.key("type").str("error").ref(ref).key("code").str("rate_limited");
+  w.key("message").str("too many commands; retry later");
+  w.key("retry_after_ms").num(retry_after);
+  return w.finish();
+}
+
+} // namespace
+
+std::optional<actors::frame> screen_command(command& cmd, const identity& who,
+                                            runtime::token_bucket& connection,
+                                            rate_limiter& users) {
+  if (auto* ping = std::get_if<cmd_ping>(&cmd))
+    return actors::pong_event(ping->ref);
+  int64_t retry_after = 0;
+  if (!connection.take(runtime::token_bucket::clock::now(), retry_after)
+      || !users.take(who.user, retry_after))
+    return rate_limited_event(std::visit([](auto& x) { return x.ref; }, cmd), retry_after);
+  auto forbidden = [](const std::string& ref, const std::string& room) {
+    return actors::error_event(ref, "forbidden", "not allowed in room '" + room + "'");
+  };
+  return std::visit(overload{
+                      [&](cmd_auth& x) -> std::optional<actors::frame> {
+                        return actors::error_event(x.ref, "bad_request",
+                                                   "already authenticated");
+                      },
+                      [&](msg::cmd_join& x) -> std::optional<actors::frame> {
+                        if (!who.may_access(x.room))
+                          return forbidden(x.ref, x.room);
+                        return std::nullopt;
+                      },
+                      [&](msg::cmd_history& x) -> std::optional<actors::frame> {
+                        if (!who.may_access(x.room))
+                          return forbidden(x.ref, x.room);
+                        return std::nullopt;
+                      },
+                      [](auto&) -> std::optional<actors::frame> { return std::nullopt; },
+                    },
+                    cmd);
+}
+
+void forward_command(const caf::actor& conn, command&& cmd,
+                     std::shared_ptr<actors::outbox> reply) {
+  std::visit(overload{
+               [](cmd_ping&) {}, // answered by screen_command
+               [](cmd_auth&) {},
+               [&](auto& x) {
+                 if (reply)
+                   caf::anon_send(conn, msg::reply_to{std::move(reply)}, std::move(x));
+                 else
+                   caf::anon_send(conn, std::move(x));
+               },
+             },
+             cmd);
+}
+
+} // namespace chat::gateway

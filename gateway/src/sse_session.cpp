@@ -1,0 +1,137 @@
+#include "sse_session.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+namespace chat::gateway {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+sse_session::sse_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
+                         identity who, stream_request req, std::string head) :
+  stream_session(std::move(state), std::move(who)),
+  stream_(std::move(stream)), timer_(stream_->get_executor()), req_(std::move(req)),
+  pending_(std::move(head)) {}
+
+void sse_session::start() {
+  state_->add(this, weak_from_this());
+  state_->add_stream(id(), std::static_pointer_cast<stream_session>(shared_from_this()));
+  // Additive: the first event names the session, for POST /rpc?session=.
+  append_sse_event(pending_, "", "session",
+                   R"({"type":"session","session":")" + id() + R"("})");
+  out_->set_waker([weak = weak_from_this(), ex = stream_->get_executor()] {
+    asio::post(ex, [weak] {
+      if (auto self = weak.lock())
+        self->write_more();
+    });
+  });
+  join_rooms(req_);
+  alive();
+  arm_heartbeat();
+  write_more();
+  wait_read();
+}
+
+void sse_session::close_async(uint16_t, std::string) {
+  asio::post(stream_->get_executor(), [self = shared_from_this()] { self->finish(); });
+}
+
+// A room left through /rpc no longer belongs in the events' ids.
+void sse_session::leaving(const std::string& room) {
+  asio::post(stream_->get_executor(), [self = shared_from_this(), room] {
+    auto& p = self->positions_;
+    p.erase(std::remove_if(p.begin(), p.end(), [&](auto& x) { return x.first == room; }),
+            p.end());
+  });
+}
+
+// The client sends nothing after its request: any read result ends the stream
+// once it is an error (the peer closed).
+void sse_session::wait_read() {
+  stream_->async_read([self = shared_from_this()](error_code ec, std::string_view) {
+    if (ec)
+      return self->finish();
+    self->wait_read();
+  });
+}
+
+void sse_session::format(const actors::frame& f) {
+  auto json = f.json();
+  auto meta = read_event_meta(json);
+  std::string id;
+  if (!meta.room.empty()) {
+    auto room = std::string{meta.room};
+    auto seq = meta.seq;
+    if (meta.type == "joined") {
+      // Where the replay of this room starts (what the join asked for).
+      auto i = std::find(req_.rooms.begin(), req_.rooms.end(), room);
+      if (i != req_.rooms.end())
+        if (auto since = req_.since[static_cast<size_t>(i - req_.rooms.begin())])
+          seq = std::min(seq, *since);
+    }
+    auto p = std::find_if(positions_.begin(), positions_.end(),
+                          [&](auto& x) { return x.first == room; });
+    if (p == positions_.end())
+      positions_.emplace_back(room, seq);
+    else
+      p->second = seq;
+    id = sse_event_id(room, seq, positions_);
+  }
+  append_sse_event(pending_, id, meta.type.empty() ? "message" : meta.type, json);
+  pending_bytes_ += f.size();
+}
+
+void sse_session::write_more() {
+  if (writing_ || closed_)
+    return;
+  if (!out_->take(queue_)) {
+    spdlog::info("sse: '{}' cannot keep up, closing (slow_consumer)", who().user);
+    return finish();
+  }
+  for (auto& f : queue_)
+    format(f);
+  queue_.clear();
+  if (pending_.empty())
+    return;
+  writing_ = true;
+  writing_buf_.clear();
+  writing_buf_.swap(pending_);
+  auto bytes = pending_bytes_;
+  pending_bytes_ = 0;
+  buffers_.assign(1, asio::buffer(writing_buf_));
+  stream_->async_write(buffers_, [self = shared_from_this(), bytes](error_code ec) {
+    self->writing_ = false;
+    self->out_->release(bytes);
+    if (ec)
+      return self->finish();
+    self->write_more();
+  });
+}
+
+void sse_session::arm_heartbeat() {
+  timer_.expires_after(std::chrono::milliseconds(state_->opts.heartbeat_ms));
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->closed_)
+      return;
+    // A ping that the socket accepts keeps the user online; a dead peer
+    // eventually fails the write (or the presence TTL runs out first).
+    self->pending_ += ": ping\n\n";
+    self->alive();
+    self->write_more();
+    self->arm_heartbeat();
+  });
+}
+
+void sse_session::finish() {
+  if (closed_)
+    return;
+  closed_ = true;
+  stop();
+  timer_.cancel();
+  stream_->close();
+}
+
+} // namespace chat::gateway
