@@ -36,9 +36,9 @@ export function runChatd(args, { env = {}, timeoutMs = 10000 } = {}) {
  * Starts a dev node on a free loopback port. `dataDir` defaults to a fresh temp
  * dir. Resolves once the node logs its address.
  */
-export async function startNode({ dataDir, args = [], env = {}, dev = true, tls = false } = {}) {
+export async function startNode({ dataDir, args = [], env = {}, dev = true, tls = false, port: fixedPort = 0 } = {}) {
   const dir = dataDir ?? tempDir();
-  const argv = [...(dev ? ['--dev'] : []), '--http', '127.0.0.1:0', '--data', dir, ...args];
+  const argv = [...(dev ? ['--dev'] : []), '--http', `127.0.0.1:${fixedPort}`, '--data', dir, ...args];
   const proc = spawn(CHATD, argv, { env: { ...process.env, ...env } });
   let log = '';
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
