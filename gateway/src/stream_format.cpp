@@ -20,9 +20,14 @@ std::vector<std::string_view> split(std::string_view list, char sep) {
   }
 }
 
-// The number after `"key":` in `json` from `from` on, if the key comes next.
+// Whether `key` is next at `pos` (which may be past the end).
+bool next_is(std::string_view json, size_t pos, std::string_view key) {
+  return pos <= json.size() && json.substr(pos, key.size()) == key;
+}
+
+// The number after `"key":` in `json` at `pos`, if the key comes next.
 std::optional<uint64_t> number_field(std::string_view json, std::string_view key, size_t& pos) {
-  if (json.compare(pos, key.size(), key) != 0)
+  if (!next_is(json, pos, key))
     return std::nullopt;
   pos += key.size();
   auto end = json.find_first_not_of("0123456789", pos);
@@ -32,7 +37,7 @@ std::optional<uint64_t> number_field(std::string_view json, std::string_view key
 }
 
 std::string_view string_field(std::string_view json, std::string_view key, size_t& pos) {
-  if (json.compare(pos, key.size(), key) != 0)
+  if (!next_is(json, pos, key))
     return {};
   auto start = pos + key.size();
   auto end = json.find('"', start); // room names and types never need escapes
@@ -134,7 +139,7 @@ event_meta read_event_meta(std::string_view json) {
   if (m.type != "message" && m.type != "joined")
     return m;
   // `ref` may come between type and room in a reply (`joined`).
-  if (json.compare(pos, 7, R"(,"ref":)") == 0) {
+  if (next_is(json, pos, R"(,"ref":)")) {
     auto room_at = json.find(R"(,"room":")", pos);
     if (room_at == std::string_view::npos)
       return m;

@@ -99,6 +99,13 @@ TEST_CASE("event meta is read from the encoders' own output") {
   meta = read_event_meta(actors::typing_event("r", "bob").json());
   CHECK(meta.type == "typing");
   CHECK(meta.room.empty());
+
+  // Truncated or foreign text yields nothing (found by the streams fuzz target).
+  for (auto text : {"", "{", R"({"type":"message")", R"({"type":"joined","ref":1)",
+                    R"({"type":"message","room":"r","seq":)", R"({"type":"message","room":"r)"}) {
+    CAPTURE(text);
+    CHECK(read_event_meta(text).room.empty());
+  }
 }
 
 TEST_CASE("SSE event text and ids") {
