@@ -96,7 +96,8 @@ TEST_CASE("event meta is read from the encoders' own output") {
   CHECK(meta.room == "r");
   CHECK(meta.seq == 9u);
 
-  meta = read_event_meta(actors::typing_event("r", "bob").json());
+  auto typing = actors::typing_event("r", "bob"); // the meta views into it
+  meta = read_event_meta(typing.json());
   CHECK(meta.type == "typing");
   CHECK(meta.room.empty());
 
