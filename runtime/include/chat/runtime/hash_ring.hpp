@@ -21,7 +21,7 @@ namespace chat::runtime {
 /// joining or leaving moves only the keys of the points it adds or removes.
 class hash_ring {
 public:
-  static constexpr int default_vnodes = 64;
+  static constexpr int default_vnodes = 256;
 
   hash_ring() = default;
   explicit hash_ring(std::vector<std::string> nodes, int vnodes = default_vnodes);
