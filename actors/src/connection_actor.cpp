@@ -32,7 +32,7 @@ struct connection_state {
   std::string user;
   std::shared_ptr<outbox> out;
   node_handles node;
-  std::unordered_map<std::string, caf::actor> joined;
+  std::unordered_map<std::string, caf::actor> joined; ///< room -> this node's relay
   caf::actor presence; ///< this user's presence actor
   watch_state watch;
   static inline const char* name = "connection";
@@ -70,25 +70,25 @@ void finish_silently(connection_self* self, const reply_out& to, const std::stri
 
 void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
   auto& st = self->state;
-  self->request(st.node.directory, caf::infinite, msg::resolve_room{cmd.room})
+  self->request(st.node.directory, caf::infinite, msg::resolve_relay{cmd.room})
     .await(
-      [=](caf::actor& room) {
+      [=](caf::actor& relay) {
         auto& st = self->state;
-        msg::room_join req{caf::actor_cast<caf::actor>(self),
-                           st.user,
-                           st.out,
-                           cmd.ref,
-                           cmd.has_since,
-                           cmd.since,
-                           to != st.out ? to : nullptr};
-        self->request(room, caf::infinite, std::move(req))
+        msg::relay_join req{caf::actor_cast<caf::actor>(self),
+                            st.user,
+                            st.out,
+                            cmd.ref,
+                            cmd.has_since,
+                            cmd.since,
+                            to != st.out ? to : nullptr};
+        self->request(relay, caf::infinite, std::move(req))
           .await(
-            [=](uint64_t) {
-              self->state.joined[cmd.room] = room;
-              done(self); // the room pushed `joined` itself
+            [=](bool) {
+              self->state.joined[cmd.room] = relay;
+              done(self); // the relay pushed `joined` itself
             },
             [=](caf::error& err) {
-              // The room passivated while the join was on its way: ask again.
+              // The relay passivated while the join was on its way: ask again.
               if (attempt < max_join_attempts)
                 join(self, to, cmd, attempt + 1);
               else
@@ -102,8 +102,8 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
 
 void leave_all(connection_self* self) {
   auto me = caf::actor_cast<caf::actor>(self);
-  for (auto& [name, room] : self->state.joined)
-    self->send(room, msg::room_leave{me});
+  for (auto& [name, relay] : self->state.joined)
+    self->send(relay, msg::relay_leave{me});
   self->state.joined.clear();
   for (auto& [name, p] : self->state.watch.actors)
     self->send(p, msg::presence_unwatch{me});
@@ -197,8 +197,8 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_leave& cmd) {
   auto room = i->second;
   joined.erase(i);
   auto ref = std::move(cmd.ref);
-  self->request(room, caf::infinite, msg::room_leave{caf::actor_cast<caf::actor>(self)})
-    .await([=]() { push_reply(self, to, ok_event(ref)); },
+  self->request(room, caf::infinite, msg::relay_leave{caf::actor_cast<caf::actor>(self)})
+    .await([=](bool) { push_reply(self, to, ok_event(ref)); },
            [=](caf::error&) { push_reply(self, to, ok_event(ref)); });
 }
 
@@ -227,13 +227,12 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_typing& cmd) {
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
   auto ref = cmd.ref;
-  auto room = cmd.room;
   self
-    ->request(self->state.node.store, caf::infinite,
-              msg::store_read{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit})
-    .then(
-      [=](msg::message_list& xs) { push_reply(self, to, history_event(ref, room, xs)); },
-      [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+    ->request(self->state.node.directory, caf::infinite,
+              msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
+                                cmd.ref})
+    .then([=](frame& f) { push_reply(self, to, f); },
+          [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_read& cmd) {

@@ -5,7 +5,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
+#include "relay_actor.hpp"
 #include "room_actor.hpp"
 
 namespace chat::actors {
@@ -15,8 +17,9 @@ namespace {
 using actor_map = std::unordered_map<std::string, caf::actor>;
 
 struct directory_state {
-  actor_map rooms;
-  actor_map users; ///< presence actors
+  actor_map rooms;  ///< room actors of the rooms whose home is this node
+  actor_map users;  ///< presence actors of the users whose home is this node
+  actor_map relays; ///< this node's relays (rooms with members here)
   static inline const char* name = "directory";
 };
 
@@ -42,10 +45,13 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
   return a;
 }
 
+bool forget(directory_self* self, actor_map& xs, const std::string& name);
+
 caf::behavior directory_actor(directory_self* self, directory_options opts, caf::actor store) {
   self->set_down_handler([=](caf::down_msg& dm) {
-    if (!erase_by_address(self->state.rooms, dm.source))
-      erase_by_address(self->state.users, dm.source);
+    auto& st = self->state;
+    if (!erase_by_address(st.rooms, dm.source) && !erase_by_address(st.users, dm.source))
+      erase_by_address(st.relays, dm.source);
   });
   auto me = caf::actor_cast<caf::actor>(self);
   return {
@@ -59,23 +65,36 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         return spawn_presence(self, n, store, me, opts.presence);
       });
     },
+    [=](msg::resolve_relay& x) -> caf::actor {
+      return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
+        return spawn_relay(self, n, me);
+      });
+    },
+    [=](msg::read_history& x) -> caf::result<frame> {
+      auto rp = self->make_response_promise<frame>();
+      auto room = x.room;
+      auto ref = x.ref;
+      self
+        ->request(store, caf::infinite,
+                  msg::store_read{x.room, x.before, x.after, x.has_after, x.limit})
+        .then([=](msg::message_list& xs) mutable { rp.deliver(history_event(ref, room, xs)); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
     [=](msg::find_room& x) -> caf::actor {
       auto& rooms = self->state.rooms;
       auto i = rooms.find(x.room);
       return i != rooms.end() ? i->second : caf::actor{};
     },
     [=](msg::passivate_atom, bool is_user, const std::string& name) -> bool {
-      auto& xs = is_user ? self->state.users : self->state.rooms;
-      auto i = xs.find(name);
-      if (i == xs.end()
-          || caf::actor_cast<caf::strong_actor_ptr>(i->second) != self->current_sender())
-        return false;
-      self->demonitor(i->second);
-      xs.erase(i);
-      return true;
+      return forget(self, is_user ? self->state.users : self->state.rooms, name);
+    },
+    [=](msg::passivate_atom, const std::string& room) -> bool {
+      return forget(self, self->state.relays, room);
     },
     [=](msg::shutdown_atom) -> bool {
-      for (auto* xs : {&self->state.rooms, &self->state.users}) {
+      auto& st = self->state;
+      for (auto* xs : {&st.relays, &st.rooms, &st.users}) {
         for (auto& [name, a] : *xs)
           self->send_exit(a, caf::exit_reason::user_shutdown);
         xs->clear();
@@ -83,6 +102,18 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       return true;
     },
   };
+}
+
+// The actor asking to stop is still the one registered under `name`: forget
+// it, and from now on the name activates a fresh one.
+bool forget(directory_self* self, actor_map& xs, const std::string& name) {
+  auto i = xs.find(name);
+  if (i == xs.end()
+      || caf::actor_cast<caf::strong_actor_ptr>(i->second) != self->current_sender())
+    return false;
+  self->demonitor(i->second);
+  xs.erase(i);
+  return true;
 }
 
 } // namespace

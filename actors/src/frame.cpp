@@ -25,4 +25,10 @@ frame frame::finish(std::string buf, uint8_t opcode) {
   return f;
 }
 
+frame frame::from_json(std::string_view json) {
+  std::string buf(header_room, '\0');
+  buf.append(json);
+  return finish(std::move(buf));
+}
+
 } // namespace chat::actors

@@ -23,6 +23,33 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<msg::cmd_read>("chat::msg::cmd_read");
   cfg.add_message_type<msg::cmd_presence>("chat::msg::cmd_presence");
   cfg.add_message_type<msg::cmd_signal>("chat::msg::cmd_signal");
+  // Everything that crosses nodes (see messages.hpp).
+  cfg.add_message_type<frame>("chat::frame");
+  cfg.add_message_type<msg::room_join>("chat::msg::room_join");
+  cfg.add_message_type<msg::room_joined>("chat::msg::room_joined");
+  cfg.add_message_type<msg::room_leave>("chat::msg::room_leave");
+  cfg.add_message_type<msg::room_post>("chat::msg::room_post");
+  cfg.add_message_type<msg::post_result>("chat::msg::post_result");
+  cfg.add_message_type<msg::room_typing>("chat::msg::room_typing");
+  cfg.add_message_type<msg::room_fetch>("chat::msg::room_fetch");
+  cfg.add_message_type<msg::seq_frame>("chat::msg::seq_frame");
+  cfg.add_message_type<msg::seq_frames>("chat::msg::seq_frames");
+  cfg.add_message_type<msg::relay_msg>("chat::msg::relay_msg");
+  cfg.add_message_type<msg::relay_event>("chat::msg::relay_event");
+  cfg.add_message_type<msg::relay_unicast>("chat::msg::relay_unicast");
+  cfg.add_message_type<std::vector<caf::actor_id>>("std::vector<caf::actor_id>");
+  cfg.add_message_type<msg::resolve_room>("chat::msg::resolve_room");
+  cfg.add_message_type<msg::find_room>("chat::msg::find_room");
+  cfg.add_message_type<msg::resolve_user>("chat::msg::resolve_user");
+  cfg.add_message_type<msg::read_history>("chat::msg::read_history");
+  cfg.add_message_type<msg::room_read>("chat::msg::room_read");
+  cfg.add_message_type<msg::room_signal>("chat::msg::room_signal");
+  cfg.add_message_type<msg::presence_heartbeat>("chat::msg::presence_heartbeat");
+  cfg.add_message_type<msg::presence_disconnect>("chat::msg::presence_disconnect");
+  cfg.add_message_type<msg::presence_watch>("chat::msg::presence_watch");
+  cfg.add_message_type<msg::presence_unwatch>("chat::msg::presence_unwatch");
+  cfg.add_message_type<msg::presence_info>("chat::msg::presence_info");
+  cfg.add_message_type<msg::presence_event>("chat::msg::presence_event");
   cfg.add_error_category(caf::atom("chat"),
                          [](uint8_t code, caf::atom_value, const caf::message&) {
                            return "chat::" + to_string(static_cast<errc>(code));
@@ -101,19 +128,17 @@ void publish(caf::actor_system& sys, const node_handles& node, std::string room,
 
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,
                   std::function<void(frame)> done) {
-  sys.spawn([store = node.store, cmd = std::move(cmd),
+  sys.spawn([dir = node.directory, cmd = std::move(cmd),
              done = std::move(done)](caf::event_based_actor* self) {
     self
-      ->request(store, caf::infinite,
-                msg::store_read{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit})
-      .then(
-        [=](msg::message_list& xs) {
-          done(history_event(cmd.ref, cmd.room, xs));
-        },
-        [=](caf::error& err) {
-          spdlog::error("history of '{}': {}", cmd.room, self->system().render(err));
-          done(error_event(cmd.ref, "internal", "history read failed"));
-        });
+      ->request(dir, caf::infinite,
+                msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
+                                  cmd.ref})
+      .then([=](frame& f) { done(f); },
+            [=](caf::error& err) {
+              spdlog::error("history of '{}': {}", cmd.room, self->system().render(err));
+              done(error_event(cmd.ref, "internal", "history read failed"));
+            });
   });
 }
 

@@ -17,12 +17,8 @@ namespace chat::actors {
 namespace {
 
 struct member {
-  caf::actor conn;
   std::string user;
-  std::shared_ptr<outbox> out;
-  uint64_t delivered = 0; ///< last seq pushed to this member
-  bool live = false;      ///< caught up: receives the fan-out directly
-  uint64_t generation = 0;
+  caf::actor relay; ///< the relay of the member's node
 };
 
 struct pending_post {
@@ -37,14 +33,16 @@ struct room_state {
   caf::actor directory;
   std::chrono::milliseconds idle{60000};
   storage::room_meta meta;
-  std::unordered_map<caf::actor_id, member> members;
+  /// Every member connection in the cluster, by its (node-unique) address.
+  std::unordered_map<caf::actor_addr, member> members;
   std::unordered_map<std::string, size_t> users; ///< connections per user
+  /// One relay per node with members: the fan-out sends each message once per relay.
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> relays;
   std::vector<pending_post> pending;
   bool in_flight = false;
-  /// The most recent frames, so that most joins with `since` replay from memory.
+  /// The most recent frames, so that most catch-ups are served from memory.
   std::deque<std::pair<uint64_t, frame>> recent;
   size_t recent_bytes = 0;
-  uint64_t generation = 0;
   uint64_t idle_epoch = 0;
   std::unordered_map<std::string, uint64_t> receipts;      ///< user -> read seq
   std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
@@ -56,13 +54,11 @@ using room_self = caf::stateful_actor<room_state>;
 // The recent-frames window: at most this many frames and this many bytes.
 constexpr size_t recent_capacity = 512;
 constexpr size_t recent_max_bytes = 512 * 1024;
-constexpr uint32_t replay_batch = 256;
-/// How long a replay waits for a full outbox to drain before it goes on.
-constexpr auto replay_pause = std::chrono::milliseconds(5);
 /// Posts waiting for the next commit of one room before new ones are shed.
 constexpr size_t max_pending_posts = 10000;
 /// At most one typing signal per user per room per second is relayed.
 constexpr int64_t typing_interval_ms = 1000;
+constexpr uint32_t max_fetch = 1000;
 
 void arm_idle_timer(room_self* self) {
   auto& st = self->state;
@@ -71,82 +67,11 @@ void arm_idle_timer(room_self* self) {
     self->delayed_send(self, st.idle, msg::idle_atom::value, st.idle_epoch);
 }
 
-void broadcast(room_self* self, const frame& f, frame_kind kind,
-               const std::string* except_user = nullptr) {
-  for (auto& [id, m] : self->state.members)
-    if (m.live && (except_user == nullptr || m.user != *except_user))
-      m.out->push(f, kind);
-}
-
-// Brings a member that joined with `since` up to the live stream: from the
-// recent-frames cache when it reaches back far enough, else from the store in
-// batches, and then from the cache. Live fan-out skips the member until then,
-// so the replay and the live messages never interleave. The replay never
-// overflows the member's outbox: when it is full, the replay pauses and
-// resumes shortly after from where it stopped.
-void catch_up(room_self* self, caf::actor_id key) {
-  auto& st = self->state;
-  auto i = st.members.find(key);
-  if (i == st.members.end())
-    return;
-  auto& m = i->second;
-  auto pause = [&] {
-    self->delayed_send(self, replay_pause, msg::replay_atom::value, key, m.generation);
-  };
-  if (m.delivered >= st.meta.seq) {
-    m.live = true;
-    return;
-  }
-  if (!st.recent.empty() && st.recent.front().first <= m.delivered + 1) {
-    for (auto& [seq, f] : st.recent) {
-      if (seq <= m.delivered)
-        continue;
-      if (!m.out->has_room(f.size()))
-        return pause();
-      m.out->push(f, frame_kind::stored);
-      m.delivered = seq;
-    }
-    m.live = true;
-    return;
-  }
-  auto generation = m.generation;
-  self
-    ->request(st.store, caf::infinite,
-              msg::store_read{st.room, 0, m.delivered, true, replay_batch})
-    .then(
-      [=](msg::message_list& xs) {
-        auto& st = self->state;
-        auto i = st.members.find(key);
-        if (i == st.members.end() || i->second.generation != generation)
-          return;
-        auto& m = i->second;
-        if (xs.empty()) {
-          spdlog::error("room '{}': log ends at seq {} but the room is at {}", st.room,
-                        m.delivered, st.meta.seq);
-          m.delivered = st.meta.seq;
-        }
-        for (auto& r : xs) {
-          if (r.seq <= m.delivered)
-            continue;
-          auto f = message_event(st.room, r);
-          if (!m.out->has_room(f.size())) {
-            self->delayed_send(self, replay_pause, msg::replay_atom::value, key, generation);
-            return;
-          }
-          m.out->push(f, frame_kind::stored);
-          m.delivered = r.seq;
-        }
-        catch_up(self, key);
-      },
-      [=](caf::error&) {
-        auto& st = self->state;
-        auto i = st.members.find(key);
-        if (i == st.members.end() || i->second.generation != generation)
-          return;
-        // The replay cannot complete: closing the outbox makes the session drop
-        // the connection, and the client rejoins with `since` and loses nothing.
-        i->second.out->close();
-      });
+// An event for every relay, which passes it to its caught-up members.
+void broadcast(room_self* self, const frame& f, bool ephemeral,
+               const std::string& except_user = {}) {
+  for (auto& [addr, r] : self->state.relays)
+    self->send(r.first, msg::relay_event{f, ephemeral, except_user});
 }
 
 void commit_pending(room_self* self);
@@ -159,11 +84,8 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
     batch[i].promise.deliver(msg::post_result{res.outcomes[i].seq, res.outcomes[i].dup});
   for (auto& rec : res.stored) {
     auto f = message_event(st.room, rec);
-    for (auto& [id, m] : st.members)
-      if (m.live) {
-        m.out->push(f, frame_kind::stored);
-        m.delivered = rec.seq;
-      }
+    for (auto& [addr, r] : st.relays)
+      self->send(r.first, msg::relay_msg{rec.seq, f});
     st.recent_bytes += f.size();
     st.recent.emplace_back(rec.seq, std::move(f));
     while (st.recent.size() > recent_capacity
@@ -202,19 +124,66 @@ void commit_pending(room_self* self) {
       });
 }
 
-void remove_member(room_self* self, caf::actor_id key) {
+void remove_member(room_self* self, const caf::actor_addr& conn) {
   auto& st = self->state;
-  auto i = st.members.find(key);
+  auto i = st.members.find(conn);
   if (i == st.members.end())
     return;
   auto user = std::move(i->second.user);
+  auto relay = i->second.relay.address();
   st.members.erase(i);
+  if (auto r = st.relays.find(relay); r != st.relays.end() && --r->second.second == 0) {
+    self->demonitor(relay);
+    st.relays.erase(r);
+  }
   if (auto u = st.users.find(user); u != st.users.end() && --u->second == 0) {
     st.users.erase(u);
-    broadcast(self, member_event(st.room, user, "leave"), frame_kind::reply);
+    broadcast(self, member_event(st.room, user, "leave"), false);
   }
   if (st.members.empty())
     arm_idle_timer(self);
+}
+
+// A relay stopped (or its node left): its connections are no longer members.
+void remove_relay(room_self* self, const caf::actor_addr& relay) {
+  auto& members = self->state.members;
+  std::vector<caf::actor_addr> gone;
+  for (auto& [addr, m] : members)
+    if (m.relay.address() == relay)
+      gone.push_back(addr);
+  for (auto& addr : gone)
+    remove_member(self, addr);
+  self->state.relays.erase(relay);
+}
+
+// Stored messages after `after`: from the recent frames when they reach back
+// far enough, else from the store.
+caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
+  auto& st = self->state;
+  auto limit = std::min(x.limit, max_fetch);
+  if (!st.recent.empty() && st.recent.front().first <= x.after + 1) {
+    msg::seq_frames out;
+    for (auto& [seq, f] : st.recent) {
+      if (seq <= x.after)
+        continue;
+      if (out.size() == limit)
+        break;
+      out.push_back(msg::seq_frame{seq, f});
+    }
+    return out;
+  }
+  auto rp = self->make_response_promise<msg::seq_frames>();
+  self->request(st.store, caf::infinite, msg::store_read{st.room, 0, x.after, true, limit})
+    .then(
+      [=](msg::message_list& xs) mutable {
+        msg::seq_frames out;
+        out.reserve(xs.size());
+        for (auto& r : xs)
+          out.push_back(msg::seq_frame{r.seq, message_event(self->state.room, r)});
+        rp.deliver(std::move(out));
+      },
+      [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
 }
 
 caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
@@ -240,27 +209,22 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
           self->state.receipts.emplace(std::move(user), seq);
       },
       load_failed);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    remove_member(self, dm.source.id());
-  });
+  self->set_down_handler([=](caf::down_msg& dm) { remove_relay(self, dm.source); });
   arm_idle_timer(self);
   return {
-    [=](msg::room_join& x) -> uint64_t {
+    [=](msg::room_join& x) -> msg::room_joined {
       auto& st = self->state;
-      auto key = x.conn.id();
-      auto existing = st.members.find(key);
-      if (existing == st.members.end()) {
-        self->monitor(x.conn);
+      auto addr = x.conn.address();
+      if (st.members.count(addr) == 0) {
         if (st.users[x.user]++ == 0)
-          broadcast(self, member_event(st.room, x.user, "join"), frame_kind::reply);
+          broadcast(self, member_event(st.room, x.user, "join"), false);
+        auto& r = st.relays[x.relay.address()];
+        if (r.second++ == 0) {
+          r.first = x.relay;
+          self->monitor(x.relay);
+        }
+        st.members.emplace(addr, member{x.user, x.relay});
       }
-      auto& m = st.members[key];
-      m.conn = x.conn;
-      m.user = x.user;
-      m.out = x.out;
-      m.generation = ++st.generation;
-      m.live = false;
-      m.delivered = x.has_since ? std::min(x.since, st.meta.seq) : st.meta.seq;
       std::vector<std::string> users;
       std::vector<std::pair<std::string, uint64_t>> receipts;
       users.reserve(st.users.size());
@@ -269,18 +233,11 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         if (auto r = st.receipts.find(u); r != st.receipts.end())
           receipts.emplace_back(u, r->second);
       }
-      auto joined = joined_event(x.ref, st.room, st.meta.seq, users, receipts);
-      m.out->push(joined, frame_kind::reply);
-      if (x.reply)
-        x.reply->push(joined, frame_kind::reply);
-      catch_up(self, key);
       ++st.idle_epoch;
-      return st.meta.seq;
+      return {joined_event(x.ref, st.room, st.meta.seq, users, receipts), st.meta.seq};
     },
-    [=](msg::room_leave& x) {
-      self->demonitor(x.conn.address());
-      remove_member(self, x.conn.id());
-    },
+    [=](msg::room_leave& x) { remove_member(self, x.conn.address()); },
+    [=](msg::room_fetch& x) { return fetch(self, x); },
     [=](msg::room_post& x) {
       auto& st = self->state;
       if (st.pending.size() >= max_pending_posts) {
@@ -297,18 +254,18 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     },
     [=](msg::room_typing& x) {
       auto& st = self->state;
-      if (st.members.count(x.conn.id()) == 0)
+      if (st.members.count(x.conn.address()) == 0)
         return;
       auto now = runtime::steady_ms();
       auto& last = st.last_typing_ms[x.user];
       if (last != 0 && now - last < typing_interval_ms)
         return; // throttled: dropped silently
       last = now;
-      broadcast(self, typing_event(st.room, x.user), frame_kind::ephemeral, &x.user);
+      broadcast(self, typing_event(st.room, x.user), true, x.user);
     },
     [=](msg::room_read& x) -> caf::result<bool> {
       auto& st = self->state;
-      if (st.members.count(x.conn.id()) == 0)
+      if (st.members.count(x.conn.address()) == 0)
         return caf::make_error(errc::not_joined);
       if (x.seq > st.meta.seq)
         return caf::make_error(errc::bad_argument,
@@ -325,7 +282,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         .then(
           [=](bool) mutable {
             auto& st = self->state;
-            broadcast(self, read_event(st.room, x.user, x.seq), frame_kind::reply);
+            broadcast(self, read_event(st.room, x.user, x.seq), false);
             rp.deliver(true);
           },
           [=](caf::error& err) mutable { rp.deliver(err); });
@@ -333,17 +290,20 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     },
     [=](msg::room_signal& x) -> caf::result<bool> {
       auto& st = self->state;
-      if (st.members.count(x.conn.id()) == 0)
+      if (st.members.count(x.conn.address()) == 0)
         return caf::make_error(errc::not_joined);
-      frame f;
-      for (auto& [id, m] : st.members)
-        if (m.user == x.to) {
-          if (!f)
-            f = signal_event(st.room, x.from, x.data);
-          m.out->push(f, frame_kind::reply);
-        }
-      if (!f)
+      // The connections of `to`, grouped by relay: one message per node.
+      std::unordered_map<caf::actor_addr, msg::relay_unicast> per_relay;
+      for (auto& [addr, m] : st.members)
+        if (m.user == x.to)
+          per_relay[m.relay.address()].conns.push_back(addr.id());
+      if (per_relay.empty())
         return caf::make_error(errc::not_found, "'" + x.to + "' is not in room '" + st.room + "'");
+      auto f = signal_event(st.room, x.from, x.data);
+      for (auto& [relay, u] : per_relay) {
+        u.frame = f;
+        self->send(st.relays[relay].first, std::move(u));
+      }
       return true;
     },
     [=](msg::members_atom) {
@@ -351,11 +311,6 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       for (auto& [u, n] : self->state.users)
         users.push_back(u);
       return users;
-    },
-    [=](msg::replay_atom, caf::actor_id key, uint64_t generation) {
-      auto& members = self->state.members;
-      if (auto i = members.find(key); i != members.end() && i->second.generation == generation)
-        catch_up(self, key);
     },
     [=](msg::idle_atom, uint64_t epoch) {
       auto& st = self->state;

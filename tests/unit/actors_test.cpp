@@ -341,7 +341,7 @@ TEST_CASE("a room message is serialized once: every member gets the same bytes")
   alice.send(send_cmd("r", "shared"));
   auto fb = bob.next_raw();
   auto fc = carol.next_raw();
-  CHECK(json::parse(fb.json())["id"] == "shared");
+  CHECK_MESSAGE(json::parse(fb.json())["id"] == "shared", fb.json());
   // Not equal copies: the very same buffer.
   CHECK(fb.ws_bytes().data() == fc.ws_bytes().data());
 }

@@ -5,6 +5,10 @@
 #include <string>
 #include <string_view>
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
 namespace chat::actors {
 
 /// One outbound event, serialized once and shared by every local recipient.
@@ -36,9 +40,24 @@ public:
   /// writes the WebSocket header for a final frame of `opcode` in front of it.
   static frame finish(std::string buf, uint8_t opcode = 0x1);
 
+  /// A text frame holding `json` (a frame that arrived from another node).
+  static frame from_json(std::string_view json);
+
 private:
   std::shared_ptr<const std::string> buf_;
   uint8_t offset_ = 0;
 };
+
+/// Crosses nodes as its JSON text; the receiving node frames it again, once,
+/// and shares it among its local recipients like any other frame.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frame& x) {
+  std::string json = x ? std::string{x.json()} : std::string{};
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x = json.empty() ? frame{} : frame::from_json(json);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("chat::frame"), json, load);
+}
 
 } // namespace chat::actors

@@ -8,21 +8,26 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "chat/actors/outbox.hpp"
 #include "chat/storage/store.hpp"
 
-// Messages between the node-local actors. None of them crosses nodes yet: they
-// carry shared pointers (outboxes) and storage types, so they are registered as
-// local-only ("unsafe") types. The cluster issue gives the cross-node ones an
-// `inspect` and a serializer round-trip test.
+// Messages between the actors of a node and across nodes. Types that cross
+// nodes (rooms, relays, presence, the directory) have an `inspect` below and
+// are registered in `register_types`; a test round-trips each through CAF's
+// serializer. Types that never leave a node (they carry outboxes or storage
+// types) are registered as local-only ("unsafe") at the end of this file.
 
 namespace chat::msg {
 
-/// A connection joins a room; the room pushes `joined` and the replay into `out`
-/// itself (so that nothing can overtake them) and replies with its last seq.
-/// A join made through POST /rpc also gets `joined` into `reply` (its answer).
-struct room_join {
+// -- rooms: the room actor lives on the room's home node; each node with
+// members has one relay per room, which fans out to the node's connections ---
+
+/// Local: a connection joins a room through its node's relay, which pushes
+/// `joined` and the replay into `out` itself (so that nothing can overtake
+/// them), and `joined` into `reply` too for a join made through POST /rpc.
+struct relay_join {
   caf::actor conn;
   std::string user;
   std::shared_ptr<actors::outbox> out;
@@ -32,11 +37,31 @@ struct room_join {
   std::shared_ptr<actors::outbox> reply;
 };
 
+/// Local: a connection leaves (the relay also notices when it stops).
+struct relay_leave {
+  caf::actor conn;
+};
+
 /// Sent ahead of a command in the same message (`reply_to, cmd_*`): the
 /// command's one reply goes to `out` instead of the connection's stream. Used by
 /// POST /rpc, where the answer belongs to the HTTP request, not the SSE/poll stream.
 struct reply_to {
   std::shared_ptr<actors::outbox> out;
+};
+
+/// Relay -> room: a connection of `user` on the relay's node joins. The reply
+/// is room_joined; the room counts the connection as a member from then on.
+struct room_join {
+  caf::actor conn;
+  std::string user;
+  caf::actor relay;
+  std::string ref;
+};
+
+/// Room -> relay: the `joined` frame and the room's last seq at the join.
+struct room_joined {
+  actors::frame joined;
+  uint64_t seq = 0;
 };
 
 struct room_leave {
@@ -59,6 +84,39 @@ struct post_result {
 struct room_typing {
   caf::actor conn;
   std::string user;
+};
+
+/// Relay -> room: up to `limit` stored messages after `after`, oldest first, as
+/// frames (a member's catch-up). The reply is seq_frames.
+struct room_fetch {
+  uint64_t after = 0;
+  uint32_t limit = 256;
+};
+
+struct seq_frame {
+  uint64_t seq = 0;
+  actors::frame frame;
+};
+using seq_frames = std::vector<seq_frame>;
+
+/// Room -> relay: one stored message, sent once per relay (once per node).
+struct relay_msg {
+  uint64_t seq = 0;
+  actors::frame frame;
+};
+
+/// Room -> relay: an event for every caught-up member except the connections of
+/// `except_user` (empty: none). Ephemeral events are dropped first under load.
+struct relay_event {
+  actors::frame frame;
+  bool ephemeral = false;
+  std::string except_user;
+};
+
+/// Room -> relay: an event for these connections (actor ids on the relay's node).
+struct relay_unicast {
+  std::vector<caf::actor_id> conns;
+  actors::frame frame;
 };
 
 struct store_append {
@@ -109,23 +167,41 @@ struct store_stats {
 };
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
-/// Directory: the (possibly freshly activated) actor of a room.
+/// Directory: the (possibly freshly activated) actor of a room, on its home node.
 struct resolve_room {
   std::string room;
 };
 
-/// Directory: the room's actor if it is active, else an invalid handle.
+/// Directory: the room's actor if it is active (on its home node), else an
+/// invalid handle.
 struct find_room {
   std::string room;
 };
 
-/// Directory: the (possibly freshly activated) presence actor of a user.
+/// Directory: the (possibly freshly activated) presence actor of a user, on the
+/// user's home node.
 struct resolve_user {
   std::string user;
 };
 
-/// A room or presence actor asks the directory to forget it before it stops
-/// (passivation): `(passivate_atom, bool is_user, std::string name)` -> bool.
+/// Local directory: this node's relay of a room (spawned on demand).
+struct resolve_relay {
+  std::string room;
+};
+
+/// Directory: a history read on the room's home node; the reply is the
+/// `history` frame (with `ref`) or an error.
+struct read_history {
+  std::string room;
+  uint64_t before = 0;
+  uint64_t after = 0;
+  bool has_after = false;
+  uint32_t limit = 50;
+  std::string ref;
+};
+
+/// A room, relay or presence actor asks the directory to forget it before it
+/// stops (passivation): `(passivate_atom, actor_kind, std::string name)` -> bool.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 
 /// A member reads up to `seq`; the reply comes once the receipt is stored.
@@ -189,22 +265,55 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
-/// Room: continue a member's replay `(replay_atom, actor_id, generation)` once
+/// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once
 /// its outbox has drained.
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
-/// Room: check whether it has been idle long enough to passivate.
+/// Room, relay: check whether it has been idle long enough to passivate.
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// Store: flush everything to disk and answer; sent at shutdown.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
+// -- inspect: every type that crosses nodes -----------------------------------
+
+#define CHAT_INSPECT(T, ...)                                                     \
+  template <class Inspector>                                                     \
+  typename Inspector::result_type inspect(Inspector& f, T& x) {                  \
+    return f(caf::meta::type_name("chat::msg::" #T), __VA_ARGS__);              \
+  }
+
+CHAT_INSPECT(room_join, x.conn, x.user, x.relay, x.ref)
+CHAT_INSPECT(room_joined, x.joined, x.seq)
+CHAT_INSPECT(room_leave, x.conn)
+CHAT_INSPECT(room_post, x.user, x.id, x.body)
+CHAT_INSPECT(post_result, x.seq, x.dup)
+CHAT_INSPECT(room_typing, x.conn, x.user)
+CHAT_INSPECT(room_fetch, x.after, x.limit)
+CHAT_INSPECT(seq_frame, x.seq, x.frame)
+CHAT_INSPECT(relay_msg, x.seq, x.frame)
+CHAT_INSPECT(relay_event, x.frame, x.ephemeral, x.except_user)
+CHAT_INSPECT(relay_unicast, x.conns, x.frame)
+CHAT_INSPECT(resolve_room, x.room)
+CHAT_INSPECT(find_room, x.room)
+CHAT_INSPECT(resolve_user, x.user)
+CHAT_INSPECT(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref)
+CHAT_INSPECT(room_read, x.conn, x.user, x.seq)
+CHAT_INSPECT(room_signal, x.conn, x.from, x.to, x.data)
+CHAT_INSPECT(presence_heartbeat, x.conn)
+CHAT_INSPECT(presence_disconnect, x.conn)
+CHAT_INSPECT(presence_watch, x.conn)
+CHAT_INSPECT(presence_unwatch, x.conn)
+CHAT_INSPECT(presence_info, x.user, x.online, x.last_seen)
+CHAT_INSPECT(presence_event, x.info, x.frame)
+
+#undef CHAT_INSPECT
+
 } // namespace chat::msg
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_join)
+// Local-only: they carry outboxes or storage types and never leave a node.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::relay_join)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::relay_leave)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::reply_to)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_leave)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_post)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::post_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_typing)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_relay)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_append)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_receipt)
@@ -214,17 +323,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::receipt_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load_last_seen)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_read)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::message_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_room)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::find_room)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_user)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_read)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_signal)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_heartbeat)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_disconnect)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_watch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_unwatch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_info)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::presence_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_meta)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_append_result)

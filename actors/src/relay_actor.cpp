@@ -1,0 +1,366 @@
+#include "relay_actor.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/messages.hpp"
+
+namespace chat::actors {
+
+namespace {
+
+struct local_member {
+  caf::actor conn;
+  std::string user;
+  std::shared_ptr<outbox> out;
+  uint64_t delivered = 0; ///< last seq pushed to this member
+  bool live = false;      ///< caught up: receives the fan-out directly
+  uint64_t generation = 0;
+};
+
+struct relay_state {
+  std::string room;
+  caf::actor directory;
+  caf::actor home; ///< the room's actor, on its home node
+  std::unordered_map<caf::actor_id, local_member> members;
+  uint64_t seq = 0; ///< the room's last seq as far as this relay knows
+  /// The most recent frames, so that most joins with `since` replay from memory.
+  std::deque<std::pair<uint64_t, frame>> recent;
+  size_t recent_bytes = 0;
+  uint64_t generation = 0;
+  uint64_t idle_epoch = 0;
+  static inline const char* name = "relay";
+};
+
+using relay_self = caf::stateful_actor<relay_state>;
+
+constexpr size_t recent_capacity = 512;
+constexpr size_t recent_max_bytes = 512 * 1024;
+constexpr uint32_t replay_batch = 256;
+/// How long a replay waits for a full outbox to drain before it goes on.
+constexpr auto replay_pause = std::chrono::milliseconds(5);
+/// An empty relay stops after this long (a reconnecting client usually returns sooner).
+constexpr auto relay_idle = std::chrono::seconds(5);
+constexpr int max_resolve_attempts = 5;
+
+caf::error moving(relay_self* self) {
+  return caf::make_error(errc::room_unavailable, "room '" + self->state.room + "' is moving");
+}
+
+// A member's request for the room: the room answers the member directly.
+template <class Request>
+void to_room(relay_self* self, Request&& x) {
+  if (!self->state.home)
+    self->make_response_promise().deliver(moving(self));
+  else
+    self->delegate(self->state.home, std::forward<Request>(x));
+}
+
+void arm_idle_timer(relay_self* self) {
+  auto& st = self->state;
+  ++st.idle_epoch;
+  if (st.members.empty())
+    self->delayed_send(self, relay_idle, msg::idle_atom::value, st.idle_epoch);
+}
+
+void remember(relay_state& st, uint64_t seq, const frame& f) {
+  if (!st.recent.empty() && seq <= st.recent.back().first)
+    return;
+  st.recent_bytes += f.size();
+  st.recent.emplace_back(seq, f);
+  while (st.recent.size() > recent_capacity
+         || (st.recent.size() > 1 && st.recent_bytes > recent_max_bytes)) {
+    st.recent_bytes -= st.recent.front().second.size();
+    st.recent.pop_front();
+  }
+}
+
+// Brings a member that joined with `since` up to the live stream: from the
+// recent frames when they reach back far enough, else from the room in batches.
+// Live fan-out skips the member until then, so the replay and the live messages
+// never interleave. The replay never overflows the member's outbox: when it is
+// full, the replay pauses and resumes shortly after from where it stopped.
+void catch_up(relay_self* self, caf::actor_id key) {
+  auto& st = self->state;
+  auto i = st.members.find(key);
+  if (i == st.members.end())
+    return;
+  auto& m = i->second;
+  auto pause = [&] {
+    self->delayed_send(self, replay_pause, msg::replay_atom::value, key, m.generation);
+  };
+  if (m.delivered >= st.seq) {
+    m.live = true;
+    return;
+  }
+  if (!st.recent.empty() && st.recent.front().first <= m.delivered + 1) {
+    for (auto& [seq, f] : st.recent) {
+      if (seq <= m.delivered)
+        continue;
+      if (!m.out->has_room(f.size()))
+        return pause();
+      m.out->push(f, frame_kind::stored);
+      m.delivered = seq;
+    }
+    if (m.delivered >= st.seq)
+      m.live = true;
+    return;
+  }
+  auto generation = m.generation;
+  self->request(st.home, caf::infinite, msg::room_fetch{m.delivered, replay_batch})
+    .then(
+      [=](msg::seq_frames& xs) {
+        auto& st = self->state;
+        auto i = st.members.find(key);
+        if (i == st.members.end() || i->second.generation != generation)
+          return;
+        auto& m = i->second;
+        if (xs.empty()) {
+          spdlog::error("room '{}': log ends at seq {} but the room is at {}", st.room,
+                        m.delivered, st.seq);
+          m.delivered = st.seq;
+        }
+        for (auto& x : xs) {
+          if (x.seq <= m.delivered)
+            continue;
+          if (!m.out->has_room(x.frame.size())) {
+            self->delayed_send(self, replay_pause, msg::replay_atom::value, key, generation);
+            return;
+          }
+          m.out->push(x.frame, frame_kind::stored);
+          m.delivered = x.seq;
+        }
+        catch_up(self, key);
+      },
+      [=](caf::error&) {
+        auto& st = self->state;
+        auto i = st.members.find(key);
+        if (i == st.members.end() || i->second.generation != generation)
+          return;
+        // The replay cannot complete: closing the outbox makes the session drop
+        // the connection, and the client rejoins with `since` and loses nothing.
+        i->second.out->close();
+      });
+}
+
+void push_to_live(relay_self* self, const frame& f, frame_kind kind,
+                  const std::string& except_user = {}) {
+  for (auto& [id, m] : self->state.members)
+    if (m.live && (except_user.empty() || m.user != except_user))
+      m.out->push(f, kind);
+}
+
+void remove_member(relay_self* self, caf::actor_id key) {
+  auto& st = self->state;
+  auto i = st.members.find(key);
+  if (i == st.members.end())
+    return;
+  if (st.home)
+    self->send(st.home, msg::room_leave{i->second.conn});
+  st.members.erase(i);
+  if (st.members.empty())
+    arm_idle_timer(self);
+}
+
+void rejoin_all(relay_self* self, int attempt);
+
+// The room's actor is known: watch it, so that the relay notices when its node
+// leaves and moves its members to the room's next home.
+void bind_home(relay_self* self, caf::actor home) {
+  self->state.home = std::move(home);
+  self->monitor(self->state.home);
+}
+
+// The room moved (its home node left or failed): find its new home and join
+// every member there again, each from what it has already received.
+void rejoin_all(relay_self* self, int attempt) {
+  auto& st = self->state;
+  self->request(st.directory, caf::infinite, msg::resolve_room{st.room})
+    .await(
+      [=](caf::actor& home) {
+        bind_home(self, home);
+        auto me = caf::actor_cast<caf::actor>(self);
+        for (auto& [key, m] : self->state.members) {
+          m.live = false;
+          m.generation = ++self->state.generation;
+          auto key_copy = key;
+          self->request(home, caf::infinite, msg::room_join{m.conn, m.user, me, ""})
+            .then([=](msg::room_joined& j) {
+              auto& st = self->state;
+              st.seq = std::max(st.seq, j.seq);
+              auto i = st.members.find(key_copy);
+              if (i == st.members.end())
+                return;
+              i->second.out->push(j.joined, frame_kind::reply);
+              catch_up(self, key_copy);
+            });
+        }
+      },
+      [=](caf::error& err) {
+        if (attempt < max_resolve_attempts) {
+          self->delayed_send(self, std::chrono::milliseconds(200 * attempt),
+                             msg::replay_atom::value, caf::actor_id{0},
+                             static_cast<uint64_t>(attempt));
+          return;
+        }
+        spdlog::error("room '{}': no home to move to: {}", self->state.room,
+                      self->system().render(err));
+        for (auto& [key, m] : self->state.members)
+          m.out->close(); // the clients reconnect and rejoin with `since`
+      });
+}
+
+// Joins one local connection at the room. The room's actor may have passivated
+// (when the room was empty) or moved since the relay last saw it: then the
+// relay finds the room again and retries.
+void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, int attempt) {
+  auto& st = self->state;
+  if (!st.home) {
+    self->request(st.directory, caf::infinite, msg::resolve_room{st.room})
+      .await(
+        [=](caf::actor& home) mutable {
+          bind_home(self, home);
+          join_member(self, std::move(x), std::move(rp), attempt);
+        },
+        [=](caf::error& err) mutable { rp.deliver(err); });
+    return;
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto home = st.home;
+  // `then`, not `await`: events the room sent before its answer (the member
+  // event of this very join) must be handled first, so that they do not reach
+  // the new member.
+  self->request(home, caf::infinite, msg::room_join{x.conn, x.user, me, x.ref})
+    .then(
+      [=](msg::room_joined& j) mutable {
+        auto& st = self->state;
+        st.seq = std::max(st.seq, j.seq);
+        auto key = x.conn.id();
+        if (st.members.count(key) == 0)
+          self->monitor(x.conn);
+        auto& m = st.members[key];
+        m.conn = x.conn;
+        m.user = x.user;
+        m.out = x.out;
+        m.generation = ++st.generation;
+        m.live = false;
+        m.delivered = x.has_since ? std::min(x.since, j.seq) : j.seq;
+        m.out->push(j.joined, frame_kind::reply);
+        if (x.reply)
+          x.reply->push(j.joined, frame_kind::reply);
+        catch_up(self, key);
+        rp.deliver(true);
+      },
+      [=](caf::error& err) mutable {
+        if (err != caf::sec::request_receiver_down || attempt >= max_resolve_attempts)
+          return rp.deliver(err);
+        if (self->state.home == home)
+          self->state.home = nullptr;
+        join_member(self, std::move(x), std::move(rp), attempt + 1);
+      });
+}
+
+caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directory) {
+  auto& st = self->state;
+  st.room = std::move(room);
+  st.directory = std::move(directory);
+  // Nothing is handled before the relay knows the room's actor.
+  self->request(st.directory, caf::infinite, msg::resolve_room{st.room})
+    .await([=](caf::actor& home) { bind_home(self, home); },
+           [=](caf::error& err) {
+             spdlog::error("room '{}': cannot resolve: {}", self->state.room,
+                           self->system().render(err));
+             self->quit(err);
+           });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source == st.home.address()) {
+      st.home = nullptr;
+      if (!st.members.empty())
+        rejoin_all(self, 1);
+      return;
+    }
+    for (auto& [key, m] : st.members)
+      if (m.conn.address() == dm.source) {
+        remove_member(self, key);
+        return;
+      }
+  });
+  arm_idle_timer(self);
+  return {
+    [=](msg::relay_join& x) {
+      ++self->state.idle_epoch;
+      join_member(self, std::move(x), self->make_response_promise<bool>(), 1);
+    },
+    [=](msg::relay_leave& x) -> bool {
+      self->demonitor(x.conn.address());
+      remove_member(self, x.conn.id());
+      return true;
+    },
+    [=](msg::relay_msg& x) {
+      auto& st = self->state;
+      st.seq = std::max(st.seq, x.seq);
+      remember(st, x.seq, x.frame);
+      for (auto& [id, m] : st.members) {
+        if (!m.live || x.seq <= m.delivered)
+          continue;
+        if (x.seq == m.delivered + 1) {
+          m.out->push(x.frame, frame_kind::stored);
+          m.delivered = x.seq;
+        } else { // a gap (the room moved): fetch what is missing first
+          m.live = false;
+          catch_up(self, id);
+        }
+      }
+    },
+    [=](msg::relay_event& x) {
+      push_to_live(self, x.frame, x.ephemeral ? frame_kind::ephemeral : frame_kind::reply,
+                   x.except_user);
+    },
+    [=](msg::relay_unicast& x) {
+      auto& members = self->state.members;
+      for (auto id : x.conns)
+        if (auto i = members.find(id); i != members.end())
+          i->second.out->push(x.frame, frame_kind::reply);
+    },
+    // What members send to the room goes through: the relay always knows where
+    // the room is, also after it moved.
+    [=](msg::room_post& x) { to_room(self, std::move(x)); },
+    [=](msg::room_typing& x) {
+      if (self->state.home)
+        self->send(self->state.home, std::move(x));
+    },
+    [=](msg::room_read& x) { to_room(self, std::move(x)); },
+    [=](msg::room_signal& x) { to_room(self, std::move(x)); },
+    [=](msg::replay_atom, caf::actor_id key, uint64_t generation) {
+      if (key == 0) // a retry of rejoin_all
+        return rejoin_all(self, static_cast<int>(generation) + 1);
+      auto& members = self->state.members;
+      if (auto i = members.find(key); i != members.end() && i->second.generation == generation)
+        catch_up(self, key);
+    },
+    [=](msg::idle_atom, uint64_t epoch) {
+      auto& st = self->state;
+      if (epoch != st.idle_epoch || !st.members.empty())
+        return;
+      self->request(st.directory, caf::infinite, msg::passivate_atom::value, st.room)
+        .await([=](bool ok) {
+          if (ok)
+            self->quit();
+        });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_relay(caf::local_actor* parent, std::string room, caf::actor directory) {
+  return parent->spawn(relay_actor, std::move(room), std::move(directory));
+}
+
+} // namespace chat::actors

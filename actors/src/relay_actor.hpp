@@ -1,0 +1,20 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/local_actor.hpp>
+
+namespace chat::actors {
+
+/// Spawns this node's relay of one room. Every connection of the node joins the
+/// room through it. The room (on its home node, maybe this one) sends each
+/// stored message once to each relay; the relay pushes that one shared frame to
+/// each of its caught-up members, brings members that joined with `since` up to
+/// date (from its recent frames or the room), and forwards its members' posts,
+/// reads and signals to the room. When the room's actor goes away (its node
+/// left), the relay finds the room's new home and joins its members there again.
+caf::actor spawn_relay(caf::local_actor* parent, std::string room, caf::actor directory);
+
+} // namespace chat::actors
