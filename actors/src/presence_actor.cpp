@@ -20,8 +20,11 @@ struct presence_state {
   caf::actor directory;
   presence_options opts;
   std::optional<presence_tracker> tracker;
-  std::unordered_map<caf::actor_id, caf::actor> watchers;
-  std::unordered_map<caf::actor_id, caf::actor> devices; ///< monitored connections
+  // Keyed by address: connections on different nodes may share an actor id.
+  std::unordered_map<caf::actor_addr, caf::actor> watchers;
+  /// Monitored connections and their device numbers in the tracker.
+  std::unordered_map<caf::actor_addr, std::pair<caf::actor, uint64_t>> devices;
+  uint64_t next_device = 0;
   uint64_t expire_epoch = 0;
   uint64_t idle_epoch = 0;
   static inline const char* name = "presence";
@@ -73,13 +76,16 @@ void after_change(presence_self* self, bool was_online, int64_t now) {
   arm_idle_timer(self);
 }
 
-void drop_device(presence_self* self, caf::actor_id id) {
+void drop_device(presence_self* self, const caf::actor_addr& conn) {
   auto& st = self->state;
-  if (st.devices.erase(id) == 0)
+  auto i = st.devices.find(conn);
+  if (i == st.devices.end())
     return;
+  auto device = i->second.second;
+  st.devices.erase(i);
   auto now = runtime::wall_ms();
   auto was_online = st.tracker->online();
-  st.tracker->disconnect(id, now);
+  st.tracker->disconnect(device, now);
   after_change(self, was_online, now);
   arm_expiry(self, now);
 }
@@ -98,31 +104,32 @@ caf::behavior presence_actor(presence_self* self, std::string user, caf::actor s
              self->state.tracker.emplace(self->state.opts.tracker, 0);
            });
   self->set_down_handler([=](caf::down_msg& dm) {
-    auto id = dm.source.id();
-    if (self->state.watchers.erase(id) > 0)
+    if (self->state.watchers.erase(dm.source) > 0)
       arm_idle_timer(self);
-    drop_device(self, id);
+    drop_device(self, dm.source);
   });
   return {
     [=](msg::presence_heartbeat& x) {
       auto& st = self->state;
-      auto id = x.conn.id();
-      if (st.devices.emplace(id, x.conn).second)
+      auto [i, added] = st.devices.try_emplace(x.conn.address(), x.conn, st.next_device);
+      if (added) {
+        ++st.next_device;
         self->monitor(x.conn);
+      }
       auto now = runtime::wall_ms();
       auto was_online = st.tracker->online();
-      st.tracker->heartbeat(id, now);
+      st.tracker->heartbeat(i->second.second, now);
       if (!was_online)
         after_change(self, was_online, now);
       arm_expiry(self, now);
     },
     [=](msg::presence_disconnect& x) {
       self->demonitor(x.conn.address());
-      drop_device(self, x.conn.id());
+      drop_device(self, x.conn.address());
     },
     [=](msg::presence_watch& x) -> msg::presence_info {
       auto& st = self->state;
-      if (st.watchers.emplace(x.conn.id(), x.conn).second)
+      if (st.watchers.emplace(x.conn.address(), x.conn).second)
         self->monitor(x.conn);
       ++st.idle_epoch;
       // The watcher starts from what the others were last told, so that the
@@ -130,7 +137,7 @@ caf::behavior presence_actor(presence_self* self, std::string user, caf::actor s
       return {st.user, st.tracker->published_online(), st.tracker->last_seen()};
     },
     [=](msg::presence_unwatch& x) {
-      if (self->state.watchers.erase(x.conn.id()) > 0) {
+      if (self->state.watchers.erase(x.conn.address()) > 0) {
         self->demonitor(x.conn.address());
         arm_idle_timer(self);
       }
