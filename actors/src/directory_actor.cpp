@@ -7,6 +7,7 @@
 
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
+#include "chat/runtime/hash_ring.hpp"
 #include "relay_actor.hpp"
 #include "room_actor.hpp"
 
@@ -20,6 +21,11 @@ struct directory_state {
   actor_map rooms;  ///< room actors of the rooms whose home is this node
   actor_map users;  ///< presence actors of the users whose home is this node
   actor_map relays; ///< this node's relays (rooms with members here)
+  std::string node_id;
+  /// Homes of rooms and users. Empty (everything is local) until the node is
+  /// in a cluster.
+  runtime::hash_ring ring;
+  std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
   static inline const char* name = "directory";
 };
 
@@ -47,6 +53,26 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
 
+// The directory of the home node of `key` when that is another node, else
+// nothing (answer here). Requests already forwarded once are answered here.
+caf::actor remote_home(directory_self* self, const std::string& key, uint8_t hops) {
+  auto& st = self->state;
+  if (hops > 0 || st.ring.empty())
+    return nullptr;
+  auto& owner = st.ring.owner(key);
+  if (owner == st.node_id)
+    return nullptr;
+  auto i = st.peers.find(owner);
+  return i == st.peers.end() ? nullptr : i->second;
+}
+
+// Forwards the current request to `home` (which answers the requester directly).
+template <class Request>
+void forward(directory_self* self, const caf::actor& home, Request x) {
+  x.hops = 1;
+  self->delegate(home, std::move(x));
+}
+
 caf::behavior directory_actor(directory_self* self, directory_options opts, caf::actor store) {
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
@@ -54,16 +80,33 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       erase_by_address(st.relays, dm.source);
   });
   auto me = caf::actor_cast<caf::actor>(self);
+  self->state.node_id = opts.node_id;
   return {
-    [=](msg::resolve_room& x) -> caf::actor {
+    [=](msg::resolve_room& x) -> caf::result<caf::actor> {
+      if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
+        forward(self, home, std::move(x));
+        return caf::delegated<caf::actor>{};
+      }
       return resolve(self, self->state.rooms, std::move(x.room), [&](const std::string& n) {
         return spawn_room(self, n, opts.node_id, store, me, opts.room_idle);
       });
     },
-    [=](msg::resolve_user& x) -> caf::actor {
+    [=](msg::resolve_user& x) -> caf::result<caf::actor> {
+      if (auto home = remote_home(self, runtime::hash_ring::user_key(x.user), x.hops)) {
+        forward(self, home, std::move(x));
+        return caf::delegated<caf::actor>{};
+      }
       return resolve(self, self->state.users, std::move(x.user), [&](const std::string& n) {
         return spawn_presence(self, n, store, me, opts.presence);
       });
+    },
+    [=](msg::cluster_view& x) {
+      auto& st = self->state;
+      st.peers.clear();
+      for (size_t i = 0; i < x.nodes.size() && i < x.directories.size(); ++i)
+        if (x.nodes[i] != st.node_id)
+          st.peers.emplace(x.nodes[i], x.directories[i]);
+      st.ring = runtime::hash_ring{x.nodes};
     },
     [=](msg::resolve_relay& x) -> caf::actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
@@ -71,6 +114,10 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       });
     },
     [=](msg::read_history& x) -> caf::result<frame> {
+      if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
+        forward(self, home, std::move(x));
+        return caf::delegated<frame>{};
+      }
       auto rp = self->make_response_promise<frame>();
       auto room = x.room;
       auto ref = x.ref;
@@ -81,7 +128,11 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
               [=](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
-    [=](msg::find_room& x) -> caf::actor {
+    [=](msg::find_room& x) -> caf::result<caf::actor> {
+      if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
+        forward(self, home, std::move(x));
+        return caf::delegated<caf::actor>{};
+      }
       auto& rooms = self->state.rooms;
       auto i = rooms.find(x.room);
       return i != rooms.end() ? i->second : caf::actor{};

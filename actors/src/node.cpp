@@ -51,8 +51,11 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<msg::presence_info>("chat::msg::presence_info");
   cfg.add_message_type<msg::presence_event>("chat::msg::presence_event");
   cfg.add_error_category(caf::atom("chat"),
-                         [](uint8_t code, caf::atom_value, const caf::message&) {
-                           return "chat::" + to_string(static_cast<errc>(code));
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           auto text = "chat::" + to_string(static_cast<errc>(code));
+                           if (ctx.match_elements<std::string>())
+                             text += ": " + ctx.get_as<std::string>(0);
+                           return text;
                          });
 }
 

@@ -4,10 +4,6 @@
 
 #include <doctest/doctest.h>
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -16,6 +12,7 @@
 
 #include "chat/actors/node.hpp"
 #include "temp_dir.hpp"
+#include "test_client.hpp"
 
 using namespace chat;
 using json = nlohmann::json;
@@ -23,84 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// One test client: a connection actor and the frames that reach its outbox.
-class client {
-public:
-  client(caf::actor_system& sys, const actors::node_handles& node, std::string user) :
-    out_(std::make_shared<actors::outbox>(64 << 20)) {
-    out_->set_waker([this] {
-      cv_.notify_all();
-    });
-    conn_ = actors::spawn_connection(sys, node, std::move(user), out_);
-  }
-  ~client() { caf::anon_send(conn_, msg::closed_atom::value); }
-
-  template <class Cmd>
-  void send(Cmd cmd) {
-    caf::anon_send(conn_, std::move(cmd));
-  }
-
-  /// The next frame, waiting up to 10 s.
-  json next() { return pop(buffered_); }
-
-  /// The next frame of `type`, skipping others (member events etc.).
-  json next(const std::string& type) {
-    for (;;) {
-      auto j = next();
-      if (j["type"] == type)
-        return j;
-    }
-  }
-
-  /// The next raw frame (not parsed), waiting up to 10 s.
-  actors::frame next_raw() { return pop(raw_); }
-
-  /// Keep raw frames instead of parsing them (for identity checks).
-  void keep_raw() { keep_raw_ = true; }
-
-  /// True when no frame arrives within `wait`.
-  bool quiet(std::chrono::milliseconds wait) {
-    std::this_thread::sleep_for(wait);
-    std::unique_lock<std::mutex> lock{mtx_};
-    drain();
-    return buffered_.empty();
-  }
-
-private:
-  template <class T>
-  T pop(std::deque<T>& queue) {
-    std::unique_lock<std::mutex> lock{mtx_};
-    for (int i = 0; i < 1000 && queue.empty(); ++i) {
-      drain();
-      if (queue.empty())
-        cv_.wait_for(lock, 10ms);
-    }
-    REQUIRE_MESSAGE(!queue.empty(), "no frame within 10 s");
-    auto x = queue.front();
-    queue.pop_front();
-    return x;
-  }
-
-  void drain() {
-    std::vector<actors::frame> fs;
-    out_->take(fs);
-    for (auto& f : fs) {
-      if (keep_raw_)
-        raw_.push_back(f);
-      else
-        buffered_.push_back(json::parse(f.json()));
-      out_->release(f.size());
-    }
-  }
-
-  std::shared_ptr<actors::outbox> out_;
-  caf::actor conn_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::deque<json> buffered_;
-  std::deque<actors::frame> raw_;
-  bool keep_raw_ = false;
-};
+using test::client;
 
 /// A node: actor system + store + directory over a data dir that outlives it.
 struct node {

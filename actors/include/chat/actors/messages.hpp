@@ -167,21 +167,36 @@ struct store_stats {
 };
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
+// Directory requests. Any node's directory answers them: it forwards a request
+// for a room or user whose home is another node to that node's directory,
+// once (`hops` 1); a forwarded request is always answered where it lands, so
+// two nodes with momentarily different views cannot bounce it forever.
+
 /// Directory: the (possibly freshly activated) actor of a room, on its home node.
 struct resolve_room {
   std::string room;
+  uint8_t hops = 0;
 };
 
 /// Directory: the room's actor if it is active (on its home node), else an
 /// invalid handle.
 struct find_room {
   std::string room;
+  uint8_t hops = 0;
 };
 
 /// Directory: the (possibly freshly activated) presence actor of a user, on the
 /// user's home node.
 struct resolve_user {
   std::string user;
+  uint8_t hops = 0;
+};
+
+/// Membership -> directory: the nodes that are up (this one included) and
+/// their directories (parallel lists). The ring is rebuilt from it.
+struct cluster_view {
+  std::vector<std::string> nodes;
+  std::vector<caf::actor> directories;
 };
 
 /// Local directory: this node's relay of a room (spawned on demand).
@@ -198,6 +213,7 @@ struct read_history {
   bool has_after = false;
   uint32_t limit = 50;
   std::string ref;
+  uint8_t hops = 0;
 };
 
 /// A room, relay or presence actor asks the directory to forget it before it
@@ -292,10 +308,10 @@ CHAT_INSPECT(seq_frame, x.seq, x.frame)
 CHAT_INSPECT(relay_msg, x.seq, x.frame)
 CHAT_INSPECT(relay_event, x.frame, x.ephemeral, x.except_user)
 CHAT_INSPECT(relay_unicast, x.conns, x.frame)
-CHAT_INSPECT(resolve_room, x.room)
-CHAT_INSPECT(find_room, x.room)
-CHAT_INSPECT(resolve_user, x.user)
-CHAT_INSPECT(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref)
+CHAT_INSPECT(resolve_room, x.room, x.hops)
+CHAT_INSPECT(find_room, x.room, x.hops)
+CHAT_INSPECT(resolve_user, x.user, x.hops)
+CHAT_INSPECT(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref, x.hops)
 CHAT_INSPECT(room_read, x.conn, x.user, x.seq)
 CHAT_INSPECT(room_signal, x.conn, x.from, x.to, x.data)
 CHAT_INSPECT(presence_heartbeat, x.conn)
@@ -314,6 +330,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::relay_join)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::relay_leave)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::reply_to)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_relay)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::cluster_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_append)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_receipt)

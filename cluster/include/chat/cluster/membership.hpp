@@ -1,0 +1,82 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "chat/actors/node.hpp"
+#include "chat/runtime/endpoint.hpp"
+
+namespace chat::cluster {
+
+/// Nodes of another protocol version are refused at the handshake.
+inline constexpr uint32_t protocol_version = 1;
+
+struct cluster_options {
+  /// Where this node's membership actor is published (CAF middleman); port 0
+  /// picks a free one (see `membership::local_endpoint`).
+  runtime::endpoint listen{"127.0.0.1", 0};
+  /// Nodes to join through; any one member is enough. Empty: start a cluster.
+  std::vector<runtime::endpoint> seeds;
+  /// Application heartbeat interval between members. Default: 500 ms.
+  std::chrono::milliseconds heartbeat{500};
+  /// A member not heard from for this long is down. Default: 3000 ms.
+  std::chrono::milliseconds failure_timeout{3000};
+  /// How long joining may take before start() gives up. Default: 10 s.
+  std::chrono::milliseconds join_timeout{10000};
+};
+
+/// Loads CAF's middleman, sets its heartbeats from `opts`, and registers the
+/// cluster's message types. Call on the config before the actor system exists.
+void configure(caf::actor_system_config& cfg, const cluster_options& opts);
+
+/// One member's state as this node sees it.
+struct member_status {
+  std::string node_id;
+  std::string endpoint;
+  bool up = false;
+};
+
+/// This node's membership in a cluster: a membership actor, published through
+/// the middleman, that exchanges heartbeats with every other member, detects
+/// failures (a lost connection, or heartbeats missing for `failure_timeout`),
+/// and gives the node's directory each new view (which rebuilds its ring).
+class membership {
+public:
+  /// Publishes the membership actor and, with seeds, joins through the first
+  /// that answers. Fails (with a one-line reason) when nothing can be
+  /// published, no seed answers, or the cluster refuses this node (its id is
+  /// taken, or it speaks another protocol version).
+  [[nodiscard]] static std::unique_ptr<membership>
+  start(caf::actor_system& sys, const actors::node_handles& node, cluster_options opts,
+        std::string& error);
+
+  ~membership();
+  membership(const membership&) = delete;
+  membership& operator=(const membership&) = delete;
+
+  [[nodiscard]] runtime::endpoint local_endpoint() const { return endpoint_; }
+
+  /// Every member this node knows, itself included, sorted by id.
+  [[nodiscard]] std::vector<member_status> members() const;
+
+  /// Says goodbye to the other members (they drop this node from their ring at
+  /// once) and stops the membership actor.
+  void leave();
+
+private:
+  membership(caf::actor_system& sys, caf::actor actor, runtime::endpoint endpoint) :
+    sys_(sys), actor_(std::move(actor)), endpoint_(std::move(endpoint)) {}
+
+  caf::actor_system& sys_;
+  caf::actor actor_;
+  runtime::endpoint endpoint_;
+};
+
+} // namespace chat::cluster

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+// What membership actors say to each other (all of it crosses nodes).
+
+namespace chat::cluster {
+
+/// Who a node is: its id, protocol version, membership and directory actors.
+struct node_info {
+  std::string node_id;
+  uint32_t version = 0;
+  caf::actor membership;
+  caf::actor directory;
+  std::string endpoint; ///< where its membership actor is published
+};
+
+/// A node introduces itself; the reply is the list of members the receiver
+/// knows (itself included), or an error when the node is refused.
+struct hello {
+  node_info info;
+};
+
+using member_list = std::vector<node_info>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("chat::cluster::node_info"), x.node_id, x.version,
+           x.membership, x.directory, x.endpoint);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hello& x) {
+  return f(caf::meta::type_name("chat::cluster::hello"), x.info);
+}
+
+/// `(beat_atom, node_id)`: a member is alive.
+using beat_atom = caf::atom_constant<caf::atom("beat")>;
+/// `(bye_atom, node_id)`: a member leaves the cluster for good.
+using bye_atom = caf::atom_constant<caf::atom("bye")>;
+/// Local: `(join_atom, caf::actor seed_membership)` -> bool, joins through a seed.
+using join_atom = caf::atom_constant<caf::atom("join")>;
+/// Local: the heartbeat and failure-detector timer.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Local: `(status_atom)` -> std::vector<std::string> "id|endpoint|up".
+using status_atom = caf::atom_constant<caf::atom("status")>;
+/// Local: `(endpoint_atom, std::string)`: where the actor was published.
+using endpoint_atom = caf::atom_constant<caf::atom("endpoint")>;
+/// Local: say goodbye to every member, then stop.
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+
+} // namespace chat::cluster

@@ -1,0 +1,117 @@
+#include "chat/cluster/membership.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cluster_messages.hpp"
+#include "membership_actor.hpp"
+
+namespace chat::cluster {
+
+void configure(caf::actor_system_config& cfg, const cluster_options& opts) {
+  cfg.load<caf::io::middleman>();
+  // Members learn of each other through handles in messages; let CAF connect
+  // them directly instead of routing through the node that introduced them.
+  cfg.set("middleman.enable-automatic-connections", true);
+  // Without middleman heartbeats a hung peer (process stopped, TCP open) is
+  // never reported; they must be set on every node alike.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat});
+  cfg.set("middleman.connection-timeout", caf::timespan{opts.failure_timeout});
+  cfg.add_message_type<node_info>("chat::cluster::node_info");
+  cfg.add_message_type<hello>("chat::cluster::hello");
+  cfg.add_message_type<member_list>("chat::cluster::member_list");
+}
+
+std::unique_ptr<membership> membership::start(caf::actor_system& sys,
+                                              const actors::node_handles& node,
+                                              cluster_options opts, std::string& error) {
+  auto& mm = sys.middleman();
+  membership_settings settings;
+  settings.node_id = node.node_id;
+  settings.directory = node.directory;
+  settings.heartbeat = opts.heartbeat;
+  settings.failure_timeout = opts.failure_timeout;
+  // With port 0 the actor learns its real port right after publishing (the
+  // endpoint is only for logs and status).
+  settings.endpoint = opts.listen.to_string();
+  auto actor = spawn_membership(sys, settings);
+  auto port = mm.publish(actor, opts.listen.port, opts.listen.host.c_str(), true);
+  if (!port) {
+    error = "cannot listen for the cluster on " + opts.listen.to_string() + ": "
+            + sys.render(port.error());
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return nullptr;
+  }
+  runtime::endpoint local{opts.listen.host, *port};
+  caf::anon_send(actor, endpoint_atom::value, local.to_string());
+  std::unique_ptr<membership> self{new membership(sys, actor, local)};
+  if (opts.seeds.empty())
+    return self;
+  caf::scoped_actor scoped{sys};
+  std::string last_error = "no seed given";
+  auto deadline = std::chrono::steady_clock::now() + opts.join_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (auto& seed : opts.seeds) {
+      auto handle = mm.remote_actor(seed.host, seed.port);
+      if (!handle) {
+        last_error = "cannot reach " + seed.to_string() + ": " + sys.render(handle.error());
+        continue;
+      }
+      bool joined = false;
+      scoped->request(actor, opts.join_timeout, join_atom::value, *handle)
+        .receive([&](bool) { joined = true; },
+                 [&](caf::error& err) {
+                   last_error = "refused by " + seed.to_string() + ": " + sys.render(err);
+                 });
+      if (joined)
+        return self;
+      if (last_error.find("already in use") != std::string::npos
+          || last_error.find("protocol version") != std::string::npos) {
+        error = last_error;
+        self->leave();
+        return nullptr;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  error = "could not join the cluster: " + last_error;
+  self->leave();
+  return nullptr;
+}
+
+membership::~membership() {
+  leave();
+}
+
+std::vector<member_status> membership::members() const {
+  std::vector<member_status> out;
+  if (!actor_)
+    return out;
+  caf::scoped_actor scoped{sys_};
+  scoped->request(actor_, std::chrono::seconds(5), status_atom::value)
+    .receive(
+      [&](std::vector<std::string>& rows) {
+        for (auto& row : rows) {
+          auto a = row.find('|');
+          auto b = row.rfind('|');
+          out.push_back({row.substr(0, a), row.substr(a + 1, b - a - 1), row.substr(b + 1) == "1"});
+        }
+      },
+      [](caf::error&) {});
+  std::sort(out.begin(), out.end(),
+            [](auto& x, auto& y) { return x.node_id < y.node_id; });
+  return out;
+}
+
+void membership::leave() {
+  if (!actor_)
+    return;
+  caf::anon_send(actor_, leave_atom::value);
+  actor_ = nullptr;
+}
+
+} // namespace chat::cluster

@@ -1,0 +1,215 @@
+#include "membership_actor.hpp"
+
+#include <map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/messages.hpp"
+#include "chat/cluster/membership.hpp"
+#include "chat/runtime/clock.hpp"
+#include "cluster_messages.hpp"
+
+namespace chat::cluster {
+
+namespace {
+
+struct peer {
+  node_info info;
+  int64_t last_heard_ms = 0;
+  bool up = false;
+};
+
+struct membership_state {
+  membership_settings opts;
+  node_info me;
+  std::map<std::string, peer> peers; ///< node id -> what we know of it
+  static inline const char* name = "membership";
+};
+
+using membership_self = caf::stateful_actor<membership_state>;
+
+// The directory rebuilds its ring from every view: this node and the peers up.
+void publish_view(membership_self* self) {
+  auto& st = self->state;
+  msg::cluster_view view;
+  view.nodes.push_back(st.me.node_id);
+  view.directories.push_back(st.me.directory);
+  for (auto& [id, p] : st.peers)
+    if (p.up) {
+      view.nodes.push_back(id);
+      view.directories.push_back(p.info.directory);
+    }
+  spdlog::info("cluster: view of {} is {} node(s): {}", st.me.node_id, view.nodes.size(),
+               fmt::join(view.nodes, ", "));
+  self->send(st.opts.directory, std::move(view));
+}
+
+member_list known_members(membership_self* self) {
+  member_list out{self->state.me};
+  for (auto& [id, p] : self->state.peers)
+    if (p.up)
+      out.push_back(p.info);
+  return out;
+}
+
+// Why `info` may not join, or an empty string.
+std::string refusal(membership_self* self, const node_info& info) {
+  auto& st = self->state;
+  if (info.version != protocol_version)
+    return "node '" + info.node_id + "' speaks protocol version " + std::to_string(info.version)
+           + ", this cluster speaks " + std::to_string(protocol_version);
+  if (info.node_id == st.me.node_id)
+    return "node id '" + info.node_id + "' is already in use (by " + st.me.endpoint + ")";
+  auto i = st.peers.find(info.node_id);
+  if (i != st.peers.end() && i->second.up && i->second.info.membership != info.membership)
+    return "node id '" + info.node_id + "' is already in use (by " + i->second.info.endpoint
+           + ")";
+  return {};
+}
+
+// Adds (or refreshes) a member; true when the view changed.
+bool add_peer(membership_self* self, const node_info& info) {
+  auto& st = self->state;
+  auto& p = st.peers[info.node_id];
+  bool changed = !p.up || p.info.membership != info.membership;
+  if (p.info.membership && p.info.membership != info.membership)
+    self->demonitor(p.info.membership);
+  if (changed) {
+    p.info = info;
+    self->monitor(info.membership);
+    spdlog::info("cluster: node '{}' is up ({})", info.node_id, info.endpoint);
+  }
+  p.up = true;
+  p.last_heard_ms = runtime::steady_ms();
+  return changed;
+}
+
+void mark_down(membership_self* self, const std::string& id, const char* why) {
+  auto i = self->state.peers.find(id);
+  if (i == self->state.peers.end() || !i->second.up)
+    return;
+  i->second.up = false;
+  spdlog::warn("cluster: node '{}' is down ({})", id, why);
+  publish_view(self);
+}
+
+// Greets every member a welcome listed that this node does not know yet.
+void greet(membership_self* self, const member_list& members) {
+  auto& st = self->state;
+  for (auto& info : members) {
+    if (info.node_id == st.me.node_id || st.peers.count(info.node_id) > 0)
+      continue;
+    self->request(info.membership, std::chrono::seconds(5), hello{st.me})
+      .then(
+        [=](member_list& theirs) {
+          if (add_peer(self, info))
+            publish_view(self);
+          greet(self, theirs);
+        },
+        [=](caf::error& err) {
+          spdlog::warn("cluster: node '{}' did not answer: {}", info.node_id,
+                       self->system().render(err));
+        });
+  }
+}
+
+caf::behavior membership_actor(membership_self* self, membership_settings opts) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.me = node_info{st.opts.node_id, protocol_version, caf::actor_cast<caf::actor>(self),
+                    st.opts.directory, st.opts.endpoint};
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [id, p] : self->state.peers)
+      if (p.info.membership.address() == dm.source) {
+        mark_down(self, id, "connection lost");
+        return;
+      }
+  });
+  self->send(self, tick_atom::value);
+  publish_view(self);
+  return {
+    [=](hello& x) -> caf::result<member_list> {
+      if (auto why = refusal(self, x.info); !why.empty()) {
+        spdlog::error("cluster: refused {}: {}", x.info.endpoint, why);
+        return caf::make_error(actors::errc::bad_argument, why);
+      }
+      if (add_peer(self, x.info))
+        publish_view(self);
+      return known_members(self);
+    },
+    [=](join_atom, caf::actor seed) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      self->request(seed, std::chrono::seconds(5), hello{self->state.me})
+        .then(
+          [=](member_list& members) mutable {
+            for (auto& info : members)
+              if (info.membership == seed && add_peer(self, info))
+                publish_view(self);
+            greet(self, members);
+            rp.deliver(true);
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](beat_atom, const std::string& id) {
+      auto& peers = self->state.peers;
+      auto i = peers.find(id);
+      if (i == peers.end())
+        return;
+      i->second.last_heard_ms = runtime::steady_ms();
+      if (!i->second.up) { // a partition healed: the same node, alive again
+        i->second.up = true;
+        spdlog::info("cluster: node '{}' is back", id);
+        publish_view(self);
+      }
+    },
+    [=](bye_atom, const std::string& id) {
+      auto& peers = self->state.peers;
+      auto i = peers.find(id);
+      if (i == peers.end())
+        return;
+      self->demonitor(i->second.info.membership);
+      bool was_up = i->second.up;
+      peers.erase(i);
+      spdlog::info("cluster: node '{}' left", id);
+      if (was_up)
+        publish_view(self);
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      auto now = runtime::steady_ms();
+      for (auto& [id, p] : st.peers) {
+        if (!p.up)
+          continue;
+        self->send(p.info.membership, beat_atom::value, st.me.node_id);
+        if (now - p.last_heard_ms > st.opts.failure_timeout.count())
+          mark_down(self, id, "no heartbeat");
+      }
+      self->delayed_send(self, st.opts.heartbeat, tick_atom::value);
+    },
+    [=](status_atom) {
+      std::vector<std::string> out{self->state.me.node_id + "|" + self->state.me.endpoint + "|1"};
+      for (auto& [id, p] : self->state.peers)
+        out.push_back(id + "|" + p.info.endpoint + "|" + (p.up ? "1" : "0"));
+      return out;
+    },
+    [=](endpoint_atom, std::string& endpoint) { self->state.me.endpoint = std::move(endpoint); },
+    [=](leave_atom) {
+      for (auto& [id, p] : self->state.peers)
+        if (p.up)
+          self->send(p.info.membership, bye_atom::value, self->state.me.node_id);
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_membership(caf::actor_system& sys, membership_settings settings) {
+  return sys.spawn(membership_actor, std::move(settings));
+}
+
+} // namespace chat::cluster

@@ -1,0 +1,272 @@
+// Three actor systems in one process, linked by CAF's middleman on loopback:
+// membership, the ring, rooms on their home node, chat across nodes. Also the
+// serializer round trip of every message type that crosses nodes.
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/cluster/membership.hpp"
+#include "chat/runtime/hash_ring.hpp"
+#include "temp_dir.hpp"
+#include "test_client.hpp"
+
+using namespace chat;
+using test::client;
+using test::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Membership logs every view change; the tests check views themselves.
+const bool quiet_logs = [] {
+  spdlog::set_level(spdlog::level::warn);
+  return true;
+}();
+
+cluster::cluster_options cluster_opts(std::vector<runtime::endpoint> seeds = {}) {
+  cluster::cluster_options o;
+  o.listen = {"127.0.0.1", 0};
+  o.seeds = std::move(seeds);
+  o.heartbeat = 100ms;
+  o.failure_timeout = 1000ms;
+  return o;
+}
+
+caf::actor_system_config& make_config(const cluster::cluster_options& o) {
+  auto* c = new caf::actor_system_config; // leaked on purpose: CAF keeps pointers into it
+  actors::register_types(*c);
+  cluster::configure(*c, o);
+  c->set("scheduler.max-threads", size_t{2});
+  c->set("logger.console", caf::atom("none"));
+  return *c;
+}
+
+/// One node of an in-process cluster: its own actor system, store and membership.
+struct cluster_node {
+  cluster_node(std::string id, std::vector<runtime::endpoint> seeds = {}) :
+    opts(cluster_opts(std::move(seeds))), sys(make_config(opts)) {
+    std::string err;
+    auto db = storage::store::open({dir.path(), false}, err);
+    REQUIRE_MESSAGE(db, err);
+    actors::node_options no;
+    no.node_id = std::move(id);
+    handles = actors::spawn_node(sys, no, std::move(db));
+    members = cluster::membership::start(sys, handles, opts, err);
+    REQUIRE_MESSAGE(members, err);
+  }
+  ~cluster_node() {
+    members->leave();
+    actors::stop_node(sys, handles);
+  }
+
+  /// The node's view, as "id:up" strings.
+  std::set<std::string> view() {
+    std::set<std::string> out;
+    for (auto& m : members->members())
+      if (m.up)
+        out.insert(m.node_id);
+    return out;
+  }
+
+  test::temp_dir dir;
+  cluster::cluster_options opts;
+  caf::actor_system sys;
+  actors::node_handles handles;
+  std::unique_ptr<cluster::membership> members;
+};
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+template <class T>
+T round_trip(caf::actor_system& sys, T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(x));
+  T y;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE_FALSE(source(y));
+  return y;
+}
+
+} // namespace
+
+TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
+  cluster_node n{"n1"};
+  auto& sys = n.sys;
+  auto a = n.handles.directory; // any actor handle will do
+  auto f = actors::frame::from_json(R"({"type":"typing","room":"r","user":"bob"})");
+  CHECK(round_trip(sys, f).json() == f.json());
+  CHECK(round_trip(sys, f).ws_bytes() == f.ws_bytes());
+  CHECK_FALSE(round_trip(sys, actors::frame{}));
+
+  auto j = round_trip(sys, msg::room_join{a, "alice", a, "\"r1\""});
+  CHECK((j.conn == a && j.user == "alice" && j.relay == a && j.ref == "\"r1\""));
+  auto jd = round_trip(sys, msg::room_joined{f, 42});
+  CHECK((jd.joined.json() == f.json() && jd.seq == 42));
+  CHECK(round_trip(sys, msg::room_leave{a}).conn == a);
+  auto p = round_trip(sys, msg::room_post{"u", "id-1", R"({"x":1})"});
+  CHECK((p.user == "u" && p.id == "id-1" && p.body == R"({"x":1})"));
+  auto pr = round_trip(sys, msg::post_result{7, true});
+  CHECK((pr.seq == 7 && pr.dup));
+  CHECK(round_trip(sys, msg::room_typing{a, "u"}).user == "u");
+  auto fe = round_trip(sys, msg::room_fetch{5, 9});
+  CHECK((fe.after == 5 && fe.limit == 9));
+  auto sf = round_trip(sys, msg::seq_frames{{1, f}, {2, f}});
+  REQUIRE(sf.size() == 2);
+  CHECK((sf[1].seq == 2 && sf[1].frame.json() == f.json()));
+  auto rm = round_trip(sys, msg::relay_msg{3, f});
+  CHECK((rm.seq == 3 && rm.frame.json() == f.json()));
+  auto re = round_trip(sys, msg::relay_event{f, true, "bob"});
+  CHECK((re.ephemeral && re.except_user == "bob"));
+  auto ru = round_trip(sys, msg::relay_unicast{{4, 5}, f});
+  CHECK(ru.conns == std::vector<caf::actor_id>{4, 5});
+  CHECK(round_trip(sys, msg::resolve_room{"r", 1}).hops == 1);
+  CHECK(round_trip(sys, msg::find_room{"r", 0}).room == "r");
+  CHECK(round_trip(sys, msg::resolve_user{"u", 1}).user == "u");
+  auto h = round_trip(sys, msg::read_history{"r", 10, 0, false, 20, "7", 1});
+  CHECK((h.before == 10 && h.limit == 20 && h.ref == "7" && h.hops == 1));
+  auto rr = round_trip(sys, msg::room_read{a, "u", 9});
+  CHECK(rr.seq == 9);
+  auto rs = round_trip(sys, msg::room_signal{a, "u", "v", R"({"sdp":"x"})"});
+  CHECK((rs.to == "v" && rs.data == R"({"sdp":"x"})"));
+  CHECK(round_trip(sys, msg::presence_heartbeat{a}).conn == a);
+  CHECK(round_trip(sys, msg::presence_disconnect{a}).conn == a);
+  CHECK(round_trip(sys, msg::presence_watch{a}).conn == a);
+  CHECK(round_trip(sys, msg::presence_unwatch{a}).conn == a);
+  auto pi = round_trip(sys, msg::presence_info{"u", true, 123});
+  CHECK((pi.user == "u" && pi.online && pi.last_seen == 123));
+  auto pe = round_trip(sys, msg::presence_event{{"u", false, 5}, f});
+  CHECK((pe.info.last_seen == 5 && pe.frame.json() == f.json()));
+  auto cmd = round_trip(sys, msg::cmd_send{"1", "r", "id", "{}"});
+  CHECK((cmd.room == "r" && cmd.body == "{}"));
+}
+
+TEST_CASE("three nodes: joining one member is enough, views agree, a node that leaves is dropped") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  cluster_node n3{"n3", {n2.members->local_endpoint()}}; // knows only n2
+  std::set<std::string> all{"n1", "n2", "n3"};
+  CHECK(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
+  n3.members->leave();
+  CHECK(eventually([&] {
+    return n1.view() == std::set<std::string>{"n1", "n2"}
+           && n2.view() == std::set<std::string>{"n1", "n2"};
+  }));
+}
+
+TEST_CASE("a second node with the same id is refused with a clear reason") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  auto opts = cluster_opts({n1.members->local_endpoint()});
+  caf::actor_system sys{make_config(opts)};
+  test::temp_dir dir;
+  std::string err;
+  auto db = storage::store::open({dir.path(), false}, err);
+  actors::node_options no;
+  no.node_id = "n2";
+  auto handles = actors::spawn_node(sys, no, std::move(db));
+  auto m = cluster::membership::start(sys, handles, opts, err);
+  CHECK_FALSE(m);
+  CHECK_MESSAGE(err.find("node id 'n2' is already in use") != std::string::npos, err);
+  actors::stop_node(sys, handles);
+}
+
+TEST_CASE("a room lives on its home node; clients on all three nodes chat in order, once each") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  cluster_node n3{"n3", {n1.members->local_endpoint()}};
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
+  runtime::hash_ring ring{{"n1", "n2", "n3"}};
+  std::vector<cluster_node*> nodes{&n1, &n2, &n3};
+
+  // Pick a room for each home node, and check that any node resolves it there.
+  for (auto* home : nodes) {
+    std::string room;
+    for (int i = 0; room.empty(); ++i)
+      if (ring.owner(runtime::hash_ring::room_key("room" + std::to_string(i)))
+          == home->handles.node_id)
+        room = "room" + std::to_string(i);
+    for (auto* asker : nodes) {
+      caf::scoped_actor self{asker->sys};
+      caf::actor found;
+      self->request(asker->handles.directory, 5s, msg::resolve_room{room})
+        .receive([&](caf::actor& a) { found = a; }, [](caf::error&) {});
+      REQUIRE(found);
+      CHECK_MESSAGE(found.node() == home->sys.node(), room << " asked on "
+                                                          << asker->handles.node_id);
+    }
+  }
+
+  // A client on each node in a room homed on n2; everyone sends.
+  std::string room;
+  for (int i = 0; room.empty(); ++i)
+    if (ring.owner(runtime::hash_ring::room_key("chat" + std::to_string(i))) == "n2")
+      room = "chat" + std::to_string(i);
+  client a{n1.sys, n1.handles, "alice"};
+  client b{n2.sys, n2.handles, "bob"};
+  client c{n3.sys, n3.handles, "carol"};
+  std::vector<client*> clients{&a, &b, &c};
+  for (auto* x : clients) {
+    x->send(msg::cmd_join{"", room, false, 0});
+    x->next("joined");
+  }
+  constexpr int per_client = 20;
+  for (int i = 0; i < per_client; ++i)
+    for (size_t k = 0; k < clients.size(); ++k)
+      clients[k]->send(msg::cmd_send{"", room, "m" + std::to_string(k) + "-" + std::to_string(i),
+                                     "{\"i\":" + std::to_string(i) + "}"});
+  std::vector<std::vector<std::string>> seen(clients.size());
+  for (size_t k = 0; k < clients.size(); ++k) {
+    uint64_t last = 0;
+    for (int n = 0; n < per_client * 3; ++n) {
+      auto m = clients[k]->next("message");
+      CHECK(m["seq"].get<uint64_t>() == last + 1); // gap-free, in order
+      last = m["seq"].get<uint64_t>();
+      seen[k].push_back(m["id"].get<std::string>());
+    }
+  }
+  CHECK(seen[0] == seen[1]);
+  CHECK(seen[1] == seen[2]);
+  std::set<std::string> distinct(seen[0].begin(), seen[0].end());
+  CHECK(distinct.size() == per_client * 3u); // exactly once each
+
+  // History through any node reads the home node's log.
+  c.send(msg::cmd_history{"\"h\"", room, 0, 0, false, 5});
+  auto h = c.next("history");
+  CHECK(h["messages"].size() == 5u);
+  CHECK(h["messages"][0]["seq"] == per_client * 3);
+}
+
+TEST_CASE("presence across nodes: a user with devices on two nodes is online while either is") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  std::set<std::string> all{"n1", "n2"};
+  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all; }));
+  client watcher{n1.sys, n1.handles, "watcher"};
+  watcher.send(msg::cmd_presence{"", {"dana"}});
+  CHECK(watcher.next("presence_state")["users"]["dana"] == "offline");
+  auto phone = std::make_unique<client>(n1.sys, n1.handles, "dana");
+  auto laptop = std::make_unique<client>(n2.sys, n2.handles, "dana");
+  CHECK(watcher.next("presence")["status"] == "online");
+  phone.reset();
+  CHECK(watcher.quiet(600ms)); // still online through the laptop on n2
+  laptop.reset();
+  CHECK(watcher.next("presence")["status"] == "offline");
+}
