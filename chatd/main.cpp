@@ -12,6 +12,8 @@
 #include <caf/actor_system_config.hpp>
 
 #include "chat/actors/node.hpp"
+#include "chat/cluster/membership.hpp"
+#include "cluster_command.hpp"
 #include "chat/gateway/server.hpp"
 #include "chat/runtime/config.hpp"
 #include "chat/runtime/log.hpp"
@@ -72,6 +74,14 @@ int run(const chat::runtime::node_config& cfg) {
 
   caf::actor_system_config caf_cfg;
   chat::actors::register_types(caf_cfg);
+  chat::cluster::cluster_options co;
+  if (cfg.cluster) {
+    co.listen = *cfg.cluster;
+    co.seeds = cfg.join;
+    co.heartbeat = std::chrono::milliseconds(cfg.cluster_heartbeat_ms);
+    co.failure_timeout = std::chrono::milliseconds(cfg.failure_timeout_ms);
+    chat::cluster::configure(caf_cfg, co);
+  }
   auto threads = cfg.actor_threads != 0 ? cfg.actor_threads
                                         : std::max(1u, std::thread::hardware_concurrency());
   caf_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
@@ -85,6 +95,17 @@ int run(const chat::runtime::node_config& cfg) {
   no.presence_ttl = std::chrono::milliseconds(cfg.presence_ttl_ms);
   no.presence_coalesce = std::chrono::milliseconds(cfg.presence_coalesce_ms);
   auto node = chat::actors::spawn_node(sys, no, std::move(db));
+  // A cluster node serves clients only once it has joined (readiness).
+  std::unique_ptr<chat::cluster::membership> members;
+  if (cfg.cluster) {
+    members = chat::cluster::membership::start(sys, node, co, error);
+    if (!members) {
+      chat::actors::stop_node(sys, node);
+      return fail("cluster: " + error);
+    }
+    spdlog::info("node {} in the cluster on {} ({} member(s) known)", cfg.node_id,
+                 members->local_endpoint().to_string(), members->members().size());
+  }
 
   chat::gateway::server_options go;
   go.http = cfg.http;
@@ -120,6 +141,8 @@ int run(const chat::runtime::node_config& cfg) {
       gateway.stop();
     }
   }
+  if (members)
+    members->leave();
   chat::actors::stop_node(sys, node);
   if (code == 0)
     spdlog::info("store flushed, bye");
@@ -130,6 +153,8 @@ int run(const chat::runtime::node_config& cfg) {
 
 int main(int argc, char** argv) {
   try {
+    if (argc > 1 && std::string_view{argv[1]} == "cluster")
+      return chatd::run_cluster_command(argc - 1, argv + 1);
     auto parsed = chat::runtime::parse_node_config(argc, argv);
     if (auto* exit = std::get_if<chat::runtime::parse_exit>(&parsed)) {
       (exit->code == 0 ? std::cout : std::cerr) << exit->text << '\n';

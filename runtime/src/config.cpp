@@ -97,6 +97,23 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
     ->envname("CHAT_ACTOR_THREADS")
     ->check(CLI::Range(0u, 64u));
 
+  std::string cluster;
+  std::vector<std::string> join;
+  app.add_option("--cluster", cluster,
+                 "cluster listen address HOST:PORT (CAF middleman); default: no cluster")
+    ->envname("CHAT_CLUSTER");
+  app.add_option("--join", join, "cluster members to join through, HOST:PORT (comma-separated)")
+    ->envname("CHAT_JOIN")
+    ->delimiter(',');
+  app.add_option("--cluster-heartbeat-ms", cfg.cluster_heartbeat_ms,
+                 "heartbeat interval between cluster members in ms")
+    ->envname("CHAT_CLUSTER_HEARTBEAT_MS")
+    ->check(CLI::Range(10u, 60000u));
+  app.add_option("--failure-timeout-ms", cfg.failure_timeout_ms,
+                 "a member silent for this long is down (ms)")
+    ->envname("CHAT_FAILURE_TIMEOUT_MS")
+    ->check(CLI::Range(50u, 600000u));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -124,6 +141,23 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   if (!conn_rate)
     return parse_exit{2, "chatd: --connect-rate-limit: " + error};
   cfg.connect_rate = *conn_rate;
+  if (!cluster.empty()) {
+    auto c = parse_endpoint(cluster, error);
+    if (!c)
+      return parse_exit{2, "chatd: --cluster: " + error};
+    cfg.cluster = *c;
+  }
+  for (auto& j : join) {
+    auto e = parse_endpoint(j, error);
+    if (!e)
+      return parse_exit{2, "chatd: --join: '" + j + "': " + error};
+    cfg.join.push_back(*e);
+  }
+  if (!cfg.join.empty() && !cfg.cluster)
+    return parse_exit{2, "chatd: --join needs --cluster (this node's own cluster address)"};
+  if (cfg.failure_timeout_ms <= 2 * cfg.cluster_heartbeat_ms)
+    return parse_exit{2, "chatd: --failure-timeout-ms must be more than twice "
+                         "--cluster-heartbeat-ms"};
   return cfg;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -62,6 +63,15 @@ struct node_config {
   uint32_t io_threads = 1;
   /// Threads of the actor scheduler; 0 = one per core. Default: 0.
   uint32_t actor_threads = 0;
+  /// Where this node listens for other cluster members (CAF middleman).
+  /// Default: none (a single node).
+  std::optional<endpoint> cluster;
+  /// Members to join through; any one is enough. Default: none (a new cluster).
+  std::vector<endpoint> join;
+  /// Heartbeats between members. Default: 500.
+  uint32_t cluster_heartbeat_ms = 500;
+  /// A member not heard from for this long is down. Default: 3000.
+  uint32_t failure_timeout_ms = 3000;
 };
 
 /// The outcome of parsing when the process should stop instead of running:

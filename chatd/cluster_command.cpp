@@ -1,0 +1,155 @@
+#include "cluster_command.hpp"
+
+#include <csignal>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+extern char** environ;
+
+namespace chatd {
+
+namespace {
+
+struct child {
+  std::string id;
+  pid_t pid = -1;
+  bool running = false;
+};
+
+pid_t spawn_node(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  // The child must not inherit the blocked SIGINT/SIGTERM mask of this process.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int rc = posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
+} // namespace
+
+int run_cluster_command(int argc, char** argv) {
+  CLI::App app{"chatd cluster: start a local cluster of N nodes (child processes); Ctrl-C "
+               "stops them all. Other flags (e.g. --dev, --jwt-secret) go to every node.",
+               "chatd cluster"};
+  unsigned nodes = 3;
+  unsigned http_base = 8080;
+  unsigned cluster_base = 9001;
+  std::string data = "./data";
+  std::string host = "127.0.0.1";
+  app.add_option("--nodes", nodes, "how many nodes")->check(CLI::Range(1u, 16u));
+  app.add_option("--http-base", http_base, "HTTP port of n1; node k gets base + k - 1")
+    ->check(CLI::Range(1u, 65000u));
+  app.add_option("--cluster-base", cluster_base, "cluster port of n1; node k gets base + k - 1")
+    ->check(CLI::Range(1u, 65000u));
+  app.add_option("--data", data, "data directory; node k uses DIR/nk");
+  app.add_option("--host", host, "address every node listens on");
+  app.allow_extras();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help() << '\n';
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "chatd cluster: " << e.what() << '\n';
+    return 2;
+  }
+  if (http_base + nodes - 1 > 65535 || cluster_base + nodes - 1 > 65535) {
+    std::cerr << "chatd cluster: ports beyond 65535\n";
+    return 2;
+  }
+  auto extras = app.remaining();
+  for (auto& x : extras)
+    for (auto* reserved : {"--node-id", "--http", "--cluster", "--join", "--data"})
+      if (x == reserved || x.rfind(std::string{reserved} + "=", 0) == 0) {
+        std::cerr << "chatd cluster: " << reserved << " is set per node; use --nodes, "
+                  << "--http-base, --cluster-base, --data\n";
+        return 2;
+      }
+
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::vector<child> children;
+  auto seed = host + ":" + std::to_string(cluster_base);
+  for (unsigned k = 1; k <= nodes; ++k) {
+    child c;
+    c.id = "n" + std::to_string(k);
+    auto http = host + ":" + std::to_string(http_base + k - 1);
+    auto cluster = host + ":" + std::to_string(cluster_base + k - 1);
+    auto dir = data + "/" + c.id;
+    std::vector<std::string> args{"chatd",    "--node-id", c.id, "--http", http,
+                                  "--cluster", cluster,     "--data", dir};
+    if (k > 1) {
+      args.push_back("--join");
+      args.push_back(seed);
+    }
+    args.insert(args.end(), extras.begin(), extras.end());
+    c.pid = spawn_node(args);
+    if (c.pid < 0) {
+      std::cerr << "chatd cluster: cannot start " << c.id << '\n';
+      break;
+    }
+    c.running = true;
+    std::cout << "node " << c.id << ": http://" << http << "/  (cluster " << cluster
+              << ", data " << dir << ", pid " << c.pid << ")" << std::endl;
+    children.push_back(c);
+  }
+
+  // Until a stop signal or a node's exit: then stop every node still running.
+  int code = children.size() == nodes ? 0 : 1;
+  auto reap = [&](bool block) {
+    for (auto& c : children) {
+      if (!c.running)
+        continue;
+      int status = 0;
+      if (waitpid(c.pid, &status, block ? 0 : WNOHANG) == c.pid) {
+        c.running = false;
+        int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (rc != 0) {
+          code = 1;
+          std::cerr << "chatd cluster: node " << c.id << " exited with " << rc << '\n';
+        }
+      }
+    }
+  };
+  bool stopping = code != 0;
+  while (!stopping) {
+    int sig = 0;
+    sigwait(&stop, &sig);
+    if (sig == SIGCHLD) {
+      reap(false);
+      for (auto& c : children)
+        stopping = stopping || !c.running;
+    } else {
+      stopping = true;
+    }
+  }
+  for (auto& c : children)
+    if (c.running)
+      kill(c.pid, SIGTERM);
+  reap(true);
+  std::cout << "chatd cluster: all nodes stopped" << std::endl;
+  return code;
+}
+
+} // namespace chatd
