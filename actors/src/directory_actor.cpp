@@ -88,7 +88,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         return caf::delegated<caf::actor>{};
       }
       return resolve(self, self->state.rooms, std::move(x.room), [&](const std::string& n) {
-        return spawn_room(self, n, opts.node_id, store, me, opts.room_idle);
+        return spawn_room(self, n, opts.node_id, store, me, opts.room_idle, opts.metrics);
       });
     },
     [=](msg::resolve_user& x) -> caf::result<caf::actor> {

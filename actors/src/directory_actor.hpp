@@ -6,6 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "chat/actors/metrics.hpp"
 #include "presence_actor.hpp"
 
 namespace chat::actors {
@@ -14,6 +15,7 @@ struct directory_options {
   std::string node_id;
   std::chrono::milliseconds room_idle{60000};
   presence_options presence;
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Spawns the node's directory: resolves a room name or a user to its actor,

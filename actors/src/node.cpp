@@ -66,6 +66,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)});
   directory_options dir;
   dir.node_id = opts.node_id;
+  dir.metrics = node.metrics;
   dir.room_idle = opts.room_idle;
   dir.presence.tracker.ttl_ms = opts.presence_ttl.count();
   dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();

@@ -46,6 +46,7 @@ struct room_state {
   uint64_t idle_epoch = 0;
   std::unordered_map<std::string, uint64_t> receipts;      ///< user -> read seq
   std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
+  std::shared_ptr<node_metrics> metrics;
   static inline const char* name = "room";
 };
 
@@ -82,6 +83,14 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
   st.meta = std::move(res.meta);
   for (size_t i = 0; i < batch.size(); ++i)
     batch[i].promise.deliver(msg::post_result{res.outcomes[i].seq, res.outcomes[i].dup});
+  size_t remote = 0;
+  for (auto& [addr, r] : st.relays)
+    remote += addr.node() != self->node() ? 1 : 0;
+  auto& m = *st.metrics;
+  m.room_messages.fetch_add(res.stored.size(), std::memory_order_relaxed);
+  m.relay_messages_remote.fetch_add(res.stored.size() * remote, std::memory_order_relaxed);
+  m.relay_messages_local.fetch_add(res.stored.size() * (st.relays.size() - remote),
+                                   std::memory_order_relaxed);
   for (auto& rec : res.stored) {
     auto f = message_event(st.room, rec);
     for (auto& [addr, r] : st.relays)
@@ -188,8 +197,9 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
 
 caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
                          caf::actor store, caf::actor directory,
-                         std::chrono::milliseconds idle) {
+                         std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
+  st.metrics = std::move(metrics);
   st.room = std::move(room);
   st.node_id = std::move(node_id);
   st.store = std::move(store);
@@ -333,9 +343,10 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
 } // namespace
 
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle) {
+                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
+                      std::shared_ptr<node_metrics> metrics) {
   return parent->spawn(room_actor, std::move(room), std::move(node_id), std::move(store),
-                       std::move(directory), idle);
+                       std::move(directory), idle, std::move(metrics));
 }
 
 } // namespace chat::actors

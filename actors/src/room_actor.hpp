@@ -6,12 +6,15 @@
 #include <caf/actor.hpp>
 #include <caf/local_actor.hpp>
 
+#include "chat/actors/metrics.hpp"
+
 namespace chat::actors {
 
 /// Spawns the actor of one room: the only writer of its log. It numbers messages
 /// (gap-free seq, vector clock), has them committed by the store actor, then acks
 /// the senders and fans each message out as one shared frame to every live member.
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle);
+                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
+                      std::shared_ptr<node_metrics> metrics);
 
 } // namespace chat::actors

@@ -159,6 +159,15 @@ private:
       return static_file(req, "text/html; charset=utf-8", web::index_html);
     if (path == "/client.js")
       return static_file(req, "text/javascript; charset=utf-8", web::client_js);
+    if (path == "/metrics") {
+      if (req.method() != http::verb::get)
+        return send_error(http::status::method_not_allowed, "bad_request", "use GET");
+      auto text = state_->node.metrics->prometheus();
+      text += "# HELP chat_connections Open client connections (WebSocket, SSE, poll).\n"
+              "# TYPE chat_connections gauge\nchat_connections "
+              + std::to_string(state_->session_count()) + "\n";
+      return static_file(req, "text/plain; version=0.0.4; charset=utf-8", text);
+    }
     if (path == "/sse")
       return sse(req, *t);
     if (path == "/poll")

@@ -195,3 +195,71 @@ export async function getJson(url, options) {
   }
   return { status: res.status, body, headers: res.headers };
 }
+
+/** A free TCP port base with `n` consecutive free ports on 127.0.0.1. */
+export async function freePortBase(n) {
+  const { createServer } = await import('node:net');
+  const free = (port) =>
+    new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; ++attempt) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    let ok = true;
+    for (let i = 0; i < n && ok; ++i) ok = await free(base + i);
+    if (ok) return base;
+  }
+  throw new Error('no free port range');
+}
+
+/**
+ * `chatd cluster --nodes N` with free ports; resolves once every node sees all
+ * N members. Returns the nodes' URLs and pids and a stop().
+ */
+export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}) {
+  const dir = dataDir ?? tempDir();
+  const httpBase = await freePortBase(nodes);
+  const clusterBase = await freePortBase(nodes);
+  const proc = spawn(CHATD, ['cluster', '--nodes', String(nodes), '--http-base', String(httpBase),
+    '--cluster-base', String(clusterBase), '--data', dir, '--cluster-heartbeat-ms', '200',
+    '--failure-timeout-ms', '1500', ...args]);
+  let log = '';
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const onData = (d) => (log += d);
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const deadline = Date.now() + 20000;
+  const complete = () => {
+    for (let k = 1; k <= nodes; ++k)
+      if (!new RegExp(`view of n${k} is ${nodes} node`).test(log)) return false;
+    return (log.match(/listening on http/g) ?? []).length >= nodes;
+  };
+  while (!complete()) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`cluster did not form:\n${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const pids = [...log.matchAll(/node (n\d+): .* pid (\d+)\)/g)].reduce((m, x) => ({ ...m, [x[1]]: Number(x[2]) }), {});
+  return {
+    proc,
+    dir,
+    pids,
+    log: () => log,
+    http: (k) => `http://127.0.0.1:${httpBase + k - 1}`,
+    ws: (k, user) => `ws://127.0.0.1:${httpBase + k - 1}/ws?user=${encodeURIComponent(user)}`,
+    async stop(signal = 'SIGINT') {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The value of a Prometheus counter line (`name{labels} value`) in `text`. */
+export function metric(text, line) {
+  const m = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return m === undefined ? 0 : Number(m.split(' ').at(-1));
+}

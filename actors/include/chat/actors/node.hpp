@@ -11,6 +11,7 @@
 
 #include "chat/actors/commands.hpp"
 #include "chat/actors/messages.hpp"
+#include "chat/actors/metrics.hpp"
 #include "chat/storage/store.hpp"
 
 namespace chat::actors {
@@ -24,6 +25,7 @@ struct node_handles {
   std::string node_id;
   caf::actor store;     ///< owns RocksDB, detached
   caf::actor directory; ///< room name -> room actor, activates on demand
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
 };
 
 struct node_options {

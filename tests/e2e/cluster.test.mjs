@@ -1,0 +1,73 @@
+// `chatd cluster --nodes 3` as separate processes, npm `ws` clients on every node.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, startCluster, metric } from './lib.mjs';
+
+const sum = async (cluster, line) => {
+  let total = 0;
+  for (let k = 1; k <= 3; ++k) total += metric(await (await fetch(`${cluster.http(k)}/metrics`)).text(), line);
+  return total;
+};
+
+test('three processes: chat across nodes in order, typing and presence cross, one copy per node', async () => {
+  const cluster = await startCluster();
+  try {
+    const clients = [];
+    for (let k = 1; k <= 3; ++k) clients.push(await Client.connect(cluster.ws(k, `user${k}`)));
+    const rooms = ['alpha', 'beta', 'gamma', 'delta'];
+    for (const c of clients) for (const r of rooms) await c.join(r);
+    const before = { msgs: await sum(cluster, 'chat_room_messages_total'), remote: await sum(cluster, 'chat_relay_messages_total{to="remote"}') };
+    const perClient = 10;
+    for (let i = 0; i < perClient; ++i)
+      for (const [k, c] of clients.entries())
+        for (const r of rooms) c.send({ type: 'send', room: r, id: `${k}-${i}`, body: { i } });
+    const total = perClient * clients.length;
+    for (const r of rooms) {
+      const seen = [];
+      for (const c of clients) {
+        const ms = await c.take(total, (f) => f.type === 'message' && f.room === r, 30000);
+        assert.deepEqual(ms.map((m) => m.seq), Array.from({ length: total }, (_, i) => i + 1), `gap-free in ${r}`);
+        seen.push(ms.map((m) => m.id).join(','));
+      }
+      assert.equal(new Set(seen).size, 1, `everyone sees the same order in ${r}`);
+      assert.equal(new Set(seen[0].split(',')).size, total, 'each message once');
+    }
+    // Members on all three nodes: each room message crosses to the two other nodes, once each.
+    const msgs = (await sum(cluster, 'chat_room_messages_total')) - before.msgs;
+    const remote = (await sum(cluster, 'chat_relay_messages_total{to="remote"}')) - before.remote;
+    assert.equal(msgs, total * rooms.length);
+    assert.equal(remote, 2 * msgs, 'inter-node messages per room message = other nodes with members');
+
+    // Typing crosses nodes; presence too.
+    clients[0].send({ type: 'typing', room: 'alpha' });
+    assert.equal((await clients[2].next((f) => f.type === 'typing' && f.room === 'alpha')).user, 'user1');
+    const watch = await clients[0].request({ type: 'presence', users: ['user3', 'zed'] });
+    assert.deepEqual(watch.users, { user3: 'online', zed: 'offline' });
+    const zed = await Client.connect(cluster.ws(2, 'zed'));
+    assert.equal((await clients[0].next((f) => f.type === 'presence' && f.user === 'zed')).status, 'online');
+    zed.close();
+    assert.equal((await clients[0].next((f) => f.type === 'presence' && f.user === 'zed')).status, 'offline');
+    for (const c of clients) c.close();
+  } finally {
+    const { code } = await cluster.stop();
+    assert.equal(code, 0, cluster.log().slice(-2000));
+    cluster.cleanup();
+  }
+});
+
+test('chatd cluster: bad flags are refused with a clear message', async () => {
+  const { runChatd } = await import('./lib.mjs');
+  for (const [args, pattern] of [
+    [['cluster', '--nodes', '0'], /--nodes/],
+    [['cluster', '--nodes', '3', '--http-base', '65534'], /http-base/],
+    [['cluster', '--nodes', '16', '--http-base', '64990'], /65535/],
+    [['cluster', '--node-id', 'x'], /set per node/],
+    [['--join', '127.0.0.1:9001', '--dev'], /--join needs --cluster/],
+    [['--cluster', 'nonsense', '--dev'], /--cluster/],
+    [['--cluster', '127.0.0.1:0', '--cluster-heartbeat-ms', '1000', '--failure-timeout-ms', '1500', '--dev'], /failure-timeout/],
+  ]) {
+    const r = await runChatd(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, pattern, args.join(' '));
+  }
+});
