@@ -69,8 +69,8 @@ int run_cluster_command(int argc, char** argv) {
     std::cerr << "chatd cluster: " << e.what() << '\n';
     return 2;
   }
-  if (http_base + nodes - 1 > 65535 || cluster_base + nodes - 1 > 65535) {
-    std::cerr << "chatd cluster: ports beyond 65535\n";
+  if (http_base < cluster_base + nodes && cluster_base < http_base + nodes) {
+    std::cerr << "chatd cluster: the HTTP and cluster port ranges overlap\n";
     return 2;
   }
   auto extras = app.remaining();

@@ -102,14 +102,17 @@ void catch_up(relay_self* self, caf::actor_id key) {
     for (auto& [seq, f] : st.recent) {
       if (seq <= m.delivered)
         continue;
+      if (seq != m.delivered + 1)
+        break; // the recent frames have a hole: fetch the rest
       if (!m.out->has_room(f.size()))
         return pause();
       m.out->push(f, frame_kind::stored);
       m.delivered = seq;
     }
-    if (m.delivered >= st.seq)
+    if (m.delivered >= st.seq) {
       m.live = true;
-    return;
+      return;
+    }
   }
   auto generation = m.generation;
   self->request(st.home, caf::infinite, msg::room_fetch{m.delivered, replay_batch})

@@ -60,7 +60,8 @@ test('chatd cluster: bad flags are refused with a clear message', async () => {
   for (const [args, pattern] of [
     [['cluster', '--nodes', '0'], /--nodes/],
     [['cluster', '--nodes', '3', '--http-base', '65534'], /http-base/],
-    [['cluster', '--nodes', '16', '--http-base', '64990'], /65535/],
+    [['cluster', '--nodes', 'three'], /--nodes/],
+    [['cluster', '--http-base', '9000', '--cluster-base', '9001'], /overlap/],
     [['cluster', '--node-id', 'x'], /set per node/],
     [['--join', '127.0.0.1:9001', '--dev'], /--join needs --cluster/],
     [['--cluster', 'nonsense', '--dev'], /--cluster/],
