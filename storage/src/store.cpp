@@ -291,6 +291,53 @@ status store::find_id(const std::string& room, const std::string& id,
   return get_u64(*impl_->db, impl_->cf[cf_idem], idem_key(room, id), out);
 }
 
+status store::list_rooms(std::vector<std::string>& out) {
+  out.clear();
+  std::unique_ptr<rocksdb::Iterator> it{
+    impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_rooms])};
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    out.emplace_back(it->key().ToString());
+  return from(it->status());
+}
+
+status store::import_room(const std::string& room, const std::vector<message_record>& records,
+                          const std::optional<room_meta>& meta,
+                          const std::vector<std::pair<std::string, uint64_t>>& receipts) {
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  for (auto& rec : records) {
+    std::string seq_bytes;
+    append_be64(seq_bytes, rec.seq);
+    batch.Put(d.cf[cf_messages], message_key(room, rec.seq), encode(rec));
+    batch.Put(d.cf[cf_idem], idem_key(room, rec.id), seq_bytes);
+  }
+  if (meta) {
+    room_meta current;
+    if (auto st = load_room(room, current); !st)
+      return st;
+    if (meta->seq >= current.seq)
+      batch.Put(d.cf[cf_rooms], room, encode(*meta));
+    for (auto& [user, seq] : receipts) {
+      std::string seq_bytes;
+      append_be64(seq_bytes, seq);
+      batch.Put(d.cf[cf_receipts], room_prefix(room) + user, seq_bytes);
+    }
+  }
+  return from(d.db->Write(d.write_opts, &batch));
+}
+
+status store::drop_room(const std::string& room) {
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  auto prefix = room_prefix(room);
+  auto end = prefix;
+  end.back() = '\x01'; // every key of the room starts with room + '\0'
+  for (auto cf : {cf_messages, cf_idem, cf_receipts})
+    batch.DeleteRange(d.cf[cf], prefix, end);
+  batch.Delete(d.cf[cf_rooms], room);
+  return from(d.db->Write(d.write_opts, &batch));
+}
+
 status store::flush() {
   rocksdb::FlushOptions fo;
   for (int i = 0; i < cf_count; ++i)

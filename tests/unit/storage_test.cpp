@@ -184,3 +184,62 @@ TEST_CASE("read receipts and last-seen times are stored and survive reopen") {
   REQUIRE(db->load_last_seen("nobody", seen).ok());
   CHECK_FALSE(seen);
 }
+
+TEST_CASE("a room's log moves to another store: list, import, drop") {
+  chat::test::temp_dir a_dir, b_dir;
+  auto a = open_at(a_dir.path());
+  auto b = open_at(b_dir.path());
+  auto r1 = append_one(*a, make_append("moving", {}, {"m1", "m2", "m3"}));
+  append_one(*a, make_append("moving", r1.meta, {"m4"}));
+  append_one(*a, make_append("private:x", {}, {"p1"})); // a ':' and a prefix-free name
+  append_one(*a, make_append("moving2", {}, {"n1"}));   // a name with "moving" as prefix
+  write_group g;
+  g.receipts = {{"moving", "bob", 3}};
+  std::vector<room_append_result> out;
+  REQUIRE(a->commit(g, out).ok());
+
+  std::vector<std::string> rooms;
+  REQUIRE(a->list_rooms(rooms).ok());
+  CHECK(rooms == std::vector<std::string>{"moving", "moving2", "private:x"});
+
+  // Two chunks, the meta and receipts with the last.
+  std::vector<message_record> first, second;
+  REQUIRE(a->read_after("moving", 0, 2, first).ok());
+  REQUIRE(a->read_after("moving", 2, 100, second).ok());
+  room_meta meta;
+  REQUIRE(a->load_room("moving", meta).ok());
+  std::vector<std::pair<std::string, uint64_t>> receipts;
+  REQUIRE(a->load_receipts("moving", receipts).ok());
+  REQUIRE(b->import_room("moving", first, std::nullopt, {}).ok());
+  REQUIRE(b->import_room("moving", second, meta, receipts).ok());
+  REQUIRE(b->import_room("moving", second, meta, receipts).ok()); // again: harmless
+
+  room_meta moved;
+  REQUIRE(b->load_room("moving", moved).ok());
+  CHECK(moved.seq == 4);
+  std::vector<message_record> all;
+  REQUIRE(b->read_after("moving", 0, 100, all).ok());
+  REQUIRE(all.size() == 4);
+  CHECK(all[3].id == "m4");
+  std::optional<uint64_t> seq;
+  REQUIRE(b->find_id("moving", "m2", seq).ok());
+  CHECK(seq == 2u);
+  receipts.clear();
+  REQUIRE(b->load_receipts("moving", receipts).ok());
+  CHECK(receipts.size() == 1);
+  // The new home goes on from there, and knows the old ids.
+  auto next = append_one(*b, make_append("moving", moved, {"m2", "m5"}));
+  CHECK(next.outcomes[0].dup);
+  CHECK(next.outcomes[1].seq == 5u);
+
+  REQUIRE(a->drop_room("moving").ok());
+  REQUIRE(a->list_rooms(rooms).ok());
+  CHECK(rooms == std::vector<std::string>{"moving2", "private:x"});
+  all.clear();
+  REQUIRE(a->read_after("moving", 0, 100, all).ok());
+  CHECK(all.empty());
+  REQUIRE(a->read_after("moving2", 0, 100, all).ok());
+  CHECK(all.size() == 1); // the neighbour with a longer name is untouched
+  REQUIRE(a->find_id("moving", "m1", seq).ok());
+  CHECK_FALSE(seq);
+}

@@ -119,6 +119,20 @@ public:
   /// The seq stored for a client id in `room`, if any.
   status find_id(const std::string& room, const std::string& id, std::optional<uint64_t>& out);
 
+  /// Every room with a stored log (for a handover).
+  status list_rooms(std::vector<std::string>& out);
+
+  /// Takes over part of a room's log from another node: writes `records` (and
+  /// their id -> seq keys) as they are, and, when `meta` is given, the room's
+  /// meta and `receipts`, all in one WriteBatch. Importing the same records
+  /// again is harmless. A meta older than the stored one is ignored.
+  status import_room(const std::string& room, const std::vector<message_record>& records,
+                     const std::optional<room_meta>& meta,
+                     const std::vector<std::pair<std::string, uint64_t>>& receipts);
+
+  /// Forgets a room's log, ids, receipts and meta (after it was handed over).
+  status drop_room(const std::string& room);
+
   /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
   status flush();
 
