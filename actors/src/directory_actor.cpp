@@ -8,6 +8,8 @@
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/runtime/hash_ring.hpp"
+#include "chat/actors/errc.hpp"
+#include "handover.hpp"
 #include "relay_actor.hpp"
 #include "room_actor.hpp"
 
@@ -26,6 +28,8 @@ struct directory_state {
   /// in a cluster.
   runtime::hash_ring ring;
   std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
+  /// The node is leaving the cluster: it hosts no room or user any more.
+  bool leaving = false;
   static inline const char* name = "directory";
 };
 
@@ -66,6 +70,11 @@ caf::actor remote_home(directory_self* self, const std::string& key, uint8_t hop
   return i == st.peers.end() ? nullptr : i->second;
 }
 
+caf::error leaving(directory_self* self) {
+  return caf::make_error(errc::room_unavailable,
+                         "node '" + self->state.node_id + "' is leaving the cluster");
+}
+
 // Forwards the current request to `home` (which answers the requester directly).
 template <class Request>
 void forward(directory_self* self, const caf::actor& home, Request x) {
@@ -87,6 +96,8 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         forward(self, home, std::move(x));
         return caf::delegated<caf::actor>{};
       }
+      if (self->state.leaving)
+        return leaving(self);
       return resolve(self, self->state.rooms, std::move(x.room), [&](const std::string& n) {
         return spawn_room(self, n, opts.node_id, store, me, opts.room_idle, opts.metrics);
       });
@@ -96,6 +107,8 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         forward(self, home, std::move(x));
         return caf::delegated<caf::actor>{};
       }
+      if (self->state.leaving)
+        return leaving(self);
       return resolve(self, self->state.users, std::move(x.user), [&](const std::string& n) {
         return spawn_presence(self, n, store, me, opts.presence);
       });
@@ -118,6 +131,8 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         forward(self, home, std::move(x));
         return caf::delegated<frame>{};
       }
+      if (self->state.leaving)
+        return leaving(self);
       auto rp = self->make_response_promise<frame>();
       auto room = x.room;
       auto ref = x.ref;
@@ -142,6 +157,34 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     },
     [=](msg::passivate_atom, const std::string& room) -> bool {
       return forget(self, self->state.relays, room);
+    },
+    // Not a delegation: the store (a detached actor) must never answer another
+    // node itself. A remote node that learns a detached actor's handle keeps it
+    // referenced, and the actor system then waits for it forever at shutdown.
+    [=](msg::room_import& x) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      self->request(store, caf::infinite, std::move(x))
+        .then([=](bool ok) mutable { rp.deliver(ok); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](msg::handover_atom) {
+      auto& st = self->state;
+      st.leaving = true;
+      // No room or user actor may run here while its log moves: their relays and
+      // connections find them again on the new home once this node has left.
+      for (auto* xs : {&st.rooms, &st.users}) {
+        for (auto& [name, a] : *xs) {
+          self->demonitor(a);
+          self->send_exit(a, caf::exit_reason::user_shutdown);
+        }
+        xs->clear();
+      }
+      std::vector<std::string> others;
+      for (auto& [id, dir] : st.peers)
+        others.push_back(id);
+      auto worker = spawn_handover(self, store, runtime::hash_ring{others}, st.peers);
+      self->delegate(worker, msg::handover_atom::value);
     },
     [=](msg::shutdown_atom) -> bool {
       auto& st = self->state;

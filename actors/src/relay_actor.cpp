@@ -46,7 +46,7 @@ constexpr uint32_t replay_batch = 256;
 constexpr auto replay_pause = std::chrono::milliseconds(5);
 /// An empty relay stops after this long (a reconnecting client usually returns sooner).
 constexpr auto relay_idle = std::chrono::seconds(5);
-constexpr int max_resolve_attempts = 5;
+constexpr int max_resolve_attempts = 10;
 
 caf::error moving(relay_self* self) {
   return caf::make_error(errc::room_unavailable, "room '" + self->state.room + "' is moving");

@@ -46,6 +46,8 @@ using beat_atom = caf::atom_constant<caf::atom("beat")>;
 using bye_atom = caf::atom_constant<caf::atom("bye")>;
 /// Local: `(join_atom, caf::actor seed_membership)` -> bool, joins through a seed.
 using join_atom = caf::atom_constant<caf::atom("join")>;
+/// Local: `(greet_atom, caf::actor membership)` -> bool, says hello to a member.
+using greet_atom = caf::atom_constant<caf::atom("greet")>;
 /// Local: the heartbeat and failure-detector timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Local: `(status_atom)` -> std::vector<std::string> "id|endpoint|up".

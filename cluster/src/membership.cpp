@@ -7,6 +7,7 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/messages.hpp"
 #include "cluster_messages.hpp"
 #include "membership_actor.hpp"
 
@@ -14,9 +15,10 @@ namespace chat::cluster {
 
 void configure(caf::actor_system_config& cfg, const cluster_options& opts) {
   cfg.load<caf::io::middleman>();
-  // Members learn of each other through handles in messages; let CAF connect
-  // them directly instead of routing through the node that introduced them.
-  cfg.set("middleman.enable-automatic-connections", true);
+  // No automatic connections: CAF's helper for them is a detached actor that
+  // can outlive a departed peer by minutes (and so block the system's
+  // shutdown). A joining node connects to every member itself instead.
+  cfg.set("middleman.enable-automatic-connections", false);
   // Without middleman heartbeats a hung peer (process stopped, TCP open) is
   // never reported; they must be set on every node alike.
   cfg.set("middleman.heartbeat-interval", caf::timespan{opts.heartbeat});
@@ -25,6 +27,34 @@ void configure(caf::actor_system_config& cfg, const cluster_options& opts) {
   cfg.add_message_type<hello>("chat::cluster::hello");
   cfg.add_message_type<member_list>("chat::cluster::member_list");
 }
+
+namespace {
+
+// A direct middleman connection to every member the seed listed (so that no
+// member's traffic depends on the seed staying up), then a hello over it.
+void connect_members(caf::actor_system& sys, const caf::actor& me, const std::string& self_id,
+                     const member_list& members) {
+  caf::scoped_actor scoped{sys};
+  for (auto& m : members) {
+    if (m.node_id == self_id)
+      continue;
+    std::string err;
+    auto ep = runtime::parse_endpoint(m.endpoint, err);
+    auto direct = ep ? sys.middleman().remote_actor(ep->host, ep->port)
+                     : caf::expected<caf::actor>{caf::sec::invalid_argument};
+    if (!direct) {
+      spdlog::warn("cluster: no direct link to '{}' at {}", m.node_id, m.endpoint);
+      continue;
+    }
+    scoped->request(me, std::chrono::seconds(10), greet_atom::value, *direct)
+      .receive([](bool) {},
+               [&](caf::error& e) {
+                 spdlog::warn("cluster: '{}' did not answer: {}", m.node_id, sys.render(e));
+               });
+  }
+}
+
+} // namespace
 
 std::unique_ptr<membership> membership::start(caf::actor_system& sys,
                                               const actors::node_handles& node,
@@ -48,7 +78,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   }
   runtime::endpoint local{opts.listen.host, *port};
   caf::anon_send(actor, endpoint_atom::value, local.to_string());
-  std::unique_ptr<membership> self{new membership(sys, actor, local)};
+  std::unique_ptr<membership> self{new membership(sys, actor, node.directory, local)};
   if (opts.seeds.empty())
     return self;
   caf::scoped_actor scoped{sys};
@@ -62,13 +92,20 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
         continue;
       }
       bool joined = false;
+      member_list members;
       scoped->request(actor, opts.join_timeout, join_atom::value, *handle)
-        .receive([&](bool) { joined = true; },
-                 [&](caf::error& err) {
-                   last_error = "refused by " + seed.to_string() + ": " + sys.render(err);
-                 });
-      if (joined)
+        .receive(
+          [&](member_list& xs) {
+            joined = true;
+            members = std::move(xs);
+          },
+          [&](caf::error& err) {
+            last_error = "refused by " + seed.to_string() + ": " + sys.render(err);
+          });
+      if (joined) {
+        connect_members(sys, actor, node.node_id, members);
         return self;
+      }
       if (last_error.find("already in use") != std::string::npos
           || last_error.find("protocol version") != std::string::npos) {
         error = last_error;
@@ -107,9 +144,15 @@ std::vector<member_status> membership::members() const {
   return out;
 }
 
-void membership::leave() {
+void membership::leave(std::chrono::milliseconds handover_timeout) {
   if (!actor_)
     return;
+  caf::scoped_actor scoped{sys_};
+  scoped->request(directory_, handover_timeout, msg::handover_atom::value)
+    .receive([](bool) {},
+             [&](caf::error& err) {
+               spdlog::error("cluster: handover incomplete: {}", sys_.render(err));
+             });
   caf::anon_send(actor_, leave_atom::value);
   actor_ = nullptr;
 }

@@ -47,6 +47,7 @@ void publish_view(membership_self* self) {
   self->send(st.opts.directory, std::move(view));
 }
 
+// This node first, then every member up.
 member_list known_members(membership_self* self) {
   member_list out{self->state.me};
   for (auto& [id, p] : self->state.peers)
@@ -96,25 +97,6 @@ void mark_down(membership_self* self, const std::string& id, const char* why) {
   publish_view(self);
 }
 
-// Greets every member a welcome listed that this node does not know yet.
-void greet(membership_self* self, const member_list& members) {
-  auto& st = self->state;
-  for (auto& info : members) {
-    if (info.node_id == st.me.node_id || st.peers.count(info.node_id) > 0)
-      continue;
-    self->request(info.membership, std::chrono::seconds(5), hello{st.me})
-      .then(
-        [=](member_list& theirs) {
-          if (add_peer(self, info))
-            publish_view(self);
-          greet(self, theirs);
-        },
-        [=](caf::error& err) {
-          spdlog::warn("cluster: node '{}' did not answer: {}", info.node_id,
-                       self->system().render(err));
-        });
-  }
-}
 
 caf::behavior membership_actor(membership_self* self, membership_settings opts) {
   auto& st = self->state;
@@ -140,15 +122,28 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
         publish_view(self);
       return known_members(self);
     },
-    [=](join_atom, caf::actor seed) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
+    // Joining: a hello to the seed (answered with every member it knows), then
+    // one to each of them over a direct connection (`greet`).
+    [=](join_atom, caf::actor seed) -> caf::result<member_list> {
+      auto rp = self->make_response_promise<member_list>();
       self->request(seed, std::chrono::seconds(5), hello{self->state.me})
         .then(
           [=](member_list& members) mutable {
-            for (auto& info : members)
-              if (info.membership == seed && add_peer(self, info))
-                publish_view(self);
-            greet(self, members);
+            // A member answers with itself first (see known_members).
+            if (!members.empty() && add_peer(self, members.front()))
+              publish_view(self);
+            rp.deliver(std::move(members));
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](greet_atom, caf::actor member) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      self->request(member, std::chrono::seconds(5), hello{self->state.me})
+        .then(
+          [=](member_list& theirs) mutable {
+            if (!theirs.empty() && add_peer(self, theirs.front()))
+              publish_view(self);
             rp.deliver(true);
           },
           [=](caf::error& err) mutable { rp.deliver(err); });

@@ -27,7 +27,7 @@ namespace {
 
 // Membership logs every view change; the tests check views themselves.
 const bool quiet_logs = [] {
-  spdlog::set_level(spdlog::level::warn);
+  spdlog::set_level(std::getenv("CHAT_TEST_LOG") ? spdlog::level::debug : spdlog::level::warn);
   return true;
 }();
 
@@ -269,4 +269,62 @@ TEST_CASE("presence across nodes: a user with devices on two nodes is online whi
   CHECK(watcher.quiet(600ms)); // still online through the laptop on n2
   laptop.reset();
   CHECK(watcher.next("presence")["status"] == "offline");
+}
+
+TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged is lost") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  auto n3 = std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()});
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
+  runtime::hash_ring ring{{"n1", "n2", "n3"}};
+  std::string room;
+  for (int i = 0; room.empty(); ++i)
+    if (ring.owner(runtime::hash_ring::room_key("moving" + std::to_string(i))) == "n3")
+      room = "moving" + std::to_string(i);
+  client a{n1.sys, n1.handles, "alice"};
+  client b{n2.sys, n2.handles, "bob"};
+  for (auto* x : {&a, &b}) {
+    x->send(msg::cmd_join{"", room, false, 0});
+    x->next("joined");
+  }
+  // Sends until acked, retrying (same id) while the room is moving.
+  auto send_acked = [&](client& c, const std::string& id) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      c.send(msg::cmd_send{"\"" + id + "\"", room, id, "{}"});
+      for (;;) {
+        auto f = c.next();
+        if (f["type"] == "ack" && f["id"] == id)
+          return f["seq"].get<uint64_t>();
+        if (f["type"] == "error" && f["ref"] == id)
+          break;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL("never acked: " << id);
+    return uint64_t{0};
+  };
+  // The test reads frames in arrival order: keep message frames aside.
+  for (int i = 0; i < 10; ++i)
+    send_acked(i % 2 ? a : b, "before-" + std::to_string(i));
+  n3->members->leave();
+  CHECK(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
+  for (int i = 0; i < 10; ++i)
+    send_acked(i % 2 ? a : b, "after-" + std::to_string(i));
+  n3.reset();
+
+  // Everything acknowledged is in the room's log on its new home, once, in order.
+  a.send(msg::cmd_history{"\"h\"", room, 0, 0, true, 200});
+  json h;
+  for (h = a.next(); h["type"] != "history"; h = a.next()) {
+  }
+  REQUIRE(h["messages"].size() == 20u);
+  std::set<std::string> ids;
+  for (size_t i = 0; i < 20; ++i) {
+    CHECK(h["messages"][i]["seq"] == i + 1);
+    ids.insert(h["messages"][i]["id"].get<std::string>());
+  }
+  CHECK(ids.size() == 20u);
+  CHECK(ids.count("before-0") == 1);
+  CHECK(ids.count("after-9") == 1);
 }

@@ -192,6 +192,24 @@ struct resolve_user {
   uint8_t hops = 0;
 };
 
+/// A part of a room's log handed over to its new home node (records and meta
+/// in the storage encoding). The last part carries the meta and receipts.
+struct room_import {
+  std::string room;
+  std::vector<std::string> records;
+  std::string meta; ///< empty except in the last part
+  std::vector<std::string> receipt_users;
+  std::vector<uint64_t> receipt_seqs;
+};
+
+/// Store: every room with a stored log -> std::vector<std::string>.
+using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
+/// Store: `(drop_atom, room)`: forget a handed-over room -> bool.
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
+/// Directory: this node leaves the cluster; hand every room it stores to its
+/// next home, then answer true. From then on it refuses to host rooms and users.
+using handover_atom = caf::atom_constant<caf::atom("handover")>;
+
 /// Membership -> directory: the nodes that are up (this one included) and
 /// their directories (parallel lists). The ring is rebuilt from it.
 struct cluster_view {
@@ -320,6 +338,7 @@ CHAT_INSPECT(presence_watch, x.conn)
 CHAT_INSPECT(presence_unwatch, x.conn)
 CHAT_INSPECT(presence_info, x.user, x.online, x.last_seen)
 CHAT_INSPECT(presence_event, x.info, x.frame)
+CHAT_INSPECT(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_seqs)
 
 #undef CHAT_INSPECT
 

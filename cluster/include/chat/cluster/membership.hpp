@@ -66,16 +66,21 @@ public:
   /// Every member this node knows, itself included, sorted by id.
   [[nodiscard]] std::vector<member_status> members() const;
 
-  /// Says goodbye to the other members (they drop this node from their ring at
-  /// once) and stops the membership actor.
-  void leave();
+  /// Leaves the cluster gracefully: hands every room stored here to its next
+  /// home (waiting up to `handover_timeout`), then says goodbye to the other
+  /// members (they drop this node from their ring at once) and stops the
+  /// membership actor.
+  void leave(std::chrono::milliseconds handover_timeout = std::chrono::seconds(60));
 
 private:
-  membership(caf::actor_system& sys, caf::actor actor, runtime::endpoint endpoint) :
-    sys_(sys), actor_(std::move(actor)), endpoint_(std::move(endpoint)) {}
+  membership(caf::actor_system& sys, caf::actor actor, caf::actor directory,
+             runtime::endpoint endpoint) :
+    sys_(sys),
+    actor_(std::move(actor)), directory_(std::move(directory)), endpoint_(std::move(endpoint)) {}
 
   caf::actor_system& sys_;
   caf::actor actor_;
+  caf::actor directory_;
   runtime::endpoint endpoint_;
 };
 
