@@ -1,5 +1,6 @@
 #include "cluster_command.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <string>
@@ -82,6 +83,8 @@ int run_cluster_command(int argc, char** argv) {
         return 2;
       }
 
+  std::signal(SIGINT, SIG_DFL); // see block_stop_signals in main.cpp
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -115,7 +118,9 @@ int run_cluster_command(int argc, char** argv) {
     children.push_back(c);
   }
 
-  // Until a stop signal or a node's exit: then stop every node still running.
+  // Until a stop signal (or every node has exited): then stop every node still
+  // running. A node that leaves on its own (SIGTERM to it) leaves the others
+  // running, as a cluster would.
   int code = children.size() == nodes ? 0 : 1;
   auto reap = [&](bool block) {
     for (auto& c : children) {
@@ -125,10 +130,9 @@ int run_cluster_command(int argc, char** argv) {
       if (waitpid(c.pid, &status, block ? 0 : WNOHANG) == c.pid) {
         c.running = false;
         int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (rc != 0) {
+        std::cerr << "chatd cluster: node " << c.id << " exited with " << rc << std::endl;
+        if (rc != 0)
           code = 1;
-          std::cerr << "chatd cluster: node " << c.id << " exited with " << rc << '\n';
-        }
       }
     }
   };
@@ -138,15 +142,17 @@ int run_cluster_command(int argc, char** argv) {
     sigwait(&stop, &sig);
     if (sig == SIGCHLD) {
       reap(false);
-      for (auto& c : children)
-        stopping = stopping || !c.running;
+      stopping = std::none_of(children.begin(), children.end(),
+                              [](const child& c) { return c.running; });
     } else {
       stopping = true;
     }
   }
+  // SIGINT: the nodes stop and keep their rooms (SIGTERM would make each hand
+  // its rooms to the others, which are stopping too).
   for (auto& c : children)
     if (c.running)
-      kill(c.pid, SIGTERM);
+      kill(c.pid, SIGINT);
   reap(true);
   std::cout << "chatd cluster: all nodes stopped" << std::endl;
   return code;

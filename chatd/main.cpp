@@ -29,6 +29,11 @@ int fail(const std::string& line) {
 // Blocks SIGINT/SIGTERM in every thread (threads inherit the mask), so that
 // only sigwait in main sees them.
 sigset_t block_stop_signals() {
+  // A process started in the background by a non-interactive shell (or by a
+  // test runner) inherits SIGINT as ignored, and an ignored signal never
+  // reaches sigwait: restore the defaults first.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -121,6 +126,7 @@ int run(const chat::runtime::node_config& cfg) {
   go.tls_cert_file = cfg.tls_cert;
   go.tls_key_file = cfg.tls_key;
   int code = 0;
+  int sig = 0;
   {
     chat::gateway::server gateway{sys, node, go};
     if (!gateway.start(error)) {
@@ -135,14 +141,19 @@ int run(const chat::runtime::node_config& cfg) {
                    cfg.tls_cert.empty() ? "http" : "https",
                    gateway.local_endpoint().to_string(), cfg.data_dir,
                    so.sync ? "sync" : "async");
-      int sig = 0;
       sigwait(&signals, &sig);
       spdlog::info("{} received: closing connections", sig == SIGINT ? "SIGINT" : "SIGTERM");
       gateway.stop();
     }
   }
-  if (members)
-    members->leave();
+  // SIGTERM: this node leaves the cluster and hands its rooms over. SIGINT
+  // (Ctrl-C, also how `chatd cluster` stops a whole cluster): it only stops,
+  // and its rooms wait here for it to come back.
+  if (members) {
+    if (sig == SIGTERM)
+      spdlog::info("leaving the cluster: handing rooms over");
+    members->leave(sig == SIGTERM);
+  }
   chat::actors::stop_node(sys, node);
   if (code == 0)
     spdlog::info("store flushed, bye");

@@ -47,7 +47,7 @@ void send_part(handover_self* self, const std::string& room, caf::actor home, ui
         auto last = xs.size() < part_size;
         auto next_after = xs.empty() ? after : xs.back().seq;
         auto deliver = [=](msg::room_import part) {
-          self->request(home, caf::infinite, std::move(part))
+          self->request(home, std::chrono::seconds(10), std::move(part))
             .then(
               [=](bool) {
                 if (!last)

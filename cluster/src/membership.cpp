@@ -144,15 +144,17 @@ std::vector<member_status> membership::members() const {
   return out;
 }
 
-void membership::leave(std::chrono::milliseconds handover_timeout) {
+void membership::leave(bool hand_over, std::chrono::milliseconds timeout) {
   if (!actor_)
     return;
-  caf::scoped_actor scoped{sys_};
-  scoped->request(directory_, handover_timeout, msg::handover_atom::value)
-    .receive([](bool) {},
-             [&](caf::error& err) {
-               spdlog::error("cluster: handover incomplete: {}", sys_.render(err));
-             });
+  if (hand_over) {
+    caf::scoped_actor scoped{sys_};
+    scoped->request(directory_, timeout, msg::handover_atom::value)
+      .receive([](bool) {},
+               [&](caf::error& err) {
+                 spdlog::error("cluster: handover incomplete: {}", sys_.render(err));
+               });
+  }
   caf::anon_send(actor_, leave_atom::value);
   actor_ = nullptr;
 }

@@ -55,6 +55,54 @@ test('three processes: chat across nodes in order, typing and presence cross, on
   }
 });
 
+test('a node leaving gracefully (SIGTERM) hands its rooms over: no acknowledged message is lost', async () => {
+  const cluster = await startCluster();
+  try {
+    const a = await Client.connect(cluster.ws(1, 'ann'));
+    const b = await Client.connect(cluster.ws(2, 'ben'));
+    // Find a room whose home is n3: its counter is the one that moves.
+    let room;
+    for (let i = 0; !room && i < 50; ++i) {
+      const r = `leave${i}`;
+      const before = metric(await (await fetch(`${cluster.http(3)}/metrics`)).text(), 'chat_room_messages_total');
+      await a.join(r);
+      assert.equal((await a.request({ type: 'send', room: r, id: 'probe', body: 0 })).type, 'ack');
+      const after = metric(await (await fetch(`${cluster.http(3)}/metrics`)).text(), 'chat_room_messages_total');
+      if (after > before) room = r;
+      else await a.request({ type: 'leave', room: r });
+    }
+    assert.ok(room, 'a room homed on n3');
+    await b.join(room, 1);
+    // Sends until acknowledged; while the room moves they may get `unavailable`.
+    const sendAcked = async (client, id) => {
+      for (let attempt = 0; attempt < 100; ++attempt) {
+        const reply = await client.request({ type: 'send', room, id, body: id });
+        if (reply.type === 'ack') return reply;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`never acked: ${id}`);
+    };
+    for (let i = 0; i < 10; ++i) await sendAcked(i % 2 ? a : b, `before-${i}`);
+    process.kill(cluster.pids.n3, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 10; ++i) await sendAcked(i % 2 ? a : b, `after-${i}`);
+    // ann has the probe (seq 1) and everything after; ben joined after it.
+    for (const [c, first] of [[a, 1], [b, 2]]) {
+      const n = 22 - first;
+      const ms = await c.take(n, (f) => f.type === 'message' && f.room === room, 30000);
+      assert.deepEqual(ms.map((m) => m.seq), Array.from({ length: n }, (_, i) => i + first), 'gap-free, once each');
+      assert.equal(ms.at(-1).id, 'after-9');
+      assert.ok(await c.quiet((f) => f.type === 'message' && f.room === room, 300), 'nothing repeated');
+    }
+    assert.match(cluster.log(), /handover: 1 of \d+ room\(s\) moved/);
+    a.close();
+    b.close();
+  } finally {
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});
+
 test('chatd cluster: bad flags are refused with a clear message', async () => {
   const { runChatd } = await import('./lib.mjs');
   for (const [args, pattern] of [

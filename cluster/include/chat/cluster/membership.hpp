@@ -66,11 +66,12 @@ public:
   /// Every member this node knows, itself included, sorted by id.
   [[nodiscard]] std::vector<member_status> members() const;
 
-  /// Leaves the cluster gracefully: hands every room stored here to its next
-  /// home (waiting up to `handover_timeout`), then says goodbye to the other
+  /// Leaves the cluster: with `hand_over`, first moves every room stored here
+  /// to its next home (waiting up to `timeout`); then says goodbye to the other
   /// members (they drop this node from their ring at once) and stops the
-  /// membership actor.
-  void leave(std::chrono::milliseconds handover_timeout = std::chrono::seconds(60));
+  /// membership actor. Without a handover the rooms stay here, unreachable
+  /// until the node returns (a whole cluster stopping keeps its data in place).
+  void leave(bool hand_over = true, std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 private:
   membership(caf::actor_system& sys, caf::actor actor, caf::actor directory,
