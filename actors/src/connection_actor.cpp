@@ -264,18 +264,36 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_presence& cmd) 
   watch(self, to, std::move(cmd));
 }
 
+void register_presence(connection_self* self) {
+  self->request(self->state.node.directory, caf::infinite, msg::resolve_user{self->state.user})
+    .then(
+      [=](caf::actor& p) {
+        self->state.presence = p;
+        self->monitor(p);
+        self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
+      },
+      [=](caf::error&) {
+        // The user's home is moving: try again shortly.
+        self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
+      });
+}
+
 caf::behavior connection_actor(connection_self* self, node_handles node, std::string user,
                                std::shared_ptr<outbox> out) {
   auto& st = self->state;
   st.node = std::move(node);
   st.user = std::move(user);
   st.out = std::move(out);
-  // Register with this user's presence actor: the first heartbeat.
-  self->request(st.node.directory, caf::infinite, msg::resolve_user{st.user})
-    .then([=](caf::actor& p) {
-      self->state.presence = p;
-      self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
-    });
+  // Register with this user's presence actor: the first heartbeat. When that
+  // actor goes away (its node left the cluster), register with the user's new
+  // home at the next heartbeat.
+  register_presence(self);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (self->state.presence && dm.source == self->state.presence.address()) {
+      self->state.presence = nullptr;
+      self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
+    }
+  });
   // Each command arrives alone (from a WebSocket or SSE/poll stream: the reply
   // goes to the connection's outbox) or behind a reply_to (from POST /rpc).
   auto own = [self]() -> const reply_out& { return self->state.out; };
@@ -309,9 +327,10 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
         self->state.out->push(ev.frame, frame_kind::ephemeral);
     },
     [=](msg::heartbeat_atom) {
-      if (self->state.presence)
-        self->send(self->state.presence,
-                   msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
+      if (!self->state.presence)
+        return register_presence(self);
+      self->send(self->state.presence,
+                 msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
     },
     [=](msg::closed_atom) {
       leave_all(self);

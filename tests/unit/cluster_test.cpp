@@ -328,3 +328,33 @@ TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged 
   CHECK(ids.count("before-0") == 1);
   CHECK(ids.count("after-9") == 1);
 }
+
+TEST_CASE("a connection registers with its user's new presence home after the old one left") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  auto n3 = std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()});
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
+  runtime::hash_ring ring{{"n1", "n2", "n3"}};
+  std::string user;
+  for (int i = 0; user.empty(); ++i)
+    if (ring.owner(runtime::hash_ring::user_key("u" + std::to_string(i))) == "n3")
+      user = "u" + std::to_string(i);
+  client dev{n1.sys, n1.handles, user};
+  auto online = [&] {
+    caf::scoped_actor self{n1.sys};
+    bool result = false;
+    self->request(n1.handles.directory, 2s, msg::resolve_user{user})
+      .receive(
+        [&](caf::actor& p) {
+          self->request(p, 2s, msg::query_atom::value)
+            .receive([&](msg::presence_info& i) { result = i.online; }, [](caf::error&) {});
+        },
+        [](caf::error&) {});
+    return result;
+  };
+  REQUIRE(eventually(online));
+  n3->members->leave();
+  n3.reset();
+  CHECK(eventually(online)); // on the user's new home, without a reconnect
+}
