@@ -106,7 +106,8 @@ void leave_all(connection_self* self) {
     self->send(relay, msg::relay_leave{me});
   self->state.joined.clear();
   for (auto& [name, p] : self->state.watch.actors)
-    self->send(p, msg::presence_unwatch{me});
+    if (p)
+      self->send(p, msg::presence_unwatch{me});
   if (self->state.presence)
     self->send(self->state.presence, msg::presence_disconnect{me});
 }
@@ -127,7 +128,8 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [name, p] : st.watch.actors)
-    self->send(p, msg::presence_unwatch{me});
+    if (p)
+      self->send(p, msg::presence_unwatch{me});
   if (st.watch.pending > 0) // the superseded command gets no presence_state
     finish_silently(self, st.watch.reply, st.watch.ref);
   auto epoch = st.watch.epoch + 1;
@@ -155,6 +157,7 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
           if (self->state.watch.epoch != epoch)
             return;
           self->state.watch.actors[user] = p;
+          self->monitor(p);
           self->request(p, caf::infinite, msg::presence_watch{me})
             .then(
               [=](msg::presence_info& info) {
@@ -289,10 +292,20 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
   // home at the next heartbeat.
   register_presence(self);
   self->set_down_handler([=](caf::down_msg& dm) {
-    if (self->state.presence && dm.source == self->state.presence.address()) {
-      self->state.presence = nullptr;
+    auto& st = self->state;
+    if (st.presence && dm.source == st.presence.address()) {
+      st.presence = nullptr;
       self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
     }
+    // A watched user's presence actor went away (its node left): watch the
+    // user on its new home, so that later changes keep arriving.
+    for (auto& [user, p] : st.watch.actors)
+      if (p.address() == dm.source) {
+        self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value,
+                           user, st.watch.epoch);
+        p = nullptr;
+        break;
+      }
   });
   // Each command arrives alone (from a WebSocket or SSE/poll stream: the reply
   // goes to the connection's outbox) or behind a reply_to (from POST /rpc).
@@ -325,6 +338,25 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
       }
       if (w.actors.count(ev.info.user) > 0)
         self->state.out->push(ev.frame, frame_kind::ephemeral);
+    },
+    [=](msg::rewatch_atom, const std::string& user, uint64_t epoch) {
+      auto me = caf::actor_cast<caf::actor>(self);
+      self->request(self->state.node.directory, caf::infinite, msg::resolve_user{user})
+        .then(
+          [=](caf::actor& p) {
+            auto& w = self->state.watch;
+            auto i = w.actors.find(user);
+            if (w.epoch != epoch || i == w.actors.end())
+              return;
+            i->second = p;
+            self->monitor(p);
+            self->request(p, caf::infinite, msg::presence_watch{me})
+              .then([](msg::presence_info&) {}, [](caf::error&) {});
+          },
+          [=](caf::error&) {
+            self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value,
+                               user, epoch);
+          });
     },
     [=](msg::heartbeat_atom) {
       if (!self->state.presence)

@@ -329,7 +329,7 @@ TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged 
   CHECK(ids.count("after-9") == 1);
 }
 
-TEST_CASE("a connection registers with its user's new presence home after the old one left") {
+TEST_CASE("presence follows a user to its new home after the old one left: devices and watchers") {
   cluster_node n1{"n1"};
   cluster_node n2{"n2", {n1.members->local_endpoint()}};
   auto n3 = std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()});
@@ -340,7 +340,11 @@ TEST_CASE("a connection registers with its user's new presence home after the ol
   for (int i = 0; user.empty(); ++i)
     if (ring.owner(runtime::hash_ring::user_key("u" + std::to_string(i))) == "n3")
       user = "u" + std::to_string(i);
-  client dev{n1.sys, n1.handles, user};
+  client watcher{n2.sys, n2.handles, "watcher"};
+  watcher.send(msg::cmd_presence{"", {user}});
+  watcher.next("presence_state");
+  auto dev = std::make_unique<client>(n1.sys, n1.handles, user);
+  CHECK(watcher.next("presence")["status"] == "online");
   auto online = [&] {
     caf::scoped_actor self{n1.sys};
     bool result = false;
@@ -357,4 +361,11 @@ TEST_CASE("a connection registers with its user's new presence home after the ol
   n3->members->leave();
   n3.reset();
   CHECK(eventually(online)); // on the user's new home, without a reconnect
+  // The watcher follows the user to its new home: the disconnect still reaches it.
+  dev.reset();
+  for (;;) {
+    auto ev = watcher.next("presence");
+    if (ev["status"] == "offline")
+      break;
+  }
 }

@@ -294,6 +294,8 @@ struct presence_event {
 using query_atom = caf::atom_constant<caf::atom("query")>;
 /// Session -> connection actor: the peer answered a ping or pinged.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+/// Connection: `(rewatch_atom, user, epoch)`: watch a user again on its new home.
+using rewatch_atom = caf::atom_constant<caf::atom("rewatch")>;
 /// Presence actor timers.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
