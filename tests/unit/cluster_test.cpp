@@ -93,6 +93,31 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
   return pred();
 }
 
+/// The first name `<prefix><i>` whose home on the ring of n1..n3 is `node`.
+std::string homed_on(const std::string& node, const std::string& prefix, bool user = false) {
+  runtime::hash_ring ring{{"n1", "n2", "n3"}};
+  for (int i = 0;; ++i) {
+    auto name = prefix + std::to_string(i);
+    auto key = user ? runtime::hash_ring::user_key(name) : runtime::hash_ring::room_key(name);
+    if (ring.owner(key) == node)
+      return name;
+  }
+}
+
+/// n1, n2 and n3 (which may leave: a pointer), once every view has all three.
+struct three_nodes {
+  three_nodes() :
+    n2("n2", {n1.members->local_endpoint()}),
+    n3(std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()})) {
+    std::set<std::string> all{"n1", "n2", "n3"};
+    REQUIRE(
+      eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
+  }
+  cluster_node n1{"n1"};
+  cluster_node n2;
+  std::unique_ptr<cluster_node> n3;
+};
+
 template <class T>
 T round_trip(caf::actor_system& sys, T x) {
   std::vector<char> buf;
@@ -188,21 +213,15 @@ TEST_CASE("a second node with the same id is refused with a clear reason") {
 }
 
 TEST_CASE("a room lives on its home node; clients on all three nodes chat in order, once each") {
-  cluster_node n1{"n1"};
-  cluster_node n2{"n2", {n1.members->local_endpoint()}};
-  cluster_node n3{"n3", {n1.members->local_endpoint()}};
-  std::set<std::string> all{"n1", "n2", "n3"};
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
-  runtime::hash_ring ring{{"n1", "n2", "n3"}};
+  three_nodes cluster;
+  auto& n1 = cluster.n1;
+  auto& n2 = cluster.n2;
+  auto& n3 = *cluster.n3;
   std::vector<cluster_node*> nodes{&n1, &n2, &n3};
 
   // Pick a room for each home node, and check that any node resolves it there.
   for (auto* home : nodes) {
-    std::string room;
-    for (int i = 0; room.empty(); ++i)
-      if (ring.owner(runtime::hash_ring::room_key("room" + std::to_string(i)))
-          == home->handles.node_id)
-        room = "room" + std::to_string(i);
+    auto room = homed_on(home->handles.node_id, "room");
     for (auto* asker : nodes) {
       caf::scoped_actor self{asker->sys};
       caf::actor found;
@@ -215,10 +234,7 @@ TEST_CASE("a room lives on its home node; clients on all three nodes chat in ord
   }
 
   // A client on each node in a room homed on n2; everyone sends.
-  std::string room;
-  for (int i = 0; room.empty(); ++i)
-    if (ring.owner(runtime::hash_ring::room_key("chat" + std::to_string(i))) == "n2")
-      room = "chat" + std::to_string(i);
+  auto room = homed_on("n2", "chat");
   client a{n1.sys, n1.handles, "alice"};
   client b{n2.sys, n2.handles, "bob"};
   client c{n3.sys, n3.handles, "carol"};
@@ -272,16 +288,9 @@ TEST_CASE("presence across nodes: a user with devices on two nodes is online whi
 }
 
 TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged is lost") {
-  cluster_node n1{"n1"};
-  cluster_node n2{"n2", {n1.members->local_endpoint()}};
-  auto n3 = std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()});
-  std::set<std::string> all{"n1", "n2", "n3"};
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
-  runtime::hash_ring ring{{"n1", "n2", "n3"}};
-  std::string room;
-  for (int i = 0; room.empty(); ++i)
-    if (ring.owner(runtime::hash_ring::room_key("moving" + std::to_string(i))) == "n3")
-      room = "moving" + std::to_string(i);
+  three_nodes cluster;
+  auto& [n1, n2, n3] = cluster;
+  auto room = homed_on("n3", "moving");
   client a{n1.sys, n1.handles, "alice"};
   client b{n2.sys, n2.handles, "bob"};
   for (auto* x : {&a, &b}) {
@@ -330,16 +339,9 @@ TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged 
 }
 
 TEST_CASE("presence follows a user to its new home after the old one left: devices and watchers") {
-  cluster_node n1{"n1"};
-  cluster_node n2{"n2", {n1.members->local_endpoint()}};
-  auto n3 = std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()});
-  std::set<std::string> all{"n1", "n2", "n3"};
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
-  runtime::hash_ring ring{{"n1", "n2", "n3"}};
-  std::string user;
-  for (int i = 0; user.empty(); ++i)
-    if (ring.owner(runtime::hash_ring::user_key("u" + std::to_string(i))) == "n3")
-      user = "u" + std::to_string(i);
+  three_nodes cluster;
+  auto& [n1, n2, n3] = cluster;
+  auto user = homed_on("n3", "u", true);
   client watcher{n2.sys, n2.handles, "watcher"};
   watcher.send(msg::cmd_presence{"", {user}});
   watcher.next("presence_state");
