@@ -40,19 +40,20 @@ cluster::cluster_options cluster_opts(std::vector<runtime::endpoint> seeds = {})
   return o;
 }
 
-caf::actor_system_config& make_config(const cluster::cluster_options& o) {
-  auto* c = new caf::actor_system_config; // leaked on purpose: CAF keeps pointers into it
+/// A node's CAF config; it must outlive the node's actor system.
+std::unique_ptr<caf::actor_system_config> make_config(const cluster::cluster_options& o) {
+  auto c = std::make_unique<caf::actor_system_config>();
   actors::register_types(*c);
   cluster::configure(*c, o);
   c->set("scheduler.max-threads", size_t{2});
   c->set("logger.console", caf::atom("none"));
-  return *c;
+  return c;
 }
 
 /// One node of an in-process cluster: its own actor system, store and membership.
 struct cluster_node {
   cluster_node(std::string id, std::vector<runtime::endpoint> seeds = {}) :
-    opts(cluster_opts(std::move(seeds))), sys(make_config(opts)) {
+    opts(cluster_opts(std::move(seeds))), cfg(make_config(opts)), sys(*cfg) {
     std::string err;
     auto db = storage::store::open({dir.path(), false}, err);
     REQUIRE_MESSAGE(db, err);
@@ -78,6 +79,7 @@ struct cluster_node {
 
   test::temp_dir dir;
   cluster::cluster_options opts;
+  std::unique_ptr<caf::actor_system_config> cfg;
   caf::actor_system sys;
   actors::node_handles handles;
   std::unique_ptr<cluster::membership> members;
@@ -199,7 +201,8 @@ TEST_CASE("a second node with the same id is refused with a clear reason") {
   cluster_node n1{"n1"};
   cluster_node n2{"n2", {n1.members->local_endpoint()}};
   auto opts = cluster_opts({n1.members->local_endpoint()});
-  caf::actor_system sys{make_config(opts)};
+  auto cfg = make_config(opts);
+  caf::actor_system sys{*cfg};
   test::temp_dir dir;
   std::string err;
   auto db = storage::store::open({dir.path(), false}, err);
