@@ -238,29 +238,35 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
           [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
 }
 
-void handle(connection_self* self, const reply_out& to, msg::cmd_read& cmd) {
-  auto room_actor = joined_room(self, to, cmd.ref, cmd.room);
+// A request to a joined room whose answer is a bool: on success `ok` (or, for
+// commands without a reply, nothing), else the error frame.
+template <class Request>
+void ask_room(connection_self* self, const reply_out& to, const std::string& ref,
+              const std::string& room, Request req, bool silent) {
+  auto room_actor = joined_room(self, to, ref, room);
   if (!room_actor)
     return;
-  auto ref = cmd.ref;
-  self
-    ->request(room_actor, caf::infinite,
-              msg::room_read{caf::actor_cast<caf::actor>(self), self->state.user, cmd.seq})
-    .then([=](bool) { push_reply(self, to, ok_event(ref)); },
-          [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+  self->request(room_actor, caf::infinite, std::move(req))
+    .then(
+      [=](bool) {
+        if (silent)
+          finish_silently(self, to, ref);
+        else
+          push_reply(self, to, ok_event(ref));
+      },
+      [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+}
+
+void handle(connection_self* self, const reply_out& to, msg::cmd_read& cmd) {
+  ask_room(self, to, cmd.ref, cmd.room,
+           msg::room_read{caf::actor_cast<caf::actor>(self), self->state.user, cmd.seq}, false);
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_signal& cmd) {
-  auto room_actor = joined_room(self, to, cmd.ref, cmd.room);
-  if (!room_actor)
-    return;
-  auto ref = cmd.ref;
-  self
-    ->request(room_actor, caf::infinite,
-              msg::room_signal{caf::actor_cast<caf::actor>(self), self->state.user,
-                               std::move(cmd.to), std::move(cmd.data)})
-    .then([=](bool) { finish_silently(self, to, ref); },
-          [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+  ask_room(self, to, cmd.ref, cmd.room,
+           msg::room_signal{caf::actor_cast<caf::actor>(self), self->state.user,
+                            std::move(cmd.to), std::move(cmd.data)},
+           true);
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_presence& cmd) {

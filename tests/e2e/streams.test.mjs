@@ -268,6 +268,9 @@ test('streams: bad parameters and credentials are clear 4xx with a JSON body', a
     assert.equal(post.body.type, 'error');
     const pollPost = await getJson(`${node.http}/poll?token=${token}&rooms=a`, { method: 'POST' });
     assert.equal(pollPost.status, 405);
+    const metricsPost = await getJson(`${node.http}/metrics`, { method: 'POST' });
+    assert.equal(metricsPost.status, 405);
+    assert.equal(metricsPost.body.type, 'error');
   } finally {
     await node.stop();
     node.cleanup();
