@@ -10,6 +10,7 @@
 #include "chat/runtime/hash_ring.hpp"
 #include "chat/actors/errc.hpp"
 #include "handover.hpp"
+#include "room_export.hpp"
 #include "relay_actor.hpp"
 #include "room_actor.hpp"
 
@@ -56,6 +57,7 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 }
 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
+void move_away(directory_self* self);
 
 // The directory of the home node of `key` when that is another node, else
 // nothing (answer here). Requests already forwarded once are answered here.
@@ -120,6 +122,37 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         if (x.nodes[i] != st.node_id)
           st.peers.emplace(x.nodes[i], x.directories[i]);
       st.ring = runtime::hash_ring{x.nodes};
+      move_away(self);
+    },
+    [=](msg::peers_atom) {
+      std::vector<caf::actor> out;
+      for (auto& [id, dir] : self->state.peers)
+        out.push_back(dir);
+      return out;
+    },
+    // Not a delegation either (see room_import): the store never answers
+    // another node.
+    [=](msg::room_pull& x) -> caf::result<msg::room_import> {
+      auto rp = self->make_response_promise<msg::room_import>();
+      auto reply = [=]() mutable {
+        export_part(
+          self, store, x.room, x.after,
+          [=](msg::room_import& part, uint64_t, bool) mutable { rp.deliver(std::move(part)); },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+      };
+      auto& rooms = self->state.rooms;
+      auto i = rooms.find(x.room);
+      if (i == rooms.end()) {
+        reply();
+        return rp;
+      }
+      // The room is active here: it stops (after its commit) before its log is read.
+      auto room = i->second;
+      self->demonitor(room);
+      rooms.erase(i);
+      self->request(room, std::chrono::seconds(30), msg::moving_atom::value)
+        .then([=](bool) mutable { reply(); }, [=](caf::error&) mutable { reply(); });
+      return rp;
     },
     [=](msg::resolve_relay& x) -> caf::actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
@@ -196,6 +229,35 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       return true;
     },
   };
+}
+
+// After a view change (a node joined): rooms and users whose home is now
+// another node leave this one. A room finishes its commit in flight and stops;
+// its relays join it on its new home, which pulls the log from here when it
+// activates. Presence actors stop; their connections register on the new home.
+void move_away(directory_self* self) {
+  auto& st = self->state;
+  if (st.ring.empty())
+    return;
+  for (auto i = st.rooms.begin(); i != st.rooms.end();) {
+    if (st.ring.owner(runtime::hash_ring::room_key(i->first)) == st.node_id) {
+      ++i;
+      continue;
+    }
+    self->demonitor(i->second);
+    self->request(i->second, std::chrono::seconds(30), msg::moving_atom::value)
+      .then([](bool) {}, [](caf::error&) {});
+    i = st.rooms.erase(i);
+  }
+  for (auto i = st.users.begin(); i != st.users.end();) {
+    if (st.ring.owner(runtime::hash_ring::user_key(i->first)) == st.node_id) {
+      ++i;
+      continue;
+    }
+    self->demonitor(i->second);
+    self->send_exit(i->second, caf::exit_reason::user_shutdown);
+    i = st.users.erase(i);
+  }
 }
 
 // The actor asking to stop is still the one registered under `name`: forget

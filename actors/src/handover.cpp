@@ -5,13 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/messages.hpp"
+#include "room_export.hpp"
 
 namespace chat::actors {
 
 namespace {
-
-/// Records per part: a room's log moves in bounded messages.
-constexpr uint32_t part_size = 1000;
 
 struct handover_state {
   caf::actor store;
@@ -33,56 +31,28 @@ void fail(handover_self* self, const std::string& room, const caf::error& err) {
   next_room(self); // the room stays here; nothing is dropped
 }
 
-// Sends the part of `room`'s log after `after` to `home`; the last part also
-// carries the meta and receipts. Drops the room here once all of it arrived.
+// Sends the part of `room`'s log after `after` to `home`; drops the room here
+// once all of it arrived.
 void send_part(handover_self* self, const std::string& room, caf::actor home, uint64_t after) {
-  auto& st = self->state;
-  self->request(st.store, caf::infinite, msg::store_read{room, 0, after, true, part_size})
-    .then(
-      [=](msg::message_list& xs) {
-        msg::room_import part;
-        part.room = room;
-        for (auto& r : xs)
-          part.records.push_back(storage::encode(r));
-        auto last = xs.size() < part_size;
-        auto next_after = xs.empty() ? after : xs.back().seq;
-        auto deliver = [=](msg::room_import part) {
-          self->request(home, std::chrono::seconds(10), std::move(part))
-            .then(
-              [=](bool) {
-                if (!last)
-                  return send_part(self, room, home, next_after);
-                self->request(self->state.store, caf::infinite, msg::drop_atom::value, room)
-                  .then(
-                    [=](bool) {
-                      ++self->state.moved;
-                      next_room(self);
-                    },
-                    [=](caf::error& err) { fail(self, room, err); });
-              },
-              [=](caf::error& err) { fail(self, room, err); });
-        };
-        if (!last)
-          return deliver(std::move(part));
-        // The last part: with the meta and the receipts.
-        self->request(self->state.store, caf::infinite, msg::store_load{room})
-          .then(
-            [=](storage::room_meta& meta) mutable {
-              part.meta = storage::encode(meta);
-              self->request(self->state.store, caf::infinite, msg::store_load_receipts{room})
-                .then(
-                  [=](msg::receipt_list& rs) mutable {
-                    for (auto& [user, seq] : rs) {
-                      part.receipt_users.push_back(user);
-                      part.receipt_seqs.push_back(seq);
-                    }
-                    deliver(std::move(part));
-                  },
-                  [=](caf::error& err) { fail(self, room, err); });
-            },
-            [=](caf::error& err) { fail(self, room, err); });
-      },
-      [=](caf::error& err) { fail(self, room, err); });
+  export_part(
+    self, self->state.store, room, after,
+    [=](msg::room_import& part, uint64_t next_after, bool last) {
+      self->request(home, std::chrono::seconds(10), std::move(part))
+        .then(
+          [=](bool) {
+            if (!last)
+              return send_part(self, room, home, next_after);
+            self->request(self->state.store, caf::infinite, msg::drop_atom::value, room)
+              .then(
+                [=](bool) {
+                  ++self->state.moved;
+                  next_room(self);
+                },
+                [=](caf::error& err) { fail(self, room, err); });
+          },
+          [=](caf::error& err) { fail(self, room, err); });
+    },
+    [=](caf::error& err) { fail(self, room, err); });
 }
 
 void next_room(handover_self* self) {

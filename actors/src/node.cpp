@@ -51,6 +51,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<msg::presence_info>("chat::msg::presence_info");
   cfg.add_message_type<msg::presence_event>("chat::msg::presence_event");
   cfg.add_message_type<msg::room_import>("chat::msg::room_import");
+  cfg.add_message_type<msg::room_pull>("chat::msg::room_pull");
   cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   cfg.add_error_category(caf::atom("chat"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {

@@ -11,6 +11,7 @@
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/runtime/clock.hpp"
+#include "room_export.hpp"
 
 namespace chat::actors {
 
@@ -47,6 +48,9 @@ struct room_state {
   std::unordered_map<std::string, uint64_t> receipts;      ///< user -> read seq
   std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
   std::shared_ptr<node_metrics> metrics;
+  /// The room's home moved: answered once the last commit is done.
+  caf::response_promise moved;
+  bool moving = false;
   static inline const char* name = "room";
 };
 
@@ -76,6 +80,15 @@ void broadcast(room_self* self, const frame& f, bool ephemeral,
 }
 
 void commit_pending(room_self* self);
+
+// A moving room stops once nothing it accepted is still uncommitted.
+void finish_move(room_self* self) {
+  auto& st = self->state;
+  if (!st.moving || st.in_flight || !st.pending.empty())
+    return;
+  st.moved.deliver(true);
+  self->quit();
+}
 
 void on_committed(room_self* self, std::vector<pending_post>& batch,
                   storage::room_append_result& res) {
@@ -124,12 +137,14 @@ void commit_pending(room_self* self) {
         on_committed(self, *batch, res);
         self->state.in_flight = false;
         commit_pending(self);
+        finish_move(self);
       },
       [=](caf::error& err) {
         for (auto& p : *batch)
           p.promise.deliver(err);
         self->state.in_flight = false;
         commit_pending(self);
+        finish_move(self);
       });
 }
 
@@ -195,6 +210,63 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
   return rp;
 }
 
+void load_receipts(room_self* self, msg::receipt_list& xs) {
+  for (auto& [user, seq] : xs)
+    self->state.receipts[user] = seq;
+}
+
+// On activation in a cluster: the log may have grown on another node (this
+// node just became the room's home, or was away while it grew elsewhere).
+// Each other node is asked for what it has after this node's last seq, in
+// parts; newer records are imported before the room handles anything else.
+void pull(room_self* self, std::shared_ptr<std::vector<caf::actor>> peers, size_t i,
+          uint64_t after) {
+  if (i == peers->size())
+    return;
+  auto& st = self->state;
+  self->request((*peers)[i], std::chrono::seconds(10), msg::room_pull{st.room, after})
+    .await(
+      [=](msg::room_import& part) {
+        auto& st = self->state;
+        // Mid-way through a long log, even an empty last part brings the meta.
+        if (part.records.empty() && after == st.meta.seq)
+          return pull(self, peers, i + 1, st.meta.seq);
+        auto full = part.records.size() == export_part_size;
+        auto end = after + part.records.size(); // the log is gap-free
+        self->request(st.store, caf::infinite, std::move(part))
+          .await(
+            [=](bool) {
+              if (full)
+                return pull(self, peers, i, end);
+              auto& st = self->state;
+              self->request(st.store, caf::infinite, msg::store_load{st.room})
+                .await([=](storage::room_meta& meta) {
+                  spdlog::info("room '{}': pulled seq {}..{} from another node",
+                               self->state.room, self->state.meta.seq + 1, meta.seq);
+                  self->state.meta = std::move(meta);
+                  self->request(self->state.store, caf::infinite,
+                                msg::store_load_receipts{self->state.room})
+                    .await([=](msg::receipt_list& xs) {
+                      load_receipts(self, xs);
+                      pull(self, peers, i + 1, self->state.meta.seq);
+                    });
+                });
+            },
+            [=](caf::error& err) {
+              spdlog::error("room '{}': cannot import a pulled log: {}", self->state.room,
+                            self->system().render(err));
+              self->quit(err);
+            });
+      },
+      [=](caf::error& err) {
+        // A node that does not answer holds nothing it could hand over now
+        // (it is leaving or down); the room goes on with what it has.
+        spdlog::warn("room '{}': no log pulled from a node: {}", self->state.room,
+                     self->system().render(err));
+        pull(self, peers, i + 1, self->state.meta.seq);
+      });
+}
+
 caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
                          caf::actor store, caf::actor directory,
                          std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics) {
@@ -210,15 +282,21 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     spdlog::error("room '{}': cannot load: {}", self->state.room, self->system().render(err));
     self->quit(err);
   };
+  // Awaited responses are handled last-requested first: the receipts, then
+  // the meta, then the other nodes' logs after it.
   self->request(st.store, caf::infinite, msg::store_load{st.room})
-    .await([=](storage::room_meta& meta) { self->state.meta = std::move(meta); }, load_failed);
-  self->request(st.store, caf::infinite, msg::store_load_receipts{st.room})
     .await(
-      [=](msg::receipt_list& xs) {
-        for (auto& [user, seq] : xs)
-          self->state.receipts.emplace(std::move(user), seq);
+      [=](storage::room_meta& meta) {
+        self->state.meta = std::move(meta);
+        self->request(self->state.directory, caf::infinite, msg::peers_atom::value)
+          .await([=](std::vector<caf::actor>& peers) {
+            pull(self, std::make_shared<std::vector<caf::actor>>(std::move(peers)), 0,
+                 self->state.meta.seq);
+          });
       },
       load_failed);
+  self->request(st.store, caf::infinite, msg::store_load_receipts{st.room})
+    .await([=](msg::receipt_list& xs) { load_receipts(self, xs); }, load_failed);
   self->set_down_handler([=](caf::down_msg& dm) { remove_relay(self, dm.source); });
   arm_idle_timer(self);
   return {
@@ -250,6 +328,11 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     [=](msg::room_fetch& x) { return fetch(self, x); },
     [=](msg::room_post& x) {
       auto& st = self->state;
+      if (st.moving) {
+        self->make_response_promise().deliver(caf::make_error(
+          errc::room_unavailable, "room '" + st.room + "' is moving to another node"));
+        return;
+      }
       if (st.pending.size() >= max_pending_posts) {
         // High-water mark: shed instead of queueing without bound. Sends are
         // idempotent, so the client retries with the same id.
@@ -315,6 +398,16 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         self->send(st.relays[relay].first, std::move(u));
       }
       return true;
+    },
+    [=](msg::moving_atom) {
+      auto& st = self->state;
+      if (!st.moving) {
+        st.moving = true;
+        st.moved = self->make_response_promise();
+        finish_move(self);
+        return;
+      }
+      self->make_response_promise().deliver(true);
     },
     [=](msg::members_atom) {
       std::vector<std::string> users;

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <numeric>
 #include <set>
 
 #include <caf/actor_system.hpp>
@@ -120,6 +121,58 @@ struct three_nodes {
   std::unique_ptr<cluster_node> n3;
 };
 
+/// The seqs of the `message` frames one client received, in arrival order.
+using seqs = std::vector<uint64_t>;
+
+void note_message(const json& f, seqs& seen) {
+  if (f["type"] == "message")
+    seen.push_back(f["seq"].get<uint64_t>());
+}
+
+/// Sends until acked, retrying with the same id while the room is moving;
+/// message frames that arrive meanwhile are noted in `seen`.
+uint64_t send_acked(client& c, const std::string& room, const std::string& id, seqs& seen) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    c.send(msg::cmd_send{"\"" + id + "\"", room, id, "{}"});
+    for (;;) {
+      auto f = c.next();
+      note_message(f, seen);
+      if (f["type"] == "ack" && f["id"] == id)
+        return f["seq"].get<uint64_t>();
+      if (f["type"] == "error" && f["ref"] == id)
+        break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  FAIL("never acked: " << id);
+  return 0;
+}
+
+/// Reads frames until the message with seq `last` arrived; then `seen` must be
+/// exactly 1..last: no gap, no repeat, in order.
+void check_received(client& c, uint64_t last, seqs& seen) {
+  while (seen.empty() || seen.back() < last)
+    note_message(c.next(), seen);
+  seqs expected(last);
+  std::iota(expected.begin(), expected.end(), 1);
+  CHECK(seen == expected);
+}
+
+/// The history of `room` read through `c`: the messages' ids in log order, and
+/// a check that their seqs are exactly 1..n.
+std::vector<std::string> history_ids(client& c, const std::string& room) {
+  c.send(msg::cmd_history{"\"h\"", room, 0, 0, true, 200});
+  json h;
+  for (h = c.next(); h["type"] != "history"; h = c.next()) {
+  }
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < h["messages"].size(); ++i) {
+    CHECK(h["messages"][i]["seq"] == i + 1);
+    ids.push_back(h["messages"][i]["id"].get<std::string>());
+  }
+  return ids;
+}
+
 template <class T>
 T round_trip(caf::actor_system& sys, T x) {
   std::vector<char> buf;
@@ -180,6 +233,10 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK((pi.user == "u" && pi.online && pi.last_seen == 123));
   auto pe = round_trip(sys, msg::presence_event{{"u", false, 5}, f});
   CHECK((pe.info.last_seen == 5 && pe.frame.json() == f.json()));
+  auto ri = round_trip(sys, msg::room_import{"r", {"a", "b"}, "m", {"u"}, {4}});
+  CHECK((ri.records.size() == 2 && ri.meta == "m" && ri.receipt_seqs == std::vector<uint64_t>{4}));
+  auto pl = round_trip(sys, msg::room_pull{"r", 1000});
+  CHECK((pl.room == "r" && pl.after == 1000));
   auto cmd = round_trip(sys, msg::cmd_send{"1", "r", "id", "{}"});
   CHECK((cmd.room == "r" && cmd.body == "{}"));
 }
@@ -300,45 +357,77 @@ TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged 
     x->send(msg::cmd_join{"", room, false, 0});
     x->next("joined");
   }
-  // Sends until acked, retrying (same id) while the room is moving.
-  auto send_acked = [&](client& c, const std::string& id) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      c.send(msg::cmd_send{"\"" + id + "\"", room, id, "{}"});
-      for (;;) {
-        auto f = c.next();
-        if (f["type"] == "ack" && f["id"] == id)
-          return f["seq"].get<uint64_t>();
-        if (f["type"] == "error" && f["ref"] == id)
-          break;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    FAIL("never acked: " << id);
-    return uint64_t{0};
+  seqs seen_a, seen_b;
+  auto send = [&](int i, const std::string& id) {
+    send_acked(i % 2 ? a : b, room, id, i % 2 ? seen_a : seen_b);
   };
-  // The test reads frames in arrival order: keep message frames aside.
   for (int i = 0; i < 10; ++i)
-    send_acked(i % 2 ? a : b, "before-" + std::to_string(i));
+    send(i, "before-" + std::to_string(i));
   n3->members->leave();
   CHECK(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
   for (int i = 0; i < 10; ++i)
-    send_acked(i % 2 ? a : b, "after-" + std::to_string(i));
+    send(i, "after-" + std::to_string(i));
   n3.reset();
 
   // Everything acknowledged is in the room's log on its new home, once, in order.
-  a.send(msg::cmd_history{"\"h\"", room, 0, 0, true, 200});
-  json h;
-  for (h = a.next(); h["type"] != "history"; h = a.next()) {
+  auto ids = history_ids(a, room);
+  REQUIRE(ids.size() == 20u);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 20u);
+  CHECK(ids.front() == "before-0");
+  CHECK(ids.back() == "after-9");
+  check_received(a, 20, seen_a);
+  check_received(b, 20, seen_b);
+}
+
+TEST_CASE("a node joining takes over the rooms of its part of the ring with their logs") {
+  cluster_node n1{"n1"};
+  cluster_node n2{"n2", {n1.members->local_endpoint()}};
+  REQUIRE(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
+  auto room = homed_on("n3", "joining");
+  auto user = homed_on("n3", "member", true);
+  client a{n1.sys, n1.handles, user}; // its presence moves too
+  client b{n2.sys, n2.handles, "bob"};
+  for (auto* x : {&a, &b}) {
+    x->send(msg::cmd_join{"", room, false, 0});
+    x->next("joined");
   }
-  REQUIRE(h["messages"].size() == 20u);
-  std::set<std::string> ids;
-  for (size_t i = 0; i < 20; ++i) {
-    CHECK(h["messages"][i]["seq"] == i + 1);
-    ids.insert(h["messages"][i]["id"].get<std::string>());
-  }
-  CHECK(ids.size() == 20u);
-  CHECK(ids.count("before-0") == 1);
-  CHECK(ids.count("after-9") == 1);
+  seqs seen_a, seen_b;
+  auto send = [&](int i, const std::string& id) {
+    send_acked(i % 2 ? a : b, room, id, i % 2 ? seen_a : seen_b);
+  };
+  for (int i = 0; i < 10; ++i)
+    send(i, "before-" + std::to_string(i));
+  cluster_node n3{"n3", {n2.members->local_endpoint()}};
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
+  for (int i = 0; i < 10; ++i)
+    send(i, "after-" + std::to_string(i));
+
+  // The room now runs on n3, with the whole log: history through n3 itself.
+  caf::scoped_actor self{n3.sys};
+  self->request(n3.handles.directory, 5s, msg::find_room{room})
+    .receive([&](caf::actor& r) { CHECK((r && r.node() == n3.sys.node())); },
+             [](caf::error& err) { FAIL(to_string(err)); });
+  client c{n3.sys, n3.handles, "carol"};
+  auto ids = history_ids(c, room);
+  REQUIRE(ids.size() == 20u);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 20u);
+  check_received(a, 20, seen_a);
+  check_received(b, 20, seen_b);
+  // The user's presence lives on n3 now, and the device on n1 is registered there.
+  CHECK(eventually([&] {
+    bool online = false;
+    self->request(n3.handles.directory, 2s, msg::resolve_user{user})
+      .receive(
+        [&](caf::actor& p) {
+          online = p.node() == n3.sys.node();
+          self->request(p, 2s, msg::query_atom::value)
+            .receive([&](msg::presence_info& i) { online = online && i.online; },
+                     [](caf::error&) {});
+        },
+        [](caf::error&) {});
+    return online;
+  }));
 }
 
 TEST_CASE("presence follows a user to its new home after the old one left: devices and watchers") {

@@ -202,6 +202,22 @@ struct room_import {
   std::vector<uint64_t> receipt_seqs;
 };
 
+/// Directory: the part of `room`'s stored log after `after` (at most 1000
+/// records) -> room_import; a part with fewer records is the last and carries
+/// the meta and receipts. Asked by a room's new home when the room activates
+/// there. A room actor still active on the asked node stops first (after its
+/// commit in flight), so nothing is appended there after the answer.
+struct room_pull {
+  std::string room;
+  uint64_t after = 0;
+};
+
+/// Room: its home moved to another node. It refuses new posts, finishes the
+/// commit in flight, answers true and stops (its relays find the new home).
+using moving_atom = caf::atom_constant<caf::atom("moving")>;
+/// Local directory: the other nodes' directories -> std::vector<caf::actor>.
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+
 /// Store: every room with a stored log -> std::vector<std::string>.
 using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
 /// Store: `(drop_atom, room)`: forget a handed-over room -> bool.
@@ -341,6 +357,7 @@ CHAT_INSPECT(presence_unwatch, x.conn)
 CHAT_INSPECT(presence_info, x.user, x.online, x.last_seen)
 CHAT_INSPECT(presence_event, x.info, x.frame)
 CHAT_INSPECT(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_seqs)
+CHAT_INSPECT(room_pull, x.room, x.after)
 
 #undef CHAT_INSPECT
 

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "chat/actors/messages.hpp"
+
+namespace chat::actors {
+
+/// Records per part: a room's log crosses nodes in bounded messages.
+constexpr uint32_t export_part_size = 1000;
+
+/// Reads the part of `room`'s log after `after` from `store` as a room_import:
+/// at most export_part_size records; a shorter part is the last one and also
+/// carries the room's meta and read receipts. `done` also gets the seq the
+/// part ends at (`after` when it is empty). Shared by the handover (a
+/// leaving node pushes its rooms) and the pull (a new home asks for them).
+void export_part(caf::event_based_actor* self, caf::actor store, const std::string& room,
+                 uint64_t after, std::function<void(msg::room_import&, uint64_t end, bool last)> done,
+                 std::function<void(caf::error&)> failed);
+
+} // namespace chat::actors
