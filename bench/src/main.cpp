@@ -2,6 +2,8 @@
 //   chat-bench fanout  --port 8080 --subscribers 1000 --messages 2000
 //   chat-bench durable --port 8080 --publishers 50 --seconds 10
 //   chat-bench presence --port 8080 --watchers 5000 --flappers 500 --seconds 10
+//   chat-bench rooms --port 8080 --rooms 2000 --members 5 --rate 1 --seconds 10
+//   chat-bench cluster --ports 8081,8082,8083 --rooms 2000 --members 5 --seconds 10
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +19,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--host", o.host, "chatd address (must be in 127.0.0.0/8)");
   app.add_option("--port", o.port, "chatd HTTP port");
+  app.add_option("--ports", o.ports, "several nodes' HTTP ports (sockets round robin)")
+    ->delimiter(',');
   app.add_option("--window", o.window, "unacked sends in flight per publisher")
     ->check(CLI::Range(1, 10000));
   app.add_option("--source-ips", o.source_ips, "spread sockets over 127.0.0.2..N+1")
@@ -37,7 +41,25 @@ int main(int argc, char** argv) {
   presence->add_option("--flappers,-F", o.flappers)->check(CLI::Range(1, 10000));
   presence->add_option("--flap-period-ms", o.flap_period_ms)->check(CLI::Range(50, 600000));
   presence->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
+  std::vector<CLI::App*> room_scenarios{
+    app.add_subcommand("rooms", "R rooms x K members, each sending r msg/s for T s"),
+    app.add_subcommand("cluster", "the rooms scenario over several nodes (--ports)")};
+  for (auto* sc : room_scenarios) {
+    sc->add_option("--rooms,-R", o.rooms)->check(CLI::Range(1, 100000));
+    sc->add_option("--members,-K", o.members)->check(CLI::Range(1, 10000));
+    sc->add_option("--rate,-r", o.rate, "messages per second per member")
+      ->check(CLI::Range(0.001, 100000.0));
+    sc->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
+  }
   CLI11_PARSE(app, argc, argv);
+  if (static_cast<int64_t>(o.rooms) * o.members > 200000) {
+    std::cerr << "chat-bench: --rooms x --members is at most 200000 sockets\n";
+    return 2;
+  }
+  if (room_scenarios[1]->parsed() && o.ports.size() < 2) {
+    std::cerr << "chat-bench: cluster needs the nodes' ports: --ports P1,P2,...\n";
+    return 2;
+  }
   in_addr addr{};
   if (inet_pton(AF_INET, o.host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
     std::cerr << "chat-bench: --host must be a loopback address (127.0.0.0/8)\n";
@@ -47,5 +69,7 @@ int main(int argc, char** argv) {
     return bench::run_fanout(o);
   if (presence->parsed())
     return bench::run_presence(o);
+  if (room_scenarios[0]->parsed() || room_scenarios[1]->parsed())
+    return bench::run_rooms(o);
   return bench::run_durable(o);
 }

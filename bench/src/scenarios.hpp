@@ -2,12 +2,15 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bench {
 
 struct options {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  /// Several nodes: sockets go round robin over these ports (overrides port).
+  std::vector<uint16_t> ports;
   /// fanout: subscribers of the one room.
   int subscribers = 1000;
   /// fanout: messages the publisher sends.
@@ -30,11 +33,17 @@ struct options {
   int watch_each = 50;
   int flappers = 500;
   int flap_period_ms = 1000;
+  /// rooms / cluster: rooms, members per room, messages per second per member.
+  int rooms = 2000;
+  int members = 5;
+  double rate = 1;
 };
 
 /// Each scenario prints one JSON line and a human summary; returns the exit code.
 int run_fanout(const options& opts);
 int run_durable(const options& opts);
 int run_presence(const options& opts);
+/// rooms, and over several nodes (ports) the cluster scenario.
+int run_rooms(const options& opts);
 
 } // namespace bench
