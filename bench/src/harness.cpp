@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <sys/resource.h>
+
 namespace bench {
 
 int64_t now_ns() {
@@ -64,10 +66,74 @@ clock::duration seconds(double s) {
   return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
 }
 
+double own_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+namespace {
+
+// Sends socket i's join; a protocol whose target joined already is done.
+void start_join(member_sockets& ms, const wire& w, size_t i) {
+  auto cmd = w.join(ms.room(i));
+  if (!cmd.empty())
+    return ms.sockets[i]->send(std::move(cmd));
+  ms.is_member[i] = 1;
+  ++ms.joined;
+}
+
+} // namespace
+
+bool connect_and_join(asio::io_context& ioc, const options& o, const wire& w, size_t n,
+                      member_sockets& ms) {
+  ms.sockets.resize(n);
+  ms.is_member.assign(n, 0);
+  ms.joined = 0;
+  bool ok = connect_all(
+    ioc, o, n,
+    [&](size_t i) {
+      ms.sockets[i] = ws_client::make(ioc, [&ms, &w, i](std::string_view f) {
+        std::string reply;
+        auto ev = w.classify(f, reply);
+        if (!reply.empty())
+          ms.sockets[i]->send(std::move(reply));
+        if (ms.is_member[i]) {
+          if (ms.on_frame)
+            ms.on_frame(i, ev, f);
+        } else if (ev == frame_event::connected) {
+          start_join(ms, w, i);
+        } else if (ev == frame_event::joined) {
+          ms.is_member[i] = 1;
+          ++ms.joined;
+        }
+      });
+      return ms.sockets[i];
+    },
+    [&](size_t i) { return w.target(ms.user(i), ms.room(i)); },
+    [&](size_t i) {
+      auto hello = w.hello();
+      if (hello.empty())
+        start_join(ms, w, i);
+      else
+        ms.sockets[i]->send(std::move(hello));
+    },
+    ms.offset);
+  if (!ok)
+    return false;
+  run_until(ioc, clock::now() + std::chrono::seconds(60), [&] { return ms.joined == n; });
+  if (ms.joined != n) {
+    std::cerr << "chat-bench: only " << ms.joined << " of " << n << " sockets joined\n";
+    return false;
+  }
+  return true;
+}
+
 bool connect_all(asio::io_context& ioc, const options& o, size_t n,
                  const std::function<std::shared_ptr<ws_client>(size_t)>& make,
                  const std::function<std::string(size_t)>& target,
-                 const std::function<void(size_t)>& on_connected) {
+                 const std::function<void(size_t)>& on_connected, size_t offset) {
   size_t started = 0;
   size_t done = 0;
   std::string failure;
@@ -75,7 +141,7 @@ bool connect_all(asio::io_context& ioc, const options& o, size_t n,
     if (started == n || !failure.empty())
       return;
     auto i = started++;
-    make(i)->connect(source_ip(o, i), o.host, port_of(o, i), target(i),
+    make(i)->connect(source_ip(o, offset + i), o.host, port_of(o, offset + i), target(i),
                      [&, i](const std::string& err) {
                        ++done;
                        if (!err.empty() && failure.empty())

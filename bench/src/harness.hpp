@@ -10,10 +10,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
 #include "scenarios.hpp"
+#include "wire.hpp"
 #include "ws_client.hpp"
 
 namespace bench {
@@ -50,11 +52,38 @@ clock::duration seconds(double s);
 
 /// Connects `n` clients with at most 200 handshakes in flight, calling
 /// `on_connected(i)` for each; false (with a message) on any failure.
-/// `make(i)` creates client i; `target(i)` is its upgrade path.
+/// `make(i)` creates client i; `target(i)` is its upgrade path; its source
+/// address and port are those of socket `offset + i`.
 bool connect_all(asio::io_context& ioc, const options& o, size_t n,
                  const std::function<std::shared_ptr<ws_client>(size_t)>& make,
                  const std::function<std::string(size_t)>& target,
-                 const std::function<void(size_t)>& on_connected);
+                 const std::function<void(size_t)>& on_connected, size_t offset = 0);
+
+/// Sockets of a scenario that are members of rooms, in any protocol.
+struct member_sockets {
+  std::vector<std::shared_ptr<ws_client>> sockets;
+  /// Socket i's user and room.
+  std::function<std::string(size_t)> user;
+  std::function<std::string(size_t)> room;
+  /// Every frame after the join: (socket, what it is, the frame).
+  std::function<void(size_t, frame_event, std::string_view)> on_frame;
+  /// Source addresses and ports are chosen by offset + i (after other sockets).
+  size_t offset = 0;
+  /// Filled by connect_and_join (the sockets' handlers use them for as long
+  /// as the sockets live, so they are kept here rather than on its stack).
+  std::vector<char> is_member;
+  size_t joined = 0;
+};
+
+/// Connects `n` sockets through `w` and joins each to its room (the
+/// protocol's handshake and its required replies included); false (with a
+/// message) unless all joined within 60 s. `ms` and `w` must outlive the sockets.
+bool connect_and_join(asio::io_context& ioc, const options& o, const wire& w, size_t n,
+                      member_sockets& ms);
+
+/// CPU seconds this process used so far (user + system): the load generator's
+/// own load, so that a saturated load generator is visible in the results.
+double own_cpu_seconds();
 
 /// Runs the loop until `done()` or the deadline.
 template <class Done>

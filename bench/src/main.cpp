@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
   CLI::App app{"chat-bench: load scenarios for chatd (loopback only)", "chat-bench"};
   app.require_subcommand(1);
   app.add_option("--host", o.host, "chatd address (must be in 127.0.0.0/8)");
-  app.add_option("--port", o.port, "chatd HTTP port");
+  app.add_option("--port", o.port, "the server's HTTP port");
+  app.add_option("--protocol", o.protocol, "chat | socketio | nchan (fanout, rooms, cluster)")
+    ->check(CLI::IsMember({"chat", "socketio", "nchan"}));
   app.add_option("--ports", o.ports, "several nodes' HTTP ports (sockets round robin)")
     ->delimiter(',');
   app.add_option("--window", o.window, "unacked sends in flight per publisher")
@@ -63,6 +65,10 @@ int main(int argc, char** argv) {
   in_addr addr{};
   if (inet_pton(AF_INET, o.host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
     std::cerr << "chat-bench: --host must be a loopback address (127.0.0.0/8)\n";
+    return 2;
+  }
+  if (o.protocol != "chat" && (durable->parsed() || presence->parsed())) {
+    std::cerr << "chat-bench: durable and presence speak only chatd's protocol\n";
     return 2;
   }
   if (fanout->parsed())

@@ -18,14 +18,13 @@ namespace bench {
 namespace {
 
 struct member {
-  std::shared_ptr<ws_client> ws;
   size_t room = 0;
   int64_t next_seq = 1;
+  std::vector<int64_t> next_i; ///< per sender of the room: its next counter
   int64_t out_of_order = 0;
   int64_t owed = 0; ///< sends due but held back by the window
   int64_t in_flight = 0;
   int64_t sent = 0;
-  bool joined = false;
 };
 
 /// The counters of `/metrics` that show the fan-out between nodes.
@@ -65,6 +64,7 @@ fanout_counters read_counters(const options& o) {
 
 int run_rooms(const options& o) {
   const char* scenario = o.ports.size() > 1 ? "cluster" : "rooms";
+  auto w = wire::make(o.protocol);
   asio::io_context ioc{1};
   auto tag = unique_suffix();
   auto R = static_cast<size_t>(o.rooms);
@@ -74,13 +74,17 @@ int run_rooms(const options& o) {
   std::vector<std::string> room_names(R);
   for (size_t r = 0; r < R; ++r)
     room_names[r] = "bench-rooms-" + tag + "-" + std::to_string(r);
+  for (size_t n = 0; n < N; ++n) {
+    members[n].room = n / K;
+    members[n].next_i.assign(K, 0);
+  }
   latency_samples lat;
   int64_t delivered = 0;
   int64_t acked = 0;
   int64_t sent = 0;
   int64_t errors = 0;
-  size_t joined = 0;
   bool sending = false;
+  member_sockets ms;
 
   auto send_one = [&](size_t n) {
     auto& m = members[n];
@@ -88,56 +92,51 @@ int run_rooms(const options& o) {
     ++m.in_flight;
     ++sent;
     // Ids are scoped to the room: unique per member and send.
-    m.ws->send(R"({"type":"send","room":")" + room_names[m.room] + R"(","id":")"
-               + std::to_string(n) + "-"
-               + std::to_string(m.sent++) + R"(","body":{"t":)" + std::to_string(now_ns())
-               + "}}");
+    bench_body b{now_ns(), static_cast<int64_t>(n), m.sent++};
+    ms.sockets[n]->send(w->send(room_names[m.room],
+                                std::to_string(n) + "-" + std::to_string(b.i),
+                                static_cast<uint64_t>(b.i + 1), b));
   };
-  auto on_frame = [&](size_t n, std::string_view f) {
+  auto confirm = [&](size_t n) {
     auto& m = members[n];
-    if (is_type(f, "message")) {
-      int64_t seq = 0;
-      int64_t t = 0;
-      number_after(f, "\"seq\":", seq);
-      if (number_after(f, "\"t\":", t))
-        lat.add(now_ns() - t);
-      if (seq != m.next_seq)
+    ++acked;
+    --m.in_flight;
+    if (sending && m.owed > 0)
+      send_one(n);
+  };
+  ms.user = [&](size_t n) { return "m" + std::to_string(n) + "-" + tag; };
+  ms.room = [&](size_t n) { return room_names[n / K]; };
+  ms.on_frame = [&](size_t n, frame_event ev, std::string_view f) {
+    auto& m = members[n];
+    bench_body b;
+    if (ev == frame_event::message && read_body(f, b)) {
+      lat.add(now_ns() - b.t);
+      auto from = static_cast<size_t>(b.s) % K;
+      if (b.i != m.next_i[from])
         ++m.out_of_order;
-      m.next_seq = seq + 1;
+      m.next_i[from] = b.i + 1;
+      int64_t seq = 0;
+      if (number_after(f, "\"seq\":", seq)) {
+        if (seq != m.next_seq)
+          ++m.out_of_order;
+        m.next_seq = seq + 1;
+      }
       ++delivered;
-    } else if (is_type(f, "ack")) {
-      ++acked;
+      if (!w->acks() && static_cast<size_t>(b.s) == n)
+        confirm(n);
+    } else if (ev == frame_event::ack) {
       if (f.find("\"dup\":true") != std::string_view::npos)
-        ++errors; // ids are unique per run: a dup means a lost or repeated send
-      --m.in_flight;
-      if (sending && m.owed > 0)
-        send_one(n);
-    } else if (is_type(f, "error")) {
+        ++errors; // ids are unique per run: a dup means a repeated send
+      confirm(n);
+    } else if (ev == frame_event::error) {
       ++errors;
       --m.in_flight;
-    } else if (is_type(f, "joined")) {
-      m.joined = true;
-      ++joined;
     }
   };
-  bool ok = connect_all(
-    ioc, o, N,
-    [&](size_t n) {
-      members[n].room = n / K;
-      members[n].ws = ws_client::make(ioc, [&, n](std::string_view f) { on_frame(n, f); });
-      return members[n].ws;
-    },
-    [&](size_t n) { return "/ws?user=m" + std::to_string(n) + "-" + tag; },
-    [&](size_t n) {
-      members[n].ws->send(R"({"type":"join","room":")" + room_names[members[n].room] + R"("})");
-    });
-  if (!ok)
+  auto cpu0 = own_cpu_seconds();
+  if (!connect_and_join(ioc, o, *w, N, ms))
     return 1;
-  run_until(ioc, clock::now() + std::chrono::seconds(60), [&] { return joined == N; });
-  if (joined != N) {
-    std::cerr << "chat-bench: only " << joined << " of " << N << " members joined\n";
-    return 1;
-  }
+  auto cpu1 = own_cpu_seconds();
   auto before = read_counters(o);
 
   // Member n's sends fall due at start + (n / N + k) periods: in index order,
@@ -194,8 +193,11 @@ int run_rooms(const options& o) {
       break;
     }
   }
+  auto cpu2 = own_cpu_seconds();
   auto after = read_counters(o);
   double secs = std::chrono::duration<double>(send_end - start).count();
+  auto run_secs = std::chrono::duration<double>(clock::now() - start).count();
+  double loadgen_cpu = run_secs > 0 ? (cpu2 - cpu1) / run_secs : 0;
   int64_t out_of_order = 0;
   for (auto& m : members)
     out_of_order += m.out_of_order;
@@ -208,30 +210,31 @@ int run_rooms(const options& o) {
   char line[768];
   std::snprintf(
     line, sizeof line,
-    R"({"scenario":"%s","nodes":%zu,"rooms":%zu,"members":%zu,"rate":%g,"window":%d,)"
+    R"({"scenario":"%s","protocol":"%s","nodes":%zu,"rooms":%zu,"members":%zu,"rate":%g,"window":%d,)"
     R"("seconds":%.3f,"sent":%lld,"acked":%lld,"errors":%lld,"backlog":%lld,)"
     R"("deliveries":%lld,"lost":%lld,"out_of_order":%lld,"acked_per_s":%.0f,)"
     R"("deliveries_per_s":%.0f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,)"
-    R"("max_ms":%.3f,"inter_node_per_room_msg":%.3f})",
-    scenario, o.ports.empty() ? size_t{1} : o.ports.size(), R, K, o.rate, o.window, secs,
+    R"("max_ms":%.3f,"inter_node_per_room_msg":%.3f,"loadgen_cpu":%.2f,"connect_cpu_s":%.2f})",
+    scenario, w->name(), o.ports.empty() ? size_t{1} : o.ports.size(), R, K, o.rate, o.window, secs,
     static_cast<long long>(sent), static_cast<long long>(acked), static_cast<long long>(errors),
     static_cast<long long>(backlog), static_cast<long long>(delivered),
     static_cast<long long>(lost), static_cast<long long>(out_of_order),
     secs > 0 ? acked / secs : 0.0, secs > 0 ? delivered / secs : 0.0, lat.quantile_ms(0.5),
     lat.quantile_ms(0.9), lat.quantile_ms(0.99), lat.quantile_ms(0.999), lat.quantile_ms(1.0),
-    per_msg);
-  std::cout << line << '\n';
+    per_msg, loadgen_cpu, cpu1 - cpu0);
+  std::cout << line << std::endl;
   std::fprintf(stderr,
                "%s: %zu rooms x %zu members at %g msg/s each over %zu node(s): %.0f acked/s, "
                "%.0f deliveries/s, p50 %.2f ms, p99 %.2f ms, lost %lld, out of order %lld, "
-               "errors %lld, backlog %lld, inter-node messages per room message %.2f\n",
+               "errors %lld, backlog %lld, inter-node messages per room message %.2f; "
+               "load generator at %.0f%% of a core\n",
                scenario, R, K, o.rate, o.ports.empty() ? size_t{1} : o.ports.size(),
                secs > 0 ? acked / secs : 0.0, secs > 0 ? delivered / secs : 0.0,
                lat.quantile_ms(0.5), lat.quantile_ms(0.99), static_cast<long long>(lost),
                static_cast<long long>(out_of_order), static_cast<long long>(errors),
-               static_cast<long long>(backlog), per_msg);
-  for (auto& m : members)
-    m.ws->close();
+               static_cast<long long>(backlog), per_msg, loadgen_cpu * 100);
+  for (auto& s : ms.sockets)
+    s->close();
   ioc.run_for(std::chrono::milliseconds(300));
   return lost == 0 && out_of_order == 0 && errors == 0 ? 0 : 3;
 }

@@ -8,6 +8,8 @@ namespace bench {
 
 struct options {
   std::string host = "127.0.0.1";
+  /// What the server speaks: chat (chatd), socketio or nchan (the reference peers).
+  std::string protocol = "chat";
   uint16_t port = 8080;
   /// Several nodes: sockets go round robin over these ports (overrides port).
   std::vector<uint16_t> ports;
