@@ -108,7 +108,7 @@ bool connect_and_join(asio::io_context& ioc, const options& o, const wire& w, si
           ms.is_member[i] = 1;
           ++ms.joined;
         }
-      });
+      }, ms.quick_ack);
       return ms.sockets[i];
     },
     [&](size_t i) { return w.target(ms.user(i), ms.room(i)); },

@@ -69,6 +69,8 @@ struct member_sockets {
   std::function<void(size_t, frame_event, std::string_view)> on_frame;
   /// Source addresses and ports are chosen by offset + i (after other sockets).
   size_t offset = 0;
+  /// See ws_client::make: on for latency runs.
+  bool quick_ack = false;
   /// Filled by connect_and_join (the sockets' handlers use them for as long
   /// as the sockets live, so they are kept here rather than on its stack).
   std::vector<char> is_member;

@@ -3,6 +3,7 @@
 //   chat-bench durable --port 8080 --publishers 50 --seconds 10
 //   chat-bench presence --port 8080 --watchers 5000 --flappers 500 --seconds 10
 //   chat-bench rooms --port 8080 --rooms 2000 --members 5 --rate 1 --seconds 10
+//   chat-bench idle --port 8080 --connections 10000 --seconds 10 --server-pids 1234
 //   chat-bench cluster --ports 8081,8082,8083 --rooms 2000 --members 5 --seconds 10
 
 #include <CLI/CLI.hpp>
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--host", o.host, "chatd address (must be in 127.0.0.0/8)");
   app.add_option("--port", o.port, "the server's HTTP port");
-  app.add_option("--protocol", o.protocol, "chat | socketio | nchan (fanout, rooms, cluster)")
+  app.add_option("--protocol", o.protocol, "chat | socketio | nchan (fanout, rooms, cluster, idle)")
     ->check(CLI::IsMember({"chat", "socketio", "nchan"}));
   app.add_option("--ports", o.ports, "several nodes' HTTP ports (sockets round robin)")
     ->delimiter(',');
@@ -43,6 +44,13 @@ int main(int argc, char** argv) {
   presence->add_option("--flappers,-F", o.flappers)->check(CLI::Range(1, 10000));
   presence->add_option("--flap-period-ms", o.flap_period_ms)->check(CLI::Range(50, 600000));
   presence->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
+  auto* idle = app.add_subcommand("idle", "C idle sockets (K per room) held T s; server RSS");
+  idle->add_option("--connections,-C", o.connections)->check(CLI::Range(1, 200000));
+  idle->add_option("--members,-K", o.members, "sockets per room")->check(CLI::Range(1, 10000));
+  idle->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
+  idle->add_option("--server-pids", o.server_pids, "the server's processes (VmRSS summed)")
+    ->delimiter(',')
+    ->required();
   std::vector<CLI::App*> room_scenarios{
     app.add_subcommand("rooms", "R rooms x K members, each sending r msg/s for T s"),
     app.add_subcommand("cluster", "the rooms scenario over several nodes (--ports)")};
@@ -75,6 +83,8 @@ int main(int argc, char** argv) {
     return bench::run_fanout(o);
   if (presence->parsed())
     return bench::run_presence(o);
+  if (idle->parsed())
+    return bench::run_idle(o);
   if (room_scenarios[0]->parsed() || room_scenarios[1]->parsed())
     return bench::run_rooms(o);
   return bench::run_durable(o);

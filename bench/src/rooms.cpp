@@ -104,6 +104,7 @@ int run_rooms(const options& o) {
     if (sending && m.owed > 0)
       send_one(n);
   };
+  ms.quick_ack = true; // a latency run
   ms.user = [&](size_t n) { return "m" + std::to_string(n) + "-" + tag; };
   ms.room = [&](size_t n) { return room_names[n / K]; };
   ms.on_frame = [&](size_t n, frame_event ev, std::string_view f) {

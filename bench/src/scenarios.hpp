@@ -39,6 +39,9 @@ struct options {
   int rooms = 2000;
   int members = 5;
   double rate = 1;
+  /// idle: sockets held open, and the server processes whose memory is read.
+  int connections = 10000;
+  std::vector<int> server_pids;
 };
 
 /// Each scenario prints one JSON line and a human summary; returns the exit code.
@@ -47,5 +50,6 @@ int run_durable(const options& opts);
 int run_presence(const options& opts);
 /// rooms, and over several nodes (ports) the cluster scenario.
 int run_rooms(const options& opts);
+int run_idle(const options& opts);
 
 } // namespace bench

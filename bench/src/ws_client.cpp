@@ -1,5 +1,9 @@
 #include "ws_client.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -15,8 +19,8 @@ namespace {
 
 class beast_client : public ws_client, public std::enable_shared_from_this<beast_client> {
 public:
-  beast_client(asio::io_context& ioc, message_handler on_msg) :
-    ws_(ioc), on_msg_(std::move(on_msg)) {}
+  beast_client(asio::io_context& ioc, message_handler on_msg, bool quick_ack) :
+    ws_(ioc), on_msg_(std::move(on_msg)), quick_ack_(quick_ack) {}
 
   void connect(const std::string& local_ip, const std::string& host, uint16_t port,
                const std::string& target, done_handler done) override {
@@ -61,6 +65,8 @@ private:
     ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec)
         return;
+      if (self->quick_ack_)
+        self->quick_ack();
       auto data = self->buf_.cdata();
       self->on_msg_({static_cast<const char*>(data.data()), data.size()});
       self->buf_.consume(self->buf_.size());
@@ -79,16 +85,30 @@ private:
                     });
   }
 
+  // Acknowledge at once instead of delaying the ACK by up to 40 ms: a server
+  // that leaves Nagle's algorithm on for WebSockets (nginx/nchan does: its
+  // tcp_nodelay covers keep-alive connections only) would otherwise hold each
+  // small frame until the load generator's delayed ACK, and the run would
+  // measure that interaction instead of the server. The kernel clears the
+  // flag again, so it is set after every read.
+  void quick_ack() {
+    int one = 1;
+    auto fd = beast::get_lowest_layer(ws_).socket().native_handle();
+    ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+  }
+
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buf_;
   std::deque<std::string> out_;
   message_handler on_msg_;
+  bool quick_ack_;
 };
 
 } // namespace
 
-std::shared_ptr<ws_client> ws_client::make(asio::io_context& ioc, message_handler on_msg) {
-  return std::make_shared<beast_client>(ioc, std::move(on_msg));
+std::shared_ptr<ws_client> ws_client::make(asio::io_context& ioc, message_handler on_msg,
+                                           bool quick_ack) {
+  return std::make_shared<beast_client>(ioc, std::move(on_msg), quick_ack);
 }
 
 } // namespace bench

@@ -17,7 +17,11 @@ public:
   using message_handler = std::function<void(std::string_view)>;
   using done_handler = std::function<void(const std::string& error)>;
 
-  static std::shared_ptr<ws_client> make(boost::asio::io_context& ioc, message_handler on_msg);
+  /// `quick_ack`: acknowledge every read at once (TCP_QUICKACK), for latency
+  /// runs against servers that leave Nagle's algorithm on; it costs the load
+  /// generator a system call per read, so throughput runs leave it off.
+  static std::shared_ptr<ws_client> make(boost::asio::io_context& ioc, message_handler on_msg,
+                                         bool quick_ack = false);
   virtual ~ws_client() = default;
 
   /// Connects from `local_ip` (source address spreading) and upgrades on `target`.
