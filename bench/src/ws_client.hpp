@@ -10,7 +10,7 @@
 
 namespace bench {
 
-/// One WebSocket client connection (Beast), callback-driven, one write in flight.
+/// One WebSocket client connection (a lean client on asio), callback-driven.
 /// All clients of a run share one single-threaded io_context.
 class ws_client {
 public:
