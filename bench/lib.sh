@@ -4,7 +4,7 @@
 # NODE_PIDS and fills PORTS.
 CHATD=${CHATD:-build/bin/chatd}
 BENCH=${BENCH:-build/bin/chat-bench}
-BENCH_FLAGS=(--dev --log-level warn --rate-limit off --connect-rate-limit off --durability sync)
+BENCH_FLAGS=(--dev --log-level warn --rate-limit off --connect-rate-limit off --durability sync ${CHATD_ARGS:-})
 NODE_PIDS=()
 BENCH_TMP=$(mktemp -d /tmp/chat-bench-XXXXXX)
 cleanup_nodes() {
