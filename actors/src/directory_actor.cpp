@@ -1,6 +1,8 @@
 #include "directory_actor.hpp"
 
+#include <functional>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -31,6 +33,10 @@ struct directory_state {
   std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
   /// The node is leaving the cluster: it hosts no room or user any more.
   bool leaving = false;
+  /// The node is joining a cluster: requests it would answer as home wait in
+  /// `held` (each sends its request here again) until its view is complete.
+  bool joining = false;
+  std::vector<std::function<void()>> held;
   static inline const char* name = "directory";
 };
 
@@ -77,6 +83,19 @@ caf::error leaving(directory_self* self) {
                          "node '" + self->state.node_id + "' is leaving the cluster");
 }
 
+// While the node joins, the current request waits (see joining_atom); true
+// when it was held.
+template <class Request>
+bool hold(directory_self* self, Request& x) {
+  auto& st = self->state;
+  if (!st.joining)
+    return false;
+  auto rp = self->make_response_promise();
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.held.push_back([me, rp, x]() mutable { rp.delegate(me, std::move(x)); });
+  return true;
+}
+
 // Forwards the current request to `home` (which answers the requester directly).
 template <class Request>
 void forward(directory_self* self, const caf::actor& home, Request x) {
@@ -92,23 +111,31 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
   });
   auto me = caf::actor_cast<caf::actor>(self);
   self->state.node_id = opts.node_id;
+  // The actor of a room homed here, activated if need be.
+  auto activate_room = [=](std::string name) {
+    return resolve(self, self->state.rooms, std::move(name), [&](const std::string& n) {
+      return spawn_room(self, n, opts.node_id, store, me, opts.room_idle, opts.metrics);
+    });
+  };
   return {
     [=](msg::resolve_room& x) -> caf::result<caf::actor> {
       if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
         forward(self, home, std::move(x));
         return caf::delegated<caf::actor>{};
       }
+      if (hold(self, x))
+        return caf::delegated<caf::actor>{};
       if (self->state.leaving)
         return leaving(self);
-      return resolve(self, self->state.rooms, std::move(x.room), [&](const std::string& n) {
-        return spawn_room(self, n, opts.node_id, store, me, opts.room_idle, opts.metrics);
-      });
+      return activate_room(std::move(x.room));
     },
     [=](msg::resolve_user& x) -> caf::result<caf::actor> {
       if (auto home = remote_home(self, runtime::hash_ring::user_key(x.user), x.hops)) {
         forward(self, home, std::move(x));
         return caf::delegated<caf::actor>{};
       }
+      if (hold(self, x))
+        return caf::delegated<caf::actor>{};
       if (self->state.leaving)
         return leaving(self);
       return resolve(self, self->state.users, std::move(x.user), [&](const std::string& n) {
@@ -123,6 +150,16 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
           st.peers.emplace(x.nodes[i], x.directories[i]);
       st.ring = runtime::hash_ring{x.nodes};
       move_away(self);
+    },
+    [=](msg::joining_atom, bool joining) {
+      auto& st = self->state;
+      st.joining = joining;
+      if (joining)
+        return;
+      auto held = std::move(st.held);
+      st.held.clear();
+      for (auto& f : held)
+        f();
     },
     [=](msg::peers_atom) {
       std::vector<caf::actor> out;
@@ -164,23 +201,23 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         forward(self, home, std::move(x));
         return caf::delegated<frame>{};
       }
+      if (hold(self, x))
+        return caf::delegated<frame>{};
       if (self->state.leaving)
         return leaving(self);
-      auto rp = self->make_response_promise<frame>();
-      auto room = x.room;
-      auto ref = x.ref;
-      self
-        ->request(store, caf::infinite,
-                  msg::store_read{x.room, x.before, x.after, x.has_after, x.limit})
-        .then([=](msg::message_list& xs) mutable { rp.deliver(history_event(ref, room, xs)); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
+      // Through the room's actor: when it activates here it first pulls what
+      // other nodes have of its log, and the history must include that.
+      auto room = activate_room(x.room);
+      self->delegate(room, std::move(x));
+      return caf::delegated<frame>{};
     },
     [=](msg::find_room& x) -> caf::result<caf::actor> {
       if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
         forward(self, home, std::move(x));
         return caf::delegated<caf::actor>{};
       }
+      if (hold(self, x))
+        return caf::delegated<caf::actor>{};
       auto& rooms = self->state.rooms;
       auto i = rooms.find(x.room);
       return i != rooms.end() ? i->second : caf::actor{};
@@ -221,6 +258,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     },
     [=](msg::shutdown_atom) -> bool {
       auto& st = self->state;
+      st.held.clear(); // they hold a handle to this actor
       for (auto* xs : {&st.relays, &st.rooms, &st.users}) {
         for (auto& [name, a] : *xs)
           self->send_exit(a, caf::exit_reason::user_shutdown);

@@ -55,6 +55,9 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 /// Local: `(endpoint_atom, std::string)`: where the actor was published.
 using endpoint_atom = caf::atom_constant<caf::atom("endpoint")>;
 /// Local: say goodbye to every member, then stop.
+/// Local: `(ready_atom)` -> bool: the join is complete (every member greeted);
+/// the directory gets the full view, then may host rooms and users.
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 } // namespace chat::cluster

@@ -81,6 +81,8 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   std::unique_ptr<membership> self{new membership(sys, actor, node.directory, local)};
   if (opts.seeds.empty())
     return self;
+  // Rooms and users routed here before the view is complete wait (see joining_atom).
+  caf::anon_send(node.directory, msg::joining_atom::value, true);
   caf::scoped_actor scoped{sys};
   std::string last_error = "no seed given";
   auto deadline = std::chrono::steady_clock::now() + opts.join_timeout;
@@ -104,6 +106,8 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
           });
       if (joined) {
         connect_members(sys, actor, node.node_id, members);
+        scoped->request(actor, std::chrono::seconds(10), ready_atom::value)
+          .receive([](bool) {}, [](caf::error&) {});
         return self;
       }
       if (last_error.find("already in use") != std::string::npos

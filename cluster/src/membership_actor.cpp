@@ -185,6 +185,11 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       }
       self->delayed_send(self, st.opts.heartbeat, tick_atom::value);
     },
+    [=](ready_atom) {
+      publish_view(self);
+      self->send(self->state.opts.directory, msg::joining_atom::value, false);
+      return true;
+    },
     [=](status_atom) {
       std::vector<std::string> out{self->state.me.node_id + "|" + self->state.me.endpoint + "|1"};
       for (auto& [id, p] : self->state.peers)

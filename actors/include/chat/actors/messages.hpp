@@ -215,6 +215,11 @@ struct room_pull {
 /// Room: its home moved to another node. It refuses new posts, finishes the
 /// commit in flight, answers true and stops (its relays find the new home).
 using moving_atom = caf::atom_constant<caf::atom("moving")>;
+/// Local directory: `(joining_atom, bool)`. While this node joins a cluster
+/// (true), requests it would answer as a room's or user's home wait: its view
+/// is still partial, and a room activated now could not find its log on the
+/// nodes it does not know yet. false (sent after the complete view) answers them.
+using joining_atom = caf::atom_constant<caf::atom("joining")>;
 /// Local directory: the other nodes' directories -> std::vector<caf::actor>.
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
