@@ -176,6 +176,38 @@ std::vector<std::string> history_ids(client& c, const std::string& room) {
   return ids;
 }
 
+/// Two members of `room` on two nodes who take turns sending, each noting
+/// the messages it receives.
+struct two_members {
+  two_members(cluster_node& na, const std::string& user_a, cluster_node& nb,
+              std::string room_name) :
+    room(std::move(room_name)), a(na.sys, na.handles, user_a), b(nb.sys, nb.handles, "bob") {
+    for (auto* x : {&a, &b}) {
+      x->send(msg::cmd_join{"", room, false, 0});
+      x->next("joined");
+    }
+  }
+
+  /// 10 acked sends, alternating b and a, with ids `<prefix>-0` .. `<prefix>-9`.
+  void send_ten(const std::string& prefix) {
+    for (int i = 0; i < 10; ++i)
+      send_acked(i % 2 ? a : b, room, prefix + "-" + std::to_string(i),
+                 i % 2 ? seen_a : seen_b);
+  }
+
+  /// Both received exactly 1..last, in order.
+  void check_received_all(uint64_t last) {
+    check_received(a, last, seen_a);
+    check_received(b, last, seen_b);
+  }
+
+  std::string room;
+  client a;
+  client b;
+  seqs seen_a;
+  seqs seen_b;
+};
+
 template <class T>
 T round_trip(caf::actor_system& sys, T x) {
   std::vector<char> buf;
@@ -353,31 +385,18 @@ TEST_CASE("presence across nodes: a user with devices on two nodes is online whi
 TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged is lost") {
   three_nodes cluster;
   auto& [n1, n2, n3] = cluster;
-  auto room = homed_on("n3", "moving");
-  client a{n1.sys, n1.handles, "alice"};
-  client b{n2.sys, n2.handles, "bob"};
-  for (auto* x : {&a, &b}) {
-    x->send(msg::cmd_join{"", room, false, 0});
-    x->next("joined");
-  }
-  seqs seen_a, seen_b;
-  auto send = [&](int i, const std::string& id) {
-    send_acked(i % 2 ? a : b, room, id, i % 2 ? seen_a : seen_b);
-  };
-  for (int i = 0; i < 10; ++i)
-    send(i, "before-" + std::to_string(i));
+  two_members m{n1, "alice", n2, homed_on("n3", "moving")};
+  m.send_ten("before");
   n3->members->leave();
   CHECK(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
-  for (int i = 0; i < 10; ++i)
-    send(i, "after-" + std::to_string(i));
+  m.send_ten("after");
   n3.reset();
 
   // Every member received every message once, in order (read before the
   // history: frames that arrive while it waits for its reply are skipped).
-  check_received(a, 20, seen_a);
-  check_received(b, 20, seen_b);
+  m.check_received_all(20);
   // Everything acknowledged is in the room's log on its new home, once, in order.
-  auto ids = history_ids(a, room);
+  auto ids = history_ids(m.a, m.room);
   REQUIRE(ids.size() == 20u);
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 20u);
   CHECK(ids.front() == "before-0");
@@ -390,23 +409,12 @@ TEST_CASE("a node joining takes over the rooms of its part of the ring with thei
   REQUIRE(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
   auto room = homed_on("n3", "joining");
   auto user = homed_on("n3", "member", true);
-  client a{n1.sys, n1.handles, user}; // its presence moves too
-  client b{n2.sys, n2.handles, "bob"};
-  for (auto* x : {&a, &b}) {
-    x->send(msg::cmd_join{"", room, false, 0});
-    x->next("joined");
-  }
-  seqs seen_a, seen_b;
-  auto send = [&](int i, const std::string& id) {
-    send_acked(i % 2 ? a : b, room, id, i % 2 ? seen_a : seen_b);
-  };
-  for (int i = 0; i < 10; ++i)
-    send(i, "before-" + std::to_string(i));
+  two_members m{n1, user, n2, room}; // the user's presence moves too
+  m.send_ten("before");
   cluster_node n3{"n3", {n2.members->local_endpoint()}};
   std::set<std::string> all{"n1", "n2", "n3"};
   REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
-  for (int i = 0; i < 10; ++i)
-    send(i, "after-" + std::to_string(i));
+  m.send_ten("after");
 
   // The room now runs on n3, with the whole log: history through n3 itself.
   caf::scoped_actor self{n3.sys};
@@ -418,8 +426,7 @@ TEST_CASE("a node joining takes over the rooms of its part of the ring with thei
   INFO("history on n3: " << nlohmann::json(ids).dump());
   REQUIRE(ids.size() == 20u);
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 20u);
-  check_received(a, 20, seen_a);
-  check_received(b, 20, seen_b);
+  m.check_received_all(20);
   // The user's presence lives on n3 now, and the device on n1 is registered there.
   CHECK(eventually([&] {
     bool online = false;
