@@ -22,7 +22,8 @@ struct watch_state {
   uint64_t epoch = 0;
   std::string ref;
   std::shared_ptr<outbox> reply; ///< where presence_state goes
-  std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence actor
+  std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence shard
+  std::vector<caf::actor_addr> monitored; ///< the shards of the watched users, once each
   std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
   size_t pending = 0;                   ///< replies still expected this epoch
   std::vector<msg::presence_event> held; ///< changes that overtook presence_state
@@ -33,7 +34,7 @@ struct connection_state {
   std::shared_ptr<outbox> out;
   node_handles node;
   std::unordered_map<std::string, caf::actor> joined; ///< room -> this node's relay
-  caf::actor presence; ///< this user's presence actor
+  caf::actor presence; ///< the presence shard of this user (monitored)
   watch_state watch;
   static inline const char* name = "connection";
 };
@@ -100,16 +101,38 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
       });
 }
 
-void leave_all(connection_self* self) {
+// Shards live as long as their node: a monitor left behind would stay in the
+// shard after this actor stops, so every monitor is taken once and undone.
+void monitor_shard(connection_self* self, const caf::actor& p) {
+  auto& m = self->state.watch.monitored;
+  if (std::find(m.begin(), m.end(), p.address()) != m.end())
+    return;
+  self->monitor(p);
+  m.push_back(p.address());
+}
+
+void unwatch_all(connection_self* self) {
   auto me = caf::actor_cast<caf::actor>(self);
-  for (auto& [name, relay] : self->state.joined)
-    self->send(relay, msg::relay_leave{me});
-  self->state.joined.clear();
-  for (auto& [name, p] : self->state.watch.actors)
+  auto& w = self->state.watch;
+  for (auto& [user, p] : w.actors)
     if (p)
-      self->send(p, msg::presence_unwatch{me});
-  if (self->state.presence)
-    self->send(self->state.presence, msg::presence_disconnect{me});
+      self->send(p, msg::presence_unwatch{me, user});
+  for (auto& addr : w.monitored)
+    self->demonitor(addr);
+  w.monitored.clear();
+}
+
+void leave_all(connection_self* self) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (auto& [name, relay] : st.joined)
+    self->send(relay, msg::relay_leave{me});
+  st.joined.clear();
+  unwatch_all(self);
+  if (st.presence) {
+    self->send(st.presence, msg::presence_disconnect{me, st.user});
+    self->demonitor(st.presence);
+  }
 }
 
 void finish_watch(connection_self* self) {
@@ -127,9 +150,7 @@ void finish_watch(connection_self* self) {
 void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
-  for (auto& [name, p] : st.watch.actors)
-    if (p)
-      self->send(p, msg::presence_unwatch{me});
+  unwatch_all(self);
   if (st.watch.pending > 0) // the superseded command gets no presence_state
     finish_silently(self, st.watch.reply, st.watch.ref);
   auto epoch = st.watch.epoch + 1;
@@ -157,8 +178,8 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
           if (self->state.watch.epoch != epoch)
             return;
           self->state.watch.actors[user] = p;
-          self->monitor(p);
-          self->request(p, caf::infinite, msg::presence_watch{me})
+          monitor_shard(self, p);
+          self->request(p, caf::infinite, msg::presence_watch{me, user})
             .then(
               [=](msg::presence_info& info) {
                 answered({info.user, info.online, info.last_seen});
@@ -277,14 +298,32 @@ void register_presence(connection_self* self) {
   self->request(self->state.node.directory, caf::infinite, msg::resolve_user{self->state.user})
     .then(
       [=](caf::actor& p) {
-        self->state.presence = p;
-        self->monitor(p);
-        self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
+        auto& st = self->state;
+        if (st.presence != p) { // two registrations may cross: monitor once
+          if (st.presence)
+            self->demonitor(st.presence);
+          self->monitor(p);
+          st.presence = p;
+        }
+        self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self), st.user});
       },
       [=](caf::error&) {
         // The user's home is moving: try again shortly.
         self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
       });
+}
+
+// This user's presence shard went away or moved: register with the user's
+// (new) home at the next heartbeat.
+void lost_presence(connection_self* self) {
+  self->state.presence = nullptr;
+  self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
+}
+
+void lost_watched(connection_self* self, const std::string& user, caf::actor& p) {
+  p = nullptr;
+  self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value, user,
+                     self->state.watch.epoch);
 }
 
 caf::behavior connection_actor(connection_self* self, node_handles node, std::string user,
@@ -299,19 +338,15 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
   register_presence(self);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
-    if (st.presence && dm.source == st.presence.address()) {
-      st.presence = nullptr;
-      self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
-    }
-    // A watched user's presence actor went away (its node left): watch the
-    // user on its new home, so that later changes keep arriving.
+    if (st.presence && dm.source == st.presence.address())
+      lost_presence(self);
+    // A watched user's presence shard went away (its node left): watch the
+    // users on their new homes, so that later changes keep arriving.
+    auto& m = st.watch.monitored;
+    m.erase(std::remove(m.begin(), m.end(), dm.source), m.end());
     for (auto& [user, p] : st.watch.actors)
-      if (p.address() == dm.source) {
-        self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value,
-                           user, st.watch.epoch);
-        p = nullptr;
-        break;
-      }
+      if (p && p.address() == dm.source)
+        lost_watched(self, user, p);
   });
   // Each command arrives alone (from a WebSocket or SSE/poll stream: the reply
   // goes to the connection's outbox) or behind a reply_to (from POST /rpc).
@@ -355,8 +390,8 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
             if (w.epoch != epoch || i == w.actors.end())
               return;
             i->second = p;
-            self->monitor(p);
-            self->request(p, caf::infinite, msg::presence_watch{me})
+            monitor_shard(self, p);
+            self->request(p, caf::infinite, msg::presence_watch{me, user})
               .then([](msg::presence_info&) {}, [](caf::error&) {});
           },
           [=](caf::error&) {
@@ -365,10 +400,20 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
           });
     },
     [=](msg::heartbeat_atom) {
-      if (!self->state.presence)
+      auto& st = self->state;
+      if (!st.presence)
         return register_presence(self);
-      self->send(self->state.presence,
-                 msg::presence_heartbeat{caf::actor_cast<caf::actor>(self)});
+      self->send(st.presence, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self), st.user});
+    },
+    [=](msg::presence_moved_atom, const std::string& user) {
+      auto& st = self->state;
+      if (user == st.user && st.presence) {
+        self->demonitor(st.presence);
+        lost_presence(self);
+      }
+      auto i = st.watch.actors.find(user);
+      if (i != st.watch.actors.end() && i->second)
+        lost_watched(self, user, i->second);
     },
     [=](msg::closed_atom) {
       leave_all(self);

@@ -24,12 +24,14 @@ using actor_map = std::unordered_map<std::string, caf::actor>;
 
 struct directory_state {
   actor_map rooms;  ///< room actors of the rooms whose home is this node
-  actor_map users;  ///< presence actors of the users whose home is this node
+  /// Presence shards (spawned on first use) of the users homed here.
+  std::vector<caf::actor> presence;
   actor_map relays; ///< this node's relays (rooms with members here)
   std::string node_id;
   /// Homes of rooms and users. Empty (everything is local) until the node is
   /// in a cluster.
   runtime::hash_ring ring;
+  msg::cluster_view view; ///< the last view (told to presence shards spawned later)
   std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
   /// The node is leaving the cluster: it hosts no room or user any more.
   bool leaving = false;
@@ -64,6 +66,7 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
 void move_away(directory_self* self);
+void stop_presence(directory_self* self);
 
 // The directory of the home node of `key` when that is another node, else
 // nothing (answer here). Requests already forwarded once are answered here.
@@ -104,10 +107,14 @@ void forward(directory_self* self, const caf::actor& home, Request x) {
 }
 
 caf::behavior directory_actor(directory_self* self, directory_options opts, caf::actor store) {
+  self->state.presence.resize(std::max<size_t>(opts.presence.shards, 1));
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
-    if (!erase_by_address(st.rooms, dm.source) && !erase_by_address(st.users, dm.source))
-      erase_by_address(st.relays, dm.source);
+    if (erase_by_address(st.rooms, dm.source) || erase_by_address(st.relays, dm.source))
+      return;
+    for (auto& shard : st.presence)
+      if (shard.address() == dm.source)
+        shard = nullptr;
   });
   auto me = caf::actor_cast<caf::actor>(self);
   self->state.node_id = opts.node_id;
@@ -138,9 +145,14 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         return caf::delegated<caf::actor>{};
       if (self->state.leaving)
         return leaving(self);
-      return resolve(self, self->state.users, std::move(x.user), [&](const std::string& n) {
-        return spawn_presence(self, n, store, me, opts.presence);
-      });
+      auto& shard = self->state.presence[presence_shard_of(x.user, opts.presence.shards)];
+      if (!shard) {
+        shard = spawn_presence_shard(self, opts.node_id, store, opts.presence, opts.metrics);
+        self->monitor(shard);
+        if (!self->state.ring.empty())
+          self->send(shard, self->state.view);
+      }
+      return shard;
     },
     [=](msg::cluster_view& x) {
       auto& st = self->state;
@@ -150,6 +162,10 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
           st.peers.emplace(x.nodes[i], x.directories[i]);
       st.ring = runtime::hash_ring{x.nodes};
       move_away(self);
+      for (auto& shard : st.presence)
+        if (shard)
+          self->send(shard, x);
+      st.view = std::move(x);
     },
     [=](msg::joining_atom, bool joining) {
       auto& st = self->state;
@@ -222,8 +238,8 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto i = rooms.find(x.room);
       return i != rooms.end() ? i->second : caf::actor{};
     },
-    [=](msg::passivate_atom, bool is_user, const std::string& name) -> bool {
-      return forget(self, is_user ? self->state.users : self->state.rooms, name);
+    [=](msg::passivate_atom, bool, const std::string& room) -> bool {
+      return forget(self, self->state.rooms, room);
     },
     [=](msg::passivate_atom, const std::string& room) -> bool {
       return forget(self, self->state.relays, room);
@@ -241,15 +257,14 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     [=](msg::handover_atom) {
       auto& st = self->state;
       st.leaving = true;
-      // No room or user actor may run here while its log moves: their relays and
+      // No room or presence may run here while its log moves: relays and
       // connections find them again on the new home once this node has left.
-      for (auto* xs : {&st.rooms, &st.users}) {
-        for (auto& [name, a] : *xs) {
-          self->demonitor(a);
-          self->send_exit(a, caf::exit_reason::user_shutdown);
-        }
-        xs->clear();
+      for (auto& [name, a] : st.rooms) {
+        self->demonitor(a);
+        self->send_exit(a, caf::exit_reason::user_shutdown);
       }
+      st.rooms.clear();
+      stop_presence(self);
       std::vector<std::string> others;
       for (auto& [id, dir] : st.peers)
         others.push_back(id);
@@ -259,11 +274,12 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     [=](msg::shutdown_atom) -> bool {
       auto& st = self->state;
       st.held.clear(); // they hold a handle to this actor
-      for (auto* xs : {&st.relays, &st.rooms, &st.users}) {
+      for (auto* xs : {&st.relays, &st.rooms}) {
         for (auto& [name, a] : *xs)
           self->send_exit(a, caf::exit_reason::user_shutdown);
         xs->clear();
       }
+      stop_presence(self);
       return true;
     },
   };
@@ -272,7 +288,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
 // After a view change (a node joined): rooms and users whose home is now
 // another node leave this one. A room finishes its commit in flight and stops;
 // its relays join it on its new home, which pulls the log from here when it
-// activates. Presence actors stop; their connections register on the new home.
+// activates. (Presence shards move their users themselves.)
 void move_away(directory_self* self) {
   auto& st = self->state;
   if (st.ring.empty())
@@ -287,14 +303,17 @@ void move_away(directory_self* self) {
       .then([](bool) {}, [](caf::error&) {});
     i = st.rooms.erase(i);
   }
-  for (auto i = st.users.begin(); i != st.users.end();) {
-    if (st.ring.owner(runtime::hash_ring::user_key(i->first)) == st.node_id) {
-      ++i;
+}
+
+// The presence shards stop; connections that registered with them (here or on
+// other nodes) notice and register again with the user's home.
+void stop_presence(directory_self* self) {
+  for (auto& shard : self->state.presence) {
+    if (!shard)
       continue;
-    }
-    self->demonitor(i->second);
-    self->send_exit(i->second, caf::exit_reason::user_shutdown);
-    i = st.users.erase(i);
+    self->demonitor(shard);
+    self->send_exit(shard, caf::exit_reason::user_shutdown);
+    shard = nullptr;
   }
 }
 

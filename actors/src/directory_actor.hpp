@@ -7,7 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include "chat/actors/metrics.hpp"
-#include "presence_actor.hpp"
+#include "presence_shard.hpp"
 
 namespace chat::actors {
 

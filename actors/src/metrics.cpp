@@ -15,6 +15,9 @@ std::string node_metrics::prometheus() const {
   out += "# TYPE chat_relay_messages_total counter\n";
   out += "chat_relay_messages_total{to=\"local\"} " + get(relay_messages_local) + "\n";
   out += "chat_relay_messages_total{to=\"remote\"} " + get(relay_messages_remote) + "\n";
+  out += "# HELP chat_presence_users Users whose presence this node holds.\n";
+  out += "# TYPE chat_presence_users gauge\n";
+  out += "chat_presence_users " + get(presence_users) + "\n";
   return out;
 }
 

@@ -48,6 +48,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<msg::presence_disconnect>("chat::msg::presence_disconnect");
   cfg.add_message_type<msg::presence_watch>("chat::msg::presence_watch");
   cfg.add_message_type<msg::presence_unwatch>("chat::msg::presence_unwatch");
+  cfg.add_message_type<msg::presence_query>("chat::msg::presence_query");
   cfg.add_message_type<msg::presence_info>("chat::msg::presence_info");
   cfg.add_message_type<msg::presence_event>("chat::msg::presence_event");
   cfg.add_message_type<msg::room_import>("chat::msg::room_import");
@@ -199,7 +200,7 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
                   self->request(dir, caf::infinite, msg::resolve_user{u})
                     .then(
                       [=](caf::actor& p) {
-                        self->request(p, caf::infinite, msg::query_atom::value)
+                        self->request(p, caf::infinite, msg::presence_query{u})
                           .then([=](msg::presence_info& i) { one_done(&i); },
                                 [=](caf::error&) { one_done(nullptr); });
                       },

@@ -5,22 +5,32 @@
 namespace chat::actors {
 
 void presence_tracker::heartbeat(uint64_t device, int64_t now) {
-  devices_[device] = now;
+  auto i = std::find_if(devices_.begin(), devices_.end(),
+                        [&](auto& d) { return d.first == device; });
+  if (i == devices_.end())
+    devices_.emplace_back(device, now);
+  else
+    i->second = now;
   last_seen_ = std::max(last_seen_, now);
 }
 
 void presence_tracker::disconnect(uint64_t device, int64_t now) {
-  if (devices_.erase(device) > 0)
-    last_seen_ = std::max(last_seen_, now);
+  auto i = std::find_if(devices_.begin(), devices_.end(),
+                        [&](auto& d) { return d.first == device; });
+  if (i == devices_.end())
+    return;
+  devices_.erase(i);
+  if (devices_.empty())
+    devices_.shrink_to_fit();
+  last_seen_ = std::max(last_seen_, now);
 }
 
 void presence_tracker::expire(int64_t now) {
-  for (auto i = devices_.begin(); i != devices_.end();) {
-    if (now - i->second >= cfg_.ttl_ms)
-      i = devices_.erase(i);
-    else
-      ++i;
-  }
+  devices_.erase(std::remove_if(devices_.begin(), devices_.end(),
+                                [&](auto& d) { return now - d.second >= cfg_.ttl_ms; }),
+                 devices_.end());
+  if (devices_.empty())
+    devices_.shrink_to_fit();
 }
 
 std::optional<int64_t> presence_tracker::next_expiry() const {

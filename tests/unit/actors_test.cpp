@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/actors/node.hpp"
+#include "eventually.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
 
@@ -405,4 +406,27 @@ TEST_CASE("presence: watchers see a user with two devices go online once and off
   CHECK(watcher.next("presence_state")["users"].size() == 1);
   client bob{n.sys, n.handles, "bob"};
   CHECK(watcher.quiet(400ms));
+}
+
+TEST_CASE("presence: users share the node's shards; an idle user is forgotten, its last-seen kept") {
+  test::temp_dir dir;
+  node n{dir.path(), 200ms}; // offline and unwatched users are forgotten after 200 ms
+  auto held = [&] { return n.handles.metrics->presence_users.load(); };
+  constexpr size_t users = 40; // more users than shards
+  {
+    std::vector<std::unique_ptr<client>> devices;
+    for (size_t i = 0; i < users; ++i)
+      devices.push_back(std::make_unique<client>(n.sys, n.handles, "idle" + std::to_string(i)));
+    CHECK(test::eventually([&] { return held() == users; }));
+    std::this_thread::sleep_for(20ms); // last seen strictly after
+  }
+  // Offline: held until the idle time and the next sweep (1 s at the default TTL).
+  CHECK(held() == users);
+  CHECK(test::eventually([&] { return held() == 0; }, 5s));
+  client watcher{n.sys, n.handles, "w"};
+  watcher.send(msg::cmd_presence{"1", {"idle7"}});
+  auto state = watcher.next("presence_state");
+  CHECK(state["users"]["idle7"] == "offline");
+  CHECK(state["last_seen"]["idle7"].get<int64_t>() > 0); // from the store
+  CHECK(test::eventually([&] { return held() == 2; })); // "w" and the watched "idle7"
 }

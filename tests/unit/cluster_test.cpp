@@ -16,6 +16,7 @@
 
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/hash_ring.hpp"
+#include "eventually.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
 
@@ -86,15 +87,7 @@ struct cluster_node {
   std::unique_ptr<cluster::membership> members;
 };
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 /// The first name `<prefix><i>` whose home on the ring of n1..n3 is `node`.
 std::string homed_on(const std::string& node, const std::string& prefix, bool user = false) {
@@ -260,10 +253,15 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(rr.seq == 9);
   auto rs = round_trip(sys, msg::room_signal{a, "u", "v", R"({"sdp":"x"})"});
   CHECK((rs.to == "v" && rs.data == R"({"sdp":"x"})"));
-  CHECK(round_trip(sys, msg::presence_heartbeat{a}).conn == a);
-  CHECK(round_trip(sys, msg::presence_disconnect{a}).conn == a);
-  CHECK(round_trip(sys, msg::presence_watch{a}).conn == a);
-  CHECK(round_trip(sys, msg::presence_unwatch{a}).conn == a);
+  auto ph = round_trip(sys, msg::presence_heartbeat{a, "u"});
+  CHECK((ph.conn == a && ph.user == "u"));
+  auto pd = round_trip(sys, msg::presence_disconnect{a, "u"});
+  CHECK((pd.conn == a && pd.user == "u"));
+  auto pw = round_trip(sys, msg::presence_watch{a, "u"});
+  CHECK((pw.conn == a && pw.user == "u"));
+  auto pu = round_trip(sys, msg::presence_unwatch{a, "u"});
+  CHECK((pu.conn == a && pu.user == "u"));
+  CHECK(round_trip(sys, msg::presence_query{"u"}).user == "u");
   auto pi = round_trip(sys, msg::presence_info{"u", true, 123});
   CHECK((pi.user == "u" && pi.online && pi.last_seen == 123));
   auto pe = round_trip(sys, msg::presence_event{{"u", false, 5}, f});
@@ -434,7 +432,7 @@ TEST_CASE("a node joining takes over the rooms of its part of the ring with thei
       .receive(
         [&](caf::actor& p) {
           online = p.node() == n3.sys.node();
-          self->request(p, 2s, msg::query_atom::value)
+          self->request(p, 2s, msg::presence_query{user})
             .receive([&](msg::presence_info& i) { online = online && i.online; },
                      [](caf::error&) {});
         },
@@ -458,7 +456,7 @@ TEST_CASE("presence follows a user to its new home after the old one left: devic
     self->request(n1.handles.directory, 2s, msg::resolve_user{user})
       .receive(
         [&](caf::actor& p) {
-          self->request(p, 2s, msg::query_atom::value)
+          self->request(p, 2s, msg::presence_query{user})
             .receive([&](msg::presence_info& i) { result = i.online; }, [](caf::error&) {});
         },
         [](caf::error&) {});

@@ -185,8 +185,7 @@ struct find_room {
   uint8_t hops = 0;
 };
 
-/// Directory: the (possibly freshly activated) presence actor of a user, on the
-/// user's home node.
+/// Directory: the presence shard of a user, on the user's home node.
 struct resolve_user {
   std::string user;
   uint8_t hops = 0;
@@ -255,8 +254,10 @@ struct read_history {
   uint8_t hops = 0;
 };
 
-/// A room, relay or presence actor asks the directory to forget it before it
-/// stops (passivation): `(passivate_atom, actor_kind, std::string name)` -> bool.
+/// A room or relay asks the directory to forget it before it stops
+/// (passivation) -> bool: `(passivate_atom, false, room)` from a room (the
+/// bool once told rooms from per-user presence actors, which no longer
+/// exist), `(passivate_atom, room)` from a relay.
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 
 /// A member reads up to `seq`; the reply comes once the receipt is stored.
@@ -279,23 +280,36 @@ using members_atom = caf::atom_constant<caf::atom("members")>;
 
 // -- presence -----------------------------------------------------------------
 
+// A user's presence lives in one of its home node's presence shards (an actor
+// per shard of users, not per user: see docs/architecture.md); every message
+// names the user.
+
 /// A connection of the user exists or is alive (also its first registration).
 struct presence_heartbeat {
   caf::actor conn;
+  std::string user;
 };
 
 struct presence_disconnect {
   caf::actor conn;
+  std::string user;
 };
 
 /// A connection watches this user; the reply is the current presence_info, and
 /// changes follow as presence_event messages.
 struct presence_watch {
   caf::actor conn;
+  std::string user;
 };
 
 struct presence_unwatch {
   caf::actor conn;
+  std::string user;
+};
+
+/// The user's current presence_info (no watching).
+struct presence_query {
+  std::string user;
 };
 
 struct presence_info {
@@ -311,13 +325,15 @@ struct presence_event {
   actors::frame frame;
 };
 
-/// Presence actor: current presence_info (no watching).
-using query_atom = caf::atom_constant<caf::atom("query")>;
+/// Presence shard -> connection: `(presence_moved_atom, user)`: the user's home
+/// moved to another node (a node joined); register or watch it there.
+using presence_moved_atom = caf::atom_constant<caf::atom("pmoved")>;
 /// Session -> connection actor: the peer answered a ping or pinged.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 /// Connection: `(rewatch_atom, user, epoch)`: watch a user again on its new home.
 using rewatch_atom = caf::atom_constant<caf::atom("rewatch")>;
-/// Presence actor timers.
+/// Presence shard timers: `(publish_atom, user)` ends a coalescing window;
+/// `expire_atom` sweeps silent devices and idle users.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
@@ -355,10 +371,11 @@ CHAT_INSPECT(resolve_user, x.user, x.hops)
 CHAT_INSPECT(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref, x.hops)
 CHAT_INSPECT(room_read, x.conn, x.user, x.seq)
 CHAT_INSPECT(room_signal, x.conn, x.from, x.to, x.data)
-CHAT_INSPECT(presence_heartbeat, x.conn)
-CHAT_INSPECT(presence_disconnect, x.conn)
-CHAT_INSPECT(presence_watch, x.conn)
-CHAT_INSPECT(presence_unwatch, x.conn)
+CHAT_INSPECT(presence_heartbeat, x.conn, x.user)
+CHAT_INSPECT(presence_disconnect, x.conn, x.user)
+CHAT_INSPECT(presence_watch, x.conn, x.user)
+CHAT_INSPECT(presence_unwatch, x.conn, x.user)
+CHAT_INSPECT(presence_query, x.user)
 CHAT_INSPECT(presence_info, x.user, x.online, x.last_seen)
 CHAT_INSPECT(presence_event, x.info, x.frame)
 CHAT_INSPECT(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_seqs)

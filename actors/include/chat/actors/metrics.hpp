@@ -17,6 +17,9 @@ struct node_metrics {
   /// inter-node fan-out). Per room message, this grows by the number of other
   /// nodes with members.
   std::atomic<uint64_t> relay_messages_remote{0};
+  /// Users whose presence this node holds (online, watched, or offline for
+  /// less than the idle time): a gauge.
+  std::atomic<uint64_t> presence_users{0};
 
   /// The Prometheus text exposition of these counters.
   [[nodiscard]] std::string prometheus() const;

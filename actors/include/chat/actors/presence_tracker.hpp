@@ -1,8 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace chat::actors {
 
@@ -31,6 +33,10 @@ public:
   explicit presence_tracker(config cfg, int64_t last_seen_ms = 0)
     : cfg_(cfg), last_seen_(last_seen_ms) {}
 
+  /// The stored last-seen time arrived after the tracker started (it only
+  /// ever moves forward).
+  void seen(int64_t at) { last_seen_ = std::max(last_seen_, at); }
+
   /// A device connected or heart-beat (an unknown device counts as a connect).
   void heartbeat(uint64_t device, int64_t now);
   /// A device went away.
@@ -49,6 +55,8 @@ public:
   [[nodiscard]] decision changed(int64_t now);
   /// Call when a scheduled publication is due: true if the state must be published.
   [[nodiscard]] bool due(int64_t now);
+  /// A trailing publication is scheduled (the caller must call due() then).
+  [[nodiscard]] bool publication_scheduled() const { return scheduled_; }
   /// The state watchers were last told.
   [[nodiscard]] bool published_online() const { return published_online_; }
 
@@ -56,7 +64,9 @@ private:
   void mark_published(int64_t now);
 
   config cfg_;
-  std::unordered_map<uint64_t, int64_t> devices_; ///< device -> last heartbeat
+  /// (device, last heartbeat); a user has a handful of devices at most, and a
+  /// vector costs one small allocation where a hash map costs two.
+  std::vector<std::pair<uint64_t, int64_t>> devices_;
   int64_t last_seen_;
   bool published_online_ = false;
   int64_t last_publish_ = INT64_MIN / 2;

@@ -1,0 +1,312 @@
+#include "presence_shard.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/events.hpp"
+#include "chat/actors/messages.hpp"
+#include "chat/runtime/clock.hpp"
+#include "chat/runtime/hash_ring.hpp"
+
+namespace chat::actors {
+
+namespace {
+
+/// One user's presence. Vectors, not maps: a user has a few devices and
+/// usually no watchers, and every byte here is paid per online user.
+struct user_presence {
+  explicit user_presence(presence_tracker::config cfg) : tracker(cfg) {}
+
+  presence_tracker tracker;
+  /// Connections and their device numbers in the tracker.
+  std::vector<std::pair<caf::actor, uint64_t>> devices;
+  std::vector<caf::actor> watchers;
+  /// Watch (true) or query (false) replies held until last-seen is loaded.
+  std::vector<std::pair<caf::response_promise, bool>> waiting;
+  uint64_t next_device = 0;
+  /// Since when the user is offline, unwatched and idle (0 = it is not).
+  int64_t idle_since = 0;
+  bool loaded = false; ///< the stored last-seen time arrived
+};
+
+struct shard_state {
+  std::string node_id;
+  caf::actor store;
+  presence_options opts;
+  std::shared_ptr<node_metrics> metrics; ///< presence_users counts `users`
+  runtime::hash_ring ring; ///< empty until the node is in a cluster
+  std::unordered_map<std::string, user_presence> users;
+  bool sweeping = false; ///< an expire_atom is scheduled
+  static inline const char* name = "presence";
+
+  shard_state() = default;
+  shard_state(const shard_state&) = delete;
+  shard_state& operator=(const shard_state&) = delete;
+  ~shard_state() { // the gauge counts the users of live shards only
+    if (metrics)
+      metrics->presence_users.fetch_sub(users.size(), std::memory_order_relaxed);
+  }
+};
+
+using shard_self = caf::stateful_actor<shard_state>;
+
+bool erase_watcher(user_presence& p, const caf::actor_addr& addr) {
+  auto i = std::find_if(p.watchers.begin(), p.watchers.end(),
+                        [&](const caf::actor& w) { return w.address() == addr; });
+  if (i == p.watchers.end())
+    return false;
+  p.watchers.erase(i);
+  return true;
+}
+
+// Silent devices are found by a sweep of the shard rather than a timer per
+// user: the TTL is met within an eighth of it (at most a second late).
+std::chrono::milliseconds sweep_interval(const presence_options& opts) {
+  return std::chrono::milliseconds(std::clamp<int64_t>(opts.tracker.ttl_ms / 8, 20, 1000));
+}
+
+void arm_sweep(shard_self* self) {
+  auto& st = self->state;
+  if (st.sweeping || st.users.empty())
+    return;
+  st.sweeping = true;
+  self->delayed_send(self, sweep_interval(st.opts), msg::expire_atom::value);
+}
+
+msg::presence_info info_of(const std::string& user, const user_presence& p, bool published) {
+  auto online = published ? p.tracker.published_online() : p.tracker.online();
+  return {user, online, p.tracker.last_seen()};
+}
+
+void publish(shard_self* self, const std::string& user, const user_presence& p) {
+  auto online = p.tracker.published_online();
+  auto seen = p.tracker.last_seen();
+  msg::presence_event ev{{user, online, seen}, presence_event(user, online, seen)};
+  for (auto& w : p.watchers)
+    self->send(w, ev);
+}
+
+// Called after every change of the user's device set.
+void after_change(shard_self* self, const std::string& user, user_presence& p, bool was_online,
+                  int64_t now) {
+  auto& st = self->state;
+  if (was_online && !p.tracker.online()) // the user just went offline: remember when
+    self->send(st.store, msg::store_last_seen{{user, p.tracker.last_seen()}});
+  auto d = p.tracker.changed(now);
+  if (d.what == presence_tracker::decision::publish_now)
+    publish(self, user, p);
+  else if (d.what == presence_tracker::decision::publish_at)
+    self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(d.at_ms - now, 1)),
+                       msg::publish_atom::value, user);
+}
+
+void loaded(shard_self* self, const std::string& user, int64_t seen) {
+  auto i = self->state.users.find(user);
+  if (i == self->state.users.end() || i->second.loaded)
+    return;
+  auto& p = i->second;
+  p.tracker.seen(seen);
+  p.loaded = true;
+  for (auto& [rp, watch] : p.waiting)
+    rp.deliver(info_of(user, p, watch));
+  p.waiting.clear();
+}
+
+// The user's presence, created on first use (when the user is homed here);
+// nullptr when the user's home is another node.
+user_presence* presence_of(shard_self* self, const std::string& user) {
+  auto& st = self->state;
+  if (auto i = st.users.find(user); i != st.users.end())
+    return &i->second;
+  if (!st.ring.empty() && st.ring.owner(runtime::hash_ring::user_key(user)) != st.node_id)
+    return nullptr;
+  auto& p = st.users.try_emplace(user, st.opts.tracker).first->second;
+  st.metrics->presence_users.fetch_add(1, std::memory_order_relaxed);
+  self->request(st.store, caf::infinite, msg::store_load_last_seen{user})
+    .then([=](int64_t seen) { loaded(self, user, seen); },
+          // Presence works without the stored time; it is only history.
+          [=](caf::error&) { loaded(self, user, 0); });
+  arm_sweep(self);
+  return &p;
+}
+
+// Returns whether `conn` was one of the user's devices.
+bool drop_device(shard_self* self, const std::string& user, user_presence& p,
+                 const caf::actor_addr& conn) {
+  auto i = std::find_if(p.devices.begin(), p.devices.end(),
+                        [&](auto& d) { return d.first.address() == conn; });
+  if (i == p.devices.end())
+    return false;
+  auto device = i->second;
+  p.devices.erase(i);
+  auto now = runtime::wall_ms();
+  auto was_online = p.tracker.online();
+  p.tracker.disconnect(device, now);
+  after_change(self, user, p, was_online, now);
+  return true;
+}
+
+using user_iterator = std::unordered_map<std::string, user_presence>::iterator;
+
+// Erases the user and advances `i`.
+void forget(shard_self* self, user_iterator& i) {
+  i = self->state.users.erase(i);
+  self->state.metrics->presence_users.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Expires silent devices and forgets users idle for long enough.
+void sweep(shard_self* self) {
+  auto& st = self->state;
+  st.sweeping = false;
+  auto now = runtime::wall_ms();
+  for (auto i = st.users.begin(); i != st.users.end();) {
+    auto& [user, p] = *i;
+    if (auto at = p.tracker.next_expiry(); at && *at <= now) {
+      p.tracker.expire(now);
+      if (!p.tracker.online())
+        spdlog::debug("presence: '{}' timed out (no heartbeat for {} ms)", user,
+                      st.opts.tracker.ttl_ms);
+      after_change(self, user, p, true, now);
+    }
+    auto idle = p.devices.empty() && p.watchers.empty() && p.loaded
+                && !p.tracker.publication_scheduled();
+    if (!idle) {
+      p.idle_since = 0;
+    } else if (p.idle_since == 0) {
+      p.idle_since = now;
+    } else if (now - p.idle_since >= st.opts.idle.count()) {
+      forget(self, i);
+      continue;
+    }
+    ++i;
+  }
+  arm_sweep(self);
+}
+
+// A view change: users whose home is now another node leave this shard; their
+// connections and watchers register with the new home.
+void move_away(shard_self* self) {
+  auto& st = self->state;
+  for (auto i = st.users.begin(); i != st.users.end();) {
+    if (st.ring.owner(runtime::hash_ring::user_key(i->first)) == st.node_id) {
+      ++i;
+      continue;
+    }
+    auto& p = i->second;
+    for (auto& [conn, device] : p.devices) {
+      self->demonitor(conn);
+      self->send(conn, msg::presence_moved_atom::value, i->first);
+    }
+    for (auto& w : p.watchers) {
+      self->demonitor(w);
+      self->send(w, msg::presence_moved_atom::value, i->first);
+    }
+    for (auto& [rp, watch] : p.waiting)
+      rp.deliver(caf::make_error(errc::room_unavailable, "the user's home moved"));
+    forget(self, i);
+  }
+}
+
+caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor store,
+                             presence_options opts, std::shared_ptr<node_metrics> metrics) {
+  auto& st = self->state;
+  st.metrics = std::move(metrics);
+  st.node_id = std::move(node_id);
+  st.store = std::move(store);
+  st.opts = opts;
+  // A connection or watcher stopped without saying so (its node failed).
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [user, p] : self->state.users) {
+      erase_watcher(p, dm.source);
+      drop_device(self, user, p, dm.source);
+    }
+  });
+  return {
+    [=](msg::presence_heartbeat& x) {
+      auto* p = presence_of(self, x.user);
+      if (p == nullptr)
+        return self->send(x.conn, msg::presence_moved_atom::value, x.user);
+      auto i = std::find_if(p->devices.begin(), p->devices.end(),
+                            [&](auto& d) { return d.first == x.conn; });
+      if (i == p->devices.end()) {
+        self->monitor(x.conn);
+        i = p->devices.emplace(p->devices.end(), x.conn, p->next_device++);
+      }
+      auto now = runtime::wall_ms();
+      auto was_online = p->tracker.online();
+      p->tracker.heartbeat(i->second, now);
+      if (!was_online)
+        after_change(self, x.user, *p, was_online, now);
+    },
+    [=](msg::presence_disconnect& x) {
+      auto i = self->state.users.find(x.user);
+      if (i == self->state.users.end())
+        return;
+      if (drop_device(self, x.user, i->second, x.conn.address()))
+        self->demonitor(x.conn);
+    },
+    [=](msg::presence_watch& x) -> caf::result<msg::presence_info> {
+      auto* p = presence_of(self, x.user);
+      if (p == nullptr)
+        return caf::make_error(errc::room_unavailable, "the user's home moved");
+      if (std::find(p->watchers.begin(), p->watchers.end(), x.conn) == p->watchers.end()) {
+        self->monitor(x.conn);
+        p->watchers.push_back(x.conn);
+      }
+      // The watcher starts from what the others were last told, so that the
+      // next published change is a change for it too.
+      if (p->loaded)
+        return info_of(x.user, *p, true);
+      auto rp = self->make_response_promise();
+      p->waiting.emplace_back(rp, true);
+      return caf::delegated<msg::presence_info>{};
+    },
+    [=](msg::presence_unwatch& x) {
+      auto i = self->state.users.find(x.user);
+      if (i != self->state.users.end()
+          && erase_watcher(i->second, x.conn.address()))
+        self->demonitor(x.conn);
+    },
+    [=](msg::presence_query& x) -> caf::result<msg::presence_info> {
+      auto* p = presence_of(self, x.user);
+      if (p == nullptr)
+        return caf::make_error(errc::room_unavailable, "the user's home moved");
+      if (p->loaded)
+        return info_of(x.user, *p, false);
+      auto rp = self->make_response_promise();
+      p->waiting.emplace_back(rp, false);
+      return caf::delegated<msg::presence_info>{};
+    },
+    [=](msg::publish_atom, const std::string& user) {
+      auto i = self->state.users.find(user);
+      if (i != self->state.users.end() && i->second.tracker.due(runtime::wall_ms()))
+        publish(self, user, i->second);
+    },
+    [=](msg::expire_atom) { sweep(self); },
+    [=](msg::cluster_view& x) {
+      self->state.ring = runtime::hash_ring{x.nodes};
+      move_away(self);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_presence_shard(caf::local_actor* parent, std::string node_id, caf::actor store,
+                                presence_options opts, std::shared_ptr<node_metrics> metrics) {
+  return parent->spawn(presence_shard, std::move(node_id), std::move(store), opts,
+                       std::move(metrics));
+}
+
+size_t presence_shard_of(const std::string& user, size_t shards) {
+  return std::hash<std::string>{}(user) % std::max<size_t>(shards, 1);
+}
+
+} // namespace chat::actors
