@@ -4,7 +4,8 @@
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
+#include <caf/message_view.hpp>
+#include <caf/type_erased_tuple.hpp>
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
@@ -29,17 +30,50 @@ struct watch_state {
   std::vector<msg::presence_event> held; ///< changes that overtook presence_state
 };
 
+// Every byte here is paid by each idle connection (docs/benchmarks.md): the
+// watch list exists only once the client watches someone, and a connection is in
+// a few rooms, so a vector beats a hash map.
 struct connection_state {
   std::string user;
   std::shared_ptr<outbox> out;
-  node_handles node;
-  std::unordered_map<std::string, caf::actor> joined; ///< room -> this node's relay
+  caf::actor directory;
+  std::vector<std::pair<std::string, caf::actor>> joined; ///< room -> this node's relay
   caf::actor presence; ///< the presence shard of this user (monitored)
-  watch_state watch;
-  static inline const char* name = "connection";
+  std::unique_ptr<watch_state> watching;
+
+  watch_state& watch() {
+    if (!watching)
+      watching = std::make_unique<watch_state>();
+    return *watching;
+  }
+
+  auto find_joined(const std::string& room) {
+    return std::find_if(joined.begin(), joined.end(),
+                        [&](auto& j) { return j.first == room; });
+  }
 };
 
-using connection_self = caf::stateful_actor<connection_state>;
+/// A class, not a function-based actor: CAF keeps a function-based actor's
+/// spawn arguments in its init function, and a stateful_actor's state in a
+/// union; here the state is a plain member.
+class connection_actor : public caf::event_based_actor {
+public:
+  connection_actor(caf::actor_config& cfg, caf::actor directory, std::string user,
+                   std::shared_ptr<outbox> out) :
+    caf::event_based_actor(cfg) {
+    state.directory = std::move(directory);
+    state.user = std::move(user);
+    state.out = std::move(out);
+  }
+
+  [[nodiscard]] const char* name() const override { return "connection"; }
+
+  caf::behavior make_behavior() override;
+
+  connection_state state;
+};
+
+using connection_self = connection_actor;
 
 /// Where a command's one reply goes: the connection's own outbox, or (for a
 /// command that came through POST /rpc) the HTTP request's.
@@ -71,7 +105,7 @@ void finish_silently(connection_self* self, const reply_out& to, const std::stri
 
 void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
   auto& st = self->state;
-  self->request(st.node.directory, caf::infinite, msg::resolve_relay{cmd.room})
+  self->request(st.directory, caf::infinite, msg::resolve_relay{cmd.room})
     .await(
       [=](caf::actor& relay) {
         auto& st = self->state;
@@ -85,7 +119,11 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
         self->request(relay, caf::infinite, std::move(req))
           .await(
             [=](bool) {
-              self->state.joined[cmd.room] = relay;
+              auto& st = self->state;
+              if (auto j = st.find_joined(cmd.room); j != st.joined.end())
+                j->second = relay;
+              else
+                st.joined.emplace_back(cmd.room, relay);
               done(self); // the relay pushed `joined` itself
             },
             [=](caf::error& err) {
@@ -104,7 +142,7 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
 // Shards live as long as their node: a monitor left behind would stay in the
 // shard after this actor stops, so every monitor is taken once and undone.
 void monitor_shard(connection_self* self, const caf::actor& p) {
-  auto& m = self->state.watch.monitored;
+  auto& m = self->state.watch().monitored;
   if (std::find(m.begin(), m.end(), p.address()) != m.end())
     return;
   self->monitor(p);
@@ -112,8 +150,10 @@ void monitor_shard(connection_self* self, const caf::actor& p) {
 }
 
 void unwatch_all(connection_self* self) {
+  if (!self->state.watching)
+    return;
   auto me = caf::actor_cast<caf::actor>(self);
-  auto& w = self->state.watch;
+  auto& w = self->state.watch();
   for (auto& [user, p] : w.actors)
     if (p)
       self->send(p, msg::presence_unwatch{me, user});
@@ -136,7 +176,7 @@ void leave_all(connection_self* self) {
 }
 
 void finish_watch(connection_self* self) {
-  auto& w = self->state.watch;
+  auto& w = self->state.watch();
   push_reply(self, w.reply, presence_state_event(w.ref, w.state));
   w.state.clear();
   for (auto& ev : w.held)
@@ -151,20 +191,20 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
   unwatch_all(self);
-  if (st.watch.pending > 0) // the superseded command gets no presence_state
-    finish_silently(self, st.watch.reply, st.watch.ref);
-  auto epoch = st.watch.epoch + 1;
-  st.watch = watch_state{};
-  st.watch.epoch = epoch;
-  st.watch.ref = std::move(cmd.ref);
-  st.watch.reply = std::move(to);
+  if (st.watch().pending > 0) // the superseded command gets no presence_state
+    finish_silently(self, st.watch().reply, st.watch().ref);
+  auto epoch = st.watch().epoch + 1;
+  st.watch() = watch_state{};
+  st.watch().epoch = epoch;
+  st.watch().ref = std::move(cmd.ref);
+  st.watch().reply = std::move(to);
   std::sort(cmd.users.begin(), cmd.users.end());
   cmd.users.erase(std::unique(cmd.users.begin(), cmd.users.end()), cmd.users.end());
-  st.watch.pending = cmd.users.size();
+  st.watch().pending = cmd.users.size();
   if (cmd.users.empty())
     return finish_watch(self);
   auto answered = [=](std::tuple<std::string, bool, int64_t> entry) {
-    auto& w = self->state.watch;
+    auto& w = self->state.watch();
     if (w.epoch != epoch)
       return;
     w.state.emplace_back(std::move(entry));
@@ -172,12 +212,12 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
       finish_watch(self);
   };
   for (auto& user : cmd.users) {
-    self->request(st.node.directory, caf::infinite, msg::resolve_user{user})
+    self->request(st.directory, caf::infinite, msg::resolve_user{user})
       .then(
         [=](caf::actor& p) {
-          if (self->state.watch.epoch != epoch)
+          if (self->state.watch().epoch != epoch)
             return;
-          self->state.watch.actors[user] = p;
+          self->state.watch().actors[user] = p;
           monitor_shard(self, p);
           self->request(p, caf::infinite, msg::presence_watch{me, user})
             .then(
@@ -198,9 +238,9 @@ void not_joined(connection_self* self, const reply_out& to, const std::string& r
 // The joined room's actor, or nothing after answering not_joined.
 caf::actor joined_room(connection_self* self, const reply_out& to, const std::string& ref,
                        const std::string& room) {
-  auto& joined = self->state.joined;
-  auto i = joined.find(room);
-  if (i == joined.end()) {
+  auto& st = self->state;
+  auto i = st.find_joined(room);
+  if (i == st.joined.end()) {
     not_joined(self, to, ref, room);
     return nullptr;
   }
@@ -214,12 +254,12 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_join& cmd) {
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_leave& cmd) {
-  auto& joined = self->state.joined;
-  auto i = joined.find(cmd.room);
-  if (i == joined.end())
+  auto& st = self->state;
+  auto i = st.find_joined(cmd.room);
+  if (i == st.joined.end())
     return push_reply(self, to, ok_event(cmd.ref)); // leaving is idempotent
   auto room = i->second;
-  joined.erase(i);
+  st.joined.erase(i);
   auto ref = std::move(cmd.ref);
   self->request(room, caf::infinite, msg::relay_leave{caf::actor_cast<caf::actor>(self)})
     .await([=](bool) { push_reply(self, to, ok_event(ref)); },
@@ -252,7 +292,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_typing& cmd) {
 void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
   auto ref = cmd.ref;
   self
-    ->request(self->state.node.directory, caf::infinite,
+    ->request(self->state.directory, caf::infinite,
               msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
                                 cmd.ref})
     .then([=](frame& f) { push_reply(self, to, f); },
@@ -295,7 +335,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_presence& cmd) 
 }
 
 void register_presence(connection_self* self) {
-  self->request(self->state.node.directory, caf::infinite, msg::resolve_user{self->state.user})
+  self->request(self->state.directory, caf::infinite, msg::resolve_user{self->state.user})
     .then(
       [=](caf::actor& p) {
         auto& st = self->state;
@@ -323,99 +363,132 @@ void lost_presence(connection_self* self) {
 void lost_watched(connection_self* self, const std::string& user, caf::actor& p) {
   p = nullptr;
   self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value, user,
-                     self->state.watch.epoch);
+                     self->state.watch().epoch);
 }
 
-caf::behavior connection_actor(connection_self* self, node_handles node, std::string user,
-                               std::shared_ptr<outbox> out) {
+void on_down(connection_self* self, caf::down_msg& dm) {
   auto& st = self->state;
-  st.node = std::move(node);
-  st.user = std::move(user);
-  st.out = std::move(out);
-  // Register with this user's presence actor: the first heartbeat. When that
-  // actor goes away (its node left the cluster), register with the user's new
-  // home at the next heartbeat.
+  if (st.presence && dm.source == st.presence.address())
+    lost_presence(self);
+  if (!st.watching)
+    return;
+  // A watched user's presence shard went away (its node left): watch the
+  // users on their new homes, so that later changes keep arriving.
+  auto& m = st.watching->monitored;
+  m.erase(std::remove(m.begin(), m.end(), dm.source), m.end());
+  for (auto& [user, p] : st.watching->actors)
+    if (p && p.address() == dm.source)
+      lost_watched(self, user, p);
+}
+
+void on_presence_event(connection_self* self, msg::presence_event& ev) {
+  if (!self->state.watching)
+    return;
+  auto& w = *self->state.watching;
+  if (w.pending > 0) {
+    // Bounded: presence events are ephemeral, and presence_state will carry
+    // each watched user's state anyway; keep at most a few per watched user.
+    if (w.held.size() < 4 * max_watched_users)
+      w.held.push_back(std::move(ev));
+    return;
+  }
+  if (w.actors.count(ev.info.user) > 0)
+    self->state.out->push(ev.frame, frame_kind::ephemeral);
+}
+
+void on_rewatch(connection_self* self, const std::string& user, uint64_t epoch) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->request(self->state.directory, caf::infinite, msg::resolve_user{user})
+    .then(
+      [=](caf::actor& p) {
+        auto& w = self->state.watch();
+        auto i = w.actors.find(user);
+        if (w.epoch != epoch || i == w.actors.end())
+          return;
+        i->second = p;
+        monitor_shard(self, p);
+        self->request(p, caf::infinite, msg::presence_watch{me, user})
+          .then([](msg::presence_info&) {}, [](caf::error&) {});
+      },
+      [=](caf::error&) {
+        self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value, user,
+                           epoch);
+      });
+}
+
+void on_heartbeat(connection_self* self) {
+  auto& st = self->state;
+  if (!st.presence)
+    return register_presence(self);
+  self->send(st.presence, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self), st.user});
+}
+
+void on_presence_moved(connection_self* self, const std::string& user) {
+  auto& st = self->state;
+  if (user == st.user && st.presence) {
+    self->demonitor(st.presence);
+    lost_presence(self);
+  }
+  if (!st.watching)
+    return;
+  auto i = st.watching->actors.find(user);
+  if (i != st.watching->actors.end() && i->second)
+    lost_watched(self, user, i->second);
+}
+
+// A command arrives alone (from a WebSocket or SSE/poll stream: the reply goes
+// to the connection's outbox) or behind a reply_to (from POST /rpc).
+template <class Cmd>
+bool command(connection_self* self, caf::type_erased_tuple& xs) {
+  if (xs.match_elements<Cmd>()) {
+    handle(self, self->state.out, xs.get_mutable_as<Cmd>(0));
+    return true;
+  }
+  if (xs.match_elements<msg::reply_to, Cmd>()) {
+    auto to = xs.get_as<msg::reply_to>(0).out;
+    handle(self, to, xs.get_mutable_as<Cmd>(1));
+    return true;
+  }
+  return false;
+}
+
+template <class... Cmds>
+bool any_command(connection_self* self, caf::type_erased_tuple& xs) {
+  return (command<Cmds>(self, xs) || ...);
+}
+
+// Every message but `closed`, for all connection actors: a CAF behavior keeps
+// each of its cases (~45 bytes) in every actor, and twenty cases were ~0.9 KiB
+// of each idle connection. The default handler is one function pointer.
+caf::result<caf::message> dispatch(caf::scheduled_actor* ptr, caf::message_view& view) {
+  auto* self = static_cast<connection_self*>(ptr);
+  auto& xs = view.content();
+  if (any_command<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_typing, msg::cmd_history,
+                  msg::cmd_read, msg::cmd_signal, msg::cmd_presence>(self, xs)) {
+  } else if (xs.match_elements<msg::presence_event>()) {
+    on_presence_event(self, xs.get_mutable_as<msg::presence_event>(0));
+  } else if (xs.match_elements<msg::heartbeat_atom>()) {
+    on_heartbeat(self);
+  } else if (xs.match_elements<msg::rewatch_atom, std::string, uint64_t>()) {
+    on_rewatch(self, xs.get_as<std::string>(1), xs.get_as<uint64_t>(2));
+  } else if (xs.match_elements<msg::presence_moved_atom, std::string>()) {
+    on_presence_moved(self, xs.get_as<std::string>(1));
+  } else {
+    return caf::print_and_drop(ptr, view);
+  }
+  return caf::delegated<caf::message>{}; // handled; nothing to answer
+}
+
+caf::behavior connection_actor::make_behavior() {
+  auto* self = this;
+  // Register with this user's presence: the first heartbeat. When its shard
+  // goes away (its node left the cluster), register with the user's new home
+  // at the next heartbeat.
   register_presence(self);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.presence && dm.source == st.presence.address())
-      lost_presence(self);
-    // A watched user's presence shard went away (its node left): watch the
-    // users on their new homes, so that later changes keep arriving.
-    auto& m = st.watch.monitored;
-    m.erase(std::remove(m.begin(), m.end(), dm.source), m.end());
-    for (auto& [user, p] : st.watch.actors)
-      if (p && p.address() == dm.source)
-        lost_watched(self, user, p);
-  });
-  // Each command arrives alone (from a WebSocket or SSE/poll stream: the reply
-  // goes to the connection's outbox) or behind a reply_to (from POST /rpc).
-  auto own = [self]() -> const reply_out& { return self->state.out; };
+  set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  set_default_handler(dispatch);
   return {
-    [=](msg::cmd_join& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_join& c) { handle(self, r.out, c); },
-    [=](msg::cmd_leave& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_leave& c) { handle(self, r.out, c); },
-    [=](msg::cmd_send& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_send& c) { handle(self, r.out, c); },
-    [=](msg::cmd_typing& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_typing& c) { handle(self, r.out, c); },
-    [=](msg::cmd_history& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_history& c) { handle(self, r.out, c); },
-    [=](msg::cmd_read& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_read& c) { handle(self, r.out, c); },
-    [=](msg::cmd_signal& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_signal& c) { handle(self, r.out, c); },
-    [=](msg::cmd_presence& c) { handle(self, own(), c); },
-    [=](msg::reply_to& r, msg::cmd_presence& c) { handle(self, r.out, c); },
-    [=](msg::presence_event& ev) {
-      auto& w = self->state.watch;
-      if (w.pending > 0) {
-        // Bounded: presence events are ephemeral, and presence_state will carry
-        // each watched user's state anyway; keep at most a few per watched user.
-        if (w.held.size() < 4 * max_watched_users)
-          w.held.push_back(std::move(ev));
-        return;
-      }
-      if (w.actors.count(ev.info.user) > 0)
-        self->state.out->push(ev.frame, frame_kind::ephemeral);
-    },
-    [=](msg::rewatch_atom, const std::string& user, uint64_t epoch) {
-      auto me = caf::actor_cast<caf::actor>(self);
-      self->request(self->state.node.directory, caf::infinite, msg::resolve_user{user})
-        .then(
-          [=](caf::actor& p) {
-            auto& w = self->state.watch;
-            auto i = w.actors.find(user);
-            if (w.epoch != epoch || i == w.actors.end())
-              return;
-            i->second = p;
-            monitor_shard(self, p);
-            self->request(p, caf::infinite, msg::presence_watch{me, user})
-              .then([](msg::presence_info&) {}, [](caf::error&) {});
-          },
-          [=](caf::error&) {
-            self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value,
-                               user, epoch);
-          });
-    },
-    [=](msg::heartbeat_atom) {
-      auto& st = self->state;
-      if (!st.presence)
-        return register_presence(self);
-      self->send(st.presence, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self), st.user});
-    },
-    [=](msg::presence_moved_atom, const std::string& user) {
-      auto& st = self->state;
-      if (user == st.user && st.presence) {
-        self->demonitor(st.presence);
-        lost_presence(self);
-      }
-      auto i = st.watch.actors.find(user);
-      if (i != st.watch.actors.end() && i->second)
-        lost_watched(self, user, i->second);
-    },
-    [=](msg::closed_atom) {
+    [self](msg::closed_atom) {
       leave_all(self);
       self->state.out->close();
       self->quit();
@@ -427,7 +500,7 @@ caf::behavior connection_actor(connection_self* self, node_handles node, std::st
 
 caf::actor spawn_connection(caf::actor_system& sys, const node_handles& node, std::string user,
                             std::shared_ptr<outbox> out) {
-  return sys.spawn(connection_actor, node, std::move(user), std::move(out));
+  return sys.spawn<connection_actor>(node.directory, std::move(user), std::move(out));
 }
 
 } // namespace chat::actors
