@@ -2,8 +2,21 @@
 
 namespace chat::actors {
 
+namespace {
+
+class function_waker final : public outbox_waker {
+public:
+  explicit function_waker(std::function<void()> f) : f_(std::move(f)) {}
+  void wake() override { f_(); }
+
+private:
+  std::function<void()> f_;
+};
+
+} // namespace
+
 bool outbox::push(const frame& f, frame_kind kind) {
-  std::function<void()> wake;
+  std::shared_ptr<outbox_waker> wake;
   bool queued = true;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -24,16 +37,24 @@ bool outbox::push(const frame& f, frame_kind kind) {
     if (!wake_armed_)
       return queued;
     wake_armed_ = false;
-    wake = waker_;
+    wake = waker_.lock();
   }
   if (wake)
-    wake();
+    wake->wake();
   return queued;
 }
 
-void outbox::set_waker(std::function<void()> waker) {
+void outbox::set_waker(std::weak_ptr<outbox_waker> waker) {
   std::lock_guard<std::mutex> guard{mtx_};
   waker_ = std::move(waker);
+  owned_waker_ = nullptr;
+}
+
+void outbox::set_waker(std::function<void()> waker) {
+  auto owned = std::make_shared<function_waker>(std::move(waker));
+  std::lock_guard<std::mutex> guard{mtx_};
+  waker_ = owned;
+  owned_waker_ = std::move(owned);
 }
 
 bool outbox::take(std::vector<frame>& out) {
@@ -56,7 +77,8 @@ void outbox::close() {
   std::lock_guard<std::mutex> guard{mtx_};
   closed_ = true;
   pending_.clear();
-  waker_ = nullptr;
+  waker_.reset();
+  owned_waker_ = nullptr;
 }
 
 bool outbox::has_room(size_t size) const {

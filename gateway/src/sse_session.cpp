@@ -22,12 +22,7 @@ void sse_session::start() {
   // Additive: the first event names the session, for POST /rpc?session=.
   append_sse_event(pending_, "", "session",
                    R"({"type":"session","session":")" + id() + R"("})");
-  out_->set_waker([weak = weak_from_this(), ex = stream_->get_executor()] {
-    asio::post(ex, [weak] {
-      if (auto self = weak.lock())
-        self->write_more();
-    });
-  });
+  out_->set_waker(std::weak_ptr<actors::outbox_waker>{shared_from_this()});
   join_rooms(req_);
   alive();
   arm_heartbeat();
@@ -48,14 +43,18 @@ void sse_session::leaving(const std::string& room) {
   });
 }
 
-// The client sends nothing after its request: any read result ends the stream
-// once it is an error (the peer closed).
 void sse_session::wait_read() {
-  stream_->async_read([self = shared_from_this()](error_code ec, std::string_view) {
-    if (ec)
-      return self->finish();
-    self->wait_read();
-  });
+  stream_->async_read(shared_from_this());
+}
+
+void sse_session::on_read(error_code ec, std::string_view) {
+  if (ec)
+    return finish();
+  wait_read();
+}
+
+void sse_session::wake() {
+  asio::post(stream_->get_executor(), [self = shared_from_this()] { self->write_more(); });
 }
 
 void sse_session::format(const actors::frame& f) {

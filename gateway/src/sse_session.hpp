@@ -17,7 +17,10 @@ namespace chat::gateway {
 /// `Last-Event-ID`) resumes each room exactly where it stopped. A `: ping`
 /// comment goes out every heartbeat interval; the client never writes, so the
 /// read side only watches for the end of the connection.
-class sse_session : public stream_session, public std::enable_shared_from_this<sse_session> {
+class sse_session : public stream_session,
+                    public actors::outbox_waker,
+                    public read_sink,
+                    public std::enable_shared_from_this<sse_session> {
 public:
   /// `head` is the HTTP response head (status line and headers) to send first.
   sse_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
@@ -25,6 +28,13 @@ public:
 
   void start();
   void close_async(uint16_t code, std::string reason) override;
+
+  /// The outbox has frames (any thread).
+  void wake() override;
+
+  /// The client sends nothing after its request: a read ends the stream once
+  /// it fails (the peer closed).
+  void on_read(boost::system::error_code ec, std::string_view data) override;
 
 private:
   void leaving(const std::string& room) override;

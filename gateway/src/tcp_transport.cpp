@@ -17,16 +17,16 @@ public:
 
   executor get_executor() override { return socket_.get_executor(); }
 
-  void async_read(read_handler handler) override {
+  void async_read(std::shared_ptr<read_sink> sink) override {
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                       [this, handler = std::move(handler)](error_code ec) mutable {
+                       [this, sink = std::move(sink)](error_code ec) mutable {
                          if (ec)
-                           return handler(ec, {});
+                           return sink->on_read(ec, {});
                          thread_local std::vector<char> scratch(64 * 1024);
                          auto n = socket_.read_some(asio::buffer(scratch), ec);
                          if (ec == asio::error::would_block)
-                           return async_read(std::move(handler));
-                         handler(ec, {scratch.data(), ec ? 0 : n});
+                           return async_read(std::move(sink));
+                         sink->on_read(ec, {scratch.data(), ec ? 0 : n});
                        });
   }
 

@@ -18,12 +18,12 @@ public:
 
   executor get_executor() override { return stream_.get_executor(); }
 
-  void async_read(read_handler handler) override {
+  void async_read(std::shared_ptr<read_sink> sink) override {
     // TLS decrypts into a buffer of its own; ours holds one record at most.
     read_buf_.resize(16 * 1024);
     stream_.async_read_some(asio::buffer(read_buf_),
-                            [this, handler = std::move(handler)](error_code ec, size_t n) {
-                              handler(ec, {read_buf_.data(), ec ? 0 : n});
+                            [this, sink = std::move(sink)](error_code ec, size_t n) {
+                              sink->on_read(ec, {read_buf_.data(), ec ? 0 : n});
                             });
   }
 

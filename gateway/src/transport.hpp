@@ -12,13 +12,21 @@
 
 namespace chat::gateway {
 
+/// What a transport's reads go to: the session, kept alive while its read is
+/// pending (a shared_ptr in the pending operation, not a std::function on the
+/// heap: an idle connection always has a read pending).
+class read_sink {
+public:
+  virtual ~read_sink() = default;
+  /// The bytes are valid only during the call.
+  virtual void on_read(boost::system::error_code ec, std::string_view data) = 0;
+};
+
 /// The byte stream under a WebSocket session: plain TCP or TLS. The session
 /// speaks WebSocket over it and never knows which.
 class transport {
 public:
   using executor = boost::asio::any_io_executor;
-  /// The bytes are valid only during the call.
-  using read_handler = std::function<void(boost::system::error_code, std::string_view)>;
   using write_handler = std::function<void(boost::system::error_code)>;
 
   virtual ~transport() = default;
@@ -26,8 +34,8 @@ public:
   /// The strand every handler runs on.
   virtual executor get_executor() = 0;
 
-  /// Delivers the next bytes received (one call per async_read).
-  virtual void async_read(read_handler handler) = 0;
+  /// Delivers the next bytes received to `sink` (one call per async_read).
+  virtual void async_read(std::shared_ptr<read_sink> sink) = 0;
 
   /// Writes every buffer (the buffers must stay valid until the handler runs).
   virtual void async_write(const std::vector<boost::asio::const_buffer>& buffers,

@@ -59,12 +59,7 @@ websocket_session::~websocket_session() {
 
 void websocket_session::start(std::string_view early) {
   state_->add(this, weak_from_this());
-  out_->set_waker([weak = weak_from_this(), ex = stream_->get_executor()] {
-    asio::post(ex, [weak] {
-      if (auto self = weak.lock())
-        self->write_more();
-    });
-  });
+  out_->set_waker(std::weak_ptr<actors::outbox_waker>{shared_from_this()});
   if (id_) {
     begin();
   } else {
@@ -99,12 +94,18 @@ void websocket_session::close_async(uint16_t code, std::string reason) {
   });
 }
 
+void websocket_session::wake() {
+  asio::post(stream_->get_executor(), [self = shared_from_this()] { self->write_more(); });
+}
+
 void websocket_session::wait_read() {
-  stream_->async_read([self = shared_from_this()](error_code ec, std::string_view data) {
-    if (ec)
-      return self->finish();
-    self->on_data(data);
-  });
+  stream_->async_read(shared_from_this());
+}
+
+void websocket_session::on_read(error_code ec, std::string_view data) {
+  if (ec)
+    return finish();
+  on_data(data);
 }
 
 void websocket_session::on_data(std::string_view data) {
@@ -283,8 +284,12 @@ void websocket_session::write_more() {
                       self->writing_ = false;
                       self->out_->release(bytes);
                       q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(count));
-                      if (q.empty() && q.capacity() > 256)
+                      // Drained: an idle connection keeps no queue capacity
+                      // (take() swaps it into the outbox otherwise).
+                      if (q.empty()) {
                         std::vector<actors::frame>{}.swap(q);
+                        std::vector<asio::const_buffer>{}.swap(self->buffers_);
+                      }
                       if (ec)
                         return self->finish();
                       self->write_more();

@@ -23,6 +23,8 @@ namespace chat::gateway {
 /// readability and use a per-thread buffer, so an idle session holds no read
 /// buffer; writes take everything queued and send it with one gather write.
 class websocket_session : public live_connection,
+                          public actors::outbox_waker,
+                          public read_sink,
                           public std::enable_shared_from_this<websocket_session> {
 public:
   /// Without an identity the session waits up to 5 s for an `auth` frame.
@@ -36,6 +38,11 @@ public:
 
   /// Sends a close frame with `code` and ends the session (thread-safe).
   void close_async(uint16_t code, std::string reason) override;
+
+  /// The outbox has frames (any thread).
+  void wake() override;
+
+  void on_read(boost::system::error_code ec, std::string_view data) override;
 
 private:
   void wait_read();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -14,6 +15,15 @@ enum class frame_kind : uint8_t {
   stored,    ///< a stored room message: never dropped; overflow closes the connection
   reply,     ///< a reply to a command: likewise
   ephemeral, ///< typing, presence: dropped first when the queue is full
+};
+
+/// Told when an outbox has frames (or overflowed). Implemented by the consumer,
+/// which holds the outbox: the outbox keeps only a weak reference to it.
+class outbox_waker {
+public:
+  virtual ~outbox_waker() = default;
+  /// Called from any thread, outside the outbox's lock.
+  virtual void wake() = 0;
 };
 
 /// The bounded outbound queue of one client connection: the bridge between
@@ -34,7 +44,10 @@ public:
   /// other marks the outbox as overflowed and wakes the session to close it).
   bool push(const frame& f, frame_kind kind);
 
-  /// Installs the function called when frames become available (or on overflow).
+  /// Installs what is told when frames become available (or on overflow).
+  void set_waker(std::weak_ptr<outbox_waker> waker);
+  /// The same with a function, which the outbox then owns (for consumers that
+  /// are not objects of their own: tests, an embedding's callback).
   void set_waker(std::function<void()> waker);
 
   /// Moves all pending frames to the back of `out`. Returns false once overflowed.
@@ -66,7 +79,8 @@ public:
 private:
   mutable std::mutex mtx_;
   std::vector<frame> pending_;
-  std::function<void()> waker_;
+  std::weak_ptr<outbox_waker> waker_;
+  std::shared_ptr<outbox_waker> owned_waker_; ///< from set_waker(function)
   size_t bytes_ = 0;
   size_t max_bytes_;
   bool wake_armed_ = true;
