@@ -1,6 +1,5 @@
 #include "relay_actor.hpp"
 
-#include <deque>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -9,6 +8,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/messages.hpp"
+#include "recent_frames.hpp"
 
 namespace chat::actors {
 
@@ -29,9 +29,7 @@ struct relay_state {
   caf::actor home; ///< the room's actor, on its home node
   std::unordered_map<caf::actor_id, local_member> members;
   uint64_t seq = 0; ///< the room's last seq as far as this relay knows
-  /// The most recent frames, so that most joins with `since` replay from memory.
-  std::deque<std::pair<uint64_t, frame>> recent;
-  size_t recent_bytes = 0;
+  recent_frames recent; ///< so that most joins with `since` replay from memory
   uint64_t generation = 0;
   uint64_t idle_epoch = 0;
   static inline const char* name = "relay";
@@ -39,8 +37,6 @@ struct relay_state {
 
 using relay_self = caf::stateful_actor<relay_state>;
 
-constexpr size_t recent_capacity = 512;
-constexpr size_t recent_max_bytes = 512 * 1024;
 constexpr uint32_t replay_batch = 256;
 /// How long a replay waits for a full outbox to drain before it goes on.
 constexpr auto replay_pause = std::chrono::milliseconds(5);
@@ -68,18 +64,6 @@ void arm_idle_timer(relay_self* self) {
     self->delayed_send(self, relay_idle, msg::idle_atom::value, st.idle_epoch);
 }
 
-void remember(relay_state& st, uint64_t seq, const frame& f) {
-  if (!st.recent.empty() && seq <= st.recent.back().first)
-    return;
-  st.recent_bytes += f.size();
-  st.recent.emplace_back(seq, f);
-  while (st.recent.size() > recent_capacity
-         || (st.recent.size() > 1 && st.recent_bytes > recent_max_bytes)) {
-    st.recent_bytes -= st.recent.front().second.size();
-    st.recent.pop_front();
-  }
-}
-
 // Brings a member that joined with `since` up to the live stream: from the
 // recent frames when they reach back far enough, else from the room in batches.
 // Live fan-out skips the member until then, so the replay and the live messages
@@ -98,7 +82,7 @@ void catch_up(relay_self* self, caf::actor_id key) {
     m.live = true;
     return;
   }
-  if (!st.recent.empty() && st.recent.front().first <= m.delivered + 1) {
+  if (!st.recent.empty() && st.recent.first_seq() <= m.delivered + 1) {
     for (auto& [seq, f] : st.recent) {
       if (seq <= m.delivered)
         continue;
@@ -308,7 +292,7 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     [=](msg::relay_msg& x) {
       auto& st = self->state;
       st.seq = std::max(st.seq, x.seq);
-      remember(st, x.seq, x.frame);
+      st.recent.push(x.seq, x.frame);
       for (auto& [id, m] : st.members) {
         if (!m.live || x.seq <= m.delivered)
           continue;

@@ -1,6 +1,5 @@
 #include "room_actor.hpp"
 
-#include <deque>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -11,6 +10,7 @@
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/runtime/clock.hpp"
+#include "recent_frames.hpp"
 #include "room_export.hpp"
 
 namespace chat::actors {
@@ -41,9 +41,7 @@ struct room_state {
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> relays;
   std::vector<pending_post> pending;
   bool in_flight = false;
-  /// The most recent frames, so that most catch-ups are served from memory.
-  std::deque<std::pair<uint64_t, frame>> recent;
-  size_t recent_bytes = 0;
+  recent_frames recent;
   uint64_t idle_epoch = 0;
   std::unordered_map<std::string, uint64_t> receipts;      ///< user -> read seq
   std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
@@ -56,9 +54,6 @@ struct room_state {
 
 using room_self = caf::stateful_actor<room_state>;
 
-// The recent-frames window: at most this many frames and this many bytes.
-constexpr size_t recent_capacity = 512;
-constexpr size_t recent_max_bytes = 512 * 1024;
 /// Posts waiting for the next commit of one room before new ones are shed.
 constexpr size_t max_pending_posts = 10000;
 /// At most one typing signal per user per room per second is relayed.
@@ -108,13 +103,7 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
     auto f = message_event(st.room, rec);
     for (auto& [addr, r] : st.relays)
       self->send(r.first, msg::relay_msg{rec.seq, f});
-    st.recent_bytes += f.size();
-    st.recent.emplace_back(rec.seq, std::move(f));
-    while (st.recent.size() > recent_capacity
-           || (st.recent.size() > 1 && st.recent_bytes > recent_max_bytes)) {
-      st.recent_bytes -= st.recent.front().second.size();
-      st.recent.pop_front();
-    }
+    st.recent.push(rec.seq, std::move(f));
   }
 }
 
@@ -185,7 +174,7 @@ void remove_relay(room_self* self, const caf::actor_addr& relay) {
 caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
   auto& st = self->state;
   auto limit = std::min(x.limit, max_fetch);
-  if (!st.recent.empty() && st.recent.front().first <= x.after + 1) {
+  if (!st.recent.empty() && st.recent.first_seq() <= x.after + 1) {
     msg::seq_frames out;
     for (auto& [seq, f] : st.recent) {
       if (seq <= x.after)
