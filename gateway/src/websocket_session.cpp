@@ -44,12 +44,12 @@ constexpr uint16_t close_unauthorized = 4001;
 websocket_session::websocket_session(std::unique_ptr<transport> stream,
                                      std::shared_ptr<shared_state> state,
                                      std::optional<identity> id) :
-  stream_(std::move(stream)),
-  timer_(stream_->get_executor()), state_(std::move(state)), id_(std::move(id)),
+  stream_(std::move(stream)), state_(std::move(state)), id_(std::move(id)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
   reader_(state_->opts.max_frame_bytes), commands_(state_->opts.command_rate) {}
 
 websocket_session::~websocket_session() {
+  session_clock::remove(*this);
   out_->close();
   if (conn_)
     caf::anon_send(conn_, msg::closed_atom::value);
@@ -60,15 +60,16 @@ websocket_session::~websocket_session() {
 void websocket_session::start(std::string_view early) {
   state_->add(this, weak_from_this());
   out_->set_waker(std::weak_ptr<actors::outbox_waker>{shared_from_this()});
+  // Deadlines are met within an eighth of a heartbeat (at most 0.5 s).
+  session_clock::of(stream_->get_executor())
+    .add(*this, std::chrono::milliseconds(
+                  std::clamp<uint32_t>(state_->opts.heartbeat_ms / 8, 20, 500)));
   if (id_) {
     begin();
   } else {
     // No credentials at the handshake: the first frame must be `auth`.
-    timer_.expires_after(auth_deadline);
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec && !self->id_)
-        self->close(close_unauthorized, "unauthorized: no auth frame within 5 s");
-    });
+    due_ = deadline::auth;
+    set_deadline(std::chrono::steady_clock::now() + auth_deadline);
   }
   if (!early.empty()) {
     reader_.feed(early.data(), early.size());
@@ -214,7 +215,6 @@ void websocket_session::authenticate(std::variant<command, command_error>& parse
   if (auto* why = std::get_if<std::string>(&verified))
     return close(close_unauthorized, "unauthorized: " + *why);
   id_ = std::get<identity>(std::move(verified));
-  timer_.cancel();
   reply(actors::ok_event(auth->ref));
   begin();
 }
@@ -246,12 +246,8 @@ void websocket_session::close(uint16_t code, std::string_view reason) {
     caf::anon_send(conn_, msg::closed_atom::value);
   conn_ = nullptr;
   close_frame_ = close_frame(code, reason);
-  timer_.cancel();
-  timer_.expires_after(close_deadline);
-  timer_.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec)
-      self->finish();
-  });
+  due_ = deadline::close;
+  set_deadline(std::chrono::steady_clock::now() + close_deadline);
   write_more();
 }
 
@@ -297,30 +293,45 @@ void websocket_session::write_more() {
 }
 
 void websocket_session::arm_heartbeat() {
-  timer_.expires_after(std::chrono::milliseconds(state_->opts.heartbeat_ms));
-  timer_.async_wait([self = shared_from_this()](error_code ec) {
-    if (ec || self->phase_ != phase::open)
-      return;
-    if (self->missed_pongs_ >= max_missed_pongs) {
-      spdlog::info("ws: '{}' missed {} pongs, closing", self->id_->user, max_missed_pongs);
-      return self->close(close_code::going_away, "ping timeout");
-    }
-    ++self->missed_pongs_;
-    self->reply(control_frame(0x9, "hb"));
-    self->arm_heartbeat();
-  });
+  due_ = deadline::heartbeat;
+  set_deadline(std::chrono::steady_clock::now()
+               + std::chrono::milliseconds(state_->opts.heartbeat_ms));
+}
+
+void websocket_session::on_deadline(session_clock::time_point) {
+  set_deadline(session_clock::time_point::max());
+  switch (due_) {
+    case deadline::auth:
+      if (!id_)
+        close(close_unauthorized, "unauthorized: no auth frame within 5 s");
+      break;
+    case deadline::heartbeat:
+      if (phase_ != phase::open)
+        break;
+      if (missed_pongs_ >= max_missed_pongs) {
+        spdlog::info("ws: '{}' missed {} pongs, closing", id_->user, max_missed_pongs);
+        return close(close_code::going_away, "ping timeout");
+      }
+      ++missed_pongs_;
+      reply(control_frame(0x9, "hb"));
+      arm_heartbeat();
+      break;
+    case deadline::close:
+      finish();
+      break;
+  }
 }
 
 void websocket_session::finish() {
   if (phase_ == phase::closed)
     return;
   phase_ = phase::closed;
+  session_clock::remove(*this);
   out_->close();
   if (conn_) {
     caf::anon_send(conn_, msg::closed_atom::value);
     conn_ = nullptr;
   }
-  timer_.cancel();
   stream_->close();
 }
 

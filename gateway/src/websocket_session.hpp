@@ -6,13 +6,13 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <caf/send.hpp>
 
 #include "chat/actors/outbox.hpp"
 #include "chat/gateway/auth.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/ws_protocol.hpp"
+#include "session_clock.hpp"
 #include "shared_state.hpp"
 #include "transport.hpp"
 
@@ -25,6 +25,7 @@ namespace chat::gateway {
 class websocket_session : public live_connection,
                           public actors::outbox_waker,
                           public read_sink,
+                          private session_clock::entry,
                           public std::enable_shared_from_this<websocket_session> {
 public:
   /// Without an identity the session waits up to 5 s for an `auth` frame.
@@ -45,6 +46,10 @@ public:
   void on_read(boost::system::error_code ec, std::string_view data) override;
 
 private:
+  /// The deadline of `due_` passed (the authentication, the next heartbeat, or
+  /// the end of the close handshake).
+  void on_deadline(session_clock::time_point now) override;
+
   void wait_read();
   void on_data(std::string_view data);
   bool handle(const ws_reader::event& ev);
@@ -62,7 +67,7 @@ private:
   void finish();
 
   std::unique_ptr<transport> stream_;
-  boost::asio::steady_timer timer_;
+  enum class deadline : uint8_t { auth, heartbeat, close } due_ = deadline::auth;
   std::shared_ptr<shared_state> state_;
   std::optional<identity> id_;
   std::shared_ptr<actors::outbox> out_;
