@@ -291,17 +291,21 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     },
     [=](msg::relay_msg& x) {
       auto& st = self->state;
-      st.seq = std::max(st.seq, x.seq);
-      st.recent.push(x.seq, x.frame);
+      for (auto& [seq, f] : x.frames) {
+        st.seq = std::max(st.seq, seq);
+        st.recent.push(seq, f);
+      }
       for (auto& [id, m] : st.members) {
-        if (!m.live || x.seq <= m.delivered)
-          continue;
-        if (x.seq == m.delivered + 1) {
-          m.out->push(x.frame, frame_kind::stored);
-          m.delivered = x.seq;
-        } else { // a gap (the room moved): fetch what is missing first
-          m.live = false;
-          catch_up(self, id);
+        for (auto& [seq, f] : x.frames) {
+          if (!m.live || seq <= m.delivered)
+            continue;
+          if (seq == m.delivered + 1) {
+            m.out->push(f, frame_kind::stored);
+            m.delivered = seq;
+          } else { // a gap (the room moved): fetch what is missing first
+            m.live = false;
+            catch_up(self, id);
+          }
         }
       }
     },

@@ -99,12 +99,18 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
   m.relay_messages_remote.fetch_add(res.stored.size() * remote, std::memory_order_relaxed);
   m.relay_messages_local.fetch_add(res.stored.size() * (st.relays.size() - remote),
                                    std::memory_order_relaxed);
+  if (res.stored.empty())
+    return;
+  msg::relay_msg out;
+  out.frames.reserve(res.stored.size());
   for (auto& rec : res.stored) {
     auto f = message_event(st.room, rec);
-    for (auto& [addr, r] : st.relays)
-      self->send(r.first, msg::relay_msg{rec.seq, f});
-    st.recent.push(rec.seq, std::move(f));
+    st.recent.push(rec.seq, f);
+    out.frames.push_back(msg::seq_frame{rec.seq, std::move(f)});
   }
+  // The frames are shared (reference counted): every relay gets the same bytes.
+  for (auto& [addr, r] : st.relays)
+    self->send(r.first, out);
 }
 
 // One append in flight per room: the next batch is formed from whatever posts

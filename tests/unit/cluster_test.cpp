@@ -238,8 +238,9 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   auto sf = round_trip(sys, msg::seq_frames{{1, f}, {2, f}});
   REQUIRE(sf.size() == 2);
   CHECK((sf[1].seq == 2 && sf[1].frame.json() == f.json()));
-  auto rm = round_trip(sys, msg::relay_msg{3, f});
-  CHECK((rm.seq == 3 && rm.frame.json() == f.json()));
+  auto rm = round_trip(sys, msg::relay_msg{{{3, f}, {4, f}}});
+  REQUIRE(rm.frames.size() == 2);
+  CHECK((rm.frames[1].seq == 4 && rm.frames[1].frame.json() == f.json()));
   auto re = round_trip(sys, msg::relay_event{f, true, "bob"});
   CHECK((re.ephemeral && re.except_user == "bob"));
   auto ru = round_trip(sys, msg::relay_unicast{{4, 5}, f});

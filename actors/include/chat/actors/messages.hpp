@@ -99,10 +99,12 @@ struct seq_frame {
 };
 using seq_frames = std::vector<seq_frame>;
 
-/// Room -> relay: one stored message, sent once per relay (once per node).
+/// Room -> relay: the messages stored by one commit, in seq order, sent once
+/// per relay (once per node). One message per commit rather than per stored
+/// message: under load a commit holds many, and each message across nodes
+/// costs its own BASP header, serialization and allocations.
 struct relay_msg {
-  uint64_t seq = 0;
-  actors::frame frame;
+  seq_frames frames;
 };
 
 /// Room -> relay: an event for every caught-up member except the connections of
@@ -362,7 +364,7 @@ CHAT_INSPECT(post_result, x.seq, x.dup)
 CHAT_INSPECT(room_typing, x.conn, x.user)
 CHAT_INSPECT(room_fetch, x.after, x.limit)
 CHAT_INSPECT(seq_frame, x.seq, x.frame)
-CHAT_INSPECT(relay_msg, x.seq, x.frame)
+CHAT_INSPECT(relay_msg, x.frames)
 CHAT_INSPECT(relay_event, x.frame, x.ephemeral, x.except_user)
 CHAT_INSPECT(relay_unicast, x.conns, x.frame)
 CHAT_INSPECT(resolve_room, x.room, x.hops)
