@@ -2,7 +2,7 @@
 // through a real chatd and real WebSocket clients.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode, Client, getJson } from './lib.mjs';
+import { startNode, Client, getJson, metric } from './lib.mjs';
 
 const HEARTBEAT = 1000;
 const TTL = 1500;
@@ -193,5 +193,26 @@ test('last_seen survives a restart', async () => {
   } finally {
     await second.stop();
     second.cleanup();
+  }
+});
+
+test('/metrics: chat_presence_users counts the users whose presence the node holds', async () => {
+  const own = await startNode();
+  try {
+    const held = async () => metric(await (await fetch(`${own.http}/metrics`)).text(), 'chat_presence_users');
+    assert.equal(await held(), 0);
+    const a1 = await Client.connect(own.ws('mu-a'));
+    const a2 = await Client.connect(own.ws('mu-a')); // a second device of the same user
+    const b = await Client.connect(own.ws('mu-b'));
+    let n = 0;
+    for (let i = 0; i < 100 && n < 2; i++) {
+      await sleep(20);
+      n = await held();
+    }
+    assert.equal(n, 2);
+    for (const c of [a1, a2, b]) c.close();
+  } finally {
+    await own.stop();
+    own.cleanup();
   }
 });
