@@ -31,13 +31,14 @@ struct watch_state {
 };
 
 // Every byte here is paid by each idle connection (docs/benchmarks.md): the
-// watch list exists only once the client watches someone, and a connection is in
-// a few rooms, so a vector beats a hash map.
+// watch list exists only once the client watches someone, and the joined rooms
+// are a sorted vector (one allocation; a hash map costs a bucket array and a
+// node per room).
 struct connection_state {
   std::string user;
   std::shared_ptr<outbox> out;
   caf::actor directory;
-  std::vector<std::pair<std::string, caf::actor>> joined; ///< room -> this node's relay
+  std::vector<std::pair<std::string, caf::actor>> joined; ///< room -> this node's relay, by room
   caf::actor presence; ///< the presence shard of this user (monitored)
   std::unique_ptr<watch_state> watching;
 
@@ -47,15 +48,21 @@ struct connection_state {
     return *watching;
   }
 
+  /// Where `room` is or would be in `joined`.
+  auto joined_slot(const std::string& room) {
+    return std::lower_bound(joined.begin(), joined.end(), room,
+                            [](auto& j, const std::string& r) { return j.first < r; });
+  }
+
   auto find_joined(const std::string& room) {
-    return std::find_if(joined.begin(), joined.end(),
-                        [&](auto& j) { return j.first == room; });
+    auto i = joined_slot(room);
+    return i != joined.end() && i->first == room ? i : joined.end();
   }
 };
 
-/// A class, not a function-based actor: CAF keeps a function-based actor's
-/// spawn arguments in its init function, and a stateful_actor's state in a
-/// union; here the state is a plain member.
+/// A class rather than a function-based actor: `dispatch` (below) reaches the
+/// state through the actor pointer CAF hands a default handler, and the spawn
+/// arguments go straight into the state.
 class connection_actor : public caf::event_based_actor {
 public:
   connection_actor(caf::actor_config& cfg, caf::actor directory, std::string user,
@@ -120,10 +127,11 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
           .await(
             [=](bool) {
               auto& st = self->state;
-              if (auto j = st.find_joined(cmd.room); j != st.joined.end())
+              auto j = st.joined_slot(cmd.room);
+              if (j != st.joined.end() && j->first == cmd.room)
                 j->second = relay;
               else
-                st.joined.emplace_back(cmd.room, relay);
+                st.joined.emplace(j, cmd.room, relay);
               done(self); // the relay pushed `joined` itself
             },
             [=](caf::error& err) {
