@@ -37,7 +37,8 @@ public:
   /// Delivers the next bytes received to `sink` (one call per async_read).
   virtual void async_read(std::shared_ptr<read_sink> sink) = 0;
 
-  /// Writes every buffer (the buffers must stay valid until the handler runs).
+  /// Writes every buffer. The bytes must stay valid until the handler runs; the
+  /// list itself is copied.
   virtual void async_write(const std::vector<boost::asio::const_buffer>& buffers,
                            write_handler handler) = 0;
 

@@ -266,26 +266,26 @@ void websocket_session::write_more() {
   }
   if (queue_.empty())
     return;
-  buffers_.clear();
+  // The transport copies the buffer list (not the bytes) into its write.
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(queue_.size());
   size_t bytes = 0;
   for (auto& f : queue_) {
     auto b = f.ws_bytes();
-    buffers_.emplace_back(b.data(), b.size());
+    buffers.emplace_back(b.data(), b.size());
     bytes += b.size();
   }
   writing_ = true;
   auto count = queue_.size();
-  stream_->async_write(buffers_, [self = shared_from_this(), bytes, count](error_code ec) {
+  stream_->async_write(buffers, [self = shared_from_this(), bytes, count](error_code ec) {
                       auto& q = self->queue_;
                       self->writing_ = false;
                       self->out_->release(bytes);
                       q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(count));
                       // Drained: an idle connection keeps no queue capacity
                       // (take() swaps it into the outbox otherwise).
-                      if (q.empty()) {
+                      if (q.empty())
                         std::vector<actors::frame>{}.swap(q);
-                        std::vector<asio::const_buffer>{}.swap(self->buffers_);
-                      }
                       if (ec)
                         return self->finish();
                       self->write_more();

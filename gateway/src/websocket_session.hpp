@@ -74,7 +74,6 @@ private:
   caf::actor conn_;
   ws_reader reader_;
   std::vector<actors::frame> queue_;
-  std::vector<boost::asio::const_buffer> buffers_;
   enum class phase { open, closing, closed } phase_ = phase::open;
   actors::frame close_frame_;
   bool writing_ = false;
