@@ -12,6 +12,7 @@
 #include "chat/runtime/hash_ring.hpp"
 #include "chat/actors/errc.hpp"
 #include "handover.hpp"
+#include "history_read.hpp"
 #include "room_export.hpp"
 #include "relay_actor.hpp"
 #include "room_actor.hpp"
@@ -221,6 +222,10 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         return caf::delegated<frame>{};
       if (self->state.leaving)
         return leaving(self);
+      // A single node pulls nothing when a room activates: the history of a
+      // room that is not active comes from the store, without starting it.
+      if (self->state.ring.empty() && self->state.rooms.count(x.room) == 0)
+        return read_history_from(self, store, x);
       // Through the room's actor: when it activates here it first pulls what
       // other nodes have of its log, and the history must include that.
       auto room = activate_room(x.room);

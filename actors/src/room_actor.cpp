@@ -10,6 +10,7 @@
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/runtime/clock.hpp"
+#include "history_read.hpp"
 #include "recent_frames.hpp"
 #include "room_export.hpp"
 
@@ -405,18 +406,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       self->make_response_promise().deliver(true);
     },
     [=](msg::read_history& x) -> caf::result<frame> {
-      auto rp = self->make_response_promise<frame>();
-      auto ref = x.ref;
-      auto& st = self->state;
-      self
-        ->request(st.store, caf::infinite,
-                  msg::store_read{st.room, x.before, x.after, x.has_after, x.limit})
-        .then(
-          [=](msg::message_list& xs) mutable {
-            rp.deliver(history_event(ref, self->state.room, xs));
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
+      return read_history_from(self, self->state.store, x);
     },
     [=](msg::members_atom) {
       std::vector<std::string> users;

@@ -220,6 +220,37 @@ TEST_CASE("not joined, leave, history") {
   CHECK(alice.next("error")["code"] == "not_joined");
 }
 
+TEST_CASE("on a single node, history of a room that is not active comes from the store") {
+  test::temp_dir dir;
+  node n{dir.path(), 200ms}; // an empty room stops after 200 ms
+  caf::scoped_actor self{n.sys};
+  auto active = [&](const std::string& room) {
+    bool found = false;
+    self->request(n.handles.directory, 2s, msg::find_room{room, 0})
+      .receive([&](caf::actor& a) { found = static_cast<bool>(a); }, [](caf::error&) {});
+    return found;
+  };
+  client alice{n.sys, n.handles, "alice"};
+  join_all("q", {&alice});
+  for (int i = 1; i <= 3; ++i)
+    alice.send(send_cmd("q", std::to_string(i)));
+  for (int i = 1; i <= 3; ++i)
+    alice.next("ack");
+  alice.send(msg::cmd_leave{"", "q"});
+  alice.next("ok");
+  REQUIRE(test::eventually([&] { return !active("q"); }));
+  msg::cmd_history h;
+  h.room = "q";
+  h.limit = 10;
+  alice.send(h);
+  CHECK(alice.next("history")["messages"].size() == 3);
+  h.room = "never-used";
+  alice.send(h);
+  CHECK(alice.next("history")["messages"].empty());
+  CHECK_FALSE(active("q"));
+  CHECK_FALSE(active("never-used"));
+}
+
 TEST_CASE("typing reaches the other members, not the typist") {
   test::temp_dir dir;
   node n{dir.path()};
