@@ -194,7 +194,7 @@ void finish_watch(connection_self* self) {
 }
 
 // Replaces the watch list: unwatch the old users, watch the new ones, and
-// answer presence_state once every presence actor has told its state.
+// answer presence_state once every watched user's shard has told its state.
 void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
