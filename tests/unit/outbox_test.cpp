@@ -52,6 +52,26 @@ TEST_CASE("the outbox wakes once per burst and bounds its bytes") {
   CHECK(wakes == 2);
 }
 
+TEST_CASE("the outbox holds its consumer weakly: a consumer that is gone is not woken") {
+  struct consumer final : outbox_waker {
+    void wake() override { ++wakes; }
+    int wakes = 0;
+  };
+  outbox out{1000};
+  auto c = std::make_shared<consumer>();
+  out.set_waker(std::weak_ptr<outbox_waker>{c});
+  auto f = ok_event("");
+  CHECK(out.push(f, frame_kind::stored));
+  CHECK(c->wakes == 1);
+  CHECK(c.use_count() == 1); // not kept alive by the outbox
+  std::vector<frame> got;
+  out.take(got);
+  std::weak_ptr<consumer> gone = c;
+  c.reset();
+  CHECK(gone.expired());
+  CHECK(out.push(f, frame_kind::stored)); // queued; nobody to wake, no crash
+}
+
 TEST_CASE("overflow drops ephemeral frames first, then marks the outbox overflowed") {
   outbox out{40};
   auto f = ok_event(""); // 15 bytes
