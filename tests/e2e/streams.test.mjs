@@ -276,3 +276,34 @@ test('streams: bad parameters and credentials are clear 4xx with a JSON body', a
     node.cleanup();
   }
 });
+
+test('several I/O threads: WebSocket, SSE and POST /rpc on different io_contexts share rooms', async () => {
+  const node = await startNode({ args: ['--io-threads', '3', '--rate-limit', 'off'] });
+  try {
+    // Six sockets land round robin on three io_contexts; the SSE stream and each
+    // POST /rpc on whichever comes next.
+    const clients = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await Client.connect(node.ws(`io${i}`));
+      await c.join('io');
+      clients.push(c);
+    }
+    const s = openSse(`${node.http}/sse?user=iosse&rooms=io`);
+    await until(() => s.of('joined').length === 1);
+    const session = s.of('session')[0].data.session;
+    await Promise.all(clients.map((c, i) => sendAll(c, 'io', i * 5 + 1, i * 5 + 5)));
+    const ack = await rpc(node, session, 'iosse', { type: 'send', room: 'io', id: 'from-sse', body: 'x' });
+    assert.equal(ack.body.type, 'ack');
+    for (const c of clients) {
+      const got = await c.take(31, (f) => f.type === 'message');
+      assert.deepEqual(got.map((m) => m.seq), Array.from({ length: 31 }, (_, k) => k + 1));
+    }
+    await until(() => s.of('message').length === 31);
+    assert.deepEqual(s.of('message').map((e) => e.data.seq), Array.from({ length: 31 }, (_, k) => k + 1));
+    s.es.close();
+    for (const c of clients) c.close();
+  } finally {
+    await node.stop();
+    node.cleanup();
+  }
+});
