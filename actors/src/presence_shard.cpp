@@ -19,15 +19,16 @@ namespace chat::actors {
 
 namespace {
 
-/// One user's presence. Vectors, not maps: a user has a few devices and
-/// usually no watchers, and every byte here is paid per online user.
+/// One user's presence; every byte here is paid per online user. A user has a
+/// few devices (a vector) and usually no watchers, but a popular one may have
+/// very many: a hash map, created on the first watch.
 struct user_presence {
   explicit user_presence(presence_tracker::config cfg) : tracker(cfg) {}
 
   presence_tracker tracker;
   /// Connections and their device numbers in the tracker.
   std::vector<std::pair<caf::actor, uint64_t>> devices;
-  std::vector<caf::actor> watchers;
+  std::unique_ptr<std::unordered_map<caf::actor_addr, caf::actor>> watchers;
   /// Watch (true) or query (false) replies held until last-seen is loaded.
   std::vector<std::pair<caf::response_promise, bool>> waiting;
   uint64_t next_device = 0;
@@ -57,12 +58,15 @@ struct shard_state {
 
 using shard_self = caf::stateful_actor<shard_state>;
 
+bool watched(const user_presence& p) {
+  return p.watchers && !p.watchers->empty();
+}
+
 bool erase_watcher(user_presence& p, const caf::actor_addr& addr) {
-  auto i = std::find_if(p.watchers.begin(), p.watchers.end(),
-                        [&](const caf::actor& w) { return w.address() == addr; });
-  if (i == p.watchers.end())
+  if (!p.watchers || p.watchers->erase(addr) == 0)
     return false;
-  p.watchers.erase(i);
+  if (p.watchers->empty())
+    p.watchers.reset();
   return true;
 }
 
@@ -86,10 +90,12 @@ msg::presence_info info_of(const std::string& user, const user_presence& p, bool
 }
 
 void publish(shard_self* self, const std::string& user, const user_presence& p) {
+  if (!watched(p))
+    return; // nobody to tell: the frame is not even built
   auto online = p.tracker.published_online();
   auto seen = p.tracker.last_seen();
   msg::presence_event ev{{user, online, seen}, presence_event(user, online, seen)};
-  for (auto& w : p.watchers)
+  for (auto& [addr, w] : *p.watchers)
     self->send(w, ev);
 }
 
@@ -175,7 +181,7 @@ void sweep(shard_self* self) {
                       st.opts.tracker.ttl_ms);
       after_change(self, user, p, true, now);
     }
-    auto idle = p.devices.empty() && p.watchers.empty() && p.loaded
+    auto idle = p.devices.empty() && !watched(p) && p.loaded
                 && !p.tracker.publication_scheduled();
     if (!idle) {
       p.idle_since = 0;
@@ -204,10 +210,11 @@ void move_away(shard_self* self) {
       self->demonitor(conn);
       self->send(conn, msg::presence_moved_atom::value, i->first);
     }
-    for (auto& w : p.watchers) {
-      self->demonitor(w);
-      self->send(w, msg::presence_moved_atom::value, i->first);
-    }
+    if (p.watchers)
+      for (auto& [addr, w] : *p.watchers) {
+        self->demonitor(w);
+        self->send(w, msg::presence_moved_atom::value, i->first);
+      }
     for (auto& [rp, watch] : p.waiting)
       rp.deliver(caf::make_error(errc::room_unavailable, "the user's home moved"));
     forget(self, i);
@@ -256,10 +263,10 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
       auto* p = presence_of(self, x.user);
       if (p == nullptr)
         return caf::make_error(errc::room_unavailable, "the user's home moved");
-      if (std::find(p->watchers.begin(), p->watchers.end(), x.conn) == p->watchers.end()) {
+      if (!p->watchers)
+        p->watchers = std::make_unique<std::unordered_map<caf::actor_addr, caf::actor>>();
+      if (p->watchers->emplace(x.conn.address(), x.conn).second)
         self->monitor(x.conn);
-        p->watchers.push_back(x.conn);
-      }
       // The watcher starts from what the others were last told, so that the
       // next published change is a change for it too.
       if (p->loaded)
