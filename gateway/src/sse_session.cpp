@@ -98,16 +98,17 @@ void sse_session::write_more() {
   writing_ = true;
   writing_buf_.clear();
   writing_buf_.swap(pending_);
-  auto bytes = pending_bytes_;
-  pending_bytes_ = 0;
+  writing_bytes_ = std::exchange(pending_bytes_, 0);
   buffers_.assign(1, asio::buffer(writing_buf_));
-  stream_->async_write(buffers_, [self = shared_from_this(), bytes](error_code ec) {
-    self->writing_ = false;
-    self->out_->release(bytes);
-    if (ec)
-      return self->finish();
-    self->write_more();
-  });
+  stream_->async_write(buffers_, shared_from_this());
+}
+
+void sse_session::on_written(error_code ec) {
+  writing_ = false;
+  out_->release(std::exchange(writing_bytes_, 0));
+  if (ec)
+    return finish();
+  write_more();
 }
 
 void sse_session::arm_heartbeat() {

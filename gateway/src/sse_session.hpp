@@ -19,7 +19,7 @@ namespace chat::gateway {
 /// read side only watches for the end of the connection.
 class sse_session : public stream_session,
                     public actors::outbox_waker,
-                    public read_sink,
+                    public transport_sink,
                     public std::enable_shared_from_this<sse_session> {
 public:
   /// `head` is the HTTP response head (status line and headers) to send first.
@@ -35,6 +35,7 @@ public:
   /// The client sends nothing after its request: a read ends the stream once
   /// it fails (the peer closed).
   void on_read(boost::system::error_code ec, std::string_view data) override;
+  void on_written(boost::system::error_code ec) override;
 
 private:
   void leaving(const std::string& room) override;
@@ -53,6 +54,7 @@ private:
   std::string writing_buf_;
   std::vector<boost::asio::const_buffer> buffers_; ///< must outlive the write
   size_t pending_bytes_ = 0; ///< outbox bytes behind `pending_`
+  size_t writing_bytes_ = 0; ///< outbox bytes behind `writing_buf_`
   bool writing_ = false;
   bool closed_ = false;
 };

@@ -17,7 +17,7 @@ public:
 
   executor get_executor() override { return socket_.get_executor(); }
 
-  void async_read(std::shared_ptr<read_sink> sink) override {
+  void async_read(std::shared_ptr<transport_sink> sink) override {
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
                        [this, sink = std::move(sink)](error_code ec) mutable {
                          if (ec)
@@ -31,9 +31,9 @@ public:
   }
 
   void async_write(const std::vector<asio::const_buffer>& buffers,
-                   write_handler handler) override {
+                   std::shared_ptr<transport_sink> sink) override {
     asio::async_write(socket_, buffers,
-                      [handler = std::move(handler)](error_code ec, size_t) { handler(ec); });
+                      [sink = std::move(sink)](error_code ec, size_t) { sink->on_written(ec); });
   }
 
   void shutdown_send() override {

@@ -18,7 +18,7 @@ public:
 
   executor get_executor() override { return stream_.get_executor(); }
 
-  void async_read(std::shared_ptr<read_sink> sink) override {
+  void async_read(std::shared_ptr<transport_sink> sink) override {
     // TLS decrypts into a buffer of its own; ours holds one record at most.
     read_buf_.resize(16 * 1024);
     stream_.async_read_some(asio::buffer(read_buf_),
@@ -28,16 +28,16 @@ public:
   }
 
   void async_write(const std::vector<asio::const_buffer>& buffers,
-                   write_handler handler) override {
+                   std::shared_ptr<transport_sink> sink) override {
     // One contiguous buffer: TLS writes one record per buffer otherwise.
     write_buf_.clear();
     for (auto& b : buffers)
       write_buf_.append(static_cast<const char*>(b.data()), b.size());
     asio::async_write(stream_, asio::buffer(write_buf_),
-                      [this, handler = std::move(handler)](error_code ec, size_t) {
+                      [this, sink = std::move(sink)](error_code ec, size_t) {
                         if (write_buf_.capacity() > 256 * 1024)
                           std::string{}.swap(write_buf_);
-                        handler(ec);
+                        sink->on_written(ec);
                       });
   }
 

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -12,14 +11,18 @@
 
 namespace chat::gateway {
 
-/// What a transport's reads go to: the session, kept alive while its read is
-/// pending (a shared_ptr in the pending operation, not a std::function on the
-/// heap: an idle connection always has a read pending).
-class read_sink {
+/// What a transport's reads and writes report to: the session, kept alive while
+/// an operation is pending (a shared_ptr in the operation, not a std::function on
+/// the heap: an idle connection always has a read pending, and a busy one would
+/// allocate one per write). One interface for both, so a session pays one vtable
+/// pointer for it.
+class transport_sink {
 public:
-  virtual ~read_sink() = default;
+  virtual ~transport_sink() = default;
   /// The bytes are valid only during the call.
   virtual void on_read(boost::system::error_code ec, std::string_view data) = 0;
+  /// The last async_write finished.
+  virtual void on_written(boost::system::error_code ec) = 0;
 };
 
 /// The byte stream under a WebSocket session: plain TCP or TLS. The session
@@ -27,7 +30,6 @@ public:
 class transport {
 public:
   using executor = boost::asio::any_io_executor;
-  using write_handler = std::function<void(boost::system::error_code)>;
 
   virtual ~transport() = default;
 
@@ -35,12 +37,12 @@ public:
   virtual executor get_executor() = 0;
 
   /// Delivers the next bytes received to `sink` (one call per async_read).
-  virtual void async_read(std::shared_ptr<read_sink> sink) = 0;
+  virtual void async_read(std::shared_ptr<transport_sink> sink) = 0;
 
   /// Writes every buffer. The bytes must stay valid until the handler runs; the
   /// list itself is copied.
   virtual void async_write(const std::vector<boost::asio::const_buffer>& buffers,
-                           write_handler handler) = 0;
+                           std::shared_ptr<transport_sink> sink) = 0;
 
   /// Sends no more (the peer sees the end of the stream).
   virtual void shutdown_send() = 0;

@@ -269,27 +269,28 @@ void websocket_session::write_more() {
   // The transport copies the buffer list (not the bytes) into its write.
   std::vector<asio::const_buffer> buffers;
   buffers.reserve(queue_.size());
-  size_t bytes = 0;
   for (auto& f : queue_) {
     auto b = f.ws_bytes();
     buffers.emplace_back(b.data(), b.size());
-    bytes += b.size();
   }
-  writing_ = true;
-  auto count = queue_.size();
-  stream_->async_write(buffers, [self = shared_from_this(), bytes, count](error_code ec) {
-                      auto& q = self->queue_;
-                      self->writing_ = false;
-                      self->out_->release(bytes);
-                      q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(count));
-                      // Drained: an idle connection keeps no queue capacity
-                      // (take() swaps it into the outbox otherwise).
-                      if (q.empty())
-                        std::vector<actors::frame>{}.swap(q);
-                      if (ec)
-                        return self->finish();
-                      self->write_more();
-                    });
+  writing_ = queue_.size();
+  stream_->async_write(buffers, shared_from_this());
+}
+
+void websocket_session::on_written(error_code ec) {
+  auto end = queue_.begin() + static_cast<std::ptrdiff_t>(std::exchange(writing_, 0));
+  size_t bytes = 0;
+  for (auto i = queue_.begin(); i != end; ++i)
+    bytes += i->ws_bytes().size();
+  out_->release(bytes);
+  queue_.erase(queue_.begin(), end);
+  // Drained: an idle connection keeps no queue capacity (take() swaps it into
+  // the outbox otherwise).
+  if (queue_.empty())
+    std::vector<actors::frame>{}.swap(queue_);
+  if (ec)
+    return finish();
+  write_more();
 }
 
 void websocket_session::arm_heartbeat() {

@@ -24,7 +24,7 @@ namespace chat::gateway {
 /// buffer; writes take everything queued and send it with one gather write.
 class websocket_session : public live_connection,
                           public actors::outbox_waker,
-                          public read_sink,
+                          public transport_sink,
                           private session_clock::entry,
                           public std::enable_shared_from_this<websocket_session> {
 public:
@@ -44,6 +44,7 @@ public:
   void wake() override;
 
   void on_read(boost::system::error_code ec, std::string_view data) override;
+  void on_written(boost::system::error_code ec) override;
 
 private:
   /// The deadline of `due_` passed (the authentication, the next heartbeat, or
@@ -76,7 +77,7 @@ private:
   std::vector<actors::frame> queue_;
   enum class phase { open, closing, closed } phase_ = phase::open;
   actors::frame close_frame_;
-  bool writing_ = false;
+  size_t writing_ = 0; ///< frames at the front of queue_ being written (0: no write)
   bool close_sent_ = false;
   int missed_pongs_ = 0;
   uint64_t dispatched_ = 0; ///< commands handed to the connection actor
