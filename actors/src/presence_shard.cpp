@@ -143,6 +143,15 @@ user_presence* presence_of(shard_self* self, const std::string& user) {
   return &p;
 }
 
+// Only connections on other nodes are monitored as devices (their node may
+// fail). A local connection always says presence_disconnect before it stops;
+// monitoring it too made every close also deliver a down message, which the
+// shard can only match by scanning all its users. A local connection that
+// stopped without a word (a crash) is dropped once its TTL runs out.
+bool monitors_device(shard_self* self, const caf::actor& conn) {
+  return conn.node() != self->node();
+}
+
 // Returns whether `conn` was one of the user's devices.
 bool drop_device(shard_self* self, const std::string& user, user_presence& p,
                  const caf::actor_addr& conn) {
@@ -176,6 +185,17 @@ void sweep(shard_self* self) {
     auto& [user, p] = *i;
     if (auto at = p.tracker.next_expiry(); at && *at <= now) {
       p.tracker.expire(now);
+      // Expired devices are forgotten here too; one that heart-beats again
+      // registers anew.
+      auto gone = [&](auto& d) {
+        if (p.tracker.has(d.second))
+          return false;
+        if (monitors_device(self, d.first))
+          self->demonitor(d.first);
+        return true;
+      };
+      p.devices.erase(std::remove_if(p.devices.begin(), p.devices.end(), gone),
+                      p.devices.end());
       if (!p.tracker.online())
         spdlog::debug("presence: '{}' timed out (no heartbeat for {} ms)", user,
                       st.opts.tracker.ttl_ms);
@@ -207,7 +227,8 @@ void move_away(shard_self* self) {
     }
     auto& p = i->second;
     for (auto& [conn, device] : p.devices) {
-      self->demonitor(conn);
+      if (monitors_device(self, conn))
+        self->demonitor(conn);
       self->send(conn, msg::presence_moved_atom::value, i->first);
     }
     if (p.watchers)
@@ -228,7 +249,8 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
   st.node_id = std::move(node_id);
   st.store = std::move(store);
   st.opts = opts;
-  // A connection or watcher stopped without saying so (its node failed).
+  // A watcher stopped, or a device on another node stopped without saying so
+  // (its node failed).
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& [user, p] : self->state.users) {
       erase_watcher(p, dm.source);
@@ -243,7 +265,8 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
       auto i = std::find_if(p->devices.begin(), p->devices.end(),
                             [&](auto& d) { return d.first == x.conn; });
       if (i == p->devices.end()) {
-        self->monitor(x.conn);
+        if (monitors_device(self, x.conn))
+          self->monitor(x.conn);
         i = p->devices.emplace(p->devices.end(), x.conn, p->next_device++);
       }
       auto now = runtime::wall_ms();
@@ -256,7 +279,8 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
       auto i = self->state.users.find(x.user);
       if (i == self->state.users.end())
         return;
-      if (drop_device(self, x.user, i->second, x.conn.address()))
+      if (drop_device(self, x.user, i->second, x.conn.address())
+          && monitors_device(self, x.conn))
         self->demonitor(x.conn);
     },
     [=](msg::presence_watch& x) -> caf::result<msg::presence_info> {

@@ -25,13 +25,15 @@ using test::client;
 
 /// A node: actor system + store + directory over a data dir that outlives it.
 struct node {
-  explicit node(const std::string& dir, std::chrono::milliseconds idle = 60s) :
+  explicit node(const std::string& dir, std::chrono::milliseconds idle = 60s,
+                std::chrono::milliseconds presence_ttl = 30s) :
     sys(make_config()) {
     std::string err;
     auto db = storage::store::open({dir, false}, err);
     REQUIRE_MESSAGE(db, err);
     actors::node_options opts;
     opts.room_idle = idle;
+    opts.presence_ttl = presence_ttl;
     handles = actors::spawn_node(sys, opts, std::move(db));
   }
   ~node() { actors::stop_node(sys, handles); }
@@ -218,6 +220,24 @@ TEST_CASE("not joined, leave, history") {
   alice.next("ok");
   alice.send(send_cmd("r", "after-leave"));
   CHECK(alice.next("error")["code"] == "not_joined");
+}
+
+TEST_CASE("presence: a connection that falls silent is dropped after the TTL, and comes back") {
+  test::temp_dir dir;
+  node n{dir.path(), 200ms, 300ms}; // forget idle users after 200 ms; TTL 300 ms
+  auto held = [&] { return n.handles.metrics->presence_users.load(); };
+  client watcher{n.sys, n.handles, "w"};
+  watcher.send(msg::cmd_presence{"1", {"quiet"}});
+  watcher.next("presence_state");
+  client quiet{n.sys, n.handles, "quiet"}; // registers once, then never heart-beats
+  CHECK(watcher.next("presence")["status"] == "online");
+  CHECK(watcher.next("presence")["status"] == "offline"); // by TTL, its socket still open
+  watcher.send(msg::cmd_presence{"2", {}});
+  watcher.next("presence_state");
+  // Both users are silent and unwatched now: forgotten, connections and all.
+  CHECK(test::eventually([&] { return held() == 0; }, 5s));
+  quiet.send(msg::heartbeat_atom::value); // a sign of life registers it again
+  CHECK(test::eventually([&] { return held() == 1; }));
 }
 
 TEST_CASE("on a single node, history of a room that is not active comes from the store") {

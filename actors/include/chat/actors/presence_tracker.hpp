@@ -46,6 +46,11 @@ public:
 
   [[nodiscard]] bool online() const { return !devices_.empty(); }
   [[nodiscard]] size_t devices() const { return devices_.size(); }
+  /// Whether `device` is registered (it has not disconnected or expired).
+  [[nodiscard]] bool has(uint64_t device) const {
+    return std::any_of(devices_.begin(), devices_.end(),
+                       [&](auto& d) { return d.first == device; });
+  }
   /// Last activity of any device (ms); for an offline user, when it was last seen.
   [[nodiscard]] int64_t last_seen() const { return last_seen_; }
   /// When the earliest device will expire, if any device is registered.
