@@ -30,6 +30,9 @@ bool outbox::push(const frame& f, frame_kind kind) {
       overflowed_ = true;
       pending_.clear();
       queued = false;
+      // Told even while the consumer is busy writing (and so not re-armed): a
+      // peer that stopped reading never finishes its write.
+      wake_armed_ = true;
     } else {
       pending_.push_back(f);
       bytes_ += f.size();
@@ -66,6 +69,11 @@ bool outbox::take(std::vector<frame>& out) {
     out.insert(out.end(), pending_.begin(), pending_.end());
   pending_.clear();
   return !overflowed_;
+}
+
+bool outbox::overflowed() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return overflowed_;
 }
 
 void outbox::release(size_t bytes) {

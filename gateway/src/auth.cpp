@@ -41,12 +41,17 @@ struct jwt_deleter {
   void operator()(jwt_t* p) const { jwt_free(p); }
 };
 
-std::vector<std::string> string_list(const json& j) {
+// A claim that must be a list of strings; nothing when it is anything else
+// (a wrong type is refused, never read as "no restriction").
+std::optional<std::vector<std::string>> string_list(const json& j) {
+  if (!j.is_array())
+    return std::nullopt;
   std::vector<std::string> out;
-  if (j.is_array())
-    for (auto& x : j)
-      if (x.is_string())
-        out.push_back(x.get<std::string>());
+  for (auto& x : j) {
+    if (!x.is_string())
+      return std::nullopt;
+    out.push_back(x.get<std::string>());
+  }
   return out;
 }
 
@@ -150,17 +155,28 @@ std::variant<identity, std::string> authenticator::verify(std::string_view token
   } else if (!opts_.dev) {
     return std::string{"token has no 'exp'"};
   }
+  // RFC 7519 4.1.5: not valid before `nbf` (no leeway: our clocks are the issuer's).
+  if (claims.contains("nbf")) {
+    if (!claims["nbf"].is_number())
+      return std::string{"token 'nbf' must be a number"};
+    if (claims["nbf"].get<double>() > static_cast<double>(now_s))
+      return std::string{"token not valid yet ('nbf' is in the future)"};
+  }
   if (claims.contains("rooms")) {
-    if (!claims["rooms"].is_array())
-      return std::string{"token 'rooms' must be a list"};
+    auto rooms = string_list(claims["rooms"]);
+    if (!rooms)
+      return std::string{"token 'rooms' must be a list of strings"};
     id.has_rooms = true;
-    id.rooms = string_list(claims["rooms"]);
+    id.rooms = std::move(*rooms);
   }
   if (claims.contains("scope")) {
-    if (claims["scope"].is_string())
+    if (claims["scope"].is_string()) {
       id.scopes = {claims["scope"].get<std::string>()};
-    else
-      id.scopes = string_list(claims["scope"]);
+    } else if (auto scopes = string_list(claims["scope"])) {
+      id.scopes = std::move(*scopes);
+    } else {
+      return std::string{"token 'scope' must be a string or a list of strings"};
+    }
   }
   return id;
 }

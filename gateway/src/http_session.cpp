@@ -34,6 +34,11 @@ namespace {
 
 constexpr size_t header_limit = 8 * 1024;
 constexpr size_t body_limit = 256 * 1024;
+/// What one connection's read buffer may hold. The body streams through it, but
+/// a chunked body's trailer is buffered whole before Beast parses it, and Beast
+/// throws on a field of 64 KiB or more: this bound keeps trailers (and chunk
+/// extension lines) small, and every field far below that.
+constexpr size_t read_buffer_limit = 16 * 1024;
 
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
@@ -75,6 +80,8 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
 public:
+  // The socket is counted in `state->sockets` (taken by the acceptor); the
+  // session gives it back, or hands it on with the socket at an upgrade.
   http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) :
     stream_(std::move(socket)), state_(std::move(state)) {}
 
@@ -82,18 +89,22 @@ public:
                std::shared_ptr<shared_state> state) :
     stream_(std::move(socket), tls), state_(std::move(state)) {}
 
+  ~http_session() {
+    if (holds_socket_)
+      state_->sockets.release();
+  }
+
+  http_session(const http_session&) = delete;
+  http_session& operator=(const http_session&) = delete;
+
   void run() {
-    // Per client IP: new connections (and so handshakes) are rate limited.
     error_code ec;
     auto peer = lowest().socket().remote_endpoint(ec);
-    int64_t retry_after = 0;
-    if (!ec && !state_->connects.take(peer.address().to_string(), retry_after)) {
-      response res{http::status::too_many_requests, 11};
-      res.set(http::field::retry_after, std::to_string((retry_after + 999) / 1000));
-      res.set(http::field::content_type, "application/json");
-      res.body() = error_body("rate_limited", "too many new connections from this address");
-      return write(std::move(res), false);
-    }
+    if (!ec)
+      peer_ = peer.address().to_string();
+    // Per client IP: new connections (and so handshakes) are rate limited.
+    if (!charge_address("too many new connections from this address"))
+      return;
     if constexpr (is_tls) {
       lowest().expires_after(state_->opts.request_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
@@ -108,32 +119,106 @@ public:
   }
 
 private:
+  // Takes a token from the client address's connection bucket: every new
+  // connection, and every further request on a kept-alive one (so that
+  // pipelining costs what opening connections would). Answers 429 otherwise.
+  bool charge_address(std::string_view why) {
+    int64_t retry_after = 0;
+    if (peer_.empty() || state_->connects.take(peer_, retry_after))
+      return true;
+    response res{http::status::too_many_requests, version_};
+    res.set(http::field::retry_after, std::to_string((retry_after + 999) / 1000));
+    res.set(http::field::content_type, "application/json");
+    res.body() = error_body("rate_limited", why);
+    write(std::move(res), false);
+    return false;
+  }
+
+  // The header first: what it says decides whether the body is read at all.
   void do_read() {
     parser_.emplace();
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
     lowest().expires_after(state_->opts.request_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](error_code ec, size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(error_code ec) {
+    if (ec)
+      return on_read_error(ec);
+    if (++requests_ > 1 && !charge_address("too many requests from this address"))
+      return;
+    auto& req = parser_->get();
+    version_ = req.version();
+    if (auto why = header_problem(req); !why.empty())
+      return send_error(http::status::bad_request, "bad_request", why, false);
+    header_fields_ = std::distance(req.begin(), req.end());
+    if (auto expect = req.find(http::field::expect); expect != req.end()) {
+      if (!beast::iequals(expect->value(), "100-continue"))
+        return send_error(http::status::expectation_failed, "bad_request",
+                          "only 'Expect: 100-continue' is understood", false);
+      // The client waits for this before it sends the body (RFC 9110 10.1.1).
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      return asio::async_write(stream_, asio::buffer(go_on.data(), go_on.size()),
+                               [self = this->shared_from_this()](error_code ec, size_t) {
+                                 if (ec)
+                                   return self->close();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  // What makes a request ambiguous to a proxy in front of the node, or us:
+  // refused before the body is read (RFC 9112 6.1, 6.3 and 3.2).
+  static std::string header_problem(const request& req) {
+    if (req.count(http::field::host) > 1)
+      return "more than one Host header";
+    auto te = req.count(http::field::transfer_encoding);
+    if (te > 0 && req.count(http::field::content_length) > 0)
+      return "both Transfer-Encoding and Content-Length";
+    if (te > 0 && !req.chunked())
+      return "Transfer-Encoding must be 'chunked'";
+    return {};
+  }
+
+  void read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](error_code ec, size_t) {
                        self->on_read(ec);
                      });
   }
 
-  void on_read(error_code ec) {
+  void on_read_error(error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout)
       return close();
-    if (ec == http::error::header_limit)
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
       return send_error(http::status::request_header_fields_too_large, "bad_request",
-                        "request headers larger than 8 KiB", false);
+                        ec == http::error::header_limit
+                          ? "request headers larger than 8 KiB"
+                          : "request line, chunk line or trailer larger than 16 KiB",
+                        false);
     if (ec == http::error::body_limit)
       return send_error(http::status::payload_too_large, "too_large", "request body too large",
                         false);
-    if (ec) {
-      if (ec.category() == http::make_error_code(http::error::bad_target).category())
-        return send_error(http::status::bad_request, "bad_request", "malformed HTTP request",
-                          false);
-      return close();
-    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category())
+      return send_error(http::status::bad_request, "bad_request", "malformed HTTP request",
+                        false);
+    close();
+  }
+
+  void on_read(error_code ec) {
+    if (ec)
+      return on_read_error(ec);
+    // Beast adds a chunked body's trailer fields to the header; nothing here
+    // needs them, and a proxy may treat them differently.
+    auto& req = parser_->get();
+    if (std::distance(req.begin(), req.end()) != header_fields_)
+      return send_error(http::status::bad_request, "bad_request",
+                        "trailer fields are not accepted", false);
     route(parser_->release());
   }
 
@@ -315,9 +400,18 @@ private:
     if (!id && !state_->opts.auth->verifies_tokens())
       return send_error(http::status::unauthorized, "unauthorized",
                         "no credentials: connect with ?user=NAME (dev mode)");
-    if (!state_->reserve_slot())
+    // A socket that has yet to authenticate takes a place in a smaller budget
+    // of its own (per node and per address), never a connection slot.
+    std::unique_ptr<unauthenticated_ticket> pending;
+    if (!id) {
+      pending = unauthenticated_ticket::take(state_, peer_);
+      if (!pending)
+        return send_error(http::status::service_unavailable, "overloaded",
+                          "too many unauthenticated connections; authenticate at the handshake");
+    } else if (!state_->reserve_slot()) {
       return send_error(http::status::service_unavailable, "overloaded",
                         "too many connections on this node");
+    }
     auto res = std::make_shared<http::response<http::empty_body>>(
       http::status::switching_protocols, version_);
     res->set(http::field::upgrade, "websocket");
@@ -326,15 +420,16 @@ private:
              websocket_accept_key(std::string_view{key.data(), key.size()}));
     lowest().expires_never();
     http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res, id = std::move(id)](error_code ec,
-                                                                           size_t) mutable {
+                      [self = this->shared_from_this(), res, id = std::move(id),
+                       pending = std::move(pending)](error_code ec, size_t) mutable {
                         if (ec) {
-                          self->state_->release_slot();
+                          if (!pending)
+                            self->state_->release_slot();
                           return self->close();
                         }
                         auto early = beast::buffers_to_string(self->buffer_.data());
                         auto ws = std::make_shared<websocket_session>(
-                          self->take_transport(), self->state_, std::move(id));
+                          self->take_transport(), self->state_, std::move(id), std::move(pending));
                         ws->start(early);
                       });
   }
@@ -380,8 +475,13 @@ private:
   // Checks what opening an SSE or poll stream needs: GET, a node that accepts
   // connections, an allowed origin, valid rooms and positions, credentials that
   // may access every room, a free connection slot. Answers 4xx/5xx itself.
-  std::optional<std::pair<identity, stream_request>> open_stream(const request& req,
-                                                                 const target& t) {
+  struct opened_stream {
+    identity first;
+    stream_request second;
+    stream_budget budget;
+  };
+
+  std::optional<opened_stream> open_stream(const request& req, const target& t) {
     if (req.method() != http::verb::get) {
       send_error(http::status::method_not_allowed, "bad_request", "use GET");
       return std::nullopt;
@@ -412,12 +512,13 @@ private:
         send_error(http::status::forbidden, "forbidden", "not allowed in room '" + room + "'");
         return std::nullopt;
       }
-    if (!state_->reserve_slot()) {
-      send_error(http::status::service_unavailable, "overloaded",
-                 "too many connections on this node");
+    auto budget = stream_budget::take(state_, id->user, peer_);
+    if (auto* why = std::get_if<std::string>(&budget)) {
+      send_error(http::status::service_unavailable, "overloaded", *why);
       return std::nullopt;
     }
-    return std::make_pair(std::move(*id), std::move(sr));
+    return opened_stream{std::move(*id), std::move(sr),
+                         std::move(std::get<stream_budget>(budget))};
   }
 
   // GET /sse: the response head goes out first, then the session owns the
@@ -436,7 +537,8 @@ private:
     lowest().expires_never();
     auto session = std::make_shared<sse_session>(take_transport(), state_,
                                                  std::move(opened->first),
-                                                 std::move(opened->second), std::move(head));
+                                                 std::move(opened->second), std::move(head),
+                                                 std::move(opened->budget));
     session->start();
   }
 
@@ -476,7 +578,8 @@ private:
       if (!opened)
         return;
       stream = std::make_shared<poll_stream>(state_, std::move(opened->first),
-                                             std::move(opened->second));
+                                             std::move(opened->second),
+                                             std::move(opened->budget));
       stream->start();
     }
     lowest().expires_never();
@@ -651,6 +754,7 @@ private:
 
   // The upgraded connection's byte stream, for the WebSocket session.
   std::unique_ptr<transport> take_transport() {
+    holds_socket_ = false;
     if constexpr (is_tls)
       return make_tls_transport(std::move(stream_));
     else
@@ -658,12 +762,16 @@ private:
   }
 
   Stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{read_buffer_limit};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<shared_state> state_;
   unsigned version_ = 11;
   std::string cors_origin_; ///< the request's Origin when it is allowed
   bool keep_alive_ = false;
+  bool holds_socket_ = true; ///< false once the socket moved to a WebSocket or SSE session
+  uint64_t requests_ = 0;    ///< requests read on this connection
+  std::ptrdiff_t header_fields_ = 0;
+  std::string peer_; ///< the client's address ("" when unknown)
 };
 
 } // namespace

@@ -20,8 +20,8 @@ poll_stream::result error_result(unsigned status, std::string_view code, std::st
 } // namespace
 
 poll_stream::poll_stream(std::shared_ptr<shared_state> state, identity who,
-                         stream_request req) :
-  stream_session(std::move(state), std::move(who)),
+                         stream_request req, stream_budget budget) :
+  stream_session(std::move(state), std::move(who), std::move(budget)),
   strand_(asio::make_strand(state_->io)), hold_(strand_), expiry_(strand_),
   req_(std::move(req)) {}
 

@@ -30,10 +30,12 @@ public:
   };
   using reply_fn = std::function<void(result)>;
 
-  /// A stream nobody polls for this long is closed.
-  static constexpr std::chrono::seconds idle_timeout{60};
+  /// A stream nobody polls for this long after its last reply is closed (a
+  /// client polls again at once; an abandoned stream must not hold its slot).
+  static constexpr std::chrono::seconds idle_timeout{15};
 
-  poll_stream(std::shared_ptr<shared_state> state, identity who, stream_request req);
+  poll_stream(std::shared_ptr<shared_state> state, identity who, stream_request req,
+              stream_budget budget);
 
   void start();
 

@@ -5,9 +5,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/runtime/throttled_log.hpp"
 #include "http_session.hpp"
 #include "websocket_session.hpp"
 
@@ -16,6 +18,25 @@ namespace chat::gateway {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+// Runs an io thread. Handlers are written not to throw; should one throw all
+// the same (a library's exception on hostile input), the node logs it and goes
+// on: the handler's operation is gone and with it the connection it served.
+void run_io(asio::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("io thread: exception from a handler, its connection is dropped: {}",
+                    e.what());
+    }
+  }
+}
+
+} // namespace
 
 // One io_context per I/O thread, each run by that thread alone, and each
 // connection on one of them (round robin): a connection's handlers are then
@@ -41,25 +62,58 @@ struct server::impl {
     acceptor.async_accept(home.get_executor(), [this](error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open())
         return;
-      if (!ec) {
-        error_code ignored;
-        s.set_option(tcp::no_delay(true), ignored);
-        // The session starts on its own thread.
-        auto ex = s.get_executor();
-        asio::post(ex, [s = std::move(s), st = state]() mutable {
-          run_http_session(std::move(s), std::move(st));
-        });
-      } else {
-        spdlog::warn("accept failed: {}", ec.message());
-      }
+      if (ec)
+        return accept_failed(ec);
+      if (!state->sockets.acquire())
+        return refuse(std::move(s));
+      error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      // The session starts on its own thread.
+      auto ex = s.get_executor();
+      asio::post(ex, [s = std::move(s), st = state]() mutable {
+        run_http_session(std::move(s), std::move(st));
+      });
       accept();
     });
+  }
+
+  // Out of descriptors (or another failure that would repeat at once): pause
+  // accepting instead of spinning, and log once per interval with a count.
+  void accept_failed(error_code ec) {
+    accept_log.note("accept failed: " + ec.message());
+    retry.expires_after(std::chrono::milliseconds(100));
+    retry.async_wait([this](error_code ec) {
+      if (!ec && acceptor.is_open())
+        accept();
+    });
+  }
+
+  // Over `max_sockets`: a short 503 and close, so that clients learn the node
+  // is full long before it would run out of descriptors.
+  void refuse(tcp::socket s) {
+    static constexpr std::string_view body =
+      R"({"type":"error","code":"overloaded","message":"too many open sockets on this node"})";
+    static const std::string full =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: chatd\r\nContent-Type: application/json\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+      + std::to_string(body.size()) + "\r\n\r\n" + std::string{body};
+    error_code ignored;
+    s.non_blocking(true, ignored);
+    s.write_some(asio::buffer(full), ignored);
+    s.shutdown(tcp::socket::shutdown_both, ignored);
+    s.close(ignored);
+    refuse_log.note("refusing connections: " + std::to_string(state->sockets.max())
+                    + " sockets open (the limit)");
+    accept();
   }
 
   std::shared_ptr<shared_state> state;
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   size_t next_ioc = 0;
   tcp::acceptor acceptor;
+  asio::steady_timer retry{*iocs.front()};
+  runtime::throttled_log accept_log;
+  runtime::throttled_log refuse_log;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
 };
@@ -115,7 +169,7 @@ bool server::start(std::string& error) {
   d.accept();
   for (auto& ioc : d.iocs) {
     d.work.emplace_back(ioc->get_executor());
-    d.threads.emplace_back([&ioc = *ioc] { ioc.run(); });
+    d.threads.emplace_back([&ioc = *ioc] { run_io(ioc); });
   }
   return true;
 }

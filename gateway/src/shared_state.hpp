@@ -11,6 +11,7 @@
 
 #include "chat/actors/node.hpp"
 #include "chat/gateway/server.hpp"
+#include "keyed_limit.hpp"
 #include "rate_limiter.hpp"
 
 namespace boost::asio::ssl {
@@ -36,14 +37,23 @@ public:
 struct shared_state {
   shared_state(caf::actor_system& s, actors::node_handles n, server_options o) :
     sys(s), node(std::move(n)), opts(std::move(o)), user_commands(opts.command_rate),
-    connects(opts.connect_rate) {}
+    connects(opts.connect_rate), streams_per_user(opts.max_streams_per_user),
+    streams_per_ip(opts.max_streams_per_ip), unauthenticated(opts.max_unauthenticated),
+    unauthenticated_per_ip(opts.max_unauthenticated_per_ip),
+    sockets(opts.max_sockets != 0 ? opts.max_sockets
+                                  : opts.max_connections + opts.max_connections / 8) {}
 
   caf::actor_system& sys;
   actors::node_handles node;
   server_options opts;
   std::atomic<bool> accepting{true};
   rate_limiter user_commands; ///< per user, across the user's connections
-  rate_limiter connects;      ///< new connections per client IP
+  rate_limiter connects;      ///< new connections (and further requests on one) per client IP
+  keyed_limit streams_per_user;       ///< open SSE/poll streams per user
+  keyed_limit streams_per_ip;         ///< open SSE/poll streams per client IP
+  counted_limit unauthenticated;      ///< WebSockets waiting for `auth`
+  keyed_limit unauthenticated_per_ip; ///< the same per client IP
+  counted_limit sockets;              ///< open sockets (HTTP, WebSocket, SSE)
   /// Set when the node serves HTTPS/WSS (--tls-cert/--tls-key).
   std::shared_ptr<boost::asio::ssl::context> tls;
   /// The io_context's executor (for objects that outlive one socket: poll streams).

@@ -11,10 +11,15 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 sse_session::sse_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
-                         identity who, stream_request req, std::string head) :
-  stream_session(std::move(state), std::move(who)),
+                         identity who, stream_request req, std::string head,
+                         stream_budget budget) :
+  stream_session(std::move(state), std::move(who), std::move(budget)),
   stream_(std::move(stream)), timer_(stream_->get_executor()), req_(std::move(req)),
   pending_(std::move(head)) {}
+
+sse_session::~sse_session() {
+  state_->sockets.release(); // the socket came from the HTTP session
+}
 
 void sse_session::start() {
   state_->add(this, weak_from_this());
@@ -84,12 +89,16 @@ void sse_session::format(const actors::frame& f) {
 }
 
 void sse_session::write_more() {
-  if (writing_ || closed_)
+  if (closed_)
     return;
-  if (!out_->take(queue_)) {
+  // Checked even with a write in flight: a reader that stopped never completes
+  // it. Its socket is reset, so the kernel's unsent bytes go too.
+  if (writing_ ? out_->overflowed() : !out_->take(queue_)) {
     spdlog::info("sse: '{}' cannot keep up, closing (slow_consumer)", who().user);
-    return finish();
+    return finish(true);
   }
+  if (writing_)
+    return;
   for (auto& f : queue_)
     format(f);
   queue_.clear();
@@ -125,13 +134,16 @@ void sse_session::arm_heartbeat() {
   });
 }
 
-void sse_session::finish() {
+void sse_session::finish(bool abort) {
   if (closed_)
     return;
   closed_ = true;
   stop();
   timer_.cancel();
-  stream_->close();
+  if (abort)
+    stream_->abort();
+  else
+    stream_->close();
 }
 
 } // namespace chat::gateway

@@ -24,7 +24,8 @@ class sse_session : public stream_session,
 public:
   /// `head` is the HTTP response head (status line and headers) to send first.
   sse_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
-              identity who, stream_request req, std::string head);
+              identity who, stream_request req, std::string head, stream_budget budget);
+  ~sse_session() override;
 
   void start();
   void close_async(uint16_t code, std::string reason) override;
@@ -43,7 +44,8 @@ private:
   void write_more();
   void format(const actors::frame& f);
   void arm_heartbeat();
-  void finish();
+  /// Ends the stream; `abort` discards what the kernel has yet to send.
+  void finish(bool abort = false);
 
   std::unique_ptr<transport> stream_;
   boost::asio::steady_timer timer_;

@@ -34,16 +34,17 @@ std::string random_id() {
 
 } // namespace
 
-stream_session::stream_session(std::shared_ptr<shared_state> state, identity who) :
+stream_session::stream_session(std::shared_ptr<shared_state> state, identity who,
+                               stream_budget budget) :
   state_(std::move(state)),
-  out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)), id_(random_id()),
+  out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
+  budget_(std::move(budget)), id_(random_id()),
   who_(std::move(who)), commands_(state_->opts.command_rate) {
   conn_ = actors::spawn_connection(state_->sys, state_->node, who_.user, out_);
 }
 
 stream_session::~stream_session() {
   stop();
-  state_->release_slot();
 }
 
 void stream_session::stop() {

@@ -13,6 +13,7 @@
 #include "chat/gateway/auth.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/stream_format.hpp"
+#include "budgets.hpp"
 #include "shared_state.hpp"
 
 namespace chat::gateway {
@@ -24,9 +25,9 @@ namespace chat::gateway {
 /// requests. Subclasses deliver the outbox to the client.
 class stream_session : public live_connection {
 public:
-  /// Registers under a fresh id and spawns the connection actor. The caller has
-  /// reserved a connection slot; the session releases it.
-  stream_session(std::shared_ptr<shared_state> state, identity who);
+  /// Registers under a fresh id and spawns the connection actor; holds `budget`
+  /// (its connection slot and stream counts) until it ends.
+  stream_session(std::shared_ptr<shared_state> state, identity who, stream_budget budget);
   ~stream_session() override;
 
   [[nodiscard]] const std::string& id() const { return id_; }
@@ -54,6 +55,7 @@ protected:
   std::shared_ptr<actors::outbox> out_;
 
 private:
+  stream_budget budget_;
   std::string id_;
   identity who_;
   caf::actor conn_;

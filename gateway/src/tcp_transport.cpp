@@ -46,6 +46,12 @@ public:
     socket_.close(ignored);
   }
 
+  void abort() override {
+    error_code ignored;
+    socket_.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket_.close(ignored);
+  }
+
 private:
   asio::ip::tcp::socket socket_;
 };

@@ -52,6 +52,13 @@ public:
     beast::get_lowest_layer(stream_).socket().close(ignored);
   }
 
+  void abort() override {
+    error_code ignored;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+  }
+
 private:
   tls_stream stream_;
   std::string read_buf_;

@@ -48,6 +48,11 @@ public:
   virtual void shutdown_send() = 0;
 
   virtual void close() = 0;
+
+  /// Closes and discards what the kernel still holds to send (a reset): for a
+  /// peer that stopped reading, whose unsent bytes would otherwise keep the
+  /// connection alive in the kernel.
+  virtual void abort() = 0;
 };
 
 /// Plain TCP. Reads wait for readability and then use one buffer per io thread,

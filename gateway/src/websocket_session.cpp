@@ -43,8 +43,10 @@ constexpr uint16_t close_unauthorized = 4001;
 
 websocket_session::websocket_session(std::unique_ptr<transport> stream,
                                      std::shared_ptr<shared_state> state,
-                                     std::optional<identity> id) :
+                                     std::optional<identity> id,
+                                     std::unique_ptr<unauthenticated_ticket> pending) :
   stream_(std::move(stream)), state_(std::move(state)), id_(std::move(id)),
+  pending_auth_(std::move(pending)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
   reader_(state_->opts.max_frame_bytes), commands_(state_->opts.command_rate) {}
 
@@ -54,7 +56,9 @@ websocket_session::~websocket_session() {
   if (conn_)
     caf::anon_send(conn_, msg::closed_atom::value);
   state_->remove(this);
-  state_->release_slot(); // reserved by the handshake
+  if (!pending_auth_)
+    state_->release_slot(); // reserved by the handshake or by `auth`
+  state_->sockets.release(); // the socket came from the HTTP session
 }
 
 void websocket_session::start(std::string_view early) {
@@ -170,7 +174,8 @@ bool websocket_session::handle(const ws_reader::event& ev) {
       alive();
       break;
     case ws_reader::kind::close:
-      close(ev.code == 1005 || ev.code < 1000 ? close_code::normal : ev.code, "");
+      // Echo the peer's code (RFC 6455 5.5.1); a close without one gets 1000.
+      close(ev.code == close_code::no_status ? close_code::normal : ev.code, "");
       break;
     case ws_reader::kind::fail:
       close(ev.code, ev.reason);
@@ -214,6 +219,10 @@ void websocket_session::authenticate(std::variant<command, command_error>& parse
   auto verified = state_->opts.auth->verify(auth->token, runtime::wall_s());
   if (auto* why = std::get_if<std::string>(&verified))
     return close(close_unauthorized, "unauthorized: " + *why);
+  // Authenticated: from the budget of sockets waiting for `auth` to a slot.
+  if (!state_->reserve_slot())
+    return close(close_code::try_again_later, "overloaded: too many connections on this node");
+  pending_auth_.reset();
   id_ = std::get<identity>(std::move(verified));
   reply(actors::ok_event(auth->ref));
   begin();
@@ -252,8 +261,15 @@ void websocket_session::close(uint16_t code, std::string_view reason) {
 }
 
 void websocket_session::write_more() {
-  if (writing_ || phase_ == phase::closed)
+  if (phase_ == phase::closed)
     return;
+  if (writing_) {
+    // A peer that stopped reading never completes the write in flight: its
+    // overflow is acted on now, not after the write.
+    if (phase_ == phase::open && out_->overflowed())
+      close(close_code::try_again_later, "slow_consumer");
+    return;
+  }
   if (phase_ == phase::open && !out_->take(queue_))
     return close(close_code::try_again_later, "slow_consumer");
   if (queue_.empty() && phase_ == phase::closing) {
@@ -318,12 +334,14 @@ void websocket_session::on_deadline(session_clock::time_point) {
       arm_heartbeat();
       break;
     case deadline::close:
-      finish();
+      // The peer did not finish the close handshake in time (or is not
+      // reading at all): release the socket and whatever it has queued.
+      finish(true);
       break;
   }
 }
 
-void websocket_session::finish() {
+void websocket_session::finish(bool abort) {
   if (phase_ == phase::closed)
     return;
   phase_ = phase::closed;
@@ -333,7 +351,10 @@ void websocket_session::finish() {
     caf::anon_send(conn_, msg::closed_atom::value);
     conn_ = nullptr;
   }
-  stream_->close();
+  if (abort)
+    stream_->abort();
+  else
+    stream_->close();
 }
 
 } // namespace chat::gateway

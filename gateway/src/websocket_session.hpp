@@ -12,6 +12,7 @@
 #include "chat/gateway/auth.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/ws_protocol.hpp"
+#include "budgets.hpp"
 #include "session_clock.hpp"
 #include "shared_state.hpp"
 #include "transport.hpp"
@@ -28,9 +29,12 @@ class websocket_session : public live_connection,
                           private session_clock::entry,
                           public std::enable_shared_from_this<websocket_session> {
 public:
-  /// Without an identity the session waits up to 5 s for an `auth` frame.
+  /// Without an identity the session waits up to 5 s for an `auth` frame,
+  /// holding `pending` (a place among unauthenticated sockets) meanwhile; with
+  /// one, the caller has reserved its connection slot.
   websocket_session(std::unique_ptr<transport> stream, std::shared_ptr<shared_state> state,
-                    std::optional<identity> id);
+                    std::optional<identity> id,
+                    std::unique_ptr<unauthenticated_ticket> pending = nullptr);
   ~websocket_session();
 
   /// Starts the session; `early` holds bytes the client sent right after its
@@ -65,12 +69,14 @@ private:
   void close(uint16_t code, std::string_view reason);
   void write_more();
   void arm_heartbeat();
-  void finish();
+  /// Ends the socket; `abort` discards what the kernel has yet to send.
+  void finish(bool abort = false);
 
   std::unique_ptr<transport> stream_;
   enum class deadline : uint8_t { auth, heartbeat, close } due_ = deadline::auth;
   std::shared_ptr<shared_state> state_;
   std::optional<identity> id_;
+  std::unique_ptr<unauthenticated_ticket> pending_auth_; ///< until authenticated
   std::shared_ptr<actors::outbox> out_;
   caf::actor conn_;
   ws_reader reader_;

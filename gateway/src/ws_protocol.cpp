@@ -53,6 +53,14 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+bool valid_close_code(uint16_t code) {
+  // RFC 6455 7.4.1 and 7.4.2 with IANA's registry: 1004-1006 and 1015 are
+  // reserved or must never be sent; 1016-2999 are unassigned; 3000-4999 belong
+  // to libraries and applications.
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+         || (code >= 3000 && code <= 4999);
+}
+
 void ws_reader::feed(const char* data, size_t size) {
   if (consumed_ > 0) {
     in_.erase(0, consumed_);
@@ -154,10 +162,16 @@ ws_reader::event ws_reader::next() {
           ev.what = kind::close;
           if (control_.size() == 1)
             return fail(close_code::protocol_error, "bad close payload");
-          ev.code = control_.size() >= 2
-                      ? static_cast<uint16_t>((static_cast<unsigned char>(control_[0]) << 8)
-                                              | static_cast<unsigned char>(control_[1]))
-                      : close_code::normal;
+          if (control_.empty()) {
+            ev.code = close_code::no_status;
+          } else {
+            ev.code = static_cast<uint16_t>((static_cast<unsigned char>(control_[0]) << 8)
+                                            | static_cast<unsigned char>(control_[1]));
+            if (!valid_close_code(ev.code))
+              return fail(close_code::protocol_error, "invalid close code");
+            if (!valid_utf8(std::string_view{control_}.substr(2)))
+              return fail(close_code::invalid_payload, "close reason is not valid UTF-8");
+          }
         }
         return ev;
       }

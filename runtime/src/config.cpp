@@ -69,8 +69,32 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   app.add_option("--connect-rate-limit", connect_rate,
                  "new connections per second per client IP: PER_SEC:BURST or off")
     ->envname("CHAT_CONNECT_RATE_LIMIT");
-  app.add_option("--max-connections", cfg.max_connections, "open WebSockets at most")
+  app
+    .add_option("--max-connections", cfg.max_connections,
+                "open client connections at most (0 = what RLIMIT_NOFILE allows)")
     ->envname("CHAT_MAX_CONNECTIONS")
+    ->check(CLI::Range(0u, 10000000u));
+  app
+    .add_option("--max-sockets", cfg.max_sockets,
+                "open sockets of every kind at most; beyond, 503 and close "
+                "(0 = what RLIMIT_NOFILE allows)")
+    ->envname("CHAT_MAX_SOCKETS")
+    ->check(CLI::Range(0u, 10000000u));
+  app.add_option("--max-streams-per-user", cfg.max_streams_per_user,
+                 "open SSE and poll streams per user on this node")
+    ->envname("CHAT_MAX_STREAMS_PER_USER")
+    ->check(CLI::Range(1u, 1000000u));
+  app.add_option("--max-streams-per-ip", cfg.max_streams_per_ip,
+                 "open SSE and poll streams per client address")
+    ->envname("CHAT_MAX_STREAMS_PER_IP")
+    ->check(CLI::Range(1u, 10000000u));
+  app.add_option("--max-unauthenticated", cfg.max_unauthenticated,
+                 "WebSockets waiting for their auth frame, on this node")
+    ->envname("CHAT_MAX_UNAUTHENTICATED")
+    ->check(CLI::Range(1u, 10000000u));
+  app.add_option("--max-unauthenticated-per-ip", cfg.max_unauthenticated_per_ip,
+                 "WebSockets waiting for their auth frame, per client address")
+    ->envname("CHAT_MAX_UNAUTHENTICATED_PER_IP")
     ->check(CLI::Range(1u, 10000000u));
   app.add_option("--outbound-queue-bytes", cfg.outbound_queue_bytes,
                  "bound of each connection's outbound queue")

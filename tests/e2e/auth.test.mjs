@@ -58,6 +58,12 @@ test('bad tokens at the handshake: HTTP 401 with a JSON body', async () => {
     'no exp': sign({ sub: 'x' }, { secret: SECRET }),
     'no sub': token({}),
     'bad sub': token({ sub: 'not a name' }),
+    'not valid yet (nbf in an hour)': token({ sub: 'x', nbf: inOneHour() }),
+    'nbf not a number': token({ sub: 'x', nbf: 'now' }),
+    'scope of the wrong type': token({ sub: 'x', scope: { admin: true } }),
+    'scope list with a number': token({ sub: 'x', scope: ['publish', 7] }),
+    'rooms of the wrong type': token({ sub: 'x', rooms: 'lobby' }),
+    'rooms list with an object': token({ sub: 'x', rooms: ['lobby', {}] }),
   };
   for (const [name, t] of Object.entries(cases)) {
     await rejected(Client.connect(url(hs, `?token=${encodeURIComponent(t)}`)), 401).catch((e) => {
@@ -67,6 +73,9 @@ test('bad tokens at the handshake: HTTP 401 with a JSON body', async () => {
       throw new Error(`${name} (header): ${e.message}`);
     });
   }
+  // A token valid since a minute ago is fine.
+  const since = await Client.connect(url(hs, `?token=${token({ sub: 'x', nbf: now - 60 })}`));
+  since.close();
   await rejected(Client.connect(url(hs), { headers: { Authorization: 'Basic abc' } }), 401);
   await rejected(Client.connect(url(hs, '?user=alice')), 401); // not a dev node
   assert.ok(!hs.log().includes(cases['bad signature']), 'tokens never reach the log');

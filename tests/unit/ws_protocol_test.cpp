@@ -131,3 +131,31 @@ TEST_CASE("UTF-8 validation") {
   CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80")); // above U+10FFFF
   CHECK_FALSE(valid_utf8("\xff"));
 }
+
+TEST_CASE("close frames: codes a peer may send, reasons in UTF-8") {
+  auto close_with = [](uint16_t code, std::string reason = "") {
+    std::string payload;
+    payload += static_cast<char>(code >> 8);
+    payload += static_cast<char>(code & 0xff);
+    ws_reader r{1024};
+    return feed_all(r, client_frame(0x8, payload + reason));
+  };
+  for (uint16_t ok : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+                      3000, 3999, 4000, 4999}) {
+    auto ev = close_with(ok, "bye");
+    CHECK(ev.what == ws_reader::kind::close);
+    CHECK(ev.code == ok);
+  }
+  for (uint16_t bad : {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535}) {
+    auto ev = close_with(bad);
+    CHECK(ev.what == ws_reader::kind::fail);
+    CHECK(ev.code == close_code::protocol_error);
+  }
+  auto ev = close_with(1000, "\xc3\x28");
+  CHECK(ev.what == ws_reader::kind::fail);
+  CHECK(ev.code == close_code::invalid_payload);
+  ws_reader r{1024};
+  auto empty = feed_all(r, client_frame(0x8, ""));
+  CHECK(empty.what == ws_reader::kind::close);
+  CHECK(empty.code == close_code::no_status);
+}

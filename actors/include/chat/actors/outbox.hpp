@@ -61,6 +61,9 @@ public:
 
   [[nodiscard]] size_t queued_bytes() const;
 
+  /// A frame that may not be dropped did not fit: the consumer must close.
+  [[nodiscard]] bool overflowed() const;
+
   // -- inbound backpressure ----------------------------------------------------
   // The session counts the commands it hands to the connection actor; the actor
   // calls command_done() when each is finished. The session stops reading the

@@ -16,6 +16,8 @@ inline constexpr uint16_t invalid_payload = 1007;
 inline constexpr uint16_t policy = 1008;
 inline constexpr uint16_t too_big = 1009;
 inline constexpr uint16_t try_again_later = 1013;
+/// What a close frame without a payload reports (never sent on the wire).
+inline constexpr uint16_t no_status = 1005;
 } // namespace close_code
 
 /// The Sec-WebSocket-Accept value for a client's Sec-WebSocket-Key.
@@ -23,6 +25,9 @@ inline constexpr uint16_t try_again_later = 1013;
 
 /// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 [[nodiscard]] bool valid_utf8(std::string_view s);
+
+/// True for a close code a peer may send (RFC 6455 section 7.4, IANA registry).
+[[nodiscard]] bool valid_close_code(uint16_t code);
 
 /// An incremental reader of client frames (RFC 6455 section 5): unmasking,
 /// fragmentation, control frames, the message size limit, UTF-8 of text.
@@ -34,7 +39,7 @@ public:
   struct event {
     kind what = kind::need_more;
     std::string_view payload; ///< valid until the next call
-    uint16_t code = 0;        ///< close: the peer's code; fail: the code to close with
+    uint16_t code = 0; ///< close: the peer's valid code (1005: none); fail: the code to close with
     std::string_view reason;  ///< fail: why
   };
 
