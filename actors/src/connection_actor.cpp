@@ -89,6 +89,9 @@ using reply_out = std::shared_ptr<outbox>;
 constexpr int max_join_attempts = 3;
 /// The gateway caps a watch list at 1,000 users (PROTOCOL.md).
 constexpr size_t max_watched_users = 1000;
+/// Rooms one connection may be in at once: each costs a relay entry and a room
+/// member (~6 KB with buffers), and 20,000 were once joined by one connection.
+constexpr size_t max_rooms_per_connection = 256;
 
 // A client command is finished: the session may read more (see outbox's
 // command accounting). Every command ends in exactly one call.
@@ -258,6 +261,13 @@ caf::actor joined_room(connection_self* self, const reply_out& to, const std::st
 // -- one handler per client command; `to` receives the command's reply --------
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_join& cmd) {
+  auto& st = self->state;
+  if (st.joined.size() >= max_rooms_per_connection && st.find_joined(cmd.room) == st.joined.end())
+    return push_reply(self, to,
+                      error_event(cmd.ref, "forbidden",
+                                  "a connection may be in at most "
+                                    + std::to_string(max_rooms_per_connection)
+                                    + " rooms; leave one first"));
   join(self, to, std::move(cmd), 1);
 }
 

@@ -57,6 +57,13 @@ json_writer& json_writer::key(std::string_view k) {
   return *this;
 }
 
+json_writer& json_writer::raw_members(std::string_view json) {
+  comma();
+  buf_ += json;
+  need_comma_ = true;
+  return *this;
+}
+
 json_writer& json_writer::str(std::string_view v) {
   comma();
   append_json_string(buf_, v);
@@ -173,6 +180,14 @@ frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
   return w.finish();
 }
 
+frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
+                   std::string_view lists) {
+  json_writer w;
+  w.key("type").str("joined").ref(ref).key("room").str(room).key("seq").num(seq);
+  w.raw_members(lists);
+  return w.finish();
+}
+
 frame read_event(std::string_view room, std::string_view user, uint64_t seq) {
   json_writer w;
   w.key("type").str("read").key("room").str(room).key("user").str(user).key("seq").num(seq);
@@ -211,6 +226,20 @@ frame member_event(std::string_view room, std::string_view user, std::string_vie
   json_writer w;
   w.key("type").str("member").key("room").str(room).key("user").str(user);
   w.key("event").str(event);
+  return w.finish();
+}
+
+frame members_event(std::string_view room, const std::vector<std::string_view>& joined,
+                    const std::vector<std::string_view>& left) {
+  json_writer w;
+  w.key("type").str("members").key("room").str(room);
+  w.key("joined").begin_array();
+  for (auto u : joined)
+    w.str(u);
+  w.end_array().key("left").begin_array();
+  for (auto u : left)
+    w.str(u);
+  w.end_array();
   return w.finish();
 }
 

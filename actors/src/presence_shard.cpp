@@ -37,6 +37,15 @@ struct user_presence {
   bool loaded = false; ///< the stored last-seen time arrived
 };
 
+/// A connection this shard monitors: a watcher of some of its users, and/or a
+/// device on another node. Its down message then touches only these users,
+/// not the whole shard (a watcher of 1,000 users closing used to scan every
+/// user of the shard once per user it watched).
+struct monitored_conn {
+  std::vector<std::string> watching; ///< users of this shard it watches
+  std::string device_of; ///< the user it is a remote device of ("" if none)
+};
+
 struct shard_state {
   std::string node_id;
   caf::actor store;
@@ -44,6 +53,7 @@ struct shard_state {
   std::shared_ptr<node_metrics> metrics; ///< presence_users counts `users`
   runtime::hash_ring ring; ///< empty until the node is in a cluster
   std::unordered_map<std::string, user_presence> users;
+  std::unordered_map<caf::actor_addr, monitored_conn> monitored;
   bool sweeping = false; ///< an expire_atom is scheduled
   static inline const char* name = "presence";
 
@@ -68,6 +78,44 @@ bool erase_watcher(user_presence& p, const caf::actor_addr& addr) {
   if (p.watchers->empty())
     p.watchers.reset();
   return true;
+}
+
+// The entry of `conn` in the monitor index, monitoring it on first use.
+monitored_conn& monitor_entry(shard_self* self, const caf::actor& conn) {
+  auto [i, added] = self->state.monitored.try_emplace(conn.address());
+  if (added)
+    self->monitor(conn);
+  return i->second;
+}
+
+// Drops `conn`'s index entry (and its monitor) once it stands for nothing.
+void release_entry(shard_self* self, const caf::actor_addr& conn) {
+  auto i = self->state.monitored.find(conn);
+  if (i == self->state.monitored.end() || !i->second.watching.empty()
+      || !i->second.device_of.empty())
+    return;
+  self->demonitor(conn);
+  self->state.monitored.erase(i);
+}
+
+void unindex_watch(shard_self* self, const caf::actor_addr& conn, const std::string& user) {
+  auto i = self->state.monitored.find(conn);
+  if (i == self->state.monitored.end())
+    return;
+  auto& w = i->second.watching;
+  if (auto j = std::find(w.begin(), w.end(), user); j != w.end()) {
+    *j = std::move(w.back());
+    w.pop_back();
+  }
+  release_entry(self, conn);
+}
+
+void unindex_device(shard_self* self, const caf::actor_addr& conn) {
+  auto i = self->state.monitored.find(conn);
+  if (i == self->state.monitored.end())
+    return;
+  i->second.device_of.clear();
+  release_entry(self, conn);
 }
 
 // Silent devices are found by a sweep of the shard rather than a timer per
@@ -176,6 +224,20 @@ void forget(shard_self* self, user_iterator& i) {
   self->state.metrics->presence_users.fetch_sub(1, std::memory_order_relaxed);
 }
 
+// A user nobody watches any more, with no device, is forgotten at once rather
+// than after the idle time: otherwise a client replacing its watch list with
+// fresh names over and over makes the shard hold every name it ever sent.
+// (Its last-seen time is stored; a later watch loads it again.)
+void forget_if_unused(shard_self* self, const std::string& user) {
+  auto i = self->state.users.find(user);
+  if (i == self->state.users.end())
+    return;
+  auto& p = i->second;
+  if (p.devices.empty() && !watched(p) && p.loaded && p.waiting.empty()
+      && !p.tracker.publication_scheduled() && !p.tracker.online())
+    forget(self, i);
+}
+
 // Expires silent devices and forgets users idle for long enough.
 void sweep(shard_self* self) {
   auto& st = self->state;
@@ -191,7 +253,7 @@ void sweep(shard_self* self) {
         if (p.tracker.has(d.second))
           return false;
         if (monitors_device(self, d.first))
-          self->demonitor(d.first);
+          unindex_device(self, d.first.address());
         return true;
       };
       p.devices.erase(std::remove_if(p.devices.begin(), p.devices.end(), gone),
@@ -228,12 +290,12 @@ void move_away(shard_self* self) {
     auto& p = i->second;
     for (auto& [conn, device] : p.devices) {
       if (monitors_device(self, conn))
-        self->demonitor(conn);
+        unindex_device(self, conn.address());
       self->send(conn, msg::presence_moved_atom::value, i->first);
     }
     if (p.watchers)
       for (auto& [addr, w] : *p.watchers) {
-        self->demonitor(w);
+        unindex_watch(self, addr, i->first);
         self->send(w, msg::presence_moved_atom::value, i->first);
       }
     for (auto& [rp, watch] : p.waiting)
@@ -250,12 +312,20 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
   st.store = std::move(store);
   st.opts = opts;
   // A watcher stopped, or a device on another node stopped without saying so
-  // (its node failed).
+  // (its node failed): only the users it watched or was a device of.
   self->set_down_handler([=](caf::down_msg& dm) {
-    for (auto& [user, p] : self->state.users) {
-      erase_watcher(p, dm.source);
-      drop_device(self, user, p, dm.source);
-    }
+    auto& st = self->state;
+    auto e = st.monitored.find(dm.source);
+    if (e == st.monitored.end())
+      return;
+    auto entry = std::move(e->second);
+    st.monitored.erase(e);
+    for (auto& user : entry.watching)
+      if (auto i = st.users.find(user); i != st.users.end() && erase_watcher(i->second, dm.source))
+        forget_if_unused(self, user);
+    if (!entry.device_of.empty())
+      if (auto i = st.users.find(entry.device_of); i != st.users.end())
+        drop_device(self, entry.device_of, i->second, dm.source);
   });
   return {
     [=](msg::presence_heartbeat& x) {
@@ -266,7 +336,7 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
                             [&](auto& d) { return d.first == x.conn; });
       if (i == p->devices.end()) {
         if (monitors_device(self, x.conn))
-          self->monitor(x.conn);
+          monitor_entry(self, x.conn).device_of = x.user;
         i = p->devices.emplace(p->devices.end(), x.conn, p->next_device++);
       }
       auto now = runtime::wall_ms();
@@ -281,7 +351,7 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
         return;
       if (drop_device(self, x.user, i->second, x.conn.address())
           && monitors_device(self, x.conn))
-        self->demonitor(x.conn);
+        unindex_device(self, x.conn.address());
     },
     [=](msg::presence_watch& x) -> caf::result<msg::presence_info> {
       auto* p = presence_of(self, x.user);
@@ -290,7 +360,7 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
       if (!p->watchers)
         p->watchers = std::make_unique<std::unordered_map<caf::actor_addr, caf::actor>>();
       if (p->watchers->emplace(x.conn.address(), x.conn).second)
-        self->monitor(x.conn);
+        monitor_entry(self, x.conn).watching.push_back(x.user);
       // The watcher starts from what the others were last told, so that the
       // next published change is a change for it too.
       if (p->loaded)
@@ -301,9 +371,10 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
     },
     [=](msg::presence_unwatch& x) {
       auto i = self->state.users.find(x.user);
-      if (i != self->state.users.end()
-          && erase_watcher(i->second, x.conn.address()))
-        self->demonitor(x.conn);
+      if (i != self->state.users.end() && erase_watcher(i->second, x.conn.address())) {
+        unindex_watch(self, x.conn.address(), x.user);
+        forget_if_unused(self, x.user);
+      }
     },
     [=](msg::presence_query& x) -> caf::result<msg::presence_info> {
       auto* p = presence_of(self, x.user);

@@ -12,6 +12,7 @@
 #include "chat/runtime/clock.hpp"
 #include "history_read.hpp"
 #include "recent_frames.hpp"
+#include "room_roster.hpp"
 #include "room_export.hpp"
 
 namespace chat::actors {
@@ -37,7 +38,7 @@ struct room_state {
   storage::room_meta meta;
   /// Every member connection in the cluster, by its (node-unique) address.
   std::unordered_map<caf::actor_addr, member> members;
-  std::unordered_map<std::string, size_t> users; ///< connections per user
+  room_roster roster; ///< the users in the room, and what is said about them
   /// One relay per node with members: the fan-out sends each message once per relay.
   std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> relays;
   std::vector<pending_post> pending;
@@ -144,11 +145,20 @@ void commit_pending(room_self* self) {
       });
 }
 
+// Sends a membership change now, or arranges for the coalesced ones to go out.
+void announce(room_self* self, std::optional<frame> now, bool schedule_flush) {
+  if (now)
+    broadcast(self, *now, false);
+  if (schedule_flush)
+    self->delayed_send(self, room_roster::coalesce_interval, msg::roster_atom::value);
+}
+
 void remove_member(room_self* self, const caf::actor_addr& conn) {
   auto& st = self->state;
   auto i = st.members.find(conn);
   if (i == st.members.end())
     return;
+  bool flush = false;
   auto user = std::move(i->second.user);
   auto relay = i->second.relay.address();
   st.members.erase(i);
@@ -156,10 +166,8 @@ void remove_member(room_self* self, const caf::actor_addr& conn) {
     self->demonitor(relay);
     st.relays.erase(r);
   }
-  if (auto u = st.users.find(user); u != st.users.end() && --u->second == 0) {
-    st.users.erase(u);
-    broadcast(self, member_event(st.room, user, "leave"), false);
-  }
+  auto now = st.roster.remove(st.room, user, flush);
+  announce(self, std::move(now), flush);
   if (st.members.empty())
     arm_idle_timer(self);
 }
@@ -209,6 +217,7 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
 void load_receipts(room_self* self, msg::receipt_list& xs) {
   for (auto& [user, seq] : xs)
     self->state.receipts[user] = seq;
+  self->state.roster.receipts_changed();
 }
 
 // On activation in a cluster: the log may have grown on another node (this
@@ -300,8 +309,9 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       auto& st = self->state;
       auto addr = x.conn.address();
       if (st.members.count(addr) == 0) {
-        if (st.users[x.user]++ == 0)
-          broadcast(self, member_event(st.room, x.user, "join"), false);
+        bool flush = false;
+        auto now = st.roster.add(st.room, x.user, flush);
+        announce(self, std::move(now), flush);
         auto& r = st.relays[x.relay.address()];
         if (r.second++ == 0) {
           r.first = x.relay;
@@ -309,16 +319,9 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         }
         st.members.emplace(addr, member{x.user, x.relay});
       }
-      std::vector<std::string> users;
-      std::vector<std::pair<std::string, uint64_t>> receipts;
-      users.reserve(st.users.size());
-      for (auto& [u, n] : st.users) {
-        users.push_back(u);
-        if (auto r = st.receipts.find(u); r != st.receipts.end())
-          receipts.emplace_back(u, r->second);
-      }
       ++st.idle_epoch;
-      return {joined_event(x.ref, st.room, st.meta.seq, users, receipts), st.meta.seq};
+      return {joined_event(x.ref, st.room, st.meta.seq, st.roster.joined_lists(st.receipts)),
+              st.meta.seq};
     },
     [=](msg::room_leave& x) { remove_member(self, x.conn.address()); },
     [=](msg::room_fetch& x) { return fetch(self, x); },
@@ -364,6 +367,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       if (x.seq <= current)
         return true; // receipts only move forward; an older one is ignored
       current = x.seq;
+      st.roster.receipts_changed();
       auto rp = self->make_response_promise();
       self
         ->request(st.store, caf::infinite,
@@ -410,9 +414,14 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     },
     [=](msg::members_atom) {
       std::vector<std::string> users;
-      for (auto& [u, n] : self->state.users)
+      for (auto& [u, n] : self->state.roster.users())
         users.push_back(u);
       return users;
+    },
+    [=](msg::roster_atom) {
+      auto& st = self->state;
+      if (auto f = st.roster.flush(st.room))
+        broadcast(self, *f, false);
     },
     [=](msg::idle_atom, uint64_t epoch) {
       auto& st = self->state;

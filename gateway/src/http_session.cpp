@@ -745,9 +745,31 @@ private:
                       });
   }
 
+  // A lingering close (RFC 9112 9.6): after the last response, read and
+  // discard what the client still sends, for a moment and up to a bound, before
+  // the socket is closed. Closing with unread bytes makes the kernel send a
+  // reset, which can destroy the response (a 431, a 429) before the client
+  // reads it.
   void close() {
     error_code ignored;
     lowest().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(std::chrono::seconds(2));
+    buffer_.consume(buffer_.size());
+    discard(0);
+  }
+
+  void discard(size_t discarded) {
+    static constexpr size_t linger_bytes = 1 << 20;
+    if (discarded >= linger_bytes)
+      return;
+    lowest().async_read_some(buffer_.prepare(4096), [self = this->shared_from_this(),
+                                                     discarded](error_code ec, size_t n) {
+      if (ec)
+        return;
+      self->buffer_.commit(n);
+      self->buffer_.consume(n);
+      self->discard(discarded + n);
+    });
   }
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }

@@ -412,7 +412,7 @@ class SseLink extends RpcLink {
         }
         c.deliver(f);
       };
-      for (const t of ['session', 'joined', 'message', 'member', 'typing', 'read', 'presence', 'signal', 'resync', 'error'])
+      for (const t of ['session', 'joined', 'message', 'member', 'members', 'typing', 'read', 'presence', 'signal', 'resync', 'error'])
         es.addEventListener(t, handle);
       // Our own reconnect (with fresh `since`) replaces EventSource's.
       es.onerror = () => {

@@ -1,7 +1,8 @@
 // Helpers for end-to-end tests: start real chatd processes on loopback and
 // drive them with the npm `ws` client.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -36,10 +37,13 @@ export function runChatd(args, { env = {}, timeoutMs = 10000 } = {}) {
  * Starts a dev node on a free loopback port. `dataDir` defaults to a fresh temp
  * dir. Resolves once the node logs its address.
  */
-export async function startNode({ dataDir, args = [], env = {}, dev = true, tls = false, port: fixedPort = 0 } = {}) {
+export async function startNode({ dataDir, args = [], env = {}, dev = true, tls = false, port: fixedPort = 0, nofile } = {}) {
   const dir = dataDir ?? tempDir();
   const argv = [...(dev ? ['--dev'] : []), '--http', `127.0.0.1:${fixedPort}`, '--data', dir, ...args];
-  const proc = spawn(CHATD, argv, { env: { ...process.env, ...env } });
+  // `nofile`: run under that descriptor limit (the shell execs chatd: same pid).
+  const proc = nofile === undefined
+    ? spawn(CHATD, argv, { env: { ...process.env, ...env } })
+    : spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, CHATD, ...argv], { env: { ...process.env, ...env } });
   let log = '';
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const port = await new Promise((resolve, reject) => {
@@ -262,4 +266,46 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
 export function metric(text, line) {
   const m = text.split('\n').find((l) => l.startsWith(`${line} `));
   return m === undefined ? 0 : Number(m.split(' ').at(-1));
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Resident memory of a process in MiB. */
+export function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Milliseconds until GET /healthz answers (any status), or Infinity after `timeoutMs`. */
+export async function healthzMs(base, timeoutMs = 20000) {
+  const started = performance.now();
+  try {
+    await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    return performance.now() - started;
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * Sends `bytes` on a fresh TCP connection (from `localAddress`) and resolves
+ * everything received until the server closes it or `timeoutMs` passes.
+ */
+export function rawHttp(port, bytes, { timeoutMs = 5000, localAddress } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1', localAddress });
+    let data = '';
+    const timer = setTimeout(() => s.destroy(), timeoutMs);
+    s.on('connect', () => s.write(bytes));
+    s.on('data', (d) => (data += d));
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    s.on('error', () => {});
+  });
 }

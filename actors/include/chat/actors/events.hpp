@@ -24,6 +24,8 @@ public:
   json_writer& num(int64_t v);
   json_writer& boolean(bool v);
   json_writer& raw(std::string_view json);
+  /// Appends members already written as JSON (`"a":1,"b":[]`) to the object.
+  json_writer& raw_members(std::string_view json);
   json_writer& begin_object();
   json_writer& end_object();
   json_writer& begin_array();
@@ -55,6 +57,9 @@ void write_message_object(json_writer& w, std::string_view room,
 [[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
                                  const std::vector<std::string>& members,
                                  const std::vector<std::pair<std::string, uint64_t>>& receipts);
+/// The same with the lists already encoded (`"members":[...],"receipts":{...}`).
+[[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
+                                 std::string_view lists);
 [[nodiscard]] frame read_event(std::string_view room, std::string_view user, uint64_t seq);
 [[nodiscard]] frame signal_event(std::string_view room, std::string_view from,
                                  std::string_view data);
@@ -65,6 +70,10 @@ presence_state_event(std::string_view ref,
                      const std::vector<std::tuple<std::string, bool, int64_t>>& users);
 [[nodiscard]] frame member_event(std::string_view room, std::string_view user,
                                  std::string_view event);
+/// A big room's coalesced membership changes (docs/protocol.md).
+[[nodiscard]] frame members_event(std::string_view room,
+                                  const std::vector<std::string_view>& joined,
+                                  const std::vector<std::string_view>& left);
 [[nodiscard]] frame typing_event(std::string_view room, std::string_view user);
 [[nodiscard]] frame history_event(std::string_view ref, std::string_view room,
                                   const std::vector<storage::message_record>& msgs);

@@ -279,6 +279,8 @@ struct room_signal {
 
 /// Room: the users with at least one connection joined -> std::vector<std::string>.
 using members_atom = caf::atom_constant<caf::atom("members")>;
+/// Room (to itself): send the coalesced membership changes of a big room.
+using roster_atom = caf::atom_constant<caf::atom("roster")>;
 
 // -- presence -----------------------------------------------------------------
 
