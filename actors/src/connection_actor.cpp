@@ -41,6 +41,7 @@ struct connection_state {
   std::vector<std::pair<std::string, caf::actor>> joined; ///< room -> this node's relay, by room
   caf::actor presence; ///< the presence shard of this user (monitored)
   std::unique_ptr<watch_state> watching;
+  uint32_t joining = 0; ///< joins of rooms not joined yet, still on their way
 
   watch_state& watch() {
     if (!watching)
@@ -113,8 +114,13 @@ void finish_silently(connection_self* self, const reply_out& to, const std::stri
   done(self);
 }
 
-void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
+// `counted`: the join counts in `joining` (the room was not joined) until it ends.
+void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, bool counted) {
   auto& st = self->state;
+  auto ended = [=] {
+    if (counted)
+      --self->state.joining;
+  };
   self->request(st.directory, caf::infinite, msg::resolve_relay{cmd.room})
     .await(
       [=](caf::actor& relay) {
@@ -130,6 +136,7 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
           .await(
             [=](bool) {
               auto& st = self->state;
+              ended();
               auto j = st.joined_slot(cmd.room);
               if (j != st.joined.end() && j->first == cmd.room)
                 j->second = relay;
@@ -140,12 +147,13 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt) {
             [=](caf::error& err) {
               // The relay passivated while the join was on its way: ask again.
               if (attempt < max_join_attempts)
-                join(self, to, cmd, attempt + 1);
-              else
-                push_reply(self, to, error_frame(cmd.ref, err, self->system()));
+                return join(self, to, cmd, attempt + 1, counted);
+              ended();
+              push_reply(self, to, error_frame(cmd.ref, err, self->system()));
             });
       },
       [=](caf::error& err) {
+        ended();
         push_reply(self, to, error_frame(cmd.ref, err, self->system()));
       });
 }
@@ -262,13 +270,16 @@ caf::actor joined_room(connection_self* self, const reply_out& to, const std::st
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_join& cmd) {
   auto& st = self->state;
-  if (st.joined.size() >= max_rooms_per_connection && st.find_joined(cmd.room) == st.joined.end())
+  bool fresh = st.find_joined(cmd.room) == st.joined.end();
+  if (fresh && st.joined.size() + st.joining >= max_rooms_per_connection)
     return push_reply(self, to,
                       error_event(cmd.ref, "forbidden",
                                   "a connection may be in at most "
                                     + std::to_string(max_rooms_per_connection)
                                     + " rooms; leave one first"));
-  join(self, to, std::move(cmd), 1);
+  if (fresh)
+    ++st.joining;
+  join(self, to, std::move(cmd), 1, fresh);
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_leave& cmd) {
