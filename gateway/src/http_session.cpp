@@ -13,6 +13,7 @@
 #include "chat/gateway/ws_protocol.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/gateway/stream_format.hpp"
+#include "http_request.hpp"
 #include "poll_stream.hpp"
 #include "sse_session.hpp"
 #include "tls_transport.hpp"
@@ -32,15 +33,7 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr size_t header_limit = 8 * 1024;
-constexpr size_t body_limit = 256 * 1024;
-/// What one connection's read buffer may hold. The body streams through it, but
-/// a chunked body's trailer is buffered whole before Beast parses it, and Beast
-/// throws on a field of 64 KiB or more: this bound keeps trailers (and chunk
-/// extension lines) small, and every field far below that.
-constexpr size_t read_buffer_limit = 16 * 1024;
-
-using request = http::request<http::string_body>;
+using http_request::request;
 using response = http::response<http::string_body>;
 
 std::string error_body(std::string_view code, std::string_view message) {
@@ -137,8 +130,8 @@ private:
   // The header first: what it says decides whether the body is read at all.
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(header_limit);
-    parser_->body_limit(body_limit);
+    http_request::limit(*parser_);
+    checks_ = {};
     lowest().expires_after(state_->opts.request_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](error_code ec, size_t) {
@@ -153,9 +146,8 @@ private:
       return;
     auto& req = parser_->get();
     version_ = req.version();
-    if (auto why = header_problem(req); !why.empty())
+    if (auto why = checks_.after_header(req); !why.empty())
       return send_error(http::status::bad_request, "bad_request", why, false);
-    header_fields_ = std::distance(req.begin(), req.end());
     if (auto expect = req.find(http::field::expect); expect != req.end()) {
       if (!beast::iequals(expect->value(), "100-continue"))
         return send_error(http::status::expectation_failed, "bad_request",
@@ -170,19 +162,6 @@ private:
                                });
     }
     read_body();
-  }
-
-  // What makes a request ambiguous to a proxy in front of the node, or us:
-  // refused before the body is read (RFC 9112 6.1, 6.3 and 3.2).
-  static std::string header_problem(const request& req) {
-    if (req.count(http::field::host) > 1)
-      return "more than one Host header";
-    auto te = req.count(http::field::transfer_encoding);
-    if (te > 0 && req.count(http::field::content_length) > 0)
-      return "both Transfer-Encoding and Content-Length";
-    if (te > 0 && !req.chunked())
-      return "Transfer-Encoding must be 'chunked'";
-    return {};
   }
 
   void read_body() {
@@ -213,12 +192,8 @@ private:
   void on_read(error_code ec) {
     if (ec)
       return on_read_error(ec);
-    // Beast adds a chunked body's trailer fields to the header; nothing here
-    // needs them, and a proxy may treat them differently.
-    auto& req = parser_->get();
-    if (std::distance(req.begin(), req.end()) != header_fields_)
-      return send_error(http::status::bad_request, "bad_request",
-                        "trailer fields are not accepted", false);
+    if (auto why = checks_.after_body(parser_->get()); !why.empty())
+      return send_error(http::status::bad_request, "bad_request", why, false);
     route(parser_->release());
   }
 
@@ -784,15 +759,15 @@ private:
   }
 
   Stream stream_;
-  beast::flat_buffer buffer_{read_buffer_limit};
-  std::optional<http::request_parser<http::string_body>> parser_;
+  beast::flat_buffer buffer_{http_request::read_buffer_limit};
+  std::optional<http_request::parser> parser_;
+  http_request::checks checks_;
   std::shared_ptr<shared_state> state_;
   unsigned version_ = 11;
   std::string cors_origin_; ///< the request's Origin when it is allowed
   bool keep_alive_ = false;
   bool holds_socket_ = true; ///< false once the socket moved to a WebSocket or SSE session
   uint64_t requests_ = 0;    ///< requests read on this connection
-  std::ptrdiff_t header_fields_ = 0;
   std::string peer_; ///< the client's address ("" when unknown)
 };
 

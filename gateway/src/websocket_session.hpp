@@ -72,8 +72,14 @@ private:
   /// Ends the socket; `abort` discards what the kernel has yet to send.
   void finish(bool abort = false);
 
+  // An idle session must fit jemalloc's 512-byte class with make_shared's
+  // control block (ADR 7): the small fields share one word.
   std::unique_ptr<transport> stream_;
   enum class deadline : uint8_t { auth, heartbeat, close } due_ = deadline::auth;
+  enum class phase : uint8_t { open, closing, closed } phase_ = phase::open;
+  bool close_sent_ = false;
+  uint8_t missed_pongs_ = 0; ///< at most max_missed_pongs
+  uint8_t bad_in_row_ = 0;   ///< at most max_bad_in_row
   std::shared_ptr<shared_state> state_;
   std::optional<identity> id_;
   std::unique_ptr<unauthenticated_ticket> pending_auth_; ///< until authenticated
@@ -81,16 +87,12 @@ private:
   caf::actor conn_;
   ws_reader reader_;
   std::vector<actors::frame> queue_;
-  enum class phase { open, closing, closed } phase_ = phase::open;
   actors::frame close_frame_;
   size_t writing_ = 0; ///< frames at the front of queue_ being written (0: no write)
-  bool close_sent_ = false;
-  int missed_pongs_ = 0;
   uint64_t dispatched_ = 0; ///< commands handed to the connection actor
   std::unique_ptr<boost::asio::steady_timer> resume_timer_; ///< only while reads pause
   runtime::token_bucket commands_;
   std::chrono::steady_clock::time_point last_alive_{};
-  int bad_in_row_ = 0;
 };
 
 } // namespace chat::gateway

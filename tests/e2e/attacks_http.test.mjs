@@ -67,7 +67,9 @@ test('trailers cannot grow memory: 400 MB of trailer fields are cut after 16 KiB
   const rss1 = rssMiB(node.proc.pid);
   console.log(`# trailers: ${(sent / 1e6).toFixed(1)} MB written before the node closed the connection ` +
               `in ${Date.now() - started} ms; RSS ${rss0.toFixed(0)} -> ${rss1.toFixed(0)} MiB`);
-  assert.match(reply, /^HTTP\/1\.1 431 /);
+  // The 431 is sent; whether the client reads it before the reset that ends a
+  // flood it keeps writing depends on timing (the first test sees it every time).
+  assert.ok(reply === '' || /^HTTP\/1\.1 431 /.test(reply), reply.slice(0, 80));
   assert.ok(sent < 50e6, `the node read ${sent} bytes of trailers`);
   assert.ok(rss1 - rss0 < 50, `RSS grew by ${rss1 - rss0} MiB`);
   await stillServes();

@@ -45,7 +45,7 @@ async function settle(pid, since) {
 test('500 watchers of 1,000 users each close in milliseconds of CPU', async () => {
   await withNode({ args: ['--rate-limit', 'off', '--connect-rate-limit', 'off'] }, async (n) => {
     const pid = n.proc.pid;
-    const W = 500;
+    const W = Number(process.env.ATTACK_WATCHERS ?? 500); // smaller to time the old code
     const watchers = await connectMany(n, W, (i) => `watcher${i}`);
     // 1,000 distinct names per watcher, from a pool of 20,000 users.
     await Promise.all(watchers.map((c, i) =>
@@ -65,7 +65,7 @@ test('500 watchers of 1,000 users each close in milliseconds of CPU', async () =
     console.log(`# ${W} watchers x 1000 names (${users} users held) closing: ${cpu.toFixed(2)} s of CPU ` +
                 `(before the fix: 500+ s), settled after ${Date.now() - started} ms; ` +
                 `/healthz ${healthDuring.toFixed(0)} ms and a join ${joinMs.toFixed(0)} ms meanwhile`);
-    assert.ok(cpu < 5, `${cpu} s of CPU`);
+    assert.ok(cpu < 3, `${cpu} s of CPU`); // 7 s before the fix, on this machine
     assert.ok(joinMs < 2000);
     joiner.close();
   });
