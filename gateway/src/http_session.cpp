@@ -165,6 +165,8 @@ private:
   }
 
   void read_body() {
+    if (parser_->is_done()) // no body (GET): nothing more to read
+      return on_read({});
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](error_code ec, size_t) {
                        self->on_read(ec);
