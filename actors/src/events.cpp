@@ -57,13 +57,6 @@ json_writer& json_writer::key(std::string_view k) {
   return *this;
 }
 
-json_writer& json_writer::raw_members(std::string_view json) {
-  comma();
-  buf_ += json;
-  need_comma_ = true;
-  return *this;
-}
-
 json_writer& json_writer::str(std::string_view v) {
   comma();
   append_json_string(buf_, v);
@@ -166,25 +159,11 @@ frame ack_event(std::string_view ref, std::string_view room, std::string_view id
 }
 
 frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
-                   const std::vector<std::string>& members,
-                   const std::vector<std::pair<std::string, uint64_t>>& receipts) {
+                   std::string_view members, std::string_view receipts) {
   json_writer w;
   w.key("type").str("joined").ref(ref).key("room").str(room).key("seq").num(seq);
-  w.key("members").begin_array();
-  for (auto& m : members)
-    w.str(m);
-  w.end_array().key("receipts").begin_object();
-  for (auto& [user, read] : receipts)
-    w.key(user).num(read);
-  w.end_object();
-  return w.finish();
-}
-
-frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
-                   std::string_view lists) {
-  json_writer w;
-  w.key("type").str("joined").ref(ref).key("room").str(room).key("seq").num(seq);
-  w.raw_members(lists);
+  w.key("members").begin_array().raw(members).end_array();
+  w.key("receipts").begin_object().raw(receipts).end_object();
   return w.finish();
 }
 

@@ -320,8 +320,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         st.members.emplace(addr, member{x.user, x.relay});
       }
       ++st.idle_epoch;
-      return {joined_event(x.ref, st.room, st.meta.seq, st.roster.joined_lists(st.receipts)),
-              st.meta.seq};
+      return {st.roster.joined(x.ref, st.room, st.meta.seq, st.receipts), st.meta.seq};
     },
     [=](msg::room_leave& x) { remove_member(self, x.conn.address()); },
     [=](msg::room_fetch& x) { return fetch(self, x); },

@@ -29,21 +29,24 @@ std::optional<frame> room_roster::remove(std::string_view room, const std::strin
 std::optional<frame> room_roster::changed(std::string_view room, const std::string& user,
                                           bool joined, bool& schedule_flush) {
   // A room that shrinks below the threshold still sends what it coalesced first.
-  if (users_.size() + (joined ? 0 : 1) <= coalesce_above && changes_.empty())
+  if (users_.size() + (joined ? 0 : 1) <= coalesce_above && !big_)
     return member_event(room, user, joined ? "join" : "leave");
-  changes_.try_emplace(user, !joined);
-  if (!flush_scheduled_) {
-    flush_scheduled_ = true;
+  if (!big_)
+    big_ = std::make_unique<coalesced>();
+  big_->changes.try_emplace(user, !joined);
+  if (!big_->flush_scheduled) {
+    big_->flush_scheduled = true;
     schedule_flush = true;
   }
   return std::nullopt;
 }
 
 std::optional<frame> room_roster::flush(std::string_view room) {
-  flush_scheduled_ = false;
+  if (!big_)
+    return std::nullopt;
   std::vector<std::string_view> joined;
   std::vector<std::string_view> left;
-  for (auto& [user, was_in] : changes_) {
+  for (auto& [user, was_in] : big_->changes) {
     bool is_in = users_.count(user) > 0;
     if (is_in && !was_in)
       joined.push_back(user);
@@ -53,11 +56,12 @@ std::optional<frame> room_roster::flush(std::string_view room) {
   std::optional<frame> out;
   if (!joined.empty() || !left.empty())
     out = members_event(room, joined, left);
-  changes_.clear();
+  big_.reset(); // a room back at the threshold or below sends `member` events again
   return out;
 }
 
-std::string_view room_roster::joined_lists(const receipt_map& receipts) {
+frame room_roster::joined(std::string_view ref, std::string_view room, uint64_t seq,
+                          const receipt_map& receipts) {
   auto append = [&](const std::string& user) {
     if (!members_.empty())
       members_ += ',';
@@ -76,21 +80,12 @@ std::string_view room_roster::joined_lists(const receipt_map& receipts) {
     for (auto& [user, n] : users_)
       append(user);
     dirty_ = false;
-  } else if (appended_.empty() && !lists_.empty()) {
-    return lists_;
   } else {
     for (auto& user : appended_)
       append(user);
   }
   appended_.clear();
-  lists_.clear();
-  lists_.reserve(members_.size() + receipts_.size() + 26);
-  lists_ += "\"members\":[";
-  lists_ += members_;
-  lists_ += "],\"receipts\":{";
-  lists_ += receipts_;
-  lists_ += '}';
-  return lists_;
+  return joined_event(ref, room, seq, members_, receipts_);
 }
 
 } // namespace chat::actors

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,8 +43,9 @@ public:
   /// (nothing when they cancel out).
   std::optional<frame> flush(std::string_view room);
 
-  /// `"members":[...],"receipts":{...}` for a `joined` reply.
-  [[nodiscard]] std::string_view joined_lists(const receipt_map& receipts);
+  /// The `joined` reply for a member of this room.
+  [[nodiscard]] frame joined(std::string_view ref, std::string_view room, uint64_t seq,
+                             const receipt_map& receipts);
 
   /// A member's receipt moved: the receipts list is rebuilt at the next join.
   void receipts_changed() { dirty_ = true; }
@@ -58,12 +60,15 @@ private:
   /// Users added since `lists_` was built; `dirty_`: rebuild it whole.
   std::vector<std::string> appended_;
   bool dirty_ = true;
-  std::string members_; ///< the members' names, JSON strings separated by commas
+  std::string members_;  ///< the members' names, JSON strings separated by commas
   std::string receipts_; ///< "user":seq pairs separated by commas
-  std::string lists_;    ///< what joined_lists returns
-  /// Coalesced changes: user -> whether it was in the room before them.
-  std::unordered_map<std::string, bool> changes_;
-  bool flush_scheduled_ = false;
+  /// Coalesced changes (only big rooms have them: every byte here is paid by
+  /// every room): user -> whether it was in the room before them.
+  struct coalesced {
+    std::unordered_map<std::string, bool> changes;
+    bool flush_scheduled = false;
+  };
+  std::unique_ptr<coalesced> big_;
 };
 
 } // namespace chat::actors

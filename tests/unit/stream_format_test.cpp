@@ -90,7 +90,7 @@ TEST_CASE("event meta is read from the encoders' own output") {
   CHECK(meta.room == "room:x");
   CHECK(meta.seq == 57u);
 
-  auto joined = actors::joined_event(R"("x,\"room\":\"evil\"")", "r", 9, {"alice"}, {});
+  auto joined = actors::joined_event(R"("x,\"room\":\"evil\"")", "r", 9, R"("alice")", "");
   meta = read_event_meta(joined.json());
   CHECK(meta.type == "joined");
   CHECK(meta.room == "r");

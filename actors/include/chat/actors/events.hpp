@@ -23,9 +23,9 @@ public:
   json_writer& num(uint64_t v);
   json_writer& num(int64_t v);
   json_writer& boolean(bool v);
+  /// Copies `json` verbatim: a value, or (inside an array or object just
+  /// begun) elements already written as JSON.
   json_writer& raw(std::string_view json);
-  /// Appends members already written as JSON (`"a":1,"b":[]`) to the object.
-  json_writer& raw_members(std::string_view json);
   json_writer& begin_object();
   json_writer& end_object();
   json_writer& begin_array();
@@ -53,13 +53,11 @@ void write_message_object(json_writer& w, std::string_view room,
                           const storage::message_record& m);
 [[nodiscard]] frame ack_event(std::string_view ref, std::string_view room, std::string_view id,
                               uint64_t seq, bool dup);
-/// `receipts` holds (user, seq) of the members that have one.
+/// `members`: the members' names already encoded as JSON strings separated by
+/// commas; `receipts`: the `"user":seq` pairs of those that have one, likewise
+/// (a room keeps both as text, see room_roster).
 [[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
-                                 const std::vector<std::string>& members,
-                                 const std::vector<std::pair<std::string, uint64_t>>& receipts);
-/// The same with the lists already encoded (`"members":[...],"receipts":{...}`).
-[[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
-                                 std::string_view lists);
+                                 std::string_view members, std::string_view receipts);
 [[nodiscard]] frame read_event(std::string_view room, std::string_view user, uint64_t seq);
 [[nodiscard]] frame signal_event(std::string_view room, std::string_view from,
                                  std::string_view data);
