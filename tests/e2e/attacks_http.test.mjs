@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startNode, Client, cpuSeconds, rssMiB, healthzMs, rawHttp, getJson } from './lib.mjs';
+import { startNode, withNode, Client, cpuSeconds, rssMiB, healthzMs, rawHttp, getJson } from './lib.mjs';
 
 let node;
 before(async () => {
@@ -156,23 +156,18 @@ test('a stream flood from one connection and from one user is capped; others sti
 });
 
 test('streams per address are capped (--max-streams-per-ip)', async () => {
-  const n = await startNode({ args: ['--max-streams-per-ip', '5', '--rate-limit', 'off'] });
-  try {
+  await withNode({ args: ['--max-streams-per-ip', '5', '--rate-limit', 'off'] }, async (n) => {
     const statuses = [];
     for (let i = 0; i < 7; ++i)
       statuses.push((await getJson(`${n.http}/poll?user=u${i}&rooms=r&timeout=0`)).status);
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 503, 503]);
     await stillServes(n);
-  } finally {
-    await n.stop();
-    n.cleanup();
-  }
+  });
 });
 
 test('out of descriptors: 503s first, no busy loop, no log flood, serving again after', async () => {
   // 256 descriptors: 64 are kept in reserve, 192 sockets at most.
-  const n = await startNode({ nofile: 256, args: ['--request-timeout-ms', '2000', '--connect-rate-limit', 'off'] });
-  try {
+  await withNode({ nofile: 256, args: ['--request-timeout-ms', '2000', '--connect-rate-limit', 'off'] }, async (n) => {
     const cpu0 = cpuSeconds(n.proc.pid);
     const sockets = [];
     const replies = [];
@@ -201,8 +196,5 @@ test('out of descriptors: 503s first, no busy loop, no log flood, serving again 
     assert.ok(accepts + refusals <= 4, 'no log flood');
     assert.ok(after < 2000);
     await stillServes(n);
-  } finally {
-    await n.stop();
-    n.cleanup();
-  }
+  });
 });

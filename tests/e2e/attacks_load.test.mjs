@@ -4,17 +4,7 @@
 // how fast /healthz answered meanwhile; docs/benchmarks.md records the figures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode, Client, cpuSeconds, rssMiB, healthzMs, metric } from './lib.mjs';
-
-async function withNode(opts, fn) {
-  const n = await startNode(opts);
-  try {
-    await fn(n);
-  } finally {
-    await n.stop();
-    n.cleanup();
-  }
-}
+import { withNode, Client, cpuSeconds, rssMiB, healthzMs, metric } from './lib.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,21 +6,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { startNode, Client } from './lib.mjs';
+import { withNode, Client } from './lib.mjs';
 import { frame, rawConnect, until } from './raw.mjs';
 import { sign, inOneHour } from './jwt.mjs';
 
 const SECRET = 'attack-tests-secret-0123456789abcdef';
-
-async function withNode(opts, fn) {
-  const n = await startNode(opts);
-  try {
-    await fn(n);
-  } finally {
-    await n.stop();
-    n.cleanup();
-  }
-}
 
 /** Upgrades without credentials and then says nothing; resolves the status line. */
 function silentSocket(port, localAddress) {

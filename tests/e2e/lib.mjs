@@ -84,6 +84,17 @@ export async function startNode({ dataDir, args = [], env = {}, dev = true, tls 
   };
 }
 
+/** Runs `fn(node)` against a fresh node (startNode's options), then stops and removes it. */
+export async function withNode(opts, fn) {
+  const node = await startNode(opts);
+  try {
+    return await fn(node);
+  } finally {
+    await node.stop();
+    node.cleanup();
+  }
+}
+
 /** A WebSocket client that buffers every JSON frame for the test to pick from. */
 export class Client {
   static connect(url, options = {}) {
