@@ -53,7 +53,7 @@ export class ChatClient {
 
   // -- event API --------------------------------------------------------------
 
-  /** Listens to a server event type ('message', 'member', 'typing', 'read',
+  /** Listens to a server event type ('message', 'member', 'members', 'typing', 'read',
    *  'presence', 'presence_state', 'joined', 'signal', 'resync', 'error') or
    *  'state' ({state, transport}). */
   on(type, fn) {
