@@ -484,8 +484,11 @@ bool command(connection_self* self, caf::type_erased_tuple& xs) {
 /// The type of the shared behavior's one case; no message has it.
 struct never_sent {};
 
+// One `handle` overload per command of msg::actor_commands (a missing one
+// does not compile).
 template <class... Cmds>
-bool any_command(connection_self* self, caf::type_erased_tuple& xs) {
+bool any_command(connection_self* self, caf::type_erased_tuple& xs,
+                 msg::command_list<Cmds...>) {
   return (command<Cmds>(self, xs) || ...);
 }
 
@@ -495,8 +498,7 @@ bool any_command(connection_self* self, caf::type_erased_tuple& xs) {
 caf::result<caf::message> dispatch(caf::scheduled_actor* ptr, caf::message_view& view) {
   auto* self = static_cast<connection_self*>(ptr);
   auto& xs = view.content();
-  if (any_command<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_typing, msg::cmd_history,
-                  msg::cmd_read, msg::cmd_signal, msg::cmd_presence>(self, xs)) {
+  if (any_command(self, xs, msg::actor_commands{})) {
   } else if (xs.match_elements<msg::presence_event>()) {
     on_presence_event(self, xs.get_mutable_as<msg::presence_event>(0));
   } else if (xs.match_elements<msg::heartbeat_atom>()) {
@@ -510,9 +512,12 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* ptr, caf::message_view&
     self->state.out->close();
     self->quit();
   } else {
+    // Logged, and a request gets an error (sec::unexpected_message).
     return caf::print_and_drop(ptr, view);
   }
-  return caf::delegated<caf::message>{}; // handled; nothing to answer
+  // Handled. Commands answer through the outbox, so a request gets an empty
+  // reply rather than none (a request answered by nothing would wait forever).
+  return caf::message{};
 }
 
 caf::behavior connection_actor::make_behavior() {

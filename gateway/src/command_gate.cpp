@@ -64,6 +64,10 @@ void forward_command(const caf::actor& conn, command&& cmd,
                [](cmd_ping&) {}, // answered by screen_command
                [](cmd_auth&) {},
                [&](auto& x) {
+                 // Anything else the codec makes must be one the actor executes.
+                 static_assert(msg::listed<std::decay_t<decltype(x)>, msg::actor_commands>::value,
+                               "a command of the codec that the connection actor does not "
+                               "execute: add it to msg::actor_commands, or answer it here");
                  if (reply)
                    caf::anon_send(conn, msg::reply_to{std::move(reply)}, std::move(x));
                  else

@@ -481,3 +481,22 @@ TEST_CASE("presence: users share the node's shards; an idle user is forgotten, i
   CHECK(state["last_seen"]["idle7"].get<int64_t>() > 0); // from the store
   CHECK(test::eventually([&] { return held() == 2; })); // "w" and the watched "idle7"
 }
+
+TEST_CASE("a request to a connection actor is answered, never left waiting") {
+  test::temp_dir dir;
+  node n{dir.path()};
+  client alice{n.sys, n.handles, "alice"};
+  caf::scoped_actor self{n.sys};
+  // A command: executed (its reply goes to the outbox) and the request gets an
+  // empty answer.
+  bool answered = false;
+  self->request(alice.actor(), 2s, msg::cmd_join{"", "r", false, 0})
+    .receive([&] { answered = true; }, [&](caf::error& err) { FAIL(n.sys.render(err)); });
+  CHECK(answered);
+  alice.next("joined");
+  // A message no connection understands: an error, not a timeout.
+  caf::error err;
+  self->request(alice.actor(), 2s, std::string{"nonsense"})
+    .receive([] { FAIL("answered"); }, [&](caf::error& e) { err = e; });
+  CHECK(err == caf::sec::unexpected_message);
+}

@@ -57,6 +57,9 @@ public:
   void keep_raw() { keep_raw_ = true; }
 
   /// True when no frame arrives within `wait`.
+  /// The connection actor.
+  [[nodiscard]] const caf::actor& actor() const { return conn_; }
+
   bool quiet(std::chrono::milliseconds wait) {
     std::this_thread::sleep_for(wait);
     std::unique_lock<std::mutex> lock{mtx_};

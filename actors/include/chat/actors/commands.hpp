@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -109,5 +110,23 @@ template <class Inspector>
 auto inspect(Inspector& f, cmd_signal& x) {
   return f(caf::meta::type_name("chat::msg::cmd_signal"), x.ref, x.room, x.to, x.data);
 }
+
+/// A list of types (nothing else).
+template <class... Ts>
+struct command_list {};
+
+/// Every client command that a connection actor executes, in one place: the
+/// gateway's `command` variant and the connection actor's dispatch are both
+/// built from this list, so a command added here without a handler, or to the
+/// variant without being here, does not compile (gateway/include/chat/gateway/codec.hpp,
+/// actors/src/connection_actor.cpp).
+using actor_commands = command_list<cmd_join, cmd_leave, cmd_send, cmd_history, cmd_typing,
+                                    cmd_read, cmd_presence, cmd_signal>;
+
+/// True when `T` is one of `List`'s types.
+template <class T, class List>
+struct listed;
+template <class T, class... Ts>
+struct listed<T, command_list<Ts...>> : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
 
 } // namespace chat::msg

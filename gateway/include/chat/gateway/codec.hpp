@@ -32,10 +32,16 @@ struct cmd_auth {
   std::string token;
 };
 
-using command =
-  std::variant<msg::cmd_join, msg::cmd_leave, msg::cmd_send, msg::cmd_history,
-               msg::cmd_typing, msg::cmd_read, msg::cmd_presence, msg::cmd_signal, cmd_ping,
-               cmd_auth>;
+template <class List, class... Extra>
+struct variant_of;
+template <class... Ts, class... Extra>
+struct variant_of<msg::command_list<Ts...>, Extra...> {
+  using type = std::variant<Ts..., Extra...>;
+};
+
+/// Every client command: those the connection actor executes (one list,
+/// msg::actor_commands) and those the gateway answers itself.
+using command = variant_of<msg::actor_commands, cmd_ping, cmd_auth>::type;
 
 /// Why a frame was refused: a protocol error code and a human message.
 struct command_error {
