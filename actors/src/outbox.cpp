@@ -71,6 +71,53 @@ bool outbox::take(std::vector<frame>& out) {
   return !overflowed_;
 }
 
+void outbox::command_done() {
+  auto done = done_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  auto at = wake_at_.load(std::memory_order_acquire);
+  if (at != 0 && done >= at && wake_at_.compare_exchange_strong(at, 0))
+    wake_consumer();
+}
+
+bool outbox::wake_when_done(uint64_t count, std::shared_ptr<outbox_waker> keep) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return false;
+    if (!owned_waker_) { // (a function waker is owned already)
+      owned_waker_ = std::move(keep);
+      held_for_wait_ = true;
+    }
+  }
+  wake_at_.store(count, std::memory_order_release);
+  // The last command may have finished before the store: take the wake back.
+  auto at = count;
+  if (done_.load(std::memory_order_acquire) >= count && wake_at_.compare_exchange_strong(at, 0)) {
+    std::shared_ptr<outbox_waker> released;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (held_for_wait_) {
+      released = std::move(owned_waker_);
+      held_for_wait_ = false;
+    }
+    return false;
+  }
+  return true;
+}
+
+void outbox::wake_consumer() {
+  std::shared_ptr<outbox_waker> wake;
+  std::shared_ptr<outbox_waker> held; // released after the wake (which keeps its own)
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    wake = waker_.lock();
+    if (held_for_wait_) {
+      held = std::move(owned_waker_);
+      held_for_wait_ = false;
+    }
+  }
+  if (wake)
+    wake->wake();
+}
+
 bool outbox::overflowed() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return overflowed_;
@@ -82,11 +129,16 @@ void outbox::release(size_t bytes) {
 }
 
 void outbox::close() {
+  // Destroyed after the lock is released: the last reference to a consumer
+  // held for wake_when_done would destroy it, and it closes its outbox.
+  std::shared_ptr<outbox_waker> released;
+  std::vector<frame> dropped;
   std::lock_guard<std::mutex> guard{mtx_};
   closed_ = true;
-  pending_.clear();
+  dropped.swap(pending_);
   waker_.reset();
-  owned_waker_ = nullptr;
+  released = std::move(owned_waker_);
+  held_for_wait_ = false;
 }
 
 bool outbox::has_room(size_t size) const {

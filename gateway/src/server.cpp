@@ -192,8 +192,7 @@ void server::stop() {
   for (auto& s : d.state->live_sessions())
     s->close_async(close_code::going_away, "server shutting down");
   // Give the close handshakes a moment (each session has its own deadline).
-  for (int i = 0; i < 300 && d.state->session_count() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  d.state->wait_drained(std::chrono::seconds(3));
   d.work.clear();
   for (auto& ioc : d.iocs)
     ioc->stop();

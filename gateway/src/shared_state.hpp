@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -67,6 +69,14 @@ struct shared_state {
   void remove(live_connection* key) {
     std::lock_guard<std::mutex> guard{mtx_};
     sessions_.erase(key);
+    if (sessions_.empty())
+      drained_.notify_all();
+  }
+
+  /// Waits until every live connection is gone, or `timeout`; true when gone.
+  bool wait_drained(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    return drained_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
   }
 
   std::vector<std::shared_ptr<live_connection>> live_sessions() {
@@ -116,6 +126,7 @@ struct shared_state {
 private:
   std::atomic<size_t> slots_{0};
   std::mutex mtx_;
+  std::condition_variable drained_;
   std::unordered_map<live_connection*, std::weak_ptr<live_connection>> sessions_;
   std::unordered_map<std::string, std::weak_ptr<stream_session>> streams_;
 };

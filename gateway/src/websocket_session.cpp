@@ -139,18 +139,15 @@ bool websocket_session::saturated() const {
   return dispatched_ - out_->commands_done() >= max_unfinished_commands;
 }
 
+// Reading resumes when half of the unfinished commands are done: the outbox
+// wakes the session then (write_more resumes it), and holds it meanwhile (no
+// read is pending to keep it alive).
 void websocket_session::pause_reading() {
-  if (!resume_timer_)
-    resume_timer_ = std::make_unique<asio::steady_timer>(stream_->get_executor());
-  resume_timer_->expires_after(std::chrono::milliseconds(2));
-  resume_timer_->async_wait([self = shared_from_this()](error_code ec) {
-    if (ec || self->phase_ == phase::closed)
-      return;
-    if (self->dispatched_ - self->out_->commands_done() > max_unfinished_commands / 2)
-      return self->pause_reading();
-    self->resume_timer_.reset();
-    self->wait_read();
-  });
+  if (out_->wake_when_done(dispatched_ - max_unfinished_commands / 2, shared_from_this())) {
+    reading_paused_ = true;
+    return;
+  }
+  wait_read(); // they finished meanwhile
 }
 
 // Returns false once the session stops reading frames.
@@ -263,6 +260,10 @@ void websocket_session::close(uint16_t code, std::string_view reason) {
 void websocket_session::write_more() {
   if (phase_ == phase::closed)
     return;
+  if (reading_paused_ && dispatched_ - out_->commands_done() <= max_unfinished_commands / 2) {
+    reading_paused_ = false;
+    wait_read(); // also while closing: it drains until the peer's FIN
+  }
   if (writing_) {
     // A peer that stopped reading never completes the write in flight: its
     // overflow is acted on now, not after the write.

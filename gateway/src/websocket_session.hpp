@@ -80,6 +80,7 @@ private:
   bool close_sent_ = false;
   uint8_t missed_pongs_ = 0; ///< at most max_missed_pongs
   uint8_t bad_in_row_ = 0;   ///< at most max_bad_in_row
+  bool reading_paused_ = false; ///< too many unfinished commands (see saturated())
   std::shared_ptr<shared_state> state_;
   std::optional<identity> id_;
   std::unique_ptr<unauthenticated_ticket> pending_auth_; ///< until authenticated
@@ -90,7 +91,6 @@ private:
   actors::frame close_frame_;
   size_t writing_ = 0; ///< frames at the front of queue_ being written (0: no write)
   uint64_t dispatched_ = 0; ///< commands handed to the connection actor
-  std::unique_ptr<boost::asio::steady_timer> resume_timer_; ///< only while reads pause
   runtime::token_bucket commands_;
   std::chrono::steady_clock::time_point last_alive_{};
 };

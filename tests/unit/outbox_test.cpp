@@ -102,3 +102,36 @@ TEST_CASE("a single frame larger than the bound passes an empty queue") {
   CHECK(out.take(got));
   CHECK(got.size() == 1);
 }
+
+TEST_CASE("wake_when_done: a paused consumer is held and woken once enough commands are done") {
+  struct consumer final : outbox_waker {
+    explicit consumer(int& wakes) : wakes(wakes) {}
+    void wake() override { ++wakes; }
+    int& wakes;
+  };
+  int wakes = 0;
+  outbox box{1024};
+  auto c = std::make_shared<consumer>(wakes);
+  std::weak_ptr<consumer> alive = c;
+  box.set_waker(std::weak_ptr<outbox_waker>{c});
+  box.command_done(); // 1 done
+  CHECK_FALSE(box.wake_when_done(1, c)); // already there: nothing arranged
+  CHECK(box.wake_when_done(3, c));
+  c.reset(); // only the outbox holds the consumer now
+  CHECK_FALSE(alive.expired());
+  box.command_done();
+  CHECK(wakes == 0);
+  box.command_done(); // 3 done: woken once, and let go
+  CHECK(wakes == 1);
+  CHECK(alive.expired());
+  box.command_done();
+  CHECK(wakes == 1);
+  // Closing lets a held consumer go too.
+  auto d = std::make_shared<consumer>(wakes);
+  alive = d;
+  box.set_waker(std::weak_ptr<outbox_waker>{d});
+  CHECK(box.wake_when_done(10, d));
+  d.reset();
+  box.close();
+  CHECK(alive.expired());
+}

@@ -68,12 +68,18 @@ public:
   // The session counts the commands it hands to the connection actor; the actor
   // calls command_done() when each is finished. The session stops reading the
   // socket while too many are unfinished (a saturated room or store), so that
-  // nothing buffers without bound between the socket and the actors.
+  // nothing buffers without bound between the socket and the actors, and asks
+  // to be woken (its waker) once enough are done.
 
-  void command_done() { done_.fetch_add(1, std::memory_order_release); }
+  void command_done();
   [[nodiscard]] uint64_t commands_done() const {
     return done_.load(std::memory_order_acquire);
   }
+
+  /// Wakes the consumer once commands_done() reaches `count`, holding `keep`
+  /// (the consumer) until then. Returns false (and arranges nothing) when it
+  /// already has, or the outbox is closed.
+  [[nodiscard]] bool wake_when_done(uint64_t count, std::shared_ptr<outbox_waker> keep);
 
   /// Whether a frame of `size` bytes would be accepted now (for producers that
   /// can wait, such as a replay, instead of overflowing the queue).
@@ -89,7 +95,11 @@ private:
   bool wake_armed_ = true;
   bool overflowed_ = false;
   bool closed_ = false;
+  bool held_for_wait_ = false; ///< owned_waker_ is the consumer kept for wake_when_done
   std::atomic<uint64_t> done_{0};
+  std::atomic<uint64_t> wake_at_{0}; ///< 0: nobody waits for commands to finish
+
+  void wake_consumer();
 };
 
 } // namespace chat::actors
