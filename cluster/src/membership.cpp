@@ -30,6 +30,8 @@ void configure(caf::actor_system_config& cfg, const cluster_options& opts) {
 
 namespace {
 
+constexpr int connect_attempts = 4;
+
 // A direct middleman connection to every member the seed listed (so that no
 // member's traffic depends on the seed staying up), then a hello over it.
 void connect_members(caf::actor_system& sys, const caf::actor& me, const std::string& self_id,
@@ -42,8 +44,15 @@ void connect_members(caf::actor_system& sys, const caf::actor& me, const std::st
     auto ep = runtime::parse_endpoint(m.endpoint, err);
     auto direct = ep ? sys.middleman().remote_actor(ep->host, ep->port)
                      : caf::expected<caf::actor>{caf::sec::invalid_argument};
+    // A member that has just started may not answer its first handshake in
+    // time (a loaded machine): try a few times before going without the link.
+    for (int attempt = 1; ep && !direct && attempt < connect_attempts; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+      direct = sys.middleman().remote_actor(ep->host, ep->port);
+    }
     if (!direct) {
-      spdlog::warn("cluster: no direct link to '{}' at {}", m.node_id, m.endpoint);
+      spdlog::warn("cluster: no direct link to '{}' at {}: {}", m.node_id, m.endpoint,
+                   ep ? sys.render(direct.error()) : err);
       continue;
     }
     scoped->request(me, std::chrono::seconds(10), greet_atom::value, *direct)
