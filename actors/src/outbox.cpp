@@ -78,38 +78,32 @@ void outbox::command_done() {
     wake_consumer();
 }
 
+// The hold is taken and given back under the lock, so that a late wake of an
+// earlier wait (its command_done raced the consumer's next pause) never lets go
+// of the consumer a newer wait still needs.
 bool outbox::wake_when_done(uint64_t count, std::shared_ptr<outbox_waker> keep) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (closed_)
-      return false;
-    if (!owned_waker_) { // (a function waker is owned already)
-      owned_waker_ = std::move(keep);
-      held_for_wait_ = true;
-    }
-  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (closed_)
+    return false;
   wake_at_.store(count, std::memory_order_release);
   // The last command may have finished before the store: take the wake back.
   auto at = count;
-  if (done_.load(std::memory_order_acquire) >= count && wake_at_.compare_exchange_strong(at, 0)) {
-    std::shared_ptr<outbox_waker> released;
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (held_for_wait_) {
-      released = std::move(owned_waker_);
-      held_for_wait_ = false;
-    }
+  if (done_.load(std::memory_order_acquire) >= count && wake_at_.compare_exchange_strong(at, 0))
     return false;
+  if (!owned_waker_ || held_for_wait_) { // (a function waker is owned already)
+    owned_waker_ = std::move(keep);
+    held_for_wait_ = true;
   }
   return true;
 }
 
 void outbox::wake_consumer() {
   std::shared_ptr<outbox_waker> wake;
-  std::shared_ptr<outbox_waker> held; // released after the wake (which keeps its own)
+  std::shared_ptr<outbox_waker> held; // released after the wake, which keeps its own
   {
     std::lock_guard<std::mutex> guard{mtx_};
     wake = waker_.lock();
-    if (held_for_wait_) {
+    if (held_for_wait_ && wake_at_.load(std::memory_order_acquire) == 0) {
       held = std::move(owned_waker_);
       held_for_wait_ = false;
     }
@@ -129,16 +123,29 @@ void outbox::release(size_t bytes) {
 }
 
 void outbox::close() {
-  // Destroyed after the lock is released: the last reference to a consumer
-  // held for wake_when_done would destroy it, and it closes its outbox.
   std::shared_ptr<outbox_waker> released;
+  std::shared_ptr<outbox_waker> wake;
   std::vector<frame> dropped;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    closed_ = true;
+    dropped.swap(pending_);
+    if (held_for_wait_)
+      wake = waker_.lock();
+    waker_.reset();
+    released = std::move(owned_waker_);
+    held_for_wait_ = false;
+  }
+  // A consumer held for wake_when_done is woken first: its wake keeps it alive
+  // on its own thread (which then sees the outbox closed), so that the last
+  // reference is never dropped here, on a producer's thread, or under the lock.
+  if (wake)
+    wake->wake();
+}
+
+bool outbox::closed() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  closed_ = true;
-  dropped.swap(pending_);
-  waker_.reset();
-  released = std::move(owned_waker_);
-  held_for_wait_ = false;
+  return closed_;
 }
 
 bool outbox::has_room(size_t size) const {

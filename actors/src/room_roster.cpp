@@ -62,10 +62,12 @@ std::optional<frame> room_roster::flush(std::string_view room) {
 
 frame room_roster::joined(std::string_view ref, std::string_view room, uint64_t seq,
                           const receipt_map& receipts) {
-  auto append = [&](const std::string& user) {
+  auto add_member = [&](const std::string& user) {
     if (!members_.empty())
       members_ += ',';
     append_json_string(members_, user);
+  };
+  auto add_receipt = [&](const std::string& user) {
     if (auto r = receipts.find(user); r != receipts.end()) {
       if (!receipts_.empty())
         receipts_ += ',';
@@ -76,14 +78,24 @@ frame room_roster::joined(std::string_view ref, std::string_view room, uint64_t 
   };
   if (dirty_) {
     members_.clear();
-    receipts_.clear();
     for (auto& [user, n] : users_)
-      append(user);
-    dirty_ = false;
+      add_member(user);
   } else {
     for (auto& user : appended_)
-      append(user);
+      add_member(user);
   }
+  // A moved receipt rebuilds the receipts alone (reads are far more frequent
+  // than joins and leaves, and the member list is the bigger one).
+  if (dirty_ || receipts_dirty_) {
+    receipts_.clear();
+    for (auto& [user, n] : users_)
+      add_receipt(user);
+  } else {
+    for (auto& user : appended_)
+      add_receipt(user);
+  }
+  dirty_ = false;
+  receipts_dirty_ = false;
   appended_.clear();
   return joined_event(ref, room, seq, members_, receipts_);
 }

@@ -47,8 +47,8 @@ public:
   [[nodiscard]] frame joined(std::string_view ref, std::string_view room, uint64_t seq,
                              const receipt_map& receipts);
 
-  /// A member's receipt moved: the receipts list is rebuilt at the next join.
-  void receipts_changed() { dirty_ = true; }
+  /// A member's receipt moved: the receipts list (only) is rebuilt at the next join.
+  void receipts_changed() { receipts_dirty_ = true; }
 
   [[nodiscard]] const std::unordered_map<std::string, size_t>& users() const { return users_; }
 
@@ -59,7 +59,8 @@ private:
   std::unordered_map<std::string, size_t> users_; ///< connections per user
   /// Users added since `lists_` was built; `dirty_`: rebuild it whole.
   std::vector<std::string> appended_;
-  bool dirty_ = true;
+  bool dirty_ = true;          ///< rebuild both lists
+  bool receipts_dirty_ = true; ///< rebuild the receipts list
   std::string members_;  ///< the members' names, JSON strings separated by commas
   std::string receipts_; ///< "user":seq pairs separated by commas
   /// Coalesced changes (only big rooms have them: every byte here is paid by

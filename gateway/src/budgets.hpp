@@ -8,27 +8,35 @@
 
 namespace chat::gateway {
 
+/// Why a connection was refused a place: a limit of the client's own (its user,
+/// its address: 429, try later) or of the node (503).
+struct refusal {
+  bool per_client = false;
+  std::string why;
+};
+
 /// What an SSE or poll stream holds of the node's limits while it is open: a
 /// connection slot and a place in its user's and its client address's stream
 /// counts. Charged when the stream is created, given back when it ends.
 class stream_budget {
 public:
   /// Takes all three places, or none and says which limit was reached.
-  static std::variant<stream_budget, std::string>
+  static std::variant<stream_budget, refusal>
   take(const std::shared_ptr<shared_state>& state, const std::string& user,
        const std::string& address) {
     if (!state->streams_per_user.acquire(user))
-      return "user '" + user + "' has " + std::to_string(state->streams_per_user.max())
-             + " streams open on this node already";
+      return refusal{true, "user '" + user + "' has "
+                             + std::to_string(state->streams_per_user.max())
+                             + " streams open on this node already"};
     if (!state->streams_per_ip.acquire(address)) {
       state->streams_per_user.release(user);
-      return "this address has " + std::to_string(state->streams_per_ip.max())
-             + " streams open already";
+      return refusal{true, "this address has " + std::to_string(state->streams_per_ip.max())
+                             + " streams open already"};
     }
     if (!state->reserve_slot()) {
       state->streams_per_user.release(user);
       state->streams_per_ip.release(address);
-      return std::string{"too many connections on this node"};
+      return refusal{false, "too many connections on this node"};
     }
     return stream_budget{state, user, address};
   }
@@ -62,14 +70,16 @@ private:
 /// authenticate.
 class unauthenticated_ticket {
 public:
-  /// Nothing when either budget is spent.
-  static std::unique_ptr<unauthenticated_ticket> take(const std::shared_ptr<shared_state>& state,
-                                                      const std::string& address) {
+  /// A ticket, or why not (the node's budget, or the address's).
+  static std::variant<std::unique_ptr<unauthenticated_ticket>, refusal>
+  take(const std::shared_ptr<shared_state>& state, const std::string& address) {
     if (!state->unauthenticated.acquire())
-      return nullptr;
+      return refusal{false, "too many unauthenticated connections on this node; "
+                            "authenticate at the handshake"};
     if (!state->unauthenticated_per_ip.acquire(address)) {
       state->unauthenticated.release();
-      return nullptr;
+      return refusal{true, "too many unauthenticated connections from this address; "
+                           "authenticate at the handshake"};
     }
     return std::unique_ptr<unauthenticated_ticket>{new unauthenticated_ticket(state, address)};
   }

@@ -381,10 +381,10 @@ private:
     // of its own (per node and per address), never a connection slot.
     std::unique_ptr<unauthenticated_ticket> pending;
     if (!id) {
-      pending = unauthenticated_ticket::take(state_, peer_);
-      if (!pending)
-        return send_error(http::status::service_unavailable, "overloaded",
-                          "too many unauthenticated connections; authenticate at the handshake");
+      auto ticket = unauthenticated_ticket::take(state_, peer_);
+      if (auto* no = std::get_if<refusal>(&ticket))
+        return refuse(*no, 5);
+      pending = std::move(std::get<0>(ticket));
     } else if (!state_->reserve_slot()) {
       return send_error(http::status::service_unavailable, "overloaded",
                         "too many connections on this node");
@@ -490,8 +490,8 @@ private:
         return std::nullopt;
       }
     auto budget = stream_budget::take(state_, id->user, peer_);
-    if (auto* why = std::get_if<std::string>(&budget)) {
-      send_error(http::status::service_unavailable, "overloaded", *why);
+    if (auto* no = std::get_if<refusal>(&budget)) {
+      refuse(*no, poll_stream::idle_timeout.count());
       return std::nullopt;
     }
     return opened_stream{std::move(*id), std::move(sr),
@@ -686,6 +686,16 @@ private:
     res.set(http::field::content_type, "application/json");
     res.body() = error_body(code, message);
     write(std::move(res), keep_alive && keep_alive_);
+  }
+
+  // A limit of the client's own: 429 with when to try again (an abandoned
+  // stream or socket gives its place back within `retry_s`); the node's: 503.
+  void refuse(const refusal& no, int64_t retry_s) {
+    if (!no.per_client)
+      return send_error(http::status::service_unavailable, "overloaded", no.why);
+    response res{http::status::too_many_requests, version_};
+    res.set(http::field::retry_after, std::to_string(retry_s));
+    send(std::move(res), "rate_limited", no.why);
   }
 
   void send(response res, std::string_view code, std::string_view message) {

@@ -99,6 +99,10 @@ void sse_session::write_more() {
   }
   if (writing_)
     return;
+  if (out_->closed()) { // closed by a producer (a failed replay): the client resumes
+    spdlog::info("sse: '{}' stream ended by its room, the client resumes", who().user);
+    return finish();
+  }
   for (auto& f : queue_)
     format(f);
   queue_.clear();

@@ -273,6 +273,8 @@ void websocket_session::write_more() {
   }
   if (phase_ == phase::open && !out_->take(queue_))
     return close(close_code::try_again_later, "slow_consumer");
+  if (phase_ == phase::open && out_->closed()) // closed by a producer (a failed replay)
+    return close(close_code::try_again_later, "unavailable: rejoin with since");
   if (queue_.empty() && phase_ == phase::closing) {
     if (close_sent_) {
       stream_->shutdown_send();
@@ -317,6 +319,9 @@ void websocket_session::arm_heartbeat() {
 }
 
 void websocket_session::on_deadline(session_clock::time_point) {
+  // The clock holds the session by a raw pointer; closing may drop the last
+  // other reference (the outbox's hold on a session whose reads are paused).
+  auto self = shared_from_this();
   set_deadline(session_clock::time_point::max());
   switch (due_) {
     case deadline::auth:

@@ -29,7 +29,7 @@ test('silent unauthenticated sockets cannot lock out clients that authenticate',
     const silent = [];
     for (let i = 0; i < 99; ++i) silent.push(await silentSocket(n.port));
     const upgraded = silent.filter((s) => s.status === 101).length;
-    const refused = silent.filter((s) => s.status === 503).length;
+    const refused = silent.filter((s) => s.status === 429).length;
     // A client with a token still gets in and is served.
     const token = sign({ sub: 'alice', exp: inOneHour() }, { secret: SECRET });
     const c = await Client.connect(`ws://127.0.0.1:${n.port}/ws?token=${token}`);
@@ -39,7 +39,7 @@ test('silent unauthenticated sockets cannot lock out clients that authenticate',
     const later = await Client.connect(`ws://127.0.0.1:${n.port}/ws`, { localAddress: '127.0.0.2' });
     assert.equal((await later.request({ type: 'auth', token })).type, 'ok');
     console.log(`# 99 silent sockets with --max-connections 100: ${upgraded} held (the per-address budget), ` +
-                `${refused} refused with 503; clients with a token still connected`);
+                `${refused} refused with 429; clients with a token still connected`);
     assert.equal(upgraded, 32, '--max-unauthenticated-per-ip');
     assert.equal(refused, 67);
     for (const s of silent) s.socket.destroy();

@@ -126,12 +126,15 @@ TEST_CASE("wake_when_done: a paused consumer is held and woken once enough comma
   CHECK(alive.expired());
   box.command_done();
   CHECK(wakes == 1);
-  // Closing lets a held consumer go too.
+  // Closing lets a held consumer go too, after waking it (a real consumer's
+  // wake keeps it alive on its own thread, where it sees the outbox closed).
   auto d = std::make_shared<consumer>(wakes);
   alive = d;
   box.set_waker(std::weak_ptr<outbox_waker>{d});
   CHECK(box.wake_when_done(10, d));
   d.reset();
   box.close();
+  CHECK(wakes == 2);
+  CHECK(box.closed());
   CHECK(alive.expired());
 }

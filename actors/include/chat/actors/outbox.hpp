@@ -56,8 +56,12 @@ public:
   /// The session wrote `bytes` of what it took.
   void release(size_t bytes);
 
-  /// No more frames are accepted; pending ones are discarded.
+  /// No more frames are accepted; pending ones are discarded. A producer that
+  /// closes the outbox (a replay that cannot complete) ends the connection: the
+  /// consumer sees `closed()` and closes.
   void close();
+
+  [[nodiscard]] bool closed() const;
 
   [[nodiscard]] size_t queued_bytes() const;
 
