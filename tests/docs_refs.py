@@ -52,7 +52,7 @@ def source_text(root):
 def all_files(root):
     out = []
     for base, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith('build')]
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS - {'corpus'} and not d.startswith('build')]
         out += [os.path.relpath(os.path.join(base, n), root) for n in names]
     return out
 
@@ -70,17 +70,20 @@ def check(root):
         for target in LINK.findall(prose):
             if re.match(r'^[a-z]+:', target) or target.startswith('#'):
                 continue
-            path = os.path.normpath(os.path.join(os.path.dirname(doc), target.split('#')[0]))
-            if not os.path.exists(path):
+            path = os.path.normpath(os.path.join(os.path.dirname(rel), target.split('#')[0]))
+            if not any(f == path or f.startswith(path + '/') for f in files):
                 problems.append(f'{rel}: link to a missing file: {target}')
         for code in CODE.findall(prose):
             code = code.strip()
-            if PATH.match(code) and '*' not in code and not code.startswith(('http', 'ws', './')) \
-                    and not code.split('/')[0].isupper():  # `./data`, `DIR/n1`: not repository paths
-                here = os.path.join(os.path.dirname(doc), code)
+            # `./data`, `DIR/n1`, `build/...`: run-time or generated, not repository paths.
+            if PATH.match(code) and '*' not in code and not code.startswith(('http', 'ws', './', 'build/')) \
+                    and not code.split('/')[0].isupper():
+                want = code.rstrip('/')
+                here = os.path.normpath(os.path.join(os.path.dirname(rel), want))
                 # An include path (`chat/actors/outbox.hpp`) names a file below some include/.
-                included = any(f.endswith('/' + code.rstrip('/')) for f in files)
-                if not (os.path.exists(os.path.join(root, code)) or os.path.exists(here) or included):
+                found = any(f == want or f.startswith(want + '/') or f == here
+                            or f.startswith(here + '/') or f.endswith('/' + want) for f in files)
+                if not found:
                     problems.append(f'{rel}: no such path: `{code}`')
                 continue
             m = NAME.match(code)
