@@ -243,10 +243,10 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto i = rooms.find(x.room);
       return i != rooms.end() ? i->second : caf::actor{};
     },
-    [=](msg::passivate_atom, bool, const std::string& room) -> bool {
+    [=](msg::passivate_room_atom, const std::string& room) -> bool {
       return forget(self, self->state.rooms, room);
     },
-    [=](msg::passivate_atom, const std::string& room) -> bool {
+    [=](msg::passivate_relay_atom, const std::string& room) -> bool {
       return forget(self, self->state.relays, room);
     },
     // Not a delegation: the store (a detached actor) must never answer another

@@ -191,8 +191,7 @@ void rejoin_all(relay_self* self, int attempt) {
       [=](caf::error& err) {
         if (attempt < max_resolve_attempts) {
           self->delayed_send(self, std::chrono::milliseconds(200 * attempt),
-                             msg::replay_atom::value, caf::actor_id{0},
-                             static_cast<uint64_t>(attempt));
+                             msg::rejoin_atom::value, attempt + 1);
           return;
         }
         spdlog::error("room '{}': no home to move to: {}", self->state.room,
@@ -328,9 +327,8 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     },
     [=](msg::room_read& x) { to_room(self, std::move(x)); },
     [=](msg::room_signal& x) { to_room(self, std::move(x)); },
+    [=](msg::rejoin_atom, int attempt) { rejoin_all(self, attempt); },
     [=](msg::replay_atom, caf::actor_id key, uint64_t generation) {
-      if (key == 0) // a retry of rejoin_all
-        return rejoin_all(self, static_cast<int>(generation) + 1);
       auto& members = self->state.members;
       if (auto i = members.find(key); i != members.end() && i->second.generation == generation)
         catch_up(self, key);
@@ -339,7 +337,7 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
       auto& st = self->state;
       if (epoch != st.idle_epoch || !st.members.empty())
         return;
-      self->request(st.directory, caf::infinite, msg::passivate_atom::value, st.room)
+      self->request(st.directory, caf::infinite, msg::passivate_relay_atom::value, st.room)
         .await([=](bool ok) {
           if (ok)
             self->quit();

@@ -429,7 +429,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       // While the directory decides, nothing else is handled; joins that were
       // already on their way are bounced by CAF once the room has quit, and
       // their senders resolve the room again.
-      self->request(st.directory, caf::infinite, msg::passivate_atom::value, false, st.room)
+      self->request(st.directory, caf::infinite, msg::passivate_room_atom::value, st.room)
         .await([=](bool ok) {
           if (ok) {
             spdlog::debug("room '{}': passivated", self->state.room);

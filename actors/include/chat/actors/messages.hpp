@@ -256,11 +256,11 @@ struct read_history {
   uint8_t hops = 0;
 };
 
-/// A room or relay asks the directory to forget it before it stops
-/// (passivation) -> bool: `(passivate_atom, false, room)` from a room (the
-/// bool once told rooms from per-user presence actors, which no longer
-/// exist), `(passivate_atom, room)` from a relay.
-using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+/// A room asks its node's directory to forget it before it stops (passivation):
+/// `(passivate_room_atom, room)` -> bool.
+using passivate_room_atom = caf::atom_constant<caf::atom("pasv_room")>;
+/// The same for a relay: `(passivate_relay_atom, room)` -> bool.
+using passivate_relay_atom = caf::atom_constant<caf::atom("pasv_relay")>;
 
 /// A member reads up to `seq`; the reply comes once the receipt is stored.
 struct room_read {
@@ -345,6 +345,9 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once
 /// its outbox has drained.
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
+/// Relay: look for the room's new home again `(rejoin_atom, attempt)` after
+/// an attempt failed.
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 /// Room, relay: check whether it has been idle long enough to passivate.
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// Store: flush everything to disk and answer; sent at shutdown.
