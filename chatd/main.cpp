@@ -123,16 +123,13 @@ int run(const chat::runtime::node_config& cfg) {
   // Connection limits that the descriptor limit can keep: the documented 503
   // comes before accept() fails for want of descriptors.
   auto fds = chat::runtime::raise_descriptor_limit();
-  go.max_sockets = cfg.max_sockets != 0 ? cfg.max_sockets : fds.sockets;
-  go.max_connections = cfg.max_connections != 0 ? cfg.max_connections : go.max_sockets;
-  if (go.max_sockets > fds.sockets)
+  go.limits = cfg.limits;
+  if (go.limits.max_sockets == 0)
+    go.limits.max_sockets = static_cast<uint32_t>(fds.sockets);
+  if (go.limits.max_sockets > fds.sockets)
     spdlog::warn("--max-sockets {} is more than the {} descriptors (RLIMIT_NOFILE) leave for "
                  "sockets after a reserve of {}: raise the limit (ulimit -n) or lower the flag",
-                 go.max_sockets, fds.sockets, fds.reserve);
-  go.max_streams_per_user = cfg.max_streams_per_user;
-  go.max_streams_per_ip = cfg.max_streams_per_ip;
-  go.max_unauthenticated = cfg.max_unauthenticated;
-  go.max_unauthenticated_per_ip = cfg.max_unauthenticated_per_ip;
+                 go.limits.max_sockets, fds.sockets, fds.reserve);
   go.outbound_queue_bytes = cfg.outbound_queue_bytes;
   go.request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   go.allowed_origins = cfg.allowed_origins;

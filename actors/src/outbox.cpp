@@ -128,7 +128,7 @@ void outbox::close() {
   std::vector<frame> dropped;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    closed_ = true;
+    closed_.store(true, std::memory_order_release);
     dropped.swap(pending_);
     if (held_for_wait_)
       wake = waker_.lock();
@@ -144,8 +144,7 @@ void outbox::close() {
 }
 
 bool outbox::closed() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return closed_;
+  return closed_.load(std::memory_order_acquire);
 }
 
 bool outbox::has_room(size_t size) const {

@@ -91,8 +91,6 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
                   storage::room_append_result& res) {
   auto& st = self->state;
   st.meta = std::move(res.meta);
-  for (size_t i = 0; i < batch.size(); ++i)
-    batch[i].promise.deliver(msg::post_result{res.outcomes[i].seq, res.outcomes[i].dup});
   size_t remote = 0;
   for (auto& [addr, r] : st.relays)
     remote += addr.node() != self->node() ? 1 : 0;
@@ -101,6 +99,9 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
   m.relay_messages_remote.fetch_add(res.stored.size() * remote, std::memory_order_relaxed);
   m.relay_messages_local.fetch_add(res.stored.size() * (st.relays.size() - remote),
                                    std::memory_order_relaxed);
+  // Acks after the counters: a client that reads /metrics after its ack sees its message.
+  for (size_t i = 0; i < batch.size(); ++i)
+    batch[i].promise.deliver(msg::post_result{res.outcomes[i].seq, res.outcomes[i].dup});
   if (res.stored.empty())
     return;
   msg::relay_msg out;

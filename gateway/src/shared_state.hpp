@@ -39,11 +39,11 @@ public:
 struct shared_state {
   shared_state(caf::actor_system& s, actors::node_handles n, server_options o) :
     sys(s), node(std::move(n)), opts(std::move(o)), user_commands(opts.command_rate),
-    connects(opts.connect_rate), streams_per_user(opts.max_streams_per_user),
-    streams_per_ip(opts.max_streams_per_ip), unauthenticated(opts.max_unauthenticated),
-    unauthenticated_per_ip(opts.max_unauthenticated_per_ip),
-    sockets(opts.max_sockets != 0 ? opts.max_sockets
-                                  : opts.max_connections + opts.max_connections / 8) {}
+    connects(opts.connect_rate), streams_per_user(opts.limits.max_streams_per_user),
+    streams_per_ip(opts.limits.max_streams_per_ip),
+    unauthenticated(opts.limits.max_unauthenticated),
+    unauthenticated_per_ip(opts.limits.max_unauthenticated_per_ip),
+    sockets(opts.limits.sockets()), max_connections_(opts.limits.connections()) {}
 
   caf::actor_system& sys;
   actors::node_handles node;
@@ -110,7 +110,7 @@ struct shared_state {
   bool reserve_slot() {
     auto n = slots_.load();
     do {
-      if (n >= opts.max_connections)
+      if (n >= max_connections_)
         return false;
     } while (!slots_.compare_exchange_weak(n, n + 1));
     return true;
@@ -124,6 +124,7 @@ struct shared_state {
   }
 
 private:
+  size_t max_connections_;
   std::atomic<size_t> slots_{0};
   std::mutex mtx_;
   std::condition_variable drained_;

@@ -70,29 +70,29 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "new connections per second per client IP: PER_SEC:BURST or off")
     ->envname("CHAT_CONNECT_RATE_LIMIT");
   app
-    .add_option("--max-connections", cfg.max_connections,
+    .add_option("--max-connections", cfg.limits.max_connections,
                 "open client connections at most (0 = what RLIMIT_NOFILE allows)")
     ->envname("CHAT_MAX_CONNECTIONS")
     ->check(CLI::Range(0u, 10000000u));
   app
-    .add_option("--max-sockets", cfg.max_sockets,
+    .add_option("--max-sockets", cfg.limits.max_sockets,
                 "open sockets of every kind at most; beyond, 503 and close "
                 "(0 = what RLIMIT_NOFILE allows)")
     ->envname("CHAT_MAX_SOCKETS")
     ->check(CLI::Range(0u, 10000000u));
-  app.add_option("--max-streams-per-user", cfg.max_streams_per_user,
+  app.add_option("--max-streams-per-user", cfg.limits.max_streams_per_user,
                  "open SSE and poll streams per user on this node")
     ->envname("CHAT_MAX_STREAMS_PER_USER")
     ->check(CLI::Range(1u, 1000000u));
-  app.add_option("--max-streams-per-ip", cfg.max_streams_per_ip,
+  app.add_option("--max-streams-per-ip", cfg.limits.max_streams_per_ip,
                  "open SSE and poll streams per client address")
     ->envname("CHAT_MAX_STREAMS_PER_IP")
     ->check(CLI::Range(1u, 10000000u));
-  app.add_option("--max-unauthenticated", cfg.max_unauthenticated,
+  app.add_option("--max-unauthenticated", cfg.limits.max_unauthenticated,
                  "WebSockets waiting for their auth frame, on this node")
     ->envname("CHAT_MAX_UNAUTHENTICATED")
     ->check(CLI::Range(1u, 10000000u));
-  app.add_option("--max-unauthenticated-per-ip", cfg.max_unauthenticated_per_ip,
+  app.add_option("--max-unauthenticated-per-ip", cfg.limits.max_unauthenticated_per_ip,
                  "WebSockets waiting for their auth frame, per client address")
     ->envname("CHAT_MAX_UNAUTHENTICATED_PER_IP")
     ->check(CLI::Range(1u, 10000000u));

@@ -94,7 +94,9 @@ test('a node leaving gracefully (SIGTERM) hands its rooms over: no acknowledged 
       assert.equal(ms.at(-1).id, 'after-9');
       assert.ok(await c.quiet((f) => f.type === 'message' && f.room === room, 300), 'nothing repeated');
     }
-    assert.match(cluster.log(), /handover: 1 of \d+ room\(s\) moved/);
+    // Every room n3 stored moved (the probe may have left more than one there).
+    const [, moved, held] = cluster.log().match(/handover: (\d+) of (\d+) room\(s\) moved/) ?? [];
+    assert.ok(Number(moved) >= 1 && moved === held, `handover line: ${moved} of ${held}`);
     a.close();
     b.close();
   } finally {

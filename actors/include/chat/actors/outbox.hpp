@@ -98,7 +98,9 @@ private:
   size_t max_bytes_;
   bool wake_armed_ = true;
   bool overflowed_ = false;
-  bool closed_ = false;
+  /// Written under the lock; read without it by closed(), which sessions ask
+  /// on every write.
+  std::atomic<bool> closed_{false};
   bool held_for_wait_ = false; ///< owned_waker_ is the consumer kept for wake_when_done
   std::atomic<uint64_t> done_{0};
   std::atomic<uint64_t> wake_at_{0}; ///< 0: nobody waits for commands to finish

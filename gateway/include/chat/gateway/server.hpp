@@ -10,6 +10,7 @@
 
 #include "chat/actors/node.hpp"
 #include "chat/gateway/auth.hpp"
+#include "chat/runtime/connection_limits.hpp"
 #include "chat/runtime/endpoint.hpp"
 #include "chat/runtime/rate_limit.hpp"
 
@@ -26,22 +27,9 @@ struct server_options {
   runtime::rate_limit command_rate{50, 100};
   /// New connections per second per client IP. Default: 100:200.
   runtime::rate_limit connect_rate{100, 200};
-  /// Open client connections (WebSockets, SSE and poll streams) at most;
-  /// beyond, HTTP 503. Default: 50000 (chatd derives it from RLIMIT_NOFILE).
-  size_t max_connections = 50000;
-  /// Sockets open at once in all (HTTP, WebSocket, SSE); a connection beyond
-  /// gets a 503 and is closed, so that the node never runs out of descriptors.
-  /// 0 = `max_connections` + 1/8. Default: 0 (chatd derives it from RLIMIT_NOFILE).
-  size_t max_sockets = 0;
-  /// SSE and poll streams open at once per user on this node. Default: 32.
-  uint32_t max_streams_per_user = 32;
-  /// SSE and poll streams open at once per client address. Default: 256.
-  uint32_t max_streams_per_ip = 256;
-  /// WebSockets still waiting for their `auth` frame, on this node and per
-  /// client address; they do not count against `max_connections`.
-  /// Defaults: 1024 and 32.
-  size_t max_unauthenticated = 1024;
-  uint32_t max_unauthenticated_per_ip = 32;
+  /// What clients may hold open: connections, sockets, streams per user and
+  /// address, unauthenticated sockets. Default: 50000 connections.
+  runtime::connection_limits limits;
   /// Bound of each connection's outbound queue. Default: 1 MiB.
   size_t outbound_queue_bytes = 1 << 20;
   /// Largest WebSocket message accepted (close 1009 above). Default: 128 KiB.

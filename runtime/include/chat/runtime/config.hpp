@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "chat/runtime/connection_limits.hpp"
 #include "chat/runtime/endpoint.hpp"
 #include "chat/runtime/rate_limit.hpp"
 
@@ -47,21 +48,9 @@ struct node_config {
   rate_limit command_rate{50, 100};
   /// New connections per second per client IP address. Default: 100:200.
   rate_limit connect_rate{100, 200};
-  /// Open client connections (WebSockets, SSE and poll streams) beyond this are
-  /// refused (HTTP 503). 0 = what the descriptor limit allows (see
-  /// `descriptor_budget`). Default: 0.
-  uint32_t max_connections = 0;
-  /// Open sockets of every kind beyond this get a 503 and are closed at once.
-  /// 0 = what the descriptor limit allows. Default: 0.
-  uint32_t max_sockets = 0;
-  /// SSE and poll streams open at once per user, and per client address.
-  /// Defaults: 32 and 256.
-  uint32_t max_streams_per_user = 32;
-  uint32_t max_streams_per_ip = 256;
-  /// WebSockets waiting for their `auth` frame, per node and per client
-  /// address. Defaults: 1024 and 32.
-  uint32_t max_unauthenticated = 1024;
-  uint32_t max_unauthenticated_per_ip = 32;
+  /// What clients may hold open (--max-connections, --max-sockets, ...); chatd
+  /// derives the zeros from the descriptor limit (see `descriptor_budget`).
+  connection_limits limits;
   /// Bound of each connection's outbound queue in bytes. Default: 1 MiB.
   uint32_t outbound_queue_bytes = 1 << 20;
   /// An HTTP request (headers and body) must arrive within this. Default: 10000.
