@@ -98,6 +98,7 @@ int run(const chat::runtime::node_config& cfg) {
   chat::actors::node_options no;
   no.node_id = cfg.node_id;
   no.room_idle = std::chrono::milliseconds(cfg.room_idle_ms);
+  no.replication = cfg.replication;
   no.presence_ttl = std::chrono::milliseconds(cfg.presence_ttl_ms);
   no.presence_coalesce = std::chrono::milliseconds(cfg.presence_coalesce_ms);
   auto node = chat::actors::spawn_node(sys, no, std::move(db));

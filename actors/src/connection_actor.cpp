@@ -88,6 +88,9 @@ using connection_self = connection_actor;
 using reply_out = std::shared_ptr<outbox>;
 
 constexpr int max_join_attempts = 3;
+/// A room that does not answer within this (its node died, or it is taking the
+/// room over) is reported `unavailable`; the client resends with the same id.
+constexpr auto room_timeout = std::chrono::seconds(8);
 /// The gateway caps a watch list at 1,000 users (PROTOCOL.md).
 constexpr size_t max_watched_users = 1000;
 /// Rooms one connection may be in at once: each costs a relay entry and a room
@@ -303,7 +306,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_send& cmd) {
   auto room = cmd.room;
   auto id = cmd.id;
   self
-    ->request(room_actor, caf::infinite,
+    ->request(room_actor, room_timeout,
               msg::room_post{self->state.user, std::move(cmd.id), std::move(cmd.body)})
     .then(
       [=](msg::post_result& r) { push_reply(self, to, ack_event(ref, room, id, r.seq, r.dup)); },
@@ -336,7 +339,7 @@ void ask_room(connection_self* self, const reply_out& to, const std::string& ref
   auto room_actor = joined_room(self, to, ref, room);
   if (!room_actor)
     return;
-  self->request(room_actor, caf::infinite, std::move(req))
+  self->request(room_actor, room_timeout, std::move(req))
     .then(
       [=](bool) {
         if (silent)

@@ -45,6 +45,9 @@ struct directory_state {
 
 using directory_self = caf::stateful_actor<directory_state>;
 
+/// A store call that takes longer is answered with an error (the store is stuck).
+constexpr auto store_timeout = std::chrono::seconds(10);
+
 bool erase_by_address(actor_map& xs, const caf::actor_addr& addr) {
   for (auto i = xs.begin(); i != xs.end(); ++i)
     if (i->second.address() == addr) {
@@ -207,6 +210,46 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       self->request(room, std::chrono::seconds(30), msg::moving_atom::value)
         .then([=](bool) mutable { reply(); }, [=](caf::error&) mutable { reply(); });
       return rp;
+    },
+    // ADR 8. A room still active here has a newer home (or is the asker's own
+    // activation racing an older one): it stops after its commit in flight,
+    // then the store gives the promise.
+    [=](msg::room_prepare& x) -> caf::result<msg::room_promise> {
+      auto rp = self->make_response_promise<msg::room_promise>();
+      auto ask_store = [=]() mutable {
+        self->request(store, store_timeout, x)
+          .then([=](msg::room_promise& p) mutable { rp.deliver(std::move(p)); },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+      };
+      auto& rooms = self->state.rooms;
+      auto i = rooms.find(x.room);
+      if (i == rooms.end() || x.ballot_node == self->state.node_id) {
+        ask_store();
+        return rp;
+      }
+      auto room = i->second;
+      self->demonitor(room);
+      rooms.erase(i);
+      self->request(room, std::chrono::seconds(30), msg::moving_atom::value)
+        .then([=](bool) mutable { ask_store(); }, [=](caf::error&) mutable { ask_store(); });
+      return rp;
+    },
+    [=](msg::room_replicate& x) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      self->request(store, store_timeout, std::move(x))
+        .then([=](uint64_t seq) mutable { rp.deliver(seq); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](msg::replicas_atom, const std::string& room) {
+      auto& st = self->state;
+      std::vector<caf::actor> out;
+      if (st.ring.empty())
+        return out;
+      for (auto& id : st.ring.owners(runtime::hash_ring::room_key(room), opts.replication))
+        if (auto i = st.peers.find(id); i != st.peers.end())
+          out.push_back(i->second);
+      return out;
     },
     [=](msg::resolve_relay& x) -> caf::actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {

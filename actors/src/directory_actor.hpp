@@ -14,6 +14,7 @@ namespace chat::actors {
 struct directory_options {
   std::string node_id;
   std::chrono::milliseconds room_idle{60000};
+  uint32_t replication = 2; ///< nodes per room log, the home included
   presence_options presence;
   std::shared_ptr<node_metrics> metrics;
 };

@@ -16,6 +16,8 @@ std::string to_string(errc x) {
       return "not_found";
     case errc::overloaded:
       return "overloaded";
+    case errc::fenced:
+      return "fenced";
   }
   return "unknown";
 }

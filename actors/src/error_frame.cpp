@@ -9,6 +9,10 @@
 
 namespace chat::actors {
 
+namespace {
+constexpr int64_t unavailable_retry_ms = 250;
+} // namespace
+
 frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys) {
   if (err.category() == caf::atom("chat")) {
     auto detail = [&](const char* fallback) {
@@ -32,10 +36,13 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
       case errc::overloaded:
         return error_event(ref, "overloaded", detail("overloaded; retry with the same id"));
       case errc::room_unavailable:
+      case errc::fenced:
         break;
     }
   }
-  return error_event(ref, "unavailable", "the room is not reachable right now; retry");
+  // A failover takes a failure timeout or two; a retry a little later is likely to land.
+  return error_event(ref, "unavailable", "the room is not reachable right now; retry",
+                     unavailable_retry_ms);
 }
 
 } // namespace chat::actors

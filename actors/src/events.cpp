@@ -260,4 +260,12 @@ frame error_event(std::string_view ref, std::string_view code, std::string_view 
   return w.finish();
 }
 
+frame error_event(std::string_view ref, std::string_view code, std::string_view message,
+                  int64_t retry_after_ms) {
+  json_writer w;
+  w.key("type").str("error").ref(ref).key("code").str(code).key("message").str(message);
+  w.key("retry_after_ms").num(retry_after_ms);
+  return w.finish();
+}
+
 } // namespace chat::actors

@@ -53,6 +53,9 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<msg::presence_event>("chat::msg::presence_event");
   cfg.add_message_type<msg::room_import>("chat::msg::room_import");
   cfg.add_message_type<msg::room_pull>("chat::msg::room_pull");
+  cfg.add_message_type<msg::room_prepare>("chat::msg::room_prepare");
+  cfg.add_message_type<msg::room_promise>("chat::msg::room_promise");
+  cfg.add_message_type<msg::room_replicate>("chat::msg::room_replicate");
   cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   cfg.add_error_category(caf::atom("chat"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
@@ -72,6 +75,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   dir.node_id = opts.node_id;
   dir.metrics = node.metrics;
   dir.room_idle = opts.room_idle;
+  dir.replication = opts.replication;
   dir.presence.tracker.ttl_ms = opts.presence_ttl.count();
   dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();
   dir.presence.idle = opts.room_idle;

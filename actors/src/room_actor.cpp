@@ -13,7 +13,7 @@
 #include "history_read.hpp"
 #include "recent_frames.hpp"
 #include "room_roster.hpp"
-#include "room_export.hpp"
+#include "room_replication.hpp"
 
 namespace chat::actors {
 
@@ -36,6 +36,8 @@ struct room_state {
   caf::actor directory;
   std::chrono::milliseconds idle{60000};
   storage::room_meta meta;
+  /// The other nodes that keep the log (ADR 8): an append is acked once all hold it.
+  room_nodes nodes;
   /// Every member connection in the cluster, by its (node-unique) address.
   std::unordered_map<caf::actor_addr, member> members;
   room_roster roster; ///< the users in the room, and what is said about them
@@ -77,6 +79,9 @@ void broadcast(room_self* self, const frame& f, bool ephemeral,
 }
 
 void commit_pending(room_self* self);
+void committed(room_self* self, std::vector<pending_post>& batch,
+               storage::room_append_result& res);
+void step_down(room_self* self, std::vector<pending_post>& batch, const caf::error& err);
 
 // A moving room stops once nothing it accepted is still uncommitted.
 void finish_move(room_self* self) {
@@ -132,10 +137,23 @@ void commit_pending(room_self* self) {
   self->request(st.store, caf::infinite, msg::store_append{std::move(req)})
     .then(
       [=](storage::room_append_result& res) {
-        on_committed(self, *batch, res);
-        self->state.in_flight = false;
-        commit_pending(self);
-        finish_move(self);
+        if (res.fenced)
+          return step_down(self, *batch,
+                           caf::make_error(errc::fenced, "room '" + self->state.room
+                                                           + "': a newer home took over"));
+        auto& st = self->state;
+        if (res.stored.empty())
+          return committed(self, *batch, res);
+        // Acked only once every replica holds it (ADR 8).
+        auto r = std::make_shared<storage::room_append_result>(std::move(res));
+        r->meta.commit = st.meta.commit;
+        replicate(
+          self, st.nodes, r->stored.front().seq - 1, r->stored, r->meta,
+          [=] {
+            r->meta.commit = r->meta.seq;
+            committed(self, *batch, *r);
+          },
+          [=](const caf::error& err) { step_down(self, *batch, err); });
       },
       [=](caf::error& err) {
         for (auto& p : *batch)
@@ -144,6 +162,30 @@ void commit_pending(room_self* self) {
         commit_pending(self);
         finish_move(self);
       });
+}
+
+void committed(room_self* self, std::vector<pending_post>& batch,
+               storage::room_append_result& res) {
+  on_committed(self, batch, res);
+  self->state.in_flight = false;
+  commit_pending(self);
+  finish_move(self);
+}
+
+// The room cannot be sure its log is kept (a replica refused or is gone): it
+// acks nothing more and stops; the next request activates it again, which
+// takes the room over afresh. Unacked posts are resent by their clients.
+void step_down(room_self* self, std::vector<pending_post>& batch, const caf::error& err) {
+  auto& st = self->state;
+  spdlog::warn("room '{}': stops writing: {}", st.room, self->system().render(err));
+  for (auto& p : batch)
+    p.promise.deliver(err);
+  for (auto& p : st.pending)
+    p.promise.deliver(err);
+  st.pending.clear();
+  if (st.moving)
+    st.moved.deliver(true);
+  self->quit(err);
 }
 
 // Sends a membership change now, or arranges for the coalesced ones to go out.
@@ -221,58 +263,6 @@ void load_receipts(room_self* self, msg::receipt_list& xs) {
   self->state.roster.receipts_changed();
 }
 
-// On activation in a cluster: the log may have grown on another node (this
-// node just became the room's home, or was away while it grew elsewhere).
-// Each other node is asked for what it has after this node's last seq, in
-// parts; newer records are imported before the room handles anything else.
-void pull(room_self* self, std::shared_ptr<std::vector<caf::actor>> peers, size_t i,
-          uint64_t after) {
-  if (i == peers->size())
-    return;
-  auto& st = self->state;
-  self->request((*peers)[i], std::chrono::seconds(10), msg::room_pull{st.room, after})
-    .await(
-      [=](msg::room_import& part) {
-        auto& st = self->state;
-        // Mid-way through a long log, even an empty last part brings the meta.
-        if (part.records.empty() && after == st.meta.seq)
-          return pull(self, peers, i + 1, st.meta.seq);
-        auto full = part.records.size() == export_part_size;
-        auto end = after + part.records.size(); // the log is gap-free
-        self->request(st.store, caf::infinite, std::move(part))
-          .await(
-            [=](bool) {
-              if (full)
-                return pull(self, peers, i, end);
-              auto& st = self->state;
-              self->request(st.store, caf::infinite, msg::store_load{st.room})
-                .await([=](storage::room_meta& meta) {
-                  spdlog::info("room '{}': pulled seq {}..{} from another node",
-                               self->state.room, self->state.meta.seq + 1, meta.seq);
-                  self->state.meta = std::move(meta);
-                  self->request(self->state.store, caf::infinite,
-                                msg::store_load_receipts{self->state.room})
-                    .await([=](msg::receipt_list& xs) {
-                      load_receipts(self, xs);
-                      pull(self, peers, i + 1, self->state.meta.seq);
-                    });
-                });
-            },
-            [=](caf::error& err) {
-              spdlog::error("room '{}': cannot import a pulled log: {}", self->state.room,
-                            self->system().render(err));
-              self->quit(err);
-            });
-      },
-      [=](caf::error& err) {
-        // A node that does not answer holds nothing it could hand over now
-        // (it is leaving or down); the room goes on with what it has.
-        spdlog::warn("room '{}': no log pulled from a node: {}", self->state.room,
-                     self->system().render(err));
-        pull(self, peers, i + 1, self->state.meta.seq);
-      });
-}
-
 caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
                          caf::actor store, caf::actor directory,
                          std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics) {
@@ -290,14 +280,41 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
   };
   // Awaited responses are handled last-requested first: the receipts, then
   // the meta, then the other nodes' logs after it.
+  // In a cluster the room then takes its log over (ADR 8): the newest log of
+  // the view, on every replica, under a ballot of its own.
   self->request(st.store, caf::infinite, msg::store_load{st.room})
     .await(
       [=](storage::room_meta& meta) {
-        self->state.meta = std::move(meta);
-        self->request(self->state.directory, caf::infinite, msg::peers_atom::value)
+        auto& st = self->state;
+        st.meta = std::move(meta);
+        st.nodes.room = st.room;
+        st.nodes.node_id = st.node_id;
+        st.nodes.store = st.store;
+        self->request(st.directory, caf::infinite, msg::peers_atom::value)
           .await([=](std::vector<caf::actor>& peers) {
-            pull(self, std::make_shared<std::vector<caf::actor>>(std::move(peers)), 0,
-                 self->state.meta.seq);
+            auto& st = self->state;
+            st.nodes.peers = std::move(peers);
+            if (st.nodes.peers.empty())
+              return;
+            self->request(st.directory, caf::infinite, msg::replicas_atom::value, st.room)
+              .await([=](std::vector<caf::actor>& replicas) {
+                auto& st = self->state;
+                st.nodes.replicas = std::move(replicas);
+                take_over(
+                  self, st.nodes, st.meta,
+                  [=](storage::room_meta& m) {
+                    self->state.meta = std::move(m);
+                    // The log taken over may have brought receipts.
+                    self->request(self->state.store, caf::infinite,
+                                  msg::store_load_receipts{self->state.room})
+                      .await([=](msg::receipt_list& xs) { load_receipts(self, xs); });
+                  },
+                  [=](const caf::error& err) {
+                    spdlog::warn("room '{}': cannot take over: {}", self->state.room,
+                                 self->system().render(err));
+                    self->quit(err);
+                  });
+              });
           });
       },
       load_failed);

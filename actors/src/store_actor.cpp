@@ -141,6 +141,54 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
         return storage_error("importing room", x.room, s);
       return true;
     },
+    // ADR 8: the promise is durable before it is given, so a restarted node keeps it.
+    [=](msg::room_prepare& x) -> caf::result<msg::room_promise> {
+      commit_pending(self); // an append under the old ballot lands before, or is fenced
+      auto& db = *self->state.db;
+      storage::room_meta meta;
+      if (auto s = db.load_room(x.room, meta); !s.ok())
+        return storage_error("loading room", x.room, s);
+      storage::ballot b{x.ballot_n, x.ballot_node};
+      if (b > meta.promised) {
+        meta.promised = b;
+        if (auto s = db.rewrite_room(x.room, meta.seq, {}, meta); !s.ok())
+          return storage_error("promising a ballot for room", x.room, s);
+      }
+      return msg::room_promise{meta.promised == b, storage::encode(meta)};
+    },
+    [=](msg::room_replicate& x) -> caf::result<uint64_t> {
+      commit_pending(self);
+      auto& db = *self->state.db;
+      storage::room_meta current;
+      if (auto s = db.load_room(x.room, current); !s.ok())
+        return storage_error("loading room", x.room, s);
+      auto meta = storage::decode_room_meta(x.meta);
+      if (!meta)
+        return caf::make_error(errc::bad_argument, "undecodable room meta in replication");
+      if (current.promised > meta->promised)
+        return caf::make_error(errc::fenced, "room '" + x.room + "': a newer home took over");
+      // The log is the writer's up to `after` only if this ballot wrote it; else
+      // only up to the commit point, which every home's log shares.
+      auto shared = current.accepted == meta->promised ? current.seq : current.commit;
+      if (x.after > shared)
+        return shared;
+      std::vector<storage::message_record> records;
+      records.reserve(x.records.size());
+      for (auto& bytes : x.records) {
+        auto rec = storage::decode_message(bytes);
+        if (!rec)
+          return caf::make_error(errc::bad_argument, "undecodable record in replication");
+        records.push_back(std::move(*rec));
+      }
+      meta->accepted = meta->promised;
+      meta->commit = std::max(std::min(current.commit, meta->seq), meta->commit);
+      std::vector<std::pair<std::string, uint64_t>> receipts;
+      for (size_t i = 0; i < x.receipt_users.size() && i < x.receipt_seqs.size(); ++i)
+        receipts.emplace_back(x.receipt_users[i], x.receipt_seqs[i]);
+      if (auto s = db.rewrite_room(x.room, x.after, records, *meta, receipts); !s.ok())
+        return storage_error("replicating room", x.room, s);
+      return meta->seq;
+    },
     [=](msg::drop_atom, const std::string& room) -> caf::result<bool> {
       if (auto s = self->state.db->drop_room(room); !s.ok())
         return storage_error("dropping room", room, s);

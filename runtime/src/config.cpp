@@ -133,6 +133,10 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "heartbeat interval between cluster members in ms")
     ->envname("CHAT_CLUSTER_HEARTBEAT_MS")
     ->check(CLI::Range(10u, 60000u));
+  app.add_option("--replication", cfg.replication,
+                 "nodes that keep each room's log; a send is acked once all hold it")
+    ->envname("CHAT_REPLICATION")
+    ->check(CLI::Range(1u, 5u));
   app.add_option("--failure-timeout-ms", cfg.failure_timeout_ms,
                  "a member silent for this long is down (ms)")
     ->envname("CHAT_FAILURE_TIMEOUT_MS")

@@ -34,6 +34,16 @@ void load_vc(Archive& ar, runtime::vector_clock& vc) {
   vc = runtime::vector_clock{std::move(xs)};
 }
 
+template <class Archive>
+void save_ballot(Archive& ar, const ballot& b) {
+  ar(b.n, b.node);
+}
+
+template <class Archive>
+void load_ballot(Archive& ar, ballot& b) {
+  ar(b.n, b.node);
+}
+
 template <class Fn>
 std::string write(Fn&& fn) {
   std::ostringstream out;
@@ -56,7 +66,7 @@ std::optional<T> read(std::string_view bytes, Fn&& fn) {
     if (env.compat > format_version)
       return std::nullopt;
     T x;
-    fn(ar, x);
+    fn(ar, x, env.version);
     return x;
   } catch (const cereal::Exception&) {
     return std::nullopt;
@@ -69,6 +79,7 @@ std::string encode(const message_record& x) {
   return write([&](auto& ar) {
     ar(x.seq, x.id, x.from, x.ts, x.body);
     save_vc(ar, x.vc);
+    save_ballot(ar, x.ballot);
   });
 }
 
@@ -76,20 +87,34 @@ std::string encode(const room_meta& x) {
   return write([&](auto& ar) {
     ar(x.seq);
     save_vc(ar, x.vc);
+    save_ballot(ar, x.last);
+    save_ballot(ar, x.promised);
+    save_ballot(ar, x.accepted);
+    ar(x.commit);
   });
 }
 
 std::optional<message_record> decode_message(std::string_view bytes) {
-  return read<message_record>(bytes, [](auto& ar, message_record& x) {
+  return read<message_record>(bytes, [](auto& ar, message_record& x, uint16_t version) {
     ar(x.seq, x.id, x.from, x.ts, x.body);
     load_vc(ar, x.vc);
+    if (version >= 2)
+      load_ballot(ar, x.ballot);
   });
 }
 
 std::optional<room_meta> decode_room_meta(std::string_view bytes) {
-  return read<room_meta>(bytes, [](auto& ar, room_meta& x) {
+  return read<room_meta>(bytes, [](auto& ar, room_meta& x, uint16_t version) {
     ar(x.seq);
     load_vc(ar, x.vc);
+    if (version >= 2) {
+      load_ballot(ar, x.last);
+      load_ballot(ar, x.promised);
+      load_ballot(ar, x.accepted);
+      ar(x.commit);
+    } else {
+      x.commit = x.seq; // a log written before replication: all of it stands
+    }
   });
 }
 

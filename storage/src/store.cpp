@@ -167,6 +167,14 @@ status store::commit(const write_group& group, std::vector<room_append_result>& 
     auto& req = appends[a];
     auto& res = out[a];
     res.meta = req.meta;
+    room_meta stored;
+    if (auto st = load_room(req.room, stored); !st)
+      return st;
+    if (stored.promised > req.meta.promised) {
+      res.fenced = true;
+      res.meta = std::move(stored);
+      continue;
+    }
     auto n = req.entries.size();
     keys.clear();
     key_slices.clear();
@@ -201,6 +209,8 @@ status store::commit(const write_group& group, std::vector<room_append_result>& 
       rec.ts = e.ts;
       rec.body = e.body;
       rec.vc = res.meta.vc;
+      rec.ballot = res.meta.promised;
+      res.meta.last = rec.ballot;
       std::string seq_bytes;
       append_be64(seq_bytes, rec.seq);
       batch.Put(d.cf[cf_messages], message_key(req.room, rec.seq), encode(rec));
@@ -315,13 +325,46 @@ status store::import_room(const std::string& room, const std::vector<message_rec
     room_meta current;
     if (auto st = load_room(room, current); !st)
       return st;
-    if (meta->seq >= current.seq)
-      batch.Put(d.cf[cf_rooms], room, encode(*meta));
+    if (meta->seq >= current.seq) {
+      // A promise given here stays given (ADR 8): the imported meta cannot lower it.
+      auto m = *meta;
+      m.promised = std::max(m.promised, current.promised);
+      batch.Put(d.cf[cf_rooms], room, encode(m));
+    }
     for (auto& [user, seq] : receipts) {
       std::string seq_bytes;
       append_be64(seq_bytes, seq);
       batch.Put(d.cf[cf_receipts], room_prefix(room) + user, seq_bytes);
     }
+  }
+  return from(d.db->Write(d.write_opts, &batch));
+}
+
+status store::rewrite_room(const std::string& room, uint64_t after,
+                           const std::vector<message_record>& records, const room_meta& meta,
+                           const std::vector<std::pair<std::string, uint64_t>>& receipts) {
+  auto& d = *impl_;
+  rocksdb::WriteBatch batch;
+  std::vector<message_record> tail;
+  if (after != UINT64_MAX) {
+    if (auto st = scan(*d.db, d.cf[cf_messages], room, after + 1, true, SIZE_MAX, tail); !st)
+      return st;
+  }
+  for (auto& rec : tail) {
+    batch.Delete(d.cf[cf_messages], message_key(room, rec.seq));
+    batch.Delete(d.cf[cf_idem], idem_key(room, rec.id));
+  }
+  for (auto& rec : records) {
+    std::string seq_bytes;
+    append_be64(seq_bytes, rec.seq);
+    batch.Put(d.cf[cf_messages], message_key(room, rec.seq), encode(rec));
+    batch.Put(d.cf[cf_idem], idem_key(room, rec.id), seq_bytes);
+  }
+  batch.Put(d.cf[cf_rooms], room, encode(meta));
+  for (auto& [user, seq] : receipts) {
+    std::string seq_bytes;
+    append_be64(seq_bytes, seq);
+    batch.Put(d.cf[cf_receipts], room_prefix(room) + user, seq_bytes);
   }
   return from(d.db->Write(d.write_opts, &batch));
 }

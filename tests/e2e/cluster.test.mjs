@@ -1,7 +1,7 @@
 // `chatd cluster --nodes 3` as separate processes, npm `ws` clients on every node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, startCluster, metric } from './lib.mjs';
+import { Client, startCluster, metric, roomHomedOn, sendAcked } from './lib.mjs';
 
 const sum = async (cluster, line) => {
   let total = 0;
@@ -60,32 +60,15 @@ test('a node leaving gracefully (SIGTERM) hands its rooms over: no acknowledged 
   try {
     const a = await Client.connect(cluster.ws(1, 'ann'));
     const b = await Client.connect(cluster.ws(2, 'ben'));
-    // Find a room whose home is n3: its counter is the one that moves.
-    let room;
-    for (let i = 0; !room && i < 50; ++i) {
-      const r = `leave${i}`;
-      const before = metric(await (await fetch(`${cluster.http(3)}/metrics`)).text(), 'chat_room_messages_total');
-      await a.join(r);
-      assert.equal((await a.request({ type: 'send', room: r, id: 'probe', body: 0 })).type, 'ack');
-      const after = metric(await (await fetch(`${cluster.http(3)}/metrics`)).text(), 'chat_room_messages_total');
-      if (after > before) room = r;
-      else await a.request({ type: 'leave', room: r });
-    }
-    assert.ok(room, 'a room homed on n3');
+    // A room whose home is n3: its log is the one that moves.
+    const room = await roomHomedOn(cluster, 3, a, 'leave');
     await b.join(room, 1);
     // Sends until acknowledged; while the room moves they may get `unavailable`.
-    const sendAcked = async (client, id) => {
-      for (let attempt = 0; attempt < 100; ++attempt) {
-        const reply = await client.request({ type: 'send', room, id, body: id });
-        if (reply.type === 'ack') return reply;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`never acked: ${id}`);
-    };
-    for (let i = 0; i < 10; ++i) await sendAcked(i % 2 ? a : b, `before-${i}`);
+    const send = (client, id) => sendAcked(client, room, id);
+    for (let i = 0; i < 10; ++i) await send(i % 2 ? a : b, `before-${i}`);
     process.kill(cluster.pids.n3, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
-    for (let i = 0; i < 10; ++i) await sendAcked(i % 2 ? a : b, `after-${i}`);
+    for (let i = 0; i < 10; ++i) await send(i % 2 ? a : b, `after-${i}`);
     // ann has the probe (seq 1) and everything after; ben joined after it.
     for (const [c, first] of [[a, 1], [b, 2]]) {
       const n = 22 - first;

@@ -263,6 +263,20 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
     log: () => log,
     http: (k) => `http://127.0.0.1:${httpBase + k - 1}`,
     ws: (k, user) => `ws://127.0.0.1:${httpBase + k - 1}/ws?user=${encodeURIComponent(user)}`,
+    /**
+     * Starts node k again on its data dir, as its own process (the cluster's
+     * supervisor only starts nodes once), joining through `via`. Stop it yourself.
+     */
+    restart(k, via) {
+      return startNode({
+        dataDir: `${dir}/n${k}`,
+        port: httpBase + k - 1,
+        args: [...args, '--node-id', `n${k}`, '--cluster', `127.0.0.1:${clusterBase + k - 1}`,
+          '--join', `127.0.0.1:${clusterBase + via - 1}`, '--cluster-heartbeat-ms', '200',
+          '--failure-timeout-ms', '1500'],
+        dev: false,
+      });
+    },
     async stop(signal = 'SIGINT') {
       if (proc.exitCode === null) proc.kill(signal);
       return exited;
@@ -271,6 +285,44 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A room whose home is node k: `client` joins rooms `${prefix}0`, `${prefix}1`, …
+ * and sends a probe (id `probe`) into each until node k's room counter moves
+ * (it leaves the others). Returns the room's name; the client stays in it.
+ */
+export async function roomHomedOn(cluster, k, client, prefix) {
+  const count = async () => metric(await (await fetch(`${cluster.http(k)}/metrics`)).text(), 'chat_room_messages_total');
+  for (let i = 0; i < 50; ++i) {
+    const room = `${prefix}${i}`;
+    const before = await count();
+    await client.join(room);
+    const reply = await client.request({ type: 'send', room, id: 'probe', body: 0 });
+    if (reply.type !== 'ack') throw new Error(`probe not acked: ${JSON.stringify(reply)}`);
+    if ((await count()) > before) return room;
+    await client.request({ type: 'leave', room });
+  }
+  throw new Error(`no room homed on n${k} among 50`);
+}
+
+/**
+ * Sends `id` into `room` until it is acked (retrying with the same id while
+ * the room fails over); throws after `timeoutMs`. Resolves the ack.
+ */
+export async function sendAcked(client, room, id, body = id, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let reply;
+    try {
+      reply = await client.request({ type: 'send', room, id, body }, 10000);
+    } catch (err) {
+      reply = { type: 'timeout', message: String(err) };
+    }
+    if (reply.type === 'ack') return reply;
+    if (Date.now() > deadline) throw new Error(`never acked: ${id} (last: ${JSON.stringify(reply)})`);
+    await new Promise((r) => setTimeout(r, reply.retry_after_ms ?? 100));
+  }
 }
 
 /** The value of a Prometheus counter line (`name{labels} value`) in `text`. */

@@ -271,6 +271,12 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK((ri.records.size() == 2 && ri.meta == "m" && ri.receipt_seqs == std::vector<uint64_t>{4}));
   auto pl = round_trip(sys, msg::room_pull{"r", 1000});
   CHECK((pl.room == "r" && pl.after == 1000));
+  auto rp = round_trip(sys, msg::room_prepare{"r", 7, "n2"});
+  CHECK((rp.room == "r" && rp.ballot_n == 7 && rp.ballot_node == "n2"));
+  auto pm = round_trip(sys, msg::room_promise{true, "m"});
+  CHECK((pm.ok && pm.meta == "m"));
+  auto rl = round_trip(sys, msg::room_replicate{"r", 3, {"a"}, "m", {"u"}, {2}});
+  CHECK((rl.after == 3 && rl.records.size() == 1 && rl.meta == "m" && rl.receipt_seqs.size() == 1));
   auto cmd = round_trip(sys, msg::cmd_send{"1", "r", "id", "{}"});
   CHECK((cmd.room == "r" && cmd.body == "{}"));
 }

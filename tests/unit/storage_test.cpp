@@ -37,10 +37,11 @@ room_append_result append_one(store& db, room_append req) {
 } // namespace
 
 TEST_CASE("records round-trip through the versioned envelope") {
-  message_record m{7, "c-1", "alice", 123, "{\"a\":1}", {}};
+  message_record m{7, "c-1", "alice", 123, "{\"a\":1}", {}, {3, "n2"}};
   m.vc.tick("n1");
   auto back = decode_message(encode(m));
   REQUIRE(back);
+  CHECK(back->ballot == ballot{3, "n2"});
   CHECK(back->seq == 7);
   CHECK(back->id == "c-1");
   CHECK(back->from == "alice");
@@ -242,4 +243,56 @@ TEST_CASE("a room's log moves to another store: list, import, drop") {
   CHECK(all.size() == 1); // the neighbour with a longer name is untouched
   REQUIRE(a->find_id("moving", "m1", seq).ok());
   CHECK_FALSE(seq);
+}
+
+TEST_CASE("a stored promise fences appends under older ballots (ADR 8)") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  room_meta meta;
+  meta.promised = {1, "n1"};
+  auto first = append_one(*db, make_append("r", meta, {"a", "b"}));
+  CHECK_FALSE(first.fenced);
+  CHECK(first.stored.back().ballot == ballot{1, "n1"});
+  CHECK(first.meta.last == ballot{1, "n1"});
+  // Another home promised a newer ballot: the old home's append writes nothing.
+  auto promised = first.meta;
+  promised.promised = {2, "n2"};
+  REQUIRE(db->rewrite_room("r", promised.seq, {}, promised).ok());
+  auto stale = append_one(*db, make_append("r", first.meta, {"c"}));
+  CHECK(stale.fenced);
+  room_meta now;
+  REQUIRE(db->load_room("r", now).ok());
+  CHECK(now.seq == 2);
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "c", seq).ok());
+  CHECK_FALSE(seq);
+}
+
+TEST_CASE("rewrite_room replaces the tail of a log, ids included, and keeps the meta it is given") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  room_meta meta;
+  meta.promised = {1, "n1"};
+  auto res = append_one(*db, make_append("r", meta, {"a", "b", "c"}));
+  // The tail after seq 1 ("b", "c", never acked) gives way to another home's log.
+  message_record x{2, "x", "bob", 5, "{}", {}, {2, "n2"}};
+  room_meta after = res.meta;
+  after.seq = 2;
+  after.last = {2, "n2"};
+  after.promised = after.accepted = {2, "n2"};
+  REQUIRE(db->rewrite_room("r", 1, {x}, after).ok());
+  std::vector<message_record> log;
+  REQUIRE(db->read_after("r", 0, 10, log).ok());
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].id == "a");
+  CHECK(log[1].id == "x");
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "c", seq).ok());
+  CHECK_FALSE(seq); // a discarded record's id may be sent again
+  REQUIRE(db->find_id("r", "x", seq).ok());
+  CHECK(seq == 2u);
+  room_meta now;
+  REQUIRE(db->load_room("r", now).ok());
+  CHECK(now.seq == 2);
+  CHECK(now.promised == ballot{2, "n2"});
 }

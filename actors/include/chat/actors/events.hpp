@@ -79,5 +79,8 @@ presence_state_event(std::string_view ref,
 [[nodiscard]] frame pong_event(std::string_view ref);
 [[nodiscard]] frame error_event(std::string_view ref, std::string_view code,
                                 std::string_view message);
+/// The same with a `retry_after_ms` field (additive): when to try again.
+frame error_event(std::string_view ref, std::string_view code, std::string_view message,
+                  int64_t retry_after_ms);
 
 } // namespace chat::actors

@@ -213,6 +213,42 @@ struct room_pull {
   uint64_t after = 0;
 };
 
+/// ADR 8, phase one of a room's activation on its home: asks a node (its
+/// directory) to refuse, from now on and durably, every write to `room` under a
+/// ballot older than (ballot_n, ballot_node) -> room_promise. A room actor still
+/// active on the asked node stops first (after its commit in flight).
+struct room_prepare {
+  std::string room;
+  uint64_t ballot_n = 0;
+  std::string ballot_node;
+};
+
+/// The answer to room_prepare: `ok` when the node promised that ballot (not a
+/// newer one), and where its log of the room stands (an encoded room_meta).
+struct room_promise {
+  bool ok = false;
+  std::string meta;
+};
+
+/// ADR 8: a room's home writing its log onto a replica (or onto itself, when it
+/// takes a better log it collected): the part after `after` becomes `records`
+/// (encoded, gap-free), the meta becomes `meta` (encoded; its `promised` is the
+/// writer's ballot), and receipts are written if given -> uint64_t, the
+/// replica's last seq afterwards. A smaller answer than the part's end means
+/// "behind: send from there". Refused with errc::fenced under an older ballot.
+struct room_replicate {
+  std::string room;
+  uint64_t after = 0;
+  std::vector<std::string> records;
+  std::string meta;
+  std::vector<std::string> receipt_users;
+  std::vector<uint64_t> receipt_seqs;
+};
+
+/// Directory: `(replicas_atom, room)` -> the directories of the other nodes
+/// that keep `room`'s log (its replica set after the home, ADR 8).
+using replicas_atom = caf::atom_constant<caf::atom("replicas")>;
+
 /// Room: its home moved to another node. It refuses new posts, finishes the
 /// commit in flight, answers true and stops (its relays find the new home).
 using moving_atom = caf::atom_constant<caf::atom("moving")>;
@@ -387,6 +423,9 @@ CHAT_INSPECT(presence_info, x.user, x.online, x.last_seen)
 CHAT_INSPECT(presence_event, x.info, x.frame)
 CHAT_INSPECT(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_seqs)
 CHAT_INSPECT(room_pull, x.room, x.after)
+CHAT_INSPECT(room_prepare, x.room, x.ballot_n, x.ballot_node)
+CHAT_INSPECT(room_promise, x.ok, x.meta)
+CHAT_INSPECT(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users, x.receipt_seqs)
 
 #undef CHAT_INSPECT
 

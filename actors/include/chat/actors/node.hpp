@@ -32,6 +32,8 @@ struct node_options {
   std::string node_id = "n1";
   /// An empty room's (or an offline, unwatched user's) actor stops after this long.
   std::chrono::milliseconds room_idle{60000};
+  /// Nodes that keep each room's log, the home included (ADR 8).
+  uint32_t replication = 2;
   /// A connection without a heartbeat for this long no longer counts as online.
   std::chrono::milliseconds presence_ttl{30000};
   /// Presence changes of one user within this window are published as one.

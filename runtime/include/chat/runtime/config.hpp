@@ -74,6 +74,9 @@ struct node_config {
   uint32_t cluster_heartbeat_ms = 500;
   /// A member not heard from for this long is down. Default: 3000.
   uint32_t failure_timeout_ms = 3000;
+  /// Nodes that keep each room's log (the home and R-1 replicas; an ack needs
+  /// all of them), capped by the cluster size. Default: 2.
+  uint32_t replication = 2;
 };
 
 /// The outcome of parsing when the process should stop instead of running:

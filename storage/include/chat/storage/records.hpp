@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "chat/runtime/vector_clock.hpp"
 
@@ -11,8 +12,25 @@ namespace chat::storage {
 
 /// Bumped when a record gains or changes fields; readers refuse records whose
 /// compat version is newer than theirs.
-inline constexpr uint16_t format_version = 1;
+/// Version 2 appended the ballots (records) and the replication fields (meta);
+/// a version-1 reader ignores them, so compat stays 1.
+inline constexpr uint16_t format_version = 2;
 inline constexpr uint16_t compat_version = 1;
+
+/// The epoch under which a room's home writes (ADR 8): a counter with the home's
+/// node id as tie-breaker, so two nodes never hold the same ballot. Ordered.
+struct ballot {
+  uint64_t n = 0;
+  std::string node;
+  friend bool operator<(const ballot& a, const ballot& b) {
+    return std::tie(a.n, a.node) < std::tie(b.n, b.node);
+  }
+  friend bool operator>(const ballot& a, const ballot& b) { return b < a; }
+  friend bool operator==(const ballot& a, const ballot& b) {
+    return a.n == b.n && a.node == b.node;
+  }
+  friend bool operator!=(const ballot& a, const ballot& b) { return !(a == b); }
+};
 
 /// One stored room message, as the log keeps it.
 struct message_record {
@@ -22,12 +40,17 @@ struct message_record {
   int64_t ts = 0;   ///< server time of acceptance, ms since the epoch
   std::string body; ///< the message body as compact JSON text
   runtime::vector_clock vc;
+  storage::ballot ballot; ///< the home's ballot when it wrote the record
 };
 
 /// Where a room's log stands.
 struct room_meta {
   uint64_t seq = 0; ///< last assigned seq (0 = empty room)
   runtime::vector_clock vc;
+  ballot last;      ///< the ballot of the record at `seq`
+  ballot promised;  ///< no write under an older ballot is accepted here
+  ballot accepted;  ///< the ballot whose home last wrote this log
+  uint64_t commit = 0; ///< every record up to here is on every replica
 };
 
 [[nodiscard]] std::string encode(const message_record& x);

@@ -49,6 +49,9 @@ struct append_outcome {
 };
 
 struct room_append_result {
+  /// The room's stored `promised` ballot is newer than the append's: another
+  /// home took the room over; nothing of this append was written.
+  bool fenced = false;
   std::vector<append_outcome> outcomes;
   std::vector<message_record> stored; ///< the new records, in seq order
   room_meta meta;                     ///< where the log stands afterwards
@@ -91,7 +94,8 @@ public:
   [[nodiscard]] static std::unique_ptr<store> open(const open_options& opts,
                                                    std::string& error);
 
-  /// Commits a write group in ONE WriteBatch. For the appends: each entry whose
+  /// Commits a write group in ONE WriteBatch. An append whose `meta.promised` is
+  /// older than the stored one is fenced (nothing written). For the others: each entry whose
   /// id the room already stored becomes a dup with the original seq; every other
   /// entry gets the next gap-free seq, a vector-clock tick, and its id -> seq key
   /// in the same batch (`results` has one element per append). Nothing changes on
@@ -129,6 +133,15 @@ public:
   status import_room(const std::string& room, const std::vector<message_record>& records,
                      const std::optional<room_meta>& meta,
                      const std::vector<std::pair<std::string, uint64_t>>& receipts);
+
+  /// Replaces the part of `room`'s log after `after` by `records` (seqs after+1..,
+  /// gap-free): the records beyond `after` and their id keys are deleted, the new
+  /// ones and theirs written, `meta` stored as it is, and `receipts` (if any)
+  /// written, all in one WriteBatch. With no records and `after` at the last seq
+  /// it only stores the meta. This is how a replica takes its home's log (ADR 8).
+  status rewrite_room(const std::string& room, uint64_t after,
+                      const std::vector<message_record>& records, const room_meta& meta,
+                      const std::vector<std::pair<std::string, uint64_t>>& receipts = {});
 
   /// Forgets a room's log, ids, receipts and meta (after it was handed over).
   status drop_room(const std::string& room);

@@ -1,0 +1,277 @@
+#include "room_replication.hpp"
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/messages.hpp"
+#include "room_export.hpp"
+
+namespace chat::actors {
+
+namespace {
+
+/// A node that does not answer a step of the take-over within this is taken as
+/// unreachable: the room stops and is activated again later.
+constexpr auto node_timeout = std::chrono::seconds(3);
+/// A replica that does not confirm an append within this fails the append.
+constexpr auto replicate_timeout = std::chrono::seconds(2);
+/// Rounds of "someone promised a newer ballot" before the take-over gives up.
+constexpr int max_rounds = 4;
+/// Parts sent to one replica in a row that it answers "behind" before giving up.
+constexpr int max_behind = 4;
+
+struct takeover {
+  caf::event_based_actor* self;
+  room_nodes nodes;
+  storage::room_meta own; ///< this node's meta, as its store last said
+  storage::ballot ballot;
+  uint64_t highest_n = 0; ///< the newest ballot counter seen
+  int round = 0;
+  size_t answers = 0;
+  bool refused = false;
+  bool over = false; ///< failed: later answers are ignored
+  /// What each asked node answered, in the order asked: the store, then peers.
+  std::vector<storage::room_meta> promised;
+  std::function<void(storage::room_meta&)> done;
+  std::function<void(const caf::error&)> failed;
+
+  void fail(const caf::error& err) {
+    if (over)
+      return;
+    over = true;
+    failed(err);
+  }
+};
+
+using takeover_ptr = std::shared_ptr<takeover>;
+
+void prepare(const takeover_ptr& t);
+void adopt(const takeover_ptr& t, caf::actor from, uint64_t after);
+void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind);
+
+caf::error unreachable(const std::string& room, const char* what) {
+  return caf::make_error(errc::room_unavailable,
+                         "room '" + room + "': " + what + "; it is activated again later");
+}
+
+// The meta a part of a log leaves behind: the part's last record, or the
+// sender's meta for the last part.
+std::optional<storage::room_meta> meta_after(const msg::room_import& part,
+                                             const storage::ballot& ballot) {
+  std::optional<storage::room_meta> m;
+  if (!part.meta.empty()) {
+    m = storage::decode_room_meta(part.meta);
+  } else if (!part.records.empty()) {
+    auto rec = storage::decode_message(part.records.back());
+    if (rec) {
+      m.emplace();
+      m->seq = rec->seq;
+      m->vc = rec->vc;
+      m->last = rec->ballot;
+    }
+  }
+  if (m) {
+    m->promised = ballot;
+    m->accepted = ballot;
+  }
+  return m;
+}
+
+msg::room_replicate as_replicate(msg::room_import& part, uint64_t after,
+                                 const storage::room_meta& meta) {
+  return msg::room_replicate{part.room,
+                             after,
+                             std::move(part.records),
+                             storage::encode(meta),
+                             std::move(part.receipt_users),
+                             std::move(part.receipt_seqs)};
+}
+
+// Every replica holds the log: the take-over is done.
+void finish(const takeover_ptr& t) {
+  auto meta = t->own;
+  meta.promised = t->ballot;
+  meta.accepted = t->ballot;
+  meta.commit = meta.seq;
+  t->over = true;
+  t->done(meta);
+}
+
+void next_replica(const takeover_ptr& t, size_t i) {
+  if (i == t->nodes.replicas.size())
+    return finish(t);
+  // Where the replica's log is surely the same as ours: its commit point
+  // (it was written under another ballot).
+  uint64_t after = 0;
+  for (size_t k = 0; k < t->nodes.peers.size(); ++k)
+    if (t->nodes.peers[k] == t->nodes.replicas[i])
+      after = t->promised[k + 1].commit;
+  sync_replica(t, i, std::min(after, t->own.seq), 0);
+}
+
+void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind) {
+  auto self = t->self;
+  export_part(
+    self, t->nodes.store, t->nodes.room, after,
+    [t, i, after, behind](msg::room_import& part, uint64_t end, bool last) {
+      auto meta = meta_after(part, t->ballot);
+      if (!meta)
+        return t->fail(caf::make_error(errc::storage_failed, "unreadable record in own log"));
+      meta->commit = std::min(t->own.commit, meta->seq);
+      t->self->request(t->nodes.replicas[i], node_timeout, as_replicate(part, after, *meta))
+        .await(
+          [t, i, end, last, behind](uint64_t seq) {
+            if (seq != end) {
+              if (behind + 1 >= max_behind)
+                return t->fail(unreachable(t->nodes.room, "a replica stays behind"));
+              return sync_replica(t, i, seq, behind + 1);
+            }
+            if (!last)
+              return sync_replica(t, i, end, 0);
+            next_replica(t, i + 1);
+          },
+          [t](caf::error& err) {
+            spdlog::warn("room '{}': a replica did not take the log: {}", t->nodes.room,
+                         t->self->system().render(err));
+            t->fail(unreachable(t->nodes.room, "a replica did not take the log"));
+          });
+    },
+    [t](caf::error& err) { t->fail(err); }, true);
+}
+
+// Takes the part of the best log after `after` in place of our own.
+void adopt(const takeover_ptr& t, caf::actor from, uint64_t after) {
+  auto self = t->self;
+  self->request(from, node_timeout, msg::room_pull{t->nodes.room, after})
+    .await(
+      [t, from, after](msg::room_import& part) {
+        auto meta = meta_after(part, t->ballot);
+        if (!meta)
+          return t->fail(caf::make_error(errc::bad_argument, "undecodable pulled log"));
+        auto full = part.records.size() == export_part_size;
+        auto end = meta->seq;
+        t->self->request(t->nodes.store, node_timeout, as_replicate(part, after, *meta))
+          .await(
+            [t, from, full, end](uint64_t seq) {
+              if (seq != end)
+                return t->fail(caf::make_error(errc::storage_failed, "own log out of step"));
+              if (full)
+                return adopt(t, from, end);
+              spdlog::info("room '{}': took seq {}..{} from another node's log", t->nodes.room,
+                           t->own.commit + 1, end);
+              t->self->request(t->nodes.store, node_timeout, msg::store_load{t->nodes.room})
+                .await(
+                  [t](storage::room_meta& m) {
+                    t->own = std::move(m);
+                    next_replica(t, 0);
+                  },
+                  [t](caf::error& err) { t->fail(err); });
+            },
+            [t](caf::error& err) { t->fail(err); });
+      },
+      [t](caf::error&) { t->fail(unreachable(t->nodes.room, "the node with the best log did not answer")); });
+}
+
+void promised_all(const takeover_ptr& t) {
+  if (t->refused) {
+    if (++t->round == max_rounds)
+      return t->fail(unreachable(t->nodes.room, "other nodes keep promising newer ballots"));
+    return prepare(t);
+  }
+  t->own = t->promised[0];
+  // The best log: the newest ballot of a last record, then the longest.
+  size_t best = 0;
+  for (size_t k = 1; k < t->promised.size(); ++k) {
+    auto& m = t->promised[k];
+    auto& b = t->promised[best];
+    if (std::tie(m.last, m.seq) > std::tie(b.last, b.seq))
+      best = k;
+  }
+  if (best == 0)
+    return next_replica(t, 0);
+  adopt(t, t->nodes.peers[best - 1], std::min(t->own.commit, t->own.seq));
+}
+
+void prepare(const takeover_ptr& t) {
+  t->ballot = storage::ballot{std::max(t->highest_n, t->own.promised.n) + 1, t->nodes.node_id};
+  t->answers = 0;
+  t->refused = false;
+  t->promised.assign(t->nodes.peers.size() + 1, storage::room_meta{});
+  msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
+  auto ask = [&](size_t k, const caf::actor& target) {
+    t->self->request(target, node_timeout, req)
+      .await(
+        [t, k, round = t->round](msg::room_promise& p) {
+          if (t->over || round != t->round)
+            return;
+          auto m = storage::decode_room_meta(p.meta);
+          if (!m)
+            return t->fail(caf::make_error(errc::bad_argument, "undecodable promise"));
+          t->highest_n = std::max(t->highest_n, m->promised.n);
+          t->refused |= !p.ok;
+          t->promised[k] = std::move(*m);
+          if (++t->answers == t->promised.size())
+            promised_all(t);
+        },
+        [t](caf::error& err) {
+          spdlog::warn("room '{}': a node did not promise: {}", t->nodes.room,
+                       t->self->system().render(err));
+          t->fail(unreachable(t->nodes.room, "a node of the view did not answer"));
+        });
+  };
+  ask(0, t->nodes.store);
+  for (size_t k = 0; k < t->nodes.peers.size(); ++k)
+    ask(k + 1, t->nodes.peers[k]);
+}
+
+} // namespace
+
+void take_over(caf::event_based_actor* self, room_nodes nodes, storage::room_meta own,
+               std::function<void(storage::room_meta&)> done,
+               std::function<void(const caf::error&)> failed) {
+  auto t = std::make_shared<takeover>();
+  t->self = self;
+  t->nodes = std::move(nodes);
+  t->own = std::move(own);
+  t->done = std::move(done);
+  t->failed = std::move(failed);
+  prepare(t);
+}
+
+void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t after,
+               const std::vector<storage::message_record>& records,
+               const storage::room_meta& meta, std::function<void()> done,
+               std::function<void(const caf::error&)> failed) {
+  if (nodes.replicas.empty())
+    return done();
+  msg::room_replicate req{nodes.room, after, {}, storage::encode(meta), {}, {}};
+  req.records.reserve(records.size());
+  for (auto& rec : records)
+    req.records.push_back(storage::encode(rec));
+  struct progress {
+    size_t left;
+    bool over = false;
+  };
+  auto p = std::make_shared<progress>(progress{nodes.replicas.size()});
+  auto fail = [p, failed](const caf::error& err) {
+    if (!std::exchange(p->over, true))
+      failed(err);
+  };
+  auto end = meta.seq;
+  auto room = nodes.room;
+  for (auto& r : nodes.replicas)
+    self->request(r, replicate_timeout, req)
+      .then(
+        [p, done, fail, end, room](uint64_t seq) {
+          if (seq != end)
+            return fail(caf::make_error(errc::room_unavailable,
+                                        "room '" + room + "': a replica is behind"));
+          if (--p->left == 0 && !p->over)
+            done();
+        },
+        [fail](caf::error& err) { fail(err); });
+}
+
+} // namespace chat::actors

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "chat/storage/records.hpp"
+
+namespace chat::actors {
+
+/// Where a room's log is kept besides its home, and how the home becomes its
+/// only writer (ADR 8: primary-backup with ballots).
+struct room_nodes {
+  std::string room;
+  std::string node_id;           ///< this node: the room's home
+  caf::actor store;              ///< this node's store
+  std::vector<caf::actor> peers; ///< the directories of every other node in the view
+  std::vector<caf::actor> replicas; ///< the directories of the other nodes of the replica set
+};
+
+/// Makes this node the room's writer. It asks every node of the view to promise
+/// a ballot newer than any it promised before (nothing older is written there
+/// afterwards), takes the best log among the answers (the newest ballot of a
+/// last record, then the longest) in place of its own part after its commit
+/// point, and writes that log onto every replica. `done` gets the room's meta,
+/// everything in it on every replica; `failed` an error when a node does not
+/// answer in time or keeps promising newer ballots (the room then stops; the
+/// next request activates it again). The actor handles nothing else meanwhile.
+void take_over(caf::event_based_actor* self, room_nodes nodes, storage::room_meta own,
+               std::function<void(storage::room_meta&)> done,
+               std::function<void(const caf::error&)> failed);
+
+/// Writes the records a commit stored (the part after `after`, ending at
+/// `meta.seq`) onto every replica under the ballot `meta.promised`. `done` once
+/// all of them hold it; `failed` when one refuses (a newer home: errc::fenced),
+/// is behind or does not answer in time.
+void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t after,
+               const std::vector<storage::message_record>& records,
+               const storage::room_meta& meta, std::function<void()> done,
+               std::function<void(const caf::error&)> failed);
+
+} // namespace chat::actors

@@ -1,0 +1,86 @@
+// Fault tolerance across real `chatd` processes (ADR 8, --replication 2): kill -9
+// of a room's home while a client keeps sending, then the node's return on its
+// data dir. Every acked message must be kept exactly once at its acked seq, no
+// seq acked for two ids, and every node must return the same history.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, getJson, startCluster, roomHomedOn, sendAcked } from './lib.mjs';
+
+const waitFor = async (pred, what, timeoutMs = 20000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const history = async (base, room) => {
+  const res = await getJson(`${base}/api/rooms/${room}/messages?after=0&limit=200`);
+  assert.equal(res.status, 200, `history from ${base}: ${JSON.stringify(res.body)}`);
+  return res.body.messages;
+};
+
+// The invariants, over every ack seen and the history of each node.
+function check(acks, histories) {
+  const idAt = new Map();
+  const seqOf = new Map();
+  for (const { id, seq } of acks) {
+    assert.ok(!idAt.has(seq) || idAt.get(seq) === id, `seq ${seq} acked for ${idAt.get(seq)} and ${id}`);
+    assert.ok(!seqOf.has(id) || seqOf.get(id) === seq, `${id} acked at ${seqOf.get(id)} and ${seq}`);
+    idAt.set(seq, id);
+    seqOf.set(id, seq);
+  }
+  const [first, ...rest] = histories;
+  assert.deepEqual(first.map((m) => m.seq), Array.from({ length: first.length }, (_, i) => i + 1), 'gap-free');
+  assert.equal(new Set(first.map((m) => m.id)).size, first.length, 'each id once');
+  for (const [id, seq] of seqOf) assert.equal(first[seq - 1]?.id, id, `${id} kept at its acked seq ${seq}`);
+  for (const h of rest) assert.deepEqual(h.map((m) => [m.seq, m.id]), first.map((m) => [m.seq, m.id]), 'every node returns the same history');
+}
+
+test("kill -9 of a room's home during a send stream, then its return: nothing acked is lost, no seq acked twice", async () => {
+  const cluster = await startCluster();
+  let n3;
+  try {
+    const a = await Client.connect(cluster.ws(1, 'ann'));
+    const room = await roomHomedOn(cluster, 3, a, 'ft');
+    const acks = [{ id: 'probe', seq: 1 }];
+    let i = 0;
+    const send = async (client) => {
+      const id = `m-${i++}`;
+      const ack = await sendAcked(client, room, id);
+      acks.push({ id, seq: ack.seq });
+      return ack;
+    };
+    // A stream of sends that does not stop for the crash.
+    const stream = (async () => {
+      while (i < 60) await send(a);
+    })();
+    await waitFor(() => acks.length > 15, 'the first acks');
+    const killedAt = Date.now();
+    const ackedBefore = acks.length;
+    process.kill(cluster.pids.n3, 'SIGKILL');
+    await waitFor(() => acks.length > ackedBefore + 1, 'an ack after the crash', 30000);
+    const failoverMs = Date.now() - killedAt;
+    await stream;
+    console.log(`# failover: first ack ${failoverMs} ms after kill -9 of the room's home`);
+    check(acks, [await history(cluster.http(1), room), await history(cluster.http(2), room)]);
+
+    // n3 returns on its data dir, becomes the room's home again and takes the
+    // log over from the replicas (its own copy lacks what was acked meanwhile).
+    n3 = await cluster.restart(3, 1);
+    await waitFor(() => /view of n3 is 3 node/.test(n3.log()), "n3's view of 3 nodes");
+    const c = await Client.connect(n3.ws('cat'));
+    await c.join(room);
+    for (let k = 0; k < 10; ++k) await send(c);
+    const histories = [];
+    for (const base of [cluster.http(1), cluster.http(2), n3.http]) histories.push(await history(base, room));
+    check(acks, histories);
+    assert.equal(histories[0].length, 71);
+    a.close();
+    c.close();
+  } finally {
+    if (n3) await n3.stop('SIGINT');
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});
