@@ -90,7 +90,7 @@ using reply_out = std::shared_ptr<outbox>;
 constexpr int max_join_attempts = 3;
 /// A room that does not answer within this (its node died, or it is taking the
 /// room over) is reported `unavailable`; the client resends with the same id.
-constexpr auto room_timeout = std::chrono::seconds(8);
+constexpr auto room_timeout = std::chrono::seconds(3);
 /// The gateway caps a watch list at 1,000 users (PROTOCOL.md).
 constexpr size_t max_watched_users = 1000;
 /// Rooms one connection may be in at once: each costs a relay entry and a room

@@ -241,12 +241,21 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
               [=](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
-    [=](msg::replicas_atom, const std::string& room) {
+    [=](msg::replicas_atom, const std::string& room) -> caf::result<std::vector<caf::actor>> {
       auto& st = self->state;
       std::vector<caf::actor> out;
       if (st.ring.empty())
         return out;
-      for (auto& id : st.ring.owners(runtime::hash_ring::room_key(room), opts.replication))
+      auto owners = st.ring.owners(runtime::hash_ring::room_key(room), opts.replication);
+      // Members that are down still count: a node that lost its peers (or was
+      // paused past the failure timeout) must not write alone.
+      auto members = std::max<size_t>(st.view.members, st.view.nodes.size());
+      auto needed = std::min<size_t>(opts.replication, members);
+      if (owners.size() < needed)
+        return caf::make_error(errc::room_unavailable,
+                               "room '" + room + "': " + std::to_string(owners.size()) + " of the "
+                                 + std::to_string(needed) + " nodes that keep it are up");
+      for (auto& id : owners)
         if (auto i = st.peers.find(id); i != st.peers.end())
           out.push_back(i->second);
       return out;

@@ -294,12 +294,14 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
           .await([=](std::vector<caf::actor>& peers) {
             auto& st = self->state;
             st.nodes.peers = std::move(peers);
-            if (st.nodes.peers.empty())
-              return;
+            // Asked also with no peer up: a cluster node that lost them all must
+            // not write alone (the directory refuses then).
             self->request(st.directory, caf::infinite, msg::replicas_atom::value, st.room)
               .await([=](std::vector<caf::actor>& replicas) {
                 auto& st = self->state;
                 st.nodes.replicas = std::move(replicas);
+                if (st.nodes.peers.empty())
+                  return; // a single node: nothing to take over
                 take_over(
                   self, st.nodes, st.meta,
                   [=](storage::room_meta& m) {
@@ -314,6 +316,11 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
                                  self->system().render(err));
                     self->quit(err);
                   });
+              },
+              [=](caf::error& err) {
+                spdlog::warn("room '{}': cannot write: {}", self->state.room,
+                             self->system().render(err));
+                self->quit(err);
               });
           });
       },

@@ -3,6 +3,8 @@
 #include <map>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +12,7 @@
 #include "chat/actors/messages.hpp"
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/clock.hpp"
+#include "chat/runtime/endpoint.hpp"
 #include "cluster_messages.hpp"
 
 namespace chat::cluster {
@@ -19,8 +22,13 @@ namespace {
 struct peer {
   node_info info;
   int64_t last_heard_ms = 0;
+  int64_t last_dial_ms = 0; ///< when a down peer was last dialled
   bool up = false;
 };
+
+/// A down member is dialled again this often: it may have been paused or cut
+/// off, and its middleman connection is gone (nobody else reconnects it).
+constexpr int64_t redial_interval_ms = 1000;
 
 struct membership_state {
   membership_settings opts;
@@ -42,6 +50,7 @@ void publish_view(membership_self* self) {
       view.nodes.push_back(id);
       view.directories.push_back(p.info.directory);
     }
+  view.members = static_cast<uint32_t>(st.peers.size() + 1);
   spdlog::info("cluster: view of {} is {} node(s): {}", st.me.node_id, view.nodes.size(),
                fmt::join(view.nodes, ", "));
   self->send(st.opts.directory, std::move(view));
@@ -97,6 +106,31 @@ void mark_down(membership_self* self, const std::string& id, const char* why) {
   publish_view(self);
 }
 
+
+// A down member that answers again is up again (after SIGCONT, or a healed
+// partition): a new middleman connection, then the same hello as a join.
+void redial(membership_self* self, const std::string& id, const std::string& endpoint) {
+  std::string err;
+  auto ep = runtime::parse_endpoint(endpoint, err);
+  if (!ep)
+    return;
+  auto mm = self->home_system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, ep->host, ep->port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        if (!ptr)
+          return;
+        auto member = caf::actor_cast<caf::actor>(ptr);
+        self->request(member, std::chrono::seconds(2), hello{self->state.me})
+          .then(
+            [=](member_list& theirs) {
+              if (!theirs.empty() && theirs.front().node_id == id && add_peer(self, theirs.front()))
+                publish_view(self);
+            },
+            [](caf::error&) {});
+      },
+      [](caf::error&) {});
+}
 
 caf::behavior membership_actor(membership_self* self, membership_settings opts) {
   auto& st = self->state;
@@ -177,8 +211,13 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       auto& st = self->state;
       auto now = runtime::steady_ms();
       for (auto& [id, p] : st.peers) {
-        if (!p.up)
+        if (!p.up) {
+          if (now - p.last_dial_ms >= redial_interval_ms) {
+            p.last_dial_ms = now;
+            redial(self, id, p.info.endpoint);
+          }
           continue;
+        }
         self->send(p.info.membership, beat_atom::value, st.me.node_id);
         if (now - p.last_heard_ms > st.opts.failure_timeout.count())
           mark_down(self, id, "no heartbeat");

@@ -84,3 +84,37 @@ test("kill -9 of a room's home during a send stream, then its return: nothing ac
     cluster.cleanup();
   }
 });
+
+test('SIGSTOP of a room\'s home past the failure timeout, sends elsewhere, SIGCONT and sends through it at once: one history, no seq acked twice', async () => {
+  const cluster = await startCluster();
+  try {
+    const a = await Client.connect(cluster.ws(1, 'ann'));
+    const c = await Client.connect(cluster.ws(3, 'cat'));
+    const room = await roomHomedOn(cluster, 3, a, 'pause');
+    await c.join(room);
+    const acks = [{ id: 'probe', seq: 1 }];
+    const send = async (client, id) => acks.push({ id, seq: (await sendAcked(client, room, id)).seq });
+    for (let i = 0; i < 5; ++i) await send(a, `before-${i}`);
+    process.kill(cluster.pids.n3, 'SIGSTOP');
+    const pausedAt = Date.now();
+    await send(a, 'during-0');
+    console.log(`# failover: first ack ${Date.now() - pausedAt} ms after SIGSTOP of the room's home`);
+    for (let i = 1; i < 5; ++i) await send(a, `during-${i}`);
+    await new Promise((r) => setTimeout(r, 2000)); // well past --failure-timeout-ms 1500
+    process.kill(cluster.pids.n3, 'SIGCONT');
+    // Through the resumed node at once (it may answer `unavailable` first), and elsewhere.
+    await Promise.all([
+      (async () => { for (let i = 0; i < 5; ++i) await send(c, `resumed-${i}`); })(),
+      (async () => { for (let i = 0; i < 5; ++i) await send(a, `after-${i}`); })(),
+    ]);
+    const histories = [];
+    for (let k = 1; k <= 3; ++k) histories.push(await history(cluster.http(k), room));
+    check(acks, histories);
+    assert.equal(histories[0].length, 21);
+    a.close();
+    c.close();
+  } finally {
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});

@@ -221,7 +221,9 @@ export async function freePortBase(n) {
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; ++attempt) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    // Below the kernel's ephemeral range (32768–60999): an outgoing connection
+    // (the nodes dial each other) can otherwise take a port between check and listen.
+    const base = 20000 + Math.floor(Math.random() * (12700 - n));
     let ok = true;
     for (let i = 0; i < n && ok; ++i) ok = await free(base + i);
     if (ok) return base;

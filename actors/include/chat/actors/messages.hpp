@@ -273,6 +273,9 @@ using handover_atom = caf::atom_constant<caf::atom("handover")>;
 struct cluster_view {
   std::vector<std::string> nodes;
   std::vector<caf::actor> directories;
+  /// Members this node knows, down ones included (not those that left): a room
+  /// needs min(R, members) of its nodes up to write (ADR 8). 0: nodes.size().
+  uint32_t members = 0;
 };
 
 /// Local directory: this node's relay of a room (spawned on demand).
