@@ -32,6 +32,9 @@ struct relay_state {
   recent_frames recent; ///< so that most joins with `since` replay from memory
   uint64_t generation = 0;
   uint64_t idle_epoch = 0;
+  /// Members' requests the room has not answered yet, by a relay-local number.
+  std::unordered_map<uint64_t, caf::response_promise> in_flight;
+  uint64_t last_request = 0;
   static inline const char* name = "relay";
 };
 
@@ -43,18 +46,44 @@ constexpr auto replay_pause = std::chrono::milliseconds(5);
 /// An empty relay stops after this long (a reconnecting client usually returns sooner).
 constexpr auto relay_idle = std::chrono::seconds(5);
 constexpr int max_resolve_attempts = 10;
+/// Bounds `in_flight`: the member itself gives up after 3 s.
+constexpr auto room_request_timeout = std::chrono::seconds(5);
 
 caf::error moving(relay_self* self) {
   return caf::make_error(errc::room_unavailable, "room '" + self->state.room + "' is moving");
 }
 
-// A member's request for the room: the room answers the member directly.
-template <class Request>
+// A member's request for the room. Not delegated: when the room's node fails,
+// the requests it had not answered are answered here at once (`unavailable`,
+// the client resends) instead of running into the member's timeout.
+template <class Result, class Request>
 void to_room(relay_self* self, Request&& x) {
-  if (!self->state.home)
-    self->make_response_promise().deliver(moving(self));
-  else
-    self->delegate(self->state.home, std::forward<Request>(x));
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (!st.home) {
+    rp.deliver(moving(self));
+    return;
+  }
+  auto id = ++st.last_request;
+  st.in_flight.emplace(id, rp);
+  auto answer = [=](auto&& result) {
+    auto& pending = self->state.in_flight;
+    if (auto i = pending.find(id); i != pending.end()) {
+      i->second.deliver(std::forward<decltype(result)>(result));
+      pending.erase(i);
+    }
+  };
+  self->request(st.home, room_request_timeout, std::forward<Request>(x))
+    .then([=](Result& r) mutable { answer(std::move(r)); },
+          [=](caf::error& err) mutable { answer(std::move(err)); });
+}
+
+void fail_in_flight(relay_self* self) {
+  auto pending = std::move(self->state.in_flight);
+  self->state.in_flight.clear();
+  for (auto& [id, rp] : pending)
+    rp.deliver(caf::make_error(errc::room_unavailable,
+                               "room '" + self->state.room + "': its node failed; resend"));
 }
 
 void arm_idle_timer(relay_self* self) {
@@ -267,6 +296,7 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     auto& st = self->state;
     if (dm.source == st.home.address()) {
       st.home = nullptr;
+      fail_in_flight(self);
       if (!st.members.empty())
         rejoin_all(self, 1);
       return;
@@ -320,13 +350,13 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     },
     // What members send to the room goes through: the relay always knows where
     // the room is, also after it moved.
-    [=](msg::room_post& x) { to_room(self, std::move(x)); },
+    [=](msg::room_post& x) { to_room<msg::post_result>(self, std::move(x)); },
     [=](msg::room_typing& x) {
       if (self->state.home)
         self->send(self->state.home, std::move(x));
     },
-    [=](msg::room_read& x) { to_room(self, std::move(x)); },
-    [=](msg::room_signal& x) { to_room(self, std::move(x)); },
+    [=](msg::room_read& x) { to_room<bool>(self, std::move(x)); },
+    [=](msg::room_signal& x) { to_room<bool>(self, std::move(x)); },
     [=](msg::rejoin_atom, int attempt) { rejoin_all(self, attempt); },
     [=](msg::replay_atom, caf::actor_id key, uint64_t generation) {
       auto& members = self->state.members;
