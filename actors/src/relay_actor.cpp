@@ -48,6 +48,9 @@ constexpr auto relay_idle = std::chrono::seconds(5);
 constexpr int max_resolve_attempts = 10;
 /// Bounds `in_flight`: the member itself gives up after 3 s.
 constexpr auto room_request_timeout = std::chrono::seconds(5);
+/// Finding the room's home (and joining it) crosses nodes, one of which may have
+/// just failed: an answer that does not come within this is a failure (retried).
+constexpr auto resolve_timeout = std::chrono::seconds(4);
 
 caf::error moving(relay_self* self) {
   return caf::make_error(errc::room_unavailable, "room '" + self->state.room + "' is moving");
@@ -128,7 +131,7 @@ void catch_up(relay_self* self, caf::actor_id key) {
     }
   }
   auto generation = m.generation;
-  self->request(st.home, caf::infinite, msg::room_fetch{m.delivered, replay_batch})
+  self->request(st.home, room_request_timeout, msg::room_fetch{m.delivered, replay_batch})
     .then(
       [=](msg::seq_frames& xs) {
         auto& st = self->state;
@@ -196,7 +199,7 @@ void bind_home(relay_self* self, caf::actor home) {
 // every member there again, each from what it has already received.
 void rejoin_all(relay_self* self, int attempt) {
   auto& st = self->state;
-  self->request(st.directory, caf::infinite, msg::resolve_room{st.room})
+  self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
     .await(
       [=](caf::actor& home) {
         bind_home(self, home);
@@ -205,16 +208,27 @@ void rejoin_all(relay_self* self, int attempt) {
           m.live = false;
           m.generation = ++self->state.generation;
           auto key_copy = key;
-          self->request(home, caf::infinite, msg::room_join{m.conn, m.user, me, ""})
-            .then([=](msg::room_joined& j) {
-              auto& st = self->state;
-              st.seq = std::max(st.seq, j.seq);
-              auto i = st.members.find(key_copy);
-              if (i == st.members.end())
-                return;
-              i->second.out->push(j.joined, frame_kind::reply);
-              catch_up(self, key_copy);
-            });
+          self->request(home, resolve_timeout, msg::room_join{m.conn, m.user, me, ""})
+            .then(
+              [=](msg::room_joined& j) {
+                auto& st = self->state;
+                st.seq = std::max(st.seq, j.seq);
+                auto i = st.members.find(key_copy);
+                if (i == st.members.end())
+                  return;
+                i->second.out->push(j.joined, frame_kind::reply);
+                catch_up(self, key_copy);
+              },
+              [=](caf::error&) {
+                // The new home went away as well (it stepped down, or its node
+                // failed): once for all members, look for the room again.
+                auto& st = self->state;
+                if (st.home != home)
+                  return;
+                st.home = nullptr;
+                fail_in_flight(self);
+                self->delayed_send(self, std::chrono::milliseconds(200), msg::rejoin_atom::value, 2);
+              });
         }
       },
       [=](caf::error& err) {
@@ -236,7 +250,7 @@ void rejoin_all(relay_self* self, int attempt) {
 void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, int attempt) {
   auto& st = self->state;
   if (!st.home) {
-    self->request(st.directory, caf::infinite, msg::resolve_room{st.room})
+    self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
       .await(
         [=](caf::actor& home) mutable {
           bind_home(self, home);
@@ -250,7 +264,7 @@ void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, 
   // `then`, not `await`: events the room sent before its answer (the member
   // event of this very join) must be handled first, so that they do not reach
   // the new member.
-  self->request(home, caf::infinite, msg::room_join{x.conn, x.user, me, x.ref})
+  self->request(home, resolve_timeout, msg::room_join{x.conn, x.user, me, x.ref})
     .then(
       [=](msg::room_joined& j) mutable {
         auto& st = self->state;
@@ -272,7 +286,8 @@ void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, 
         rp.deliver(true);
       },
       [=](caf::error& err) mutable {
-        if (err != caf::sec::request_receiver_down || attempt >= max_resolve_attempts)
+        auto gone = err == caf::sec::request_receiver_down || err == caf::sec::request_timeout;
+        if (!gone || attempt >= max_resolve_attempts)
           return rp.deliver(err);
         if (self->state.home == home)
           self->state.home = nullptr;
@@ -285,7 +300,7 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
   st.room = std::move(room);
   st.directory = std::move(directory);
   // Nothing is handled before the relay knows the room's actor.
-  self->request(st.directory, caf::infinite, msg::resolve_room{st.room})
+  self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
     .await([=](caf::actor& home) { bind_home(self, home); },
            [=](caf::error& err) {
              spdlog::error("room '{}': cannot resolve: {}", self->state.room,

@@ -1,5 +1,7 @@
 #include "store_actor.hpp"
 
+#include <unordered_set>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +18,11 @@ struct store_state {
   storage::write_group pending;
   std::vector<caf::response_promise> append_promises;  ///< one per pending append
   std::vector<caf::response_promise> receipt_promises; ///< one per pending receipt
+  std::vector<caf::response_promise> rewrite_promises; ///< one per pending rewrite
+  std::vector<caf::response_promise> promise_promises; ///< one per pending promise
+  /// Rooms with an append, rewrite or promise in `pending`: a second operation
+  /// on one of them starts a new group, so each sees the one before it.
+  std::unordered_set<std::string> rooms;
   bool flush_scheduled = false;
   msg::store_stats stats;
   static inline const char* name = "store";
@@ -32,25 +39,50 @@ void commit_pending(store_self* self) {
   st.flush_scheduled = false;
   if (st.pending.empty())
     return;
-  std::vector<storage::room_append_result> results;
+  storage::group_result results;
   auto s = st.db->commit(st.pending, results);
   if (!s.ok()) {
-    spdlog::error("store: commit of {} appends, {} receipts failed: {}",
-                  st.pending.appends.size(), st.pending.receipts.size(), s.error);
-    for (auto* promises : {&st.append_promises, &st.receipt_promises})
+    spdlog::error("store: commit of {} appends, {} receipts, {} replica writes failed: {}",
+                  st.pending.appends.size(), st.pending.receipts.size(),
+                  st.pending.rewrites.size(), s.error);
+    for (auto* promises : {&st.append_promises, &st.receipt_promises, &st.rewrite_promises,
+                           &st.promise_promises})
       for (auto& rp : *promises)
         rp.deliver(caf::make_error(errc::storage_failed));
   } else {
     st.stats.appends += st.pending.appends.size();
     ++st.stats.commits;
     for (size_t i = 0; i < st.append_promises.size(); ++i)
-      st.append_promises[i].deliver(std::move(results[i]));
+      st.append_promises[i].deliver(std::move(results.appends[i]));
     for (auto& rp : st.receipt_promises)
       rp.deliver(true);
+    for (size_t i = 0; i < st.rewrite_promises.size(); ++i) {
+      auto& r = results.rewrites[i];
+      if (r.fenced)
+        st.rewrite_promises[i].deliver(caf::make_error(
+          errc::fenced, "room '" + st.pending.rewrites[i].room + "': a newer home took over"));
+      else
+        st.rewrite_promises[i].deliver(r.seq);
+    }
+    for (size_t i = 0; i < st.promise_promises.size(); ++i) {
+      auto& p = results.promises[i];
+      st.promise_promises[i].deliver(msg::room_promise{p.ok, storage::encode(p.meta)});
+    }
   }
   st.pending = storage::write_group{};
   st.append_promises.clear();
   st.receipt_promises.clear();
+  st.rewrite_promises.clear();
+  st.promise_promises.clear();
+  st.rooms.clear();
+}
+
+// A second operation on a room in the pending group commits the group first.
+void claim_room(store_self* self, const std::string& room) {
+  if (!self->state.rooms.insert(room).second) {
+    commit_pending(self);
+    self->state.rooms.insert(room);
+  }
 }
 
 void schedule_flush(store_self* self) {
@@ -69,6 +101,7 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
   self->state.db = std::move(db);
   return {
     [=](msg::store_append& x) {
+      claim_room(self, x.req.room);
       auto& st = self->state;
       st.pending.appends.emplace_back(std::move(x.req));
       st.append_promises.emplace_back(self->make_response_promise());
@@ -141,53 +174,36 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
         return storage_error("importing room", x.room, s);
       return true;
     },
-    // ADR 8: the promise is durable before it is given, so a restarted node keeps it.
-    [=](msg::room_prepare& x) -> caf::result<msg::room_promise> {
-      commit_pending(self); // an append under the old ballot lands before, or is fenced
-      auto& db = *self->state.db;
-      storage::room_meta meta;
-      if (auto s = db.load_room(x.room, meta); !s.ok())
-        return storage_error("loading room", x.room, s);
-      storage::ballot b{x.ballot_n, x.ballot_node};
-      if (b > meta.promised) {
-        meta.promised = b;
-        if (auto s = db.rewrite_room(x.room, meta.seq, {}, meta); !s.ok())
-          return storage_error("promising a ballot for room", x.room, s);
-      }
-      return msg::room_promise{meta.promised == b, storage::encode(meta)};
+    // ADR 8: the promise is durable before it is given (so a restarted node
+    // keeps it); promises and replica writes join the group commit.
+    [=](msg::room_prepare& x) {
+      claim_room(self, x.room);
+      auto& st = self->state;
+      st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}});
+      st.promise_promises.emplace_back(self->make_response_promise());
+      schedule_flush(self);
     },
     [=](msg::room_replicate& x) -> caf::result<uint64_t> {
-      commit_pending(self);
-      auto& db = *self->state.db;
-      storage::room_meta current;
-      if (auto s = db.load_room(x.room, current); !s.ok())
-        return storage_error("loading room", x.room, s);
       auto meta = storage::decode_room_meta(x.meta);
       if (!meta)
         return caf::make_error(errc::bad_argument, "undecodable room meta in replication");
-      if (current.promised > meta->promised)
-        return caf::make_error(errc::fenced, "room '" + x.room + "': a newer home took over");
-      // The log is the writer's up to `after` only if this ballot wrote it; else
-      // only up to the commit point, which every home's log shares.
-      auto shared = current.accepted == meta->promised ? current.seq : current.commit;
-      if (x.after > shared)
-        return shared;
-      std::vector<storage::message_record> records;
-      records.reserve(x.records.size());
+      storage::room_rewrite w{x.room, x.after, {}, std::move(*meta), {}};
+      w.records.reserve(x.records.size());
       for (auto& bytes : x.records) {
         auto rec = storage::decode_message(bytes);
         if (!rec)
           return caf::make_error(errc::bad_argument, "undecodable record in replication");
-        records.push_back(std::move(*rec));
+        w.records.push_back(std::move(*rec));
       }
-      meta->accepted = meta->promised;
-      meta->commit = std::max(std::min(current.commit, meta->seq), meta->commit);
-      std::vector<std::pair<std::string, uint64_t>> receipts;
       for (size_t i = 0; i < x.receipt_users.size() && i < x.receipt_seqs.size(); ++i)
-        receipts.emplace_back(x.receipt_users[i], x.receipt_seqs[i]);
-      if (auto s = db.rewrite_room(x.room, x.after, records, *meta, receipts); !s.ok())
-        return storage_error("replicating room", x.room, s);
-      return meta->seq;
+        w.receipts.emplace_back(x.receipt_users[i], x.receipt_seqs[i]);
+      claim_room(self, x.room);
+      auto& st = self->state;
+      st.pending.rewrites.push_back(std::move(w));
+      auto rp = self->make_response_promise<uint64_t>();
+      st.rewrite_promises.emplace_back(rp);
+      schedule_flush(self);
+      return rp;
     },
     [=](msg::drop_atom, const std::string& room) -> caf::result<bool> {
       if (auto s = self->state.db->drop_room(room); !s.ok())

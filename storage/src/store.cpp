@@ -154,7 +154,55 @@ std::unique_ptr<store> store::open(const open_options& opts, std::string& error)
   return std::unique_ptr<store>{new store(std::move(p))};
 }
 
+namespace {
+
+void put_receipts(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf,
+                  const std::string& room,
+                  const std::vector<std::pair<std::string, uint64_t>>& receipts) {
+  for (auto& [user, seq] : receipts) {
+    std::string seq_bytes;
+    append_be64(seq_bytes, seq);
+    batch.Put(cf, room_prefix(room) + user, seq_bytes);
+  }
+}
+
+} // namespace
+
+// Adds to `batch` the replacement of `room`'s log after `after`: the records
+// beyond it and their ids go, `records` and theirs come, the meta is `meta`.
+status store::add_rewrite(rocksdb::WriteBatch& batch, const std::string& room, uint64_t after,
+                          const std::vector<message_record>& records, const room_meta& meta,
+                          const std::vector<std::pair<std::string, uint64_t>>& receipts) {
+  auto& d = *impl_;
+  std::vector<message_record> tail;
+  if (after != UINT64_MAX) {
+    if (auto st = scan(*d.db, d.cf[cf_messages], room, after + 1, true, SIZE_MAX, tail); !st)
+      return st;
+  }
+  for (auto& rec : tail) {
+    batch.Delete(d.cf[cf_messages], message_key(room, rec.seq));
+    batch.Delete(d.cf[cf_idem], idem_key(room, rec.id));
+  }
+  for (auto& rec : records) {
+    std::string seq_bytes;
+    append_be64(seq_bytes, rec.seq);
+    batch.Put(d.cf[cf_messages], message_key(room, rec.seq), encode(rec));
+    batch.Put(d.cf[cf_idem], idem_key(room, rec.id), seq_bytes);
+  }
+  batch.Put(d.cf[cf_rooms], room, encode(meta));
+  put_receipts(batch, d.cf[cf_receipts], room, receipts);
+  return {};
+}
+
 status store::commit(const write_group& group, std::vector<room_append_result>& results) {
+  group_result all;
+  auto s = commit(group, all);
+  if (s)
+    results = std::move(all.appends);
+  return s;
+}
+
+status store::commit(const write_group& group, group_result& results) {
   auto& d = *impl_;
   auto& appends = group.appends;
   rocksdb::WriteBatch batch;
@@ -232,10 +280,49 @@ status store::commit(const write_group& group, std::vector<room_append_result>& 
     append_be64(ts_bytes, static_cast<uint64_t>(p.ts));
     batch.Put(d.cf[cf_presence], p.user, ts_bytes);
   }
+  std::vector<promise_result> promised(group.promises.size());
+  for (size_t i = 0; i < group.promises.size(); ++i) {
+    auto& req = group.promises[i];
+    auto& res = promised[i];
+    if (auto st = load_room(req.room, res.meta); !st)
+      return st;
+    if (req.ballot > res.meta.promised) {
+      res.meta.promised = req.ballot;
+      batch.Put(d.cf[cf_rooms], req.room, encode(res.meta));
+    }
+    res.ok = res.meta.promised == req.ballot;
+  }
+  std::vector<rewrite_result> rewritten(group.rewrites.size());
+  for (size_t i = 0; i < group.rewrites.size(); ++i) {
+    auto& req = group.rewrites[i];
+    auto& res = rewritten[i];
+    room_meta current;
+    if (auto st = load_room(req.room, current); !st)
+      return st;
+    if (current.promised > req.meta.promised) {
+      res.fenced = true;
+      continue;
+    }
+    // The log is the writer's up to `after` only if this ballot wrote it; else
+    // only up to the commit point, which every home's log shares.
+    auto shared = current.accepted == req.meta.promised ? current.seq : current.commit;
+    if (req.after > shared) {
+      res.seq = shared;
+      continue;
+    }
+    auto meta = req.meta;
+    meta.accepted = meta.promised;
+    meta.commit = std::max(std::min(current.commit, meta.seq), meta.commit);
+    if (auto st = add_rewrite(batch, req.room, req.after, req.records, meta, req.receipts); !st)
+      return st;
+    res.seq = meta.seq;
+  }
   if (batch.Count() > 0)
     if (auto s = d.db->Write(d.write_opts, &batch); !s.ok())
       return from(s);
-  results = std::move(out);
+  results.appends = std::move(out);
+  results.rewrites = std::move(rewritten);
+  results.promises = std::move(promised);
   return {};
 }
 
@@ -331,11 +418,7 @@ status store::import_room(const std::string& room, const std::vector<message_rec
       m.promised = std::max(m.promised, current.promised);
       batch.Put(d.cf[cf_rooms], room, encode(m));
     }
-    for (auto& [user, seq] : receipts) {
-      std::string seq_bytes;
-      append_be64(seq_bytes, seq);
-      batch.Put(d.cf[cf_receipts], room_prefix(room) + user, seq_bytes);
-    }
+    put_receipts(batch, d.cf[cf_receipts], room, receipts);
   }
   return from(d.db->Write(d.write_opts, &batch));
 }
@@ -343,30 +426,10 @@ status store::import_room(const std::string& room, const std::vector<message_rec
 status store::rewrite_room(const std::string& room, uint64_t after,
                            const std::vector<message_record>& records, const room_meta& meta,
                            const std::vector<std::pair<std::string, uint64_t>>& receipts) {
-  auto& d = *impl_;
   rocksdb::WriteBatch batch;
-  std::vector<message_record> tail;
-  if (after != UINT64_MAX) {
-    if (auto st = scan(*d.db, d.cf[cf_messages], room, after + 1, true, SIZE_MAX, tail); !st)
-      return st;
-  }
-  for (auto& rec : tail) {
-    batch.Delete(d.cf[cf_messages], message_key(room, rec.seq));
-    batch.Delete(d.cf[cf_idem], idem_key(room, rec.id));
-  }
-  for (auto& rec : records) {
-    std::string seq_bytes;
-    append_be64(seq_bytes, rec.seq);
-    batch.Put(d.cf[cf_messages], message_key(room, rec.seq), encode(rec));
-    batch.Put(d.cf[cf_idem], idem_key(room, rec.id), seq_bytes);
-  }
-  batch.Put(d.cf[cf_rooms], room, encode(meta));
-  for (auto& [user, seq] : receipts) {
-    std::string seq_bytes;
-    append_be64(seq_bytes, seq);
-    batch.Put(d.cf[cf_receipts], room_prefix(room) + user, seq_bytes);
-  }
-  return from(d.db->Write(d.write_opts, &batch));
+  if (auto st = add_rewrite(batch, room, after, records, meta, receipts); !st)
+    return st;
+  return from(impl_->db->Write(impl_->write_opts, &batch));
 }
 
 status store::drop_room(const std::string& room) {

@@ -114,6 +114,7 @@ test('SIGSTOP of a room\'s home past the failure timeout, sends elsewhere, SIGCO
     a.close();
     c.close();
   } finally {
+    try { process.kill(cluster.pids.n3, 'SIGCONT'); } catch {}
     await cluster.stop();
     cluster.cleanup();
   }

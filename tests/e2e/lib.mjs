@@ -279,9 +279,19 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
         dev: false,
       });
     },
+    /** Stops every node; a node still running after 20 s is killed and the call throws. */
     async stop(signal = 'SIGINT') {
       if (proc.exitCode === null) proc.kill(signal);
-      return exited;
+      let timer;
+      const late = new Promise((resolve) => { timer = setTimeout(() => resolve('late'), 20000); });
+      const result = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (result !== 'late') return result;
+      const running = Object.entries(pids).filter(([, pid]) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+      for (const [, pid] of running) process.kill(pid, 'SIGKILL');
+      proc.kill('SIGKILL');
+      await exited;
+      throw new Error(`cluster did not stop within 20 s (still running: ${running.map(([id]) => id).join(', ')}):\n${log.slice(-3000)}`);
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });

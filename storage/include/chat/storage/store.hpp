@@ -8,6 +8,10 @@
 
 #include "chat/storage/records.hpp"
 
+namespace rocksdb {
+class WriteBatch;
+} // namespace rocksdb
+
 namespace chat::storage {
 
 /// The result of a storage call: ok, or a one-line reason. RocksDB's own
@@ -71,15 +75,57 @@ struct last_seen_update {
   int64_t ts = 0;
 };
 
-/// Everything one group commit writes: one WriteBatch, one fsync.
+/// A replica taking part of its home's log (ADR 8): the part after `after`
+/// becomes `records`, the meta becomes `meta` (whose `promised` is the writer's
+/// ballot). Checked against the stored meta when it is committed.
+struct room_rewrite {
+  std::string room;
+  uint64_t after = 0;
+  std::vector<message_record> records;
+  room_meta meta;
+  std::vector<std::pair<std::string, uint64_t>> receipts;
+};
+
+struct rewrite_result {
+  /// The stored `promised` is newer than the writer's ballot: nothing written.
+  bool fenced = false;
+  /// The log's last seq afterwards; when less than the part's end, the log was
+  /// behind (the part did not follow on) and nothing was written: resend from here.
+  uint64_t seq = 0;
+};
+
+/// A room's home-to-be asks for a promise (ADR 8): no write under an older
+/// ballot than `ballot` is accepted here afterwards.
+struct room_promise_request {
+  std::string room;
+  storage::ballot ballot;
+};
+
+struct promise_result {
+  bool ok = false; ///< promised `ballot` (not a newer one)
+  room_meta meta;  ///< the room's meta afterwards
+};
+
+/// Everything one group commit writes: one WriteBatch, one fsync. At most one
+/// operation per room (the caller flushes before a second one).
 struct write_group {
   std::vector<room_append> appends;
   std::vector<receipt_update> receipts;
   std::vector<last_seen_update> last_seen;
+  std::vector<room_rewrite> rewrites;
+  std::vector<room_promise_request> promises;
 
   [[nodiscard]] bool empty() const {
-    return appends.empty() && receipts.empty() && last_seen.empty();
+    return appends.empty() && receipts.empty() && last_seen.empty() && rewrites.empty()
+           && promises.empty();
   }
+};
+
+/// What became of a write group's operations, each list in the group's order.
+struct group_result {
+  std::vector<room_append_result> appends;
+  std::vector<rewrite_result> rewrites;
+  std::vector<promise_result> promises;
 };
 
 /// A node's RocksDB instance. Not thread-safe for writers: one caller (the store
@@ -100,6 +146,8 @@ public:
   /// entry gets the next gap-free seq, a vector-clock tick, and its id -> seq key
   /// in the same batch (`results` has one element per append). Nothing changes on
   /// failure.
+  status commit(const write_group& group, group_result& results);
+  /// The same, for a group of appends only.
   status commit(const write_group& group, std::vector<room_append_result>& results);
 
   /// Every stored read receipt of `room`, as (user, seq).
@@ -150,6 +198,10 @@ public:
   status flush();
 
 private:
+  status add_rewrite(rocksdb::WriteBatch& batch, const std::string& room, uint64_t after,
+                     const std::vector<message_record>& records, const room_meta& meta,
+                     const std::vector<std::pair<std::string, uint64_t>>& receipts);
+
   struct impl;
   explicit store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
