@@ -86,6 +86,7 @@ int run(const chat::runtime::node_config& cfg) {
     co.seeds = cfg.join;
     co.heartbeat = std::chrono::milliseconds(cfg.cluster_heartbeat_ms);
     co.failure_timeout = std::chrono::milliseconds(cfg.failure_timeout_ms);
+    co.members_file = cfg.data_dir + "/cluster-members";
     chat::cluster::configure(caf_cfg, co);
   }
   auto threads = cfg.actor_threads != 0 ? cfg.actor_threads

@@ -69,7 +69,7 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 }
 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
-void move_away(directory_self* self);
+void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication);
 void stop_presence(directory_self* self);
 
 // The directory of the home node of `key` when that is another node, else
@@ -164,8 +164,9 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       for (size_t i = 0; i < x.nodes.size() && i < x.directories.size(); ++i)
         if (x.nodes[i] != st.node_id)
           st.peers.emplace(x.nodes[i], x.directories[i]);
+      auto before = std::move(st.ring);
       st.ring = runtime::hash_ring{x.nodes};
-      move_away(self);
+      move_away(self, before, opts.replication);
       for (auto& shard : st.presence)
         if (shard)
           self->send(shard, x);
@@ -250,6 +251,11 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       // Members that are down still count: a node that lost its peers (or was
       // paused past the failure timeout) must not write alone.
       auto members = std::max<size_t>(st.view.members, st.view.nodes.size());
+      if (st.view.nodes.size() * 2 <= members)
+        return caf::make_error(errc::room_unavailable,
+                               "this node reaches " + std::to_string(st.view.nodes.size())
+                                 + " of " + std::to_string(members)
+                                 + " cluster members, not a majority");
       auto needed = std::min<size_t>(opts.replication, members);
       if (owners.size() < needed)
         return caf::make_error(errc::room_unavailable,
@@ -346,12 +352,20 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
 // another node leave this one. A room finishes its commit in flight and stops;
 // its relays join it on its new home, which pulls the log from here when it
 // activates. (Presence shards move their users themselves.)
-void move_away(directory_self* self) {
+// Rooms whose home moved stop here; so do rooms whose replica set changed
+// (ADR 8): the next request activates them again, and the take-over writes
+// their log onto the new set (a room activated while the node was alone has
+// no copy at all until then).
+void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication) {
   auto& st = self->state;
   if (st.ring.empty())
     return;
   for (auto i = st.rooms.begin(); i != st.rooms.end();) {
-    if (st.ring.owner(runtime::hash_ring::room_key(i->first)) == st.node_id) {
+    auto key = runtime::hash_ring::room_key(i->first);
+    auto now = st.ring.owners(key, replication);
+    auto then = before.empty() ? std::vector<std::string>{st.node_id}
+                               : before.owners(key, replication);
+    if (now.front() == st.node_id && now == then) {
       ++i;
       continue;
     }

@@ -5,11 +5,17 @@
 namespace chat::actors {
 
 caf::result<frame> read_history_from(caf::event_based_actor* self, const caf::actor& store,
-                                     const msg::read_history& x) {
+                                     const msg::read_history& x, uint64_t last) {
   auto rp = self->make_response_promise<frame>();
-  self->request(store, caf::infinite, msg::store_read{x.room, x.before, x.after, x.has_after, x.limit})
+  // "Before" reads start at the newest servable record (0 means the newest).
+  auto before = x.before;
+  if (!x.has_after && last != UINT64_MAX && (before == 0 || before > last + 1))
+    before = last + 1;
+  self->request(store, caf::infinite, msg::store_read{x.room, before, x.after, x.has_after, x.limit})
     .then(
-      [rp, ref = x.ref, room = x.room](msg::message_list& xs) mutable {
+      [rp, ref = x.ref, room = x.room, last](msg::message_list& xs) mutable {
+        while (!xs.empty() && xs.back().seq > last) // after-reads are oldest first
+          xs.pop_back();
         rp.deliver(history_event(ref, room, xs));
       },
       [rp](caf::error& err) mutable { rp.deliver(err); });

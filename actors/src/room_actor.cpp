@@ -250,7 +250,8 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
         msg::seq_frames out;
         out.reserve(xs.size());
         for (auto& r : xs)
-          out.push_back(msg::seq_frame{r.seq, message_event(self->state.room, r)});
+          if (r.seq <= self->state.meta.seq) // only what was acked (ADR 8)
+            out.push_back(msg::seq_frame{r.seq, message_event(self->state.room, r)});
         rp.deliver(std::move(out));
       },
       [=](caf::error& err) mutable { rp.deliver(err); });
@@ -434,7 +435,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       self->make_response_promise().deliver(true);
     },
     [=](msg::read_history& x) -> caf::result<frame> {
-      return read_history_from(self, self->state.store, x);
+      return read_history_from(self, self->state.store, x, self->state.meta.seq);
     },
     [=](msg::members_atom) {
       std::vector<std::string> users;

@@ -74,6 +74,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   settings.directory = node.directory;
   settings.heartbeat = opts.heartbeat;
   settings.failure_timeout = opts.failure_timeout;
+  settings.members_file = opts.members_file;
   // With port 0 the actor learns its real port right after publishing (the
   // endpoint is only for logs and status).
   settings.endpoint = opts.listen.to_string();

@@ -1,5 +1,7 @@
 #include "membership_actor.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <caf/event_based_actor.hpp>
@@ -39,9 +41,47 @@ struct membership_state {
 
 using membership_self = caf::stateful_actor<membership_state>;
 
+// Every member known (down ones too), so that a restarted node still counts
+// them (ADR 8). Written to a temporary file first: a crash leaves the old list.
+void save_members(membership_self* self) {
+  auto& st = self->state;
+  if (st.opts.members_file.empty())
+    return;
+  auto tmp = st.opts.members_file + ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    for (auto& [id, p] : st.peers)
+      out << id << ' ' << p.info.endpoint << '\n';
+    if (!out)
+      return spdlog::warn("cluster: cannot write {}", tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, st.opts.members_file, ec);
+  if (ec)
+    spdlog::warn("cluster: cannot write {}: {}", st.opts.members_file, ec.message());
+}
+
+void load_members(membership_self* self) {
+  auto& st = self->state;
+  if (st.opts.members_file.empty())
+    return;
+  std::ifstream in{st.opts.members_file};
+  std::string id, endpoint;
+  while (in >> id >> endpoint)
+    if (id != st.opts.node_id) {
+      auto& p = st.peers[id];
+      p.info.node_id = id;
+      p.info.endpoint = endpoint;
+    }
+  if (!st.peers.empty())
+    spdlog::info("cluster: {} member(s) known from before the restart; dialling them",
+                 st.peers.size());
+}
+
 // The directory rebuilds its ring from every view: this node and the peers up.
 void publish_view(membership_self* self) {
   auto& st = self->state;
+  save_members(self);
   msg::cluster_view view;
   view.nodes.push_back(st.me.node_id);
   view.directories.push_back(st.me.directory);
@@ -144,6 +184,7 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
         return;
       }
   });
+  load_members(self);
   self->send(self, tick_atom::value);
   publish_view(self);
   return {
@@ -206,6 +247,8 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       spdlog::info("cluster: node '{}' left", id);
       if (was_up)
         publish_view(self);
+      else
+        save_members(self);
     },
     [=](tick_atom) {
       auto& st = self->state;

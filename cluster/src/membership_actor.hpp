@@ -14,6 +14,7 @@ struct membership_settings {
   caf::actor directory;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{3000};
+  std::string members_file; ///< see cluster_options::members_file
 };
 
 /// Spawns the node's membership actor (see membership.hpp for what it does).

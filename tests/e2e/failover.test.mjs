@@ -14,6 +14,17 @@ const waitFor = async (pred, what, timeoutMs = 20000) => {
   }
 };
 
+// Joins `room`, retrying while the room is unavailable (its node is taking it over).
+const joinRetry = async (client, room, timeoutMs = 20000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await client.request({ type: 'join', room });
+    if (reply.type === 'joined') return reply;
+    if (reply.code !== 'unavailable' || Date.now() > deadline) throw new Error(`join failed: ${JSON.stringify(reply)}`);
+    await new Promise((r) => setTimeout(r, reply.retry_after_ms ?? 100));
+  }
+};
+
 const history = async (base, room) => {
   const res = await getJson(`${base}/api/rooms/${room}/messages?after=0&limit=200`);
   assert.equal(res.status, 200, `history from ${base}: ${JSON.stringify(res.body)}`);
@@ -115,6 +126,54 @@ test('SIGSTOP of a room\'s home past the failure timeout, sends elsewhere, SIGCO
     c.close();
   } finally {
     try { process.kill(cluster.pids.n3, 'SIGCONT'); } catch {}
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});
+
+test('kill -9 of each node in turn, each restarted on its data dir with its own command line (n1 without --join): every acked message stays', async () => {
+  const cluster = await startCluster();
+  const restarted = {};
+  const http = (k) => restarted[k]?.http ?? cluster.http(k);
+  const ws = (k, user) => restarted[k]?.ws(user) ?? cluster.ws(k, user);
+  try {
+    // One room homed on each node.
+    const setup = await Client.connect(cluster.ws(1, 'setup'));
+    const rooms = [];
+    for (let k = 1; k <= 3; ++k) rooms.push(await roomHomedOn(cluster, k, setup, `turn${k}-`));
+    setup.close();
+    const acks = new Map(rooms.map((r) => [r, [{ id: 'probe', seq: 1 }]]));
+    const sendAll = async (client, tag) => {
+      for (const room of rooms) {
+        await joinRetry(client, room);
+        for (let i = 0; i < 5; ++i) {
+          const id = `${tag}-${i}`;
+          acks.get(room).push({ id, seq: (await sendAcked(client, room, id)).seq });
+        }
+      }
+    };
+    for (let k = 1; k <= 3; ++k) {
+      const other = (k % 3) + 1;
+      process.kill(restarted[k]?.proc.pid ?? cluster.pids[`n${k}`], 'SIGKILL');
+      if (restarted[k]) await restarted[k].exited;
+      const w = await Client.connect(ws(other, `w${k}`));
+      await sendAll(w, `down${k}`);
+      w.close();
+      // Sends through the restarted node at once: until it reaches the others
+      // again it must not write (it answers `unavailable`; sendAcked retries).
+      restarted[k] = await cluster.restart(k, k === 1 ? null : other);
+      const c = await Client.connect(ws(k, `c${k}`));
+      await sendAll(c, `back${k}`);
+      c.close();
+    }
+    for (const room of rooms) {
+      const histories = [];
+      for (let k = 1; k <= 3; ++k) histories.push(await history(http(k), room));
+      check(acks.get(room), histories);
+      assert.equal(histories[0].length, 31, room);
+    }
+  } finally {
+    for (const node of Object.values(restarted)) await node.stop('SIGINT');
     await cluster.stop();
     cluster.cleanup();
   }

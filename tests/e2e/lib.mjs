@@ -267,15 +267,16 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
     ws: (k, user) => `ws://127.0.0.1:${httpBase + k - 1}/ws?user=${encodeURIComponent(user)}`,
     /**
      * Starts node k again on its data dir, as its own process (the cluster's
-     * supervisor only starts nodes once), joining through `via`. Stop it yourself.
+     * supervisor only starts nodes once), joining through node `via` (none: as
+     * the cluster's first node was started, without --join). Stop it yourself.
      */
     restart(k, via) {
+      const join = via ? ['--join', `127.0.0.1:${clusterBase + via - 1}`] : [];
       return startNode({
         dataDir: `${dir}/n${k}`,
         port: httpBase + k - 1,
         args: [...args, '--node-id', `n${k}`, '--cluster', `127.0.0.1:${clusterBase + k - 1}`,
-          '--join', `127.0.0.1:${clusterBase + via - 1}`, '--cluster-heartbeat-ms', '200',
-          '--failure-timeout-ms', '1500'],
+          ...join, '--cluster-heartbeat-ms', '200', '--failure-timeout-ms', '1500'],
         dev: false,
       });
     },

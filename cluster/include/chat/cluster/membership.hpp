@@ -30,6 +30,10 @@ struct cluster_options {
   std::chrono::milliseconds failure_timeout{3000};
   /// How long joining may take before start() gives up. Default: 10 s.
   std::chrono::milliseconds join_timeout{10000};
+  /// Where the members this node knows are kept across restarts (one
+  /// "id endpoint" line each); empty: nowhere. A node restarted without
+  /// `seeds` counts them as down and dials them, instead of writing alone.
+  std::string members_file;
 };
 
 /// Loads CAF's middleman, sets its heartbeats from `opts`, and registers the
