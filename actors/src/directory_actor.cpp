@@ -1,6 +1,8 @@
 #include "directory_actor.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +36,8 @@ struct directory_state {
   runtime::hash_ring ring;
   msg::cluster_view view; ///< the last view (told to presence shards spawned later)
   std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
+  /// Nodes that said they are leaving: out of the ring and the peers already.
+  std::set<std::string> leaving_nodes;
   /// The node is leaving the cluster: it hosts no room or user any more.
   bool leaving = false;
   /// The node is joining a cluster: requests it would answer as home wait in
@@ -70,6 +74,24 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
 void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication);
+
+// The ring and the peers from the last view, without the nodes that are leaving.
+void apply_view(directory_self* self, uint32_t replication) {
+  auto& st = self->state;
+  std::vector<std::string> nodes;
+  st.peers.clear();
+  for (size_t i = 0; i < st.view.nodes.size() && i < st.view.directories.size(); ++i) {
+    auto& id = st.view.nodes[i];
+    if (st.leaving_nodes.count(id) != 0)
+      continue;
+    nodes.push_back(id);
+    if (id != st.node_id)
+      st.peers.emplace(id, st.view.directories[i]);
+  }
+  auto before = std::move(st.ring);
+  st.ring = runtime::hash_ring{nodes};
+  move_away(self, before, replication);
+}
 void stop_presence(directory_self* self);
 
 // The directory of the home node of `key` when that is another node, else
@@ -160,17 +182,21 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     },
     [=](msg::cluster_view& x) {
       auto& st = self->state;
-      st.peers.clear();
-      for (size_t i = 0; i < x.nodes.size() && i < x.directories.size(); ++i)
-        if (x.nodes[i] != st.node_id)
-          st.peers.emplace(x.nodes[i], x.directories[i]);
-      auto before = std::move(st.ring);
-      st.ring = runtime::hash_ring{x.nodes};
-      move_away(self, before, opts.replication);
+      // A leaving node that is gone from the view may come back one day.
+      for (auto i = st.leaving_nodes.begin(); i != st.leaving_nodes.end();)
+        i = std::find(x.nodes.begin(), x.nodes.end(), *i) == x.nodes.end()
+              ? st.leaving_nodes.erase(i)
+              : std::next(i);
       for (auto& shard : st.presence)
         if (shard)
           self->send(shard, x);
       st.view = std::move(x);
+      apply_view(self, opts.replication);
+    },
+    [=](msg::node_leaving_atom, const std::string& node) {
+      self->state.leaving_nodes.insert(node);
+      apply_view(self, opts.replication);
+      return true;
     },
     [=](msg::joining_atom, bool joining) {
       auto& st = self->state;
@@ -188,8 +214,9 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         out.push_back(dir);
       return out;
     },
-    // Not a delegation either (see room_import): the store never answers
-    // another node.
+    // Not a delegation: the store (a detached actor) must never answer another
+    // node itself. A remote node that learns a detached actor's handle keeps it
+    // referenced, and the actor system then waits for it forever at shutdown.
     [=](msg::room_pull& x) -> caf::result<msg::room_import> {
       auto rp = self->make_response_promise<msg::room_import>();
       auto reply = [=]() mutable {
@@ -307,16 +334,6 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     [=](msg::passivate_relay_atom, const std::string& room) -> bool {
       return forget(self, self->state.relays, room);
     },
-    // Not a delegation: the store (a detached actor) must never answer another
-    // node itself. A remote node that learns a detached actor's handle keeps it
-    // referenced, and the actor system then waits for it forever at shutdown.
-    [=](msg::room_import& x) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      self->request(store, caf::infinite, std::move(x))
-        .then([=](bool ok) mutable { rp.deliver(ok); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
-    },
     [=](msg::handover_atom) {
       auto& st = self->state;
       st.leaving = true;
@@ -331,7 +348,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       std::vector<std::string> others;
       for (auto& [id, dir] : st.peers)
         others.push_back(id);
-      auto worker = spawn_handover(self, store, runtime::hash_ring{others}, st.peers);
+      auto worker = spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
       self->delegate(worker, msg::handover_atom::value);
     },
     [=](msg::shutdown_atom) -> bool {
@@ -348,14 +365,12 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
   };
 }
 
-// After a view change (a node joined): rooms and users whose home is now
-// another node leave this one. A room finishes its commit in flight and stops;
-// its relays join it on its new home, which pulls the log from here when it
-// activates. (Presence shards move their users themselves.)
-// Rooms whose home moved stop here; so do rooms whose replica set changed
-// (ADR 8): the next request activates them again, and the take-over writes
-// their log onto the new set (a room activated while the node was alone has
-// no copy at all until then).
+// After a view change: rooms whose home is now another node stop here (after
+// their commit in flight); their relays join them on the new home, which takes
+// the log over when it activates. Rooms whose replica set changed stop too
+// (ADR 8): the next request activates them again and the take-over writes their
+// log onto the new set (a room activated while its node was alone has no copy
+// at all until then). Presence shards move their users themselves.
 void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication) {
   auto& st = self->state;
   if (st.ring.empty())

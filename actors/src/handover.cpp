@@ -5,55 +5,29 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/messages.hpp"
-#include "room_export.hpp"
 
 namespace chat::actors {
 
 namespace {
 
+/// A take-over reads the log from every node and writes it onto the replicas.
+constexpr auto takeover_timeout = std::chrono::seconds(15);
+constexpr auto peer_timeout = std::chrono::seconds(3);
+
 struct handover_state {
   caf::actor store;
-  runtime::hash_ring ring;
+  std::string node_id;
+  runtime::hash_ring ring; ///< the cluster without this node
   std::unordered_map<std::string, caf::actor> peers;
   std::vector<std::string> rooms;
   size_t next = 0;
   size_t moved = 0;
+  size_t told = 0;
   caf::response_promise done;
   static inline const char* name = "handover";
 };
 
 using handover_self = caf::stateful_actor<handover_state>;
-
-void next_room(handover_self* self);
-
-void fail(handover_self* self, const std::string& room, const caf::error& err) {
-  spdlog::error("handover: room '{}' could not move: {}", room, self->system().render(err));
-  next_room(self); // the room stays here; nothing is dropped
-}
-
-// Sends the part of `room`'s log after `after` to `home`; drops the room here
-// once all of it arrived.
-void send_part(handover_self* self, const std::string& room, caf::actor home, uint64_t after) {
-  export_part(
-    self, self->state.store, room, after,
-    [=](msg::room_import& part, uint64_t next_after, bool last) {
-      self->request(home, std::chrono::seconds(10), std::move(part))
-        .then(
-          [=](bool) {
-            if (!last)
-              return send_part(self, room, home, next_after);
-            self->request(self->state.store, caf::infinite, msg::drop_atom::value, room)
-              .then(
-                [=](bool) {
-                  ++self->state.moved;
-                  next_room(self);
-                },
-                [=](caf::error& err) { fail(self, room, err); });
-          },
-          [=](caf::error& err) { fail(self, room, err); });
-    },
-    [=](caf::error& err) { fail(self, room, err); });
-}
 
 void next_room(handover_self* self) {
   auto& st = self->state;
@@ -64,45 +38,81 @@ void next_room(handover_self* self) {
     self->quit();
     return;
   }
-  auto& room = st.rooms[st.next++];
+  auto room = st.rooms[st.next++];
   auto& owner = st.ring.owner(runtime::hash_ring::room_key(room));
   auto home = st.peers.find(owner);
   if (home == st.peers.end()) {
     spdlog::warn("handover: no node to take room '{}'; it stays here", room);
     return next_room(self);
   }
-  send_part(self, room, home->second, 0);
+  // A read through the room's actor on its new home: answered once that home
+  // has taken the log over and written it onto its replicas (ADR 8).
+  self->request(home->second, takeover_timeout, msg::read_history{room, 0, 0, false, 1, "", 0})
+    .then(
+      [=](frame&) {
+        ++self->state.moved;
+        next_room(self);
+      },
+      [=](caf::error& err) {
+        spdlog::error("handover: room '{}' was not taken over: {}", room,
+                      self->system().render(err));
+        next_room(self);
+      });
 }
 
-caf::behavior handover_actor(handover_self* self, caf::actor store, runtime::hash_ring ring,
+void list_rooms(handover_self* self) {
+  self->request(self->state.store, caf::infinite, msg::rooms_atom::value)
+    .then(
+      [=](std::vector<std::string>& rooms) {
+        self->state.rooms = std::move(rooms);
+        next_room(self);
+      },
+      [=](caf::error& err) {
+        self->state.done.deliver(err);
+        self->quit();
+      });
+}
+
+caf::behavior handover_actor(handover_self* self, caf::actor store, std::string node_id,
+                             runtime::hash_ring ring,
                              std::unordered_map<std::string, caf::actor> peers) {
   auto& st = self->state;
   st.store = std::move(store);
+  st.node_id = std::move(node_id);
   st.ring = std::move(ring);
   st.peers = std::move(peers);
   return {
     [=](msg::handover_atom) {
       auto& st = self->state;
       st.done = self->make_response_promise();
-      self->request(st.store, caf::infinite, msg::rooms_atom::value)
-        .then(
-          [=](std::vector<std::string>& rooms) {
-            self->state.rooms = std::move(rooms);
-            next_room(self);
-          },
-          [=](caf::error& err) {
-            self->state.done.deliver(err);
-            self->quit();
-          });
+      if (st.peers.empty())
+        return list_rooms(self);
+      // First every other node stops counting this one as a home or replica,
+      // so the take-overs below leave it out.
+      for (auto& [id, dir] : st.peers)
+        self->request(dir, peer_timeout, msg::node_leaving_atom::value, st.node_id)
+          .then(
+            [=](bool) {
+              if (++self->state.told == self->state.peers.size())
+                list_rooms(self);
+            },
+            [=](caf::error& err) {
+              spdlog::warn("handover: node '{}' was not told: {}", id,
+                           self->system().render(err));
+              if (++self->state.told == self->state.peers.size())
+                list_rooms(self);
+            });
     },
   };
 }
 
 } // namespace
 
-caf::actor spawn_handover(caf::local_actor* parent, caf::actor store, runtime::hash_ring ring,
+caf::actor spawn_handover(caf::local_actor* parent, caf::actor store, std::string node_id,
+                          runtime::hash_ring ring,
                           std::unordered_map<std::string, caf::actor> peers) {
-  return parent->spawn(handover_actor, std::move(store), std::move(ring), std::move(peers));
+  return parent->spawn(handover_actor, std::move(store), std::move(node_id), std::move(ring),
+                       std::move(peers));
 }
 
 } // namespace chat::actors

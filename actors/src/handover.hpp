@@ -10,11 +10,14 @@
 
 namespace chat::actors {
 
-/// Spawns the worker that hands every room stored on this node to its home in
-/// `ring` (the cluster without this node): each room's log goes in parts to the
-/// new home's directory (which imports it into its store), then it is dropped
-/// here. Answers `(handover_atom)` with true once every room has moved.
-caf::actor spawn_handover(caf::local_actor* parent, caf::actor store, runtime::hash_ring ring,
+/// Spawns the worker that hands every room stored on this node over when it
+/// leaves (ADR 8): it tells every other node that this one is leaving (so none
+/// counts it as a home or replica), then asks each room's new home in `ring`
+/// (the cluster without this node) to take the room over, which writes its log
+/// onto a replica set without this node. This node's copy stays on its disk.
+/// Answers `(handover_atom)` with true once every room was asked.
+caf::actor spawn_handover(caf::local_actor* parent, caf::actor store, std::string node_id,
+                          runtime::hash_ring ring,
                           std::unordered_map<std::string, caf::actor> peers);
 
 } // namespace chat::actors

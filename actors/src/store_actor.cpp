@@ -154,26 +154,6 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
         return storage_error("listing", "rooms", s);
       return rooms;
     },
-    [=](msg::room_import& x) -> caf::result<bool> {
-      commit_pending(self); // nothing pending may land after (and over) the import
-      std::vector<storage::message_record> records;
-      records.reserve(x.records.size());
-      for (auto& bytes : x.records) {
-        auto rec = storage::decode_message(bytes);
-        if (!rec)
-          return caf::make_error(errc::bad_argument, "undecodable record in handover");
-        records.push_back(std::move(*rec));
-      }
-      std::optional<storage::room_meta> meta;
-      if (!x.meta.empty() && !(meta = storage::decode_room_meta(x.meta)))
-        return caf::make_error(errc::bad_argument, "undecodable room meta in handover");
-      std::vector<std::pair<std::string, uint64_t>> receipts;
-      for (size_t i = 0; i < x.receipt_users.size() && i < x.receipt_seqs.size(); ++i)
-        receipts.emplace_back(x.receipt_users[i], x.receipt_seqs[i]);
-      if (auto s = self->state.db->import_room(x.room, records, meta, receipts); !s.ok())
-        return storage_error("importing room", x.room, s);
-      return true;
-    },
     // ADR 8: the promise is durable before it is given (so a restarted node
     // keeps it); promises and replica writes join the group commit.
     [=](msg::room_prepare& x) {
@@ -204,11 +184,6 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
       st.rewrite_promises.emplace_back(rp);
       schedule_flush(self);
       return rp;
-    },
-    [=](msg::drop_atom, const std::string& room) -> caf::result<bool> {
-      if (auto s = self->state.db->drop_room(room); !s.ok())
-        return storage_error("dropping room", room, s);
-      return true;
     },
     [=](msg::shutdown_atom) -> caf::result<bool> {
       commit_pending(self);

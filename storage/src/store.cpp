@@ -392,8 +392,12 @@ status store::list_rooms(std::vector<std::string>& out) {
   out.clear();
   std::unique_ptr<rocksdb::Iterator> it{
     impl_->db->NewIterator(rocksdb::ReadOptions{}, impl_->cf[cf_rooms])};
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    out.emplace_back(it->key().ToString());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    // A node that only promised a ballot for a room (ADR 8) holds no log of it.
+    auto meta = decode_room_meta(it->value().ToStringView());
+    if (!meta || meta->seq > 0)
+      out.emplace_back(it->key().ToString());
+  }
   return from(it->status());
 }
 

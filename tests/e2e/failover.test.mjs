@@ -4,7 +4,7 @@
 // seq acked for two ids, and every node must return the same history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, getJson, startCluster, roomHomedOn, sendAcked } from './lib.mjs';
+import { Client, getJson, metric, startCluster, roomHomedOn, sendAcked } from './lib.mjs';
 
 const waitFor = async (pred, what, timeoutMs = 20000) => {
   const deadline = Date.now() + timeoutMs;
@@ -174,6 +174,48 @@ test('kill -9 of each node in turn, each restarted on its data dir with its own 
     }
   } finally {
     for (const node of Object.values(restarted)) await node.stop('SIGINT');
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});
+
+test("a node leaving gracefully leaves every room it kept with R copies: kill -9 of the room's new home right after loses nothing", async () => {
+  const cluster = await startCluster({ nodes: 4 });
+  try {
+    const a = await Client.connect(cluster.ws(1, 'ann'));
+    const room = await roomHomedOn(cluster, 4, a, 'lv');
+    const acks = [{ id: 'probe', seq: 1 }];
+    for (let i = 0; i < 6; ++i) acks.push({ id: `m-${i}`, seq: (await sendAcked(a, room, `m-${i}`)).seq });
+    await a.request({ type: 'leave', room }); // idle: nothing re-activates it by itself
+    a.close();
+    process.kill(cluster.pids.n4, 'SIGTERM');
+    await waitFor(() => /handover: \d+ of \d+ room\(s\) moved/.test(cluster.log()), 'the handover');
+    await waitFor(() => /node n4 exited with 0/.test(cluster.log()), 'n4 to exit');
+    // The room's new home: the node whose room counter moves on a read-only probe send.
+    const probe = await Client.connect(cluster.ws(1, 'probe'));
+    await joinRetry(probe, room);
+    const counts = async () => {
+      const out = [];
+      for (let k = 1; k <= 3; ++k) out.push(metric(await (await fetch(`${cluster.http(k)}/metrics`)).text(), 'chat_room_messages_total'));
+      return out;
+    };
+    const before = await counts();
+    acks.push({ id: 'where', seq: (await sendAcked(probe, room, 'where')).seq });
+    const after = await counts();
+    const home = after.findIndex((n, i) => n > before[i]) + 1;
+    assert.ok(home >= 1, 'found the new home');
+    probe.close();
+    process.kill(cluster.pids[`n${home}`], 'SIGKILL');
+    const others = [1, 2, 3].filter((k) => k !== home);
+    const c = await Client.connect(cluster.ws(others[0], 'cat'));
+    await joinRetry(c, room);
+    acks.push({ id: 'last', seq: (await sendAcked(c, room, 'last')).seq });
+    c.close();
+    const histories = [];
+    for (const k of others) histories.push(await history(cluster.http(k), room));
+    check(acks, histories);
+    assert.equal(histories[0].length, 9);
+  } finally {
     await cluster.stop();
     cluster.cleanup();
   }

@@ -262,11 +262,13 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
 /// Store: every room with a stored log -> std::vector<std::string>.
 using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
-/// Store: `(drop_atom, room)`: forget a handed-over room -> bool.
-using drop_atom = caf::atom_constant<caf::atom("drop")>;
 /// Directory: this node leaves the cluster; hand every room it stores to its
 /// next home, then answer true. From then on it refuses to host rooms and users.
 using handover_atom = caf::atom_constant<caf::atom("handover")>;
+/// Directory: `(node_leaving_atom, node)` -> bool. That node is leaving: it no
+/// longer homes or keeps rooms here, before its goodbye (ADR 8: each room it
+/// stores is then taken over by its next home, onto a replica set without it).
+using node_leaving_atom = caf::atom_constant<caf::atom("nleaving")>;
 
 /// Membership -> directory: the nodes that are up (this one included) and
 /// their directories (parallel lists). The ring is rebuilt from it.

@@ -171,7 +171,7 @@ public:
   /// The seq stored for a client id in `room`, if any.
   status find_id(const std::string& room, const std::string& id, std::optional<uint64_t>& out);
 
-  /// Every room with a stored log (for a handover).
+  /// Every room with a stored log (for a handover); not rooms with a meta only.
   status list_rooms(std::vector<std::string>& out);
 
   /// Takes over part of a room's log from another node: writes `records` (and
