@@ -191,6 +191,11 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         if (shard)
           self->send(shard, x);
       st.view = std::move(x);
+      auto& m = *opts.metrics;
+      m.view_changes.fetch_add(1, std::memory_order_relaxed);
+      m.nodes_up.store(st.view.nodes.size(), std::memory_order_relaxed);
+      m.members.store(std::max<size_t>(st.view.members, st.view.nodes.size()),
+                      std::memory_order_relaxed);
       apply_view(self, opts.replication);
     },
     [=](msg::node_leaving_atom, const std::string& node) {

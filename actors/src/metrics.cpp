@@ -18,6 +18,42 @@ std::string node_metrics::prometheus() const {
   out += "# HELP chat_presence_users Users whose presence this node holds.\n";
   out += "# TYPE chat_presence_users gauge\n";
   out += "chat_presence_users " + get(presence_users) + "\n";
+  auto seconds = [](const std::atomic<uint64_t>& us) {
+    return std::to_string(static_cast<double>(us.load(std::memory_order_relaxed)) / 1e6);
+  };
+  auto metric = [&](const char* name, const char* type, const char* help, std::string value) {
+    out += std::string{"# HELP "} + name + " " + help + "\n";
+    out += std::string{"# TYPE "} + name + " " + type + "\n";
+    out += std::string{name} + " " + value + "\n";
+  };
+  metric("chat_room_takeovers_total", "counter",
+         "Rooms this node took over as their home (ADR 8).", get(takeovers));
+  metric("chat_room_takeover_seconds_sum", "counter", "Time those take-overs took.",
+         seconds(takeover_us_sum));
+  metric("chat_room_takeover_seconds_max", "gauge", "The longest take-over so far.",
+         seconds(takeover_us_max));
+  metric("chat_replication_adopted_records_total", "counter",
+         "Records a take-over took from another node's better log.", get(adopted_records));
+  metric("chat_replication_catchup_parts_total", "counter",
+         "Log parts (up to 1,000 records) written onto replicas by take-overs.",
+         get(catchup_parts));
+  metric("chat_replication_batches_total", "counter",
+         "Appends every replica confirmed before the ack.", get(replicated_batches));
+  metric("chat_replication_seconds_sum", "counter",
+         "Time from a local commit to the last replica's confirmation, summed.",
+         seconds(replicate_us_sum));
+  metric("chat_replication_fenced_total", "counter",
+         "Writes refused because a newer home took the room over (the room stepped down).",
+         get(fenced));
+  metric("chat_replication_failures_total", "counter",
+         "Appends a replica did not confirm (behind or silent; the room stepped down).",
+         get(replica_failures));
+  metric("chat_cluster_view_changes_total", "counter", "Cluster views applied by this node.",
+         get(view_changes));
+  metric("chat_cluster_nodes_up", "gauge", "Nodes in this node's last view, itself included.",
+         get(nodes_up));
+  metric("chat_cluster_members", "gauge", "Members this node knows, down ones included.",
+         get(members));
   return out;
 }
 

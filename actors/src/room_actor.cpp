@@ -137,10 +137,12 @@ void commit_pending(room_self* self) {
   self->request(st.store, caf::infinite, msg::store_append{std::move(req)})
     .then(
       [=](storage::room_append_result& res) {
-        if (res.fenced)
+        if (res.fenced) {
+          self->state.metrics->fenced.fetch_add(1, std::memory_order_relaxed);
           return step_down(self, *batch,
                            caf::make_error(errc::fenced, "room '" + self->state.room
                                                            + "': a newer home took over"));
+        }
         auto& st = self->state;
         if (res.stored.empty())
           return committed(self, *batch, res);
@@ -291,6 +293,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         st.nodes.room = st.room;
         st.nodes.node_id = st.node_id;
         st.nodes.store = st.store;
+        st.nodes.metrics = st.metrics;
         self->request(st.directory, caf::infinite, msg::peers_atom::value)
           .await([=](std::vector<caf::actor>& peers) {
             auto& st = self->state;

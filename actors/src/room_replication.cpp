@@ -22,8 +22,15 @@ constexpr int max_rounds = 4;
 /// Parts sent to one replica in a row that it answers "behind" before giving up.
 constexpr int max_behind = 4;
 
+uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - t0)
+                                 .count());
+}
+
 struct takeover {
   caf::event_based_actor* self;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   room_nodes nodes;
   storage::room_meta own; ///< this node's meta, as its store last said
   storage::ballot ballot;
@@ -96,6 +103,14 @@ void finish(const takeover_ptr& t) {
   meta.accepted = t->ballot;
   meta.commit = meta.seq;
   t->over = true;
+  if (auto& m = t->nodes.metrics) {
+    auto us = micros_since(t->started);
+    m->takeovers.fetch_add(1, std::memory_order_relaxed);
+    m->takeover_us_sum.fetch_add(us, std::memory_order_relaxed);
+    auto max = m->takeover_us_max.load(std::memory_order_relaxed);
+    while (us > max && !m->takeover_us_max.compare_exchange_weak(max, us))
+      ;
+  }
   t->done(meta);
 }
 
@@ -120,6 +135,8 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind) {
       if (!meta)
         return t->fail(caf::make_error(errc::storage_failed, "unreadable record in own log"));
       meta->commit = std::min(t->own.commit, meta->seq);
+      if (auto& m = t->nodes.metrics)
+        m->catchup_parts.fetch_add(1, std::memory_order_relaxed);
       t->self->request(t->nodes.replicas[i], node_timeout, as_replicate(part, after, *meta))
         .await(
           [t, i, end, last, behind](uint64_t seq) {
@@ -152,6 +169,8 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t after) {
           return t->fail(caf::make_error(errc::bad_argument, "undecodable pulled log"));
         auto full = part.records.size() == export_part_size;
         auto end = meta->seq;
+        if (auto& m = t->nodes.metrics)
+          m->adopted_records.fetch_add(part.records.size(), std::memory_order_relaxed);
         t->self->request(t->nodes.store, node_timeout, as_replicate(part, after, *meta))
           .await(
             [t, from, full, end](uint64_t seq) {
@@ -255,21 +274,34 @@ void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t a
     bool over = false;
   };
   auto p = std::make_shared<progress>(progress{nodes.replicas.size()});
-  auto fail = [p, failed](const caf::error& err) {
-    if (!std::exchange(p->over, true))
-      failed(err);
+  auto metrics = nodes.metrics;
+  auto fail = [p, failed, metrics](const caf::error& err) {
+    if (std::exchange(p->over, true))
+      return;
+    if (metrics)
+      (err == errc::fenced ? metrics->fenced : metrics->replica_failures)
+        .fetch_add(1, std::memory_order_relaxed);
+    failed(err);
+  };
+  auto started = std::chrono::steady_clock::now();
+  auto done_all = [done, metrics, started] {
+    if (metrics) {
+      metrics->replicated_batches.fetch_add(1, std::memory_order_relaxed);
+      metrics->replicate_us_sum.fetch_add(micros_since(started), std::memory_order_relaxed);
+    }
+    done();
   };
   auto end = meta.seq;
   auto room = nodes.room;
   for (auto& r : nodes.replicas)
     self->request(r, replicate_timeout, req)
       .then(
-        [p, done, fail, end, room](uint64_t seq) {
+        [p, done_all, fail, end, room](uint64_t seq) {
           if (seq != end)
             return fail(caf::make_error(errc::room_unavailable,
                                         "room '" + room + "': a replica is behind"));
           if (--p->left == 0 && !p->over)
-            done();
+            done_all();
         },
         [fail](caf::error& err) { fail(err); });
 }

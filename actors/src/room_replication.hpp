@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "chat/actors/metrics.hpp"
 #include "chat/storage/records.hpp"
 
 namespace chat::actors {
@@ -20,6 +22,7 @@ struct room_nodes {
   caf::actor store;              ///< this node's store
   std::vector<caf::actor> peers; ///< the directories of every other node in the view
   std::vector<caf::actor> replicas; ///< the directories of the other nodes of the replica set
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Makes this node the room's writer. It asks every node of the view to promise

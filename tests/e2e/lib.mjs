@@ -300,6 +300,42 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
   };
 }
 
+/** runtime::ring_hash: 64-bit FNV-1a, then MurmurHash3's fmix64. */
+function ringHash(key) {
+  const mask = (1n << 64n) - 1n;
+  let h = 14695981039346656037n;
+  for (const c of Buffer.from(key)) {
+    h ^= BigInt(c);
+    h = (h * 1099511628211n) & mask;
+  }
+  h ^= h >> 33n;
+  h = (h * 0xff51afd7ed558ccdn) & mask;
+  h ^= h >> 33n;
+  h = (h * 0xc4ceb9fe1a85ec53n) & mask;
+  h ^= h >> 33n;
+  return h;
+}
+
+/**
+ * The first `n` distinct nodes clockwise from `room` on the ring of `nodes`, as
+ * runtime::hash_ring::owners computes them (256 points per node): the room's
+ * home, then its replicas. Lets a test pick a node without touching the room.
+ */
+export function roomOwners(nodes, room, n) {
+  const sorted = [...new Set(nodes)].sort();
+  const points = [];
+  for (let k = 0; k < sorted.length; ++k)
+    for (let i = 0; i < 256; ++i) points.push([ringHash(`${sorted[k]}#${i}`), k]);
+  points.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  const h = ringHash(`room:${room}`);
+  let i = points.findIndex(([p]) => p >= h);
+  if (i < 0) i = 0;
+  const out = [];
+  for (; out.length < Math.min(n, sorted.length); i = (i + 1) % points.length)
+    if (!out.includes(sorted[points[i][1]])) out.push(sorted[points[i][1]]);
+  return out;
+}
+
 /**
  * A room whose home is node k: `client` joins rooms `${prefix}0`, `${prefix}1`, …
  * and sends a probe (id `probe`) into each until node k's room counter moves
