@@ -11,6 +11,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/actors/node.hpp"
+#include "chat/actors/timeouts.hpp"
 #include "error_frame.hpp"
 
 namespace chat::actors {
@@ -124,7 +125,7 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, b
     if (counted)
       --self->state.joining;
   };
-  self->request(st.directory, caf::infinite, msg::resolve_relay{cmd.room})
+  self->request(st.directory, join_timeout, msg::resolve_relay{cmd.room})
     .await(
       [=](caf::actor& relay) {
         auto& st = self->state;
@@ -135,7 +136,7 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, b
                             cmd.has_since,
                             cmd.since,
                             to != st.out ? to : nullptr};
-        self->request(relay, caf::infinite, std::move(req))
+        self->request(relay, join_timeout, std::move(req))
           .await(
             [=](bool) {
               auto& st = self->state;
@@ -234,14 +235,14 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
       finish_watch(self);
   };
   for (auto& user : cmd.users) {
-    self->request(st.directory, caf::infinite, msg::resolve_user{user})
+    self->request(st.directory, cross_node_timeout, msg::resolve_user{user})
       .then(
         [=](caf::actor& p) {
           if (self->state.watch().epoch != epoch)
             return;
           self->state.watch().actors[user] = p;
           monitor_shard(self, p);
-          self->request(p, caf::infinite, msg::presence_watch{me, user})
+          self->request(p, cross_node_timeout, msg::presence_watch{me, user})
             .then(
               [=](msg::presence_info& info) {
                 answered({info.user, info.online, info.last_seen});
@@ -324,7 +325,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_typing& cmd) {
 void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
   auto ref = cmd.ref;
   self
-    ->request(self->state.directory, caf::infinite,
+    ->request(self->state.directory, cross_node_timeout,
               msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
                                 cmd.ref})
     .then([=](frame& f) { push_reply(self, to, f); },
@@ -367,7 +368,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_presence& cmd) 
 }
 
 void register_presence(connection_self* self) {
-  self->request(self->state.directory, caf::infinite, msg::resolve_user{self->state.user})
+  self->request(self->state.directory, cross_node_timeout, msg::resolve_user{self->state.user})
     .then(
       [=](caf::actor& p) {
         auto& st = self->state;
@@ -430,7 +431,7 @@ void on_presence_event(connection_self* self, msg::presence_event& ev) {
 
 void on_rewatch(connection_self* self, const std::string& user, uint64_t epoch) {
   auto me = caf::actor_cast<caf::actor>(self);
-  self->request(self->state.directory, caf::infinite, msg::resolve_user{user})
+  self->request(self->state.directory, cross_node_timeout, msg::resolve_user{user})
     .then(
       [=](caf::actor& p) {
         auto& w = self->state.watch();
@@ -439,7 +440,7 @@ void on_rewatch(connection_self* self, const std::string& user, uint64_t epoch) 
           return;
         i->second = p;
         monitor_shard(self, p);
-        self->request(p, caf::infinite, msg::presence_watch{me, user})
+        self->request(p, cross_node_timeout, msg::presence_watch{me, user})
           .then([](msg::presence_info&) {}, [](caf::error&) {});
       },
       [=](caf::error&) {

@@ -8,6 +8,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/actors/timeouts.hpp"
 #include "directory_actor.hpp"
 #include "error_frame.hpp"
 #include "store_actor.hpp"
@@ -110,10 +111,10 @@ struct publish_request {
 // A room may passivate between the lookup and the post: then look it up again.
 void publish_attempt(caf::event_based_actor* self, std::shared_ptr<publish_request> req,
                      int attempt) {
-  self->request(req->directory, caf::infinite, msg::resolve_room{req->room})
+  self->request(req->directory, cross_node_timeout, msg::resolve_room{req->room})
     .then(
       [=](caf::actor& room) {
-        self->request(room, caf::infinite, msg::room_post{req->from, req->id, req->body})
+        self->request(room, cross_node_timeout, msg::room_post{req->from, req->id, req->body})
           .then(
             [=](msg::post_result& res) {
               req->done(ack_event("", req->room, req->id, res.seq, res.dup));
@@ -143,7 +144,7 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
   sys.spawn([dir = node.directory, cmd = std::move(cmd),
              done = std::move(done)](caf::event_based_actor* self) {
     self
-      ->request(dir, caf::infinite,
+      ->request(dir, cross_node_timeout,
                 msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
                                   cmd.ref})
       .then([=](frame& f) { done(f); },
@@ -179,12 +180,12 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
     auto empty = [=]() { done(room_presence_json(room, {})); };
     auto failed = [=](caf::error&) { empty(); };
     // An inactive room has no members: no activation just to answer this.
-    self->request(dir, caf::infinite, msg::find_room{room})
+    self->request(dir, cross_node_timeout, msg::find_room{room})
       .then(
         [=](caf::actor& r) {
           if (!r)
             return empty();
-          self->request(r, caf::infinite, msg::members_atom::value)
+          self->request(r, cross_node_timeout, msg::members_atom::value)
             .then(
               [=](std::vector<std::string>& users) {
                 if (users.empty())
@@ -201,10 +202,10 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
                     done(room_presence_json(room, std::move(acc->online)));
                 };
                 for (auto& u : users)
-                  self->request(dir, caf::infinite, msg::resolve_user{u})
+                  self->request(dir, cross_node_timeout, msg::resolve_user{u})
                     .then(
                       [=](caf::actor& p) {
-                        self->request(p, caf::infinite, msg::presence_query{u})
+                        self->request(p, cross_node_timeout, msg::presence_query{u})
                           .then([=](msg::presence_info& i) { one_done(&i); },
                                 [=](caf::error&) { one_done(nullptr); });
                       },
