@@ -260,6 +260,15 @@ export class ChatClient {
         break;
       case 'joined':
         if (r && r.seq === undefined) r.seq = f.seq;
+        else if (r && f.seq < r.seq) {
+          // The room's log ends before what this client holds (the messages after
+          // f.seq were lost by a failover without a copy, --replication 1): they
+          // are no longer in the room, and the next ones reuse their seqs.
+          r.seq = f.seq;
+          this.emit('joined', f);
+          this.emit('resync', { type: 'resync', room: f.room, from_seq: f.seq + 1, rewound: true });
+          return;
+        }
         break;
       case 'resync':
         if (r) {
