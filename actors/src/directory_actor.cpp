@@ -51,6 +51,10 @@ using directory_self = caf::stateful_actor<directory_state>;
 
 /// A store call that takes longer is answered with an error (the store is stuck).
 constexpr auto store_timeout = std::chrono::seconds(10);
+/// How long a pull or a prepare waits for the room active here to stop. Not
+/// longer: the asking home gives up after 3 s. Answering earlier is safe: the
+/// promise fences whatever the old room still writes (ADR 8).
+constexpr auto moving_timeout = std::chrono::seconds(2);
 
 bool erase_by_address(actor_map& xs, const caf::actor_addr& addr) {
   for (auto i = xs.begin(); i != xs.end(); ++i)
@@ -240,7 +244,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto room = i->second;
       self->demonitor(room);
       rooms.erase(i);
-      self->request(room, std::chrono::seconds(30), msg::moving_atom::value)
+      self->request(room, moving_timeout, msg::moving_atom::value)
         .then([=](bool) mutable { reply(); }, [=](caf::error&) mutable { reply(); });
       return rp;
     },
@@ -263,7 +267,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto room = i->second;
       self->demonitor(room);
       rooms.erase(i);
-      self->request(room, std::chrono::seconds(30), msg::moving_atom::value)
+      self->request(room, moving_timeout, msg::moving_atom::value)
         .then([=](bool) mutable { ask_store(); }, [=](caf::error&) mutable { ask_store(); });
       return rp;
     },

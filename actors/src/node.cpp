@@ -148,10 +148,9 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
                 msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
                                   cmd.ref})
       .then([=](frame& f) { done(f); },
-            [=](caf::error& err) {
-              spdlog::error("history of '{}': {}", cmd.room, self->system().render(err));
-              done(error_event(cmd.ref, "internal", "history read failed"));
-            });
+            // A room that is being taken over answers `unavailable` (503 on
+            // REST, with Retry-After), a storage failure `internal`.
+            [=](caf::error& err) { done(error_frame(cmd.ref, err, self->system())); });
   });
 }
 

@@ -127,8 +127,10 @@ bool add_peer(membership_self* self, const node_info& info) {
   bool changed = !p.up || p.info.membership != info.membership;
   if (p.info.membership && p.info.membership != info.membership)
     self->demonitor(p.info.membership);
+  // Always the newest handle: after a lost connection the old one is a dead
+  // proxy that compares equal to the new one.
+  p.info = info;
   if (changed) {
-    p.info = info;
     self->monitor(info.membership);
     spdlog::info("cluster: node '{}' is up ({})", info.node_id, info.endpoint);
   }
@@ -229,11 +231,16 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       auto i = peers.find(id);
       if (i == peers.end())
         return;
-      i->second.last_heard_ms = runtime::steady_ms();
-      if (!i->second.up) { // a partition healed: the same node, alive again
-        i->second.up = true;
-        spdlog::info("cluster: node '{}' is back", id);
-        publish_view(self);
+      auto now = runtime::steady_ms();
+      auto& p = i->second;
+      p.last_heard_ms = now;
+      // A partition healed, or the node was paused: it is alive again. Our
+      // handle to it went with the lost connection (its messages would vanish),
+      // so it is up again only after a fresh dial and hello.
+      if (!p.up && now - p.last_dial_ms >= redial_interval_ms / 4) {
+        p.last_dial_ms = now;
+        spdlog::info("cluster: node '{}' is heard again; dialling it", id);
+        redial(self, id, p.info.endpoint);
       }
     },
     [=](bye_atom, const std::string& id) {

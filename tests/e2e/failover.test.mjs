@@ -4,7 +4,7 @@
 // seq acked for two ids, and every node must return the same history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, getJson, metric, startCluster, roomHomedOn, roomOwners, sendAcked } from './lib.mjs';
+import { Client, history, metric, startCluster, roomHomedOn, roomOwners, sendAcked } from './lib.mjs';
 
 const waitFor = async (pred, what, timeoutMs = 20000) => {
   const deadline = Date.now() + timeoutMs;
@@ -23,12 +23,6 @@ const joinRetry = async (client, room, timeoutMs = 20000) => {
     if (reply.code !== 'unavailable' || Date.now() > deadline) throw new Error(`join failed: ${JSON.stringify(reply)}`);
     await new Promise((r) => setTimeout(r, reply.retry_after_ms ?? 100));
   }
-};
-
-const history = async (base, room) => {
-  const res = await getJson(`${base}/api/rooms/${room}/messages?after=0&limit=200`);
-  assert.equal(res.status, 200, `history from ${base}: ${JSON.stringify(res.body)}`);
-  return res.body.messages;
 };
 
 // The invariants, over every ack seen and the history of each node.

@@ -7,7 +7,7 @@
 // More schedules: FAULT_SCHEDULES=N (scripts/soak N).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, getJson, startCluster, roomOwners, sendAcked } from './lib.mjs';
+import { Client, history, startCluster, roomOwners, sendAcked } from './lib.mjs';
 
 const SCHEDULES = Number(process.env.FAULT_SCHEDULES ?? 3);
 const FIRST_SEED = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -126,14 +126,16 @@ async function runSchedule(seed) {
     for (const room of rooms) {
       const histories = [];
       for (let k = 1; k <= 3; ++k) {
-        const res = await getJson(`${httpUrl(k)}/api/rooms/${room}/messages?after=0&limit=200`);
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        histories.push(res.body.messages);
+        histories.push(await history(httpUrl(k), room));
       }
       checkRoom(room, acks.get(room), histories);
     }
     return { log, acked: [...acks.values()].reduce((s, xs) => s + xs.length, 0) };
   } catch (err) {
+    if (process.env.FAULT_DEBUG) {
+      console.log(cluster.log());
+      for (const [k, node] of Object.entries(nodes)) if (node) console.log(`--- restarted n${k}:\n${node.log()}`);
+    }
     err.message = `seed ${seed} (schedule: ${log.join(', ')}): ${err.message}`;
     throw err;
   } finally {

@@ -374,6 +374,20 @@ export async function sendAcked(client, room, id, body = id, timeoutMs = 30000) 
   }
 }
 
+/**
+ * A room's whole history (up to 200 messages) from the node at `base`, over REST;
+ * retried while the room is `unavailable` (503: being taken over).
+ */
+export async function history(base, room, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await getJson(`${base}/api/rooms/${encodeURIComponent(room)}/messages?after=0&limit=200`);
+    if (res.status === 200) return res.body.messages;
+    if (res.status !== 503 || Date.now() > deadline) throw new Error(`history of ${room} from ${base}: ${res.status} ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** The value of a Prometheus counter line (`name{labels} value`) in `text`. */
 export function metric(text, line) {
   const m = text.split('\n').find((l) => l.startsWith(`${line} `));
