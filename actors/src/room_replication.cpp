@@ -13,8 +13,11 @@ namespace chat::actors {
 namespace {
 
 /// A node that does not answer a step of the take-over within this is taken as
-/// unreachable: the room stops and is activated again later.
-constexpr auto node_timeout = std::chrono::seconds(3);
+/// unreachable: the room stops and is activated again by the next request (the
+/// client's retry). A healthy node answers in a group commit or two; a node that
+/// was just paused may still be in the view, and waiting longer for it only
+/// delays the failover.
+constexpr auto node_timeout = std::chrono::milliseconds(1000);
 /// A replica that does not confirm an append within this fails the append.
 constexpr auto replicate_timeout = std::chrono::seconds(2);
 /// Rounds of "someone promised a newer ballot" before the take-over gives up.
