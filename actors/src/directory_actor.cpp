@@ -79,6 +79,22 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
 void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication);
 
+// The room's actor active here (if any) is forgotten and stops after its commit
+// in flight; then `next` runs (at once when none is active), and nothing more
+// is appended to the room's log here until it is activated again.
+void when_room_stopped(directory_self* self, const std::string& name,
+                       std::function<void()> next) {
+  auto& rooms = self->state.rooms;
+  auto i = rooms.find(name);
+  if (i == rooms.end())
+    return next();
+  auto room = i->second;
+  self->demonitor(room);
+  rooms.erase(i);
+  self->request(room, moving_timeout, msg::moving_atom::value)
+    .then([=](bool) { next(); }, [=](caf::error&) { next(); });
+}
+
 // The ring and the peers from the last view, without the nodes that are leaving.
 void apply_view(directory_self* self, uint32_t replication) {
   auto& st = self->state;
@@ -234,41 +250,19 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
           [=](msg::room_import& part, uint64_t, bool) mutable { rp.deliver(std::move(part)); },
           [=](caf::error& err) mutable { rp.deliver(err); });
       };
-      auto& rooms = self->state.rooms;
-      auto i = rooms.find(x.room);
-      if (i == rooms.end()) {
-        reply();
-        return rp;
-      }
-      // The room is active here: it stops (after its commit) before its log is read.
-      auto room = i->second;
-      self->demonitor(room);
-      rooms.erase(i);
-      self->request(room, moving_timeout, msg::moving_atom::value)
-        .then([=](bool) mutable { reply(); }, [=](caf::error&) mutable { reply(); });
+      // A room active here stops (after its commit) before its log is read.
+      when_room_stopped(self, x.room, reply);
       return rp;
     },
-    // ADR 8. A room still active here has a newer home (or is the asker's own
-    // activation racing an older one): it stops after its commit in flight,
-    // then the store gives the promise.
+    // ADR 8. A room still active here has a newer home: it stops after its
+    // commit in flight, then the store gives the promise.
     [=](msg::room_prepare& x) -> caf::result<msg::room_promise> {
       auto rp = self->make_response_promise<msg::room_promise>();
-      auto ask_store = [=]() mutable {
+      when_room_stopped(self, x.room, [=]() mutable {
         self->request(store, store_timeout, x)
           .then([=](msg::room_promise& p) mutable { rp.deliver(std::move(p)); },
                 [=](caf::error& err) mutable { rp.deliver(err); });
-      };
-      auto& rooms = self->state.rooms;
-      auto i = rooms.find(x.room);
-      if (i == rooms.end() || x.ballot_node == self->state.node_id) {
-        ask_store();
-        return rp;
-      }
-      auto room = i->second;
-      self->demonitor(room);
-      rooms.erase(i);
-      self->request(room, moving_timeout, msg::moving_atom::value)
-        .then([=](bool) mutable { ask_store(); }, [=](caf::error&) mutable { ask_store(); });
+      });
       return rp;
     },
     [=](msg::room_replicate& x) -> caf::result<uint64_t> {
@@ -384,6 +378,7 @@ void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t 
   auto& st = self->state;
   if (st.ring.empty())
     return;
+  std::vector<std::string> leaving;
   for (auto i = st.rooms.begin(); i != st.rooms.end();) {
     auto key = runtime::hash_ring::room_key(i->first);
     auto now = st.ring.owners(key, replication);
@@ -393,11 +388,11 @@ void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t 
       ++i;
       continue;
     }
-    self->demonitor(i->second);
-    self->request(i->second, std::chrono::seconds(30), msg::moving_atom::value)
-      .then([](bool) {}, [](caf::error&) {});
-    i = st.rooms.erase(i);
+    leaving.push_back(i->first);
+    ++i;
   }
+  for (auto& name : leaving)
+    when_room_stopped(self, name, [] {});
 }
 
 // The presence shards stop; connections that registered with them (here or on

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
@@ -66,13 +67,21 @@ void load_members(membership_self* self) {
   if (st.opts.members_file.empty())
     return;
   std::ifstream in{st.opts.members_file};
-  std::string id, endpoint;
-  while (in >> id >> endpoint)
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::istringstream fields{line};
+    std::string id, endpoint, error;
+    if (!(fields >> id >> endpoint) || !runtime::parse_endpoint(endpoint, error)) {
+      spdlog::warn("cluster: {} line {} ignored (want \"ID HOST:PORT\"): '{}'",
+                   st.opts.members_file, n, line);
+      continue;
+    }
     if (id != st.opts.node_id) {
       auto& p = st.peers[id];
       p.info.node_id = id;
       p.info.endpoint = endpoint;
     }
+  }
   if (!st.peers.empty())
     spdlog::info("cluster: {} member(s) known from before the restart; dialling them",
                  st.peers.size());

@@ -401,32 +401,6 @@ status store::list_rooms(std::vector<std::string>& out) {
   return from(it->status());
 }
 
-status store::import_room(const std::string& room, const std::vector<message_record>& records,
-                          const std::optional<room_meta>& meta,
-                          const std::vector<std::pair<std::string, uint64_t>>& receipts) {
-  auto& d = *impl_;
-  rocksdb::WriteBatch batch;
-  for (auto& rec : records) {
-    std::string seq_bytes;
-    append_be64(seq_bytes, rec.seq);
-    batch.Put(d.cf[cf_messages], message_key(room, rec.seq), encode(rec));
-    batch.Put(d.cf[cf_idem], idem_key(room, rec.id), seq_bytes);
-  }
-  if (meta) {
-    room_meta current;
-    if (auto st = load_room(room, current); !st)
-      return st;
-    if (meta->seq >= current.seq) {
-      // A promise given here stays given (ADR 8): the imported meta cannot lower it.
-      auto m = *meta;
-      m.promised = std::max(m.promised, current.promised);
-      batch.Put(d.cf[cf_rooms], room, encode(m));
-    }
-    put_receipts(batch, d.cf[cf_receipts], room, receipts);
-  }
-  return from(d.db->Write(d.write_opts, &batch));
-}
-
 status store::rewrite_room(const std::string& room, uint64_t after,
                            const std::vector<message_record>& records, const room_meta& meta,
                            const std::vector<std::pair<std::string, uint64_t>>& receipts) {
@@ -434,18 +408,6 @@ status store::rewrite_room(const std::string& room, uint64_t after,
   if (auto st = add_rewrite(batch, room, after, records, meta, receipts); !st)
     return st;
   return from(impl_->db->Write(impl_->write_opts, &batch));
-}
-
-status store::drop_room(const std::string& room) {
-  auto& d = *impl_;
-  rocksdb::WriteBatch batch;
-  auto prefix = room_prefix(room);
-  auto end = prefix;
-  end.back() = '\x01'; // every key of the room starts with room + '\0'
-  for (auto cf : {cf_messages, cf_idem, cf_receipts})
-    batch.DeleteRange(d.cf[cf], prefix, end);
-  batch.Delete(d.cf[cf_rooms], room);
-  return from(d.db->Write(d.write_opts, &batch));
 }
 
 status store::flush() {

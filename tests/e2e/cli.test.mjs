@@ -29,7 +29,8 @@ test('bad flags: one line on stderr, exit code 2', async () => {
     assert.match(oneLineError(await runChatd(['--dev', '--log-level', 'chatty'])), /log-level/);
     for (const [flag, value] of [['--max-sockets', '-1'], ['--max-connections', 'many'],
       ['--max-streams-per-user', '0'], ['--max-streams-per-ip', '0'], ['--max-unauthenticated', '0'],
-      ['--max-unauthenticated-per-ip', 'x']])
+      ['--max-unauthenticated-per-ip', 'x'], ['--replication', '0'], ['--replication', '6'],
+      ['--replication', 'two']])
       assert.match(oneLineError(await runChatd(['--dev', flag, value])), new RegExp(flag), `${flag} ${value}`);
     assert.match(oneLineError(await runChatd(['--dev', '--config', join(dir, 'missing.toml')])), /missing\.toml/);
     const file = join(dir, 'a-file');

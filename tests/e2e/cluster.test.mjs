@@ -105,3 +105,25 @@ test('chatd cluster: bad flags are refused with a clear message', async () => {
     assert.match(r.stderr, pattern, args.join(' '));
   }
 });
+
+test('cluster-members: a node restarted without --join counts the members it knew (down) and writes nothing alone; a bad line is reported and skipped', async () => {
+  const { startNode, tempDir } = await import('./lib.mjs');
+  const { writeFileSync } = await import('node:fs');
+  const dir = tempDir();
+  writeFileSync(`${dir}/cluster-members`, 'garbage\nn2 127.0.0.1:1\n');
+  const node = await startNode({ dataDir: dir, args: ['--node-id', 'n1', '--cluster', '127.0.0.1:0'] });
+  try {
+    assert.match(node.log(), /cluster-members line 1 ignored \(want "ID HOST:PORT"\): 'garbage'/);
+    const text = await (await fetch(`${node.http}/metrics`)).text();
+    assert.equal(metric(text, 'chat_cluster_members'), 2);
+    assert.equal(metric(text, 'chat_cluster_nodes_up'), 1);
+    const c = await Client.connect(node.ws('ann'));
+    const reply = await c.request({ type: 'join', room: 'alone' });
+    assert.equal(reply.code, 'unavailable', 'one of two members is not a majority');
+    assert.ok(reply.retry_after_ms > 0);
+    c.close();
+  } finally {
+    await node.stop();
+    node.cleanup();
+  }
+});

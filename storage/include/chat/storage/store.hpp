@@ -174,14 +174,6 @@ public:
   /// Every room with a stored log (for a handover); not rooms with a meta only.
   status list_rooms(std::vector<std::string>& out);
 
-  /// Takes over part of a room's log from another node: writes `records` (and
-  /// their id -> seq keys) as they are, and, when `meta` is given, the room's
-  /// meta and `receipts`, all in one WriteBatch. Importing the same records
-  /// again is harmless. A meta older than the stored one is ignored.
-  status import_room(const std::string& room, const std::vector<message_record>& records,
-                     const std::optional<room_meta>& meta,
-                     const std::vector<std::pair<std::string, uint64_t>>& receipts);
-
   /// Replaces the part of `room`'s log after `after` by `records` (seqs after+1..,
   /// gap-free): the records beyond `after` and their id keys are deleted, the new
   /// ones and theirs written, `meta` stored as it is, and `receipts` (if any)
@@ -191,8 +183,6 @@ public:
                       const std::vector<message_record>& records, const room_meta& meta,
                       const std::vector<std::pair<std::string, uint64_t>>& receipts = {});
 
-  /// Forgets a room's log, ids, receipts and meta (after it was handed over).
-  status drop_room(const std::string& room);
 
   /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
   status flush();
