@@ -35,13 +35,15 @@ constexpr int connect_attempts = 4;
 // A direct middleman connection to every member the seed listed (so that no
 // member's traffic depends on the seed staying up), then a hello over it.
 void connect_members(caf::actor_system& sys, const caf::actor& me, const std::string& self_id,
-                     const member_list& members) {
+                     const member_list& members, const dial_fn& dial) {
   caf::scoped_actor scoped{sys};
   for (auto& m : members) {
     if (m.node_id == self_id)
       continue;
     std::string err;
     auto ep = runtime::parse_endpoint(m.endpoint, err);
+    if (ep)
+      ep = dial_target(dial, *ep);
     auto direct = ep ? sys.middleman().remote_actor(ep->host, ep->port)
                      : caf::expected<caf::actor>{caf::sec::invalid_argument};
     // A member that has just started may not answer its first handshake in
@@ -75,6 +77,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   settings.heartbeat = opts.heartbeat;
   settings.failure_timeout = opts.failure_timeout;
   settings.members_file = opts.members_file;
+  settings.dial = opts.dial;
   // With port 0 the actor learns its real port right after publishing (the
   // endpoint is only for logs and status).
   settings.endpoint = opts.listen.to_string();
@@ -98,7 +101,8 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   auto deadline = std::chrono::steady_clock::now() + opts.join_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     for (auto& seed : opts.seeds) {
-      auto handle = mm.remote_actor(seed.host, seed.port);
+      auto target = dial_target(opts.dial, seed);
+      auto handle = mm.remote_actor(target.host, target.port);
       if (!handle) {
         last_error = "cannot reach " + seed.to_string() + ": " + sys.render(handle.error());
         continue;
@@ -115,7 +119,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
             last_error = "refused by " + seed.to_string() + ": " + sys.render(err);
           });
       if (joined) {
-        connect_members(sys, actor, node.node_id, members);
+        connect_members(sys, actor, node.node_id, members, opts.dial);
         scoped->request(actor, std::chrono::seconds(10), ready_atom::value)
           .receive([](bool) {}, [](caf::error&) {});
         return self;

@@ -165,8 +165,9 @@ void redial(membership_self* self, const std::string& id, const std::string& end
   auto ep = runtime::parse_endpoint(endpoint, err);
   if (!ep)
     return;
+  auto target = dial_target(self->state.opts.dial, *ep);
   auto mm = self->home_system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, ep->host, ep->port)
+  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, target.host, target.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         if (!ptr)

@@ -6,6 +6,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "chat/cluster/fault_injector.hpp"
+
 namespace chat::cluster {
 
 struct membership_settings {
@@ -15,7 +17,13 @@ struct membership_settings {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{3000};
   std::string members_file; ///< see cluster_options::members_file
+  dial_fn dial;             ///< see cluster_options::dial
 };
+
+/// `ep`, or what `dial` routes it through.
+inline runtime::endpoint dial_target(const dial_fn& dial, const runtime::endpoint& ep) {
+  return dial ? dial(ep) : ep;
+}
 
 /// Spawns the node's membership actor (see membership.hpp for what it does).
 caf::actor spawn_membership(caf::actor_system& sys, membership_settings settings);

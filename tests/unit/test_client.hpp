@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -48,6 +49,20 @@ public:
       if (j["type"] == type)
         return j;
     }
+  }
+
+  /// The next frame, or nothing when none arrives within `wait`.
+  std::optional<json> try_next(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    for (drain(); buffered_.empty(); drain())
+      if (cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + 10ms))
+            == std::cv_status::timeout
+          && std::chrono::steady_clock::now() >= deadline)
+        return std::nullopt;
+    auto x = buffered_.front();
+    buffered_.pop_front();
+    return x;
   }
 
   /// The next raw frame (not parsed), waiting up to 10 s.

@@ -11,6 +11,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "chat/actors/node.hpp"
+#include "chat/cluster/fault_injector.hpp"
 #include "chat/runtime/endpoint.hpp"
 
 namespace chat::cluster {
@@ -34,6 +35,9 @@ struct cluster_options {
   /// "id endpoint" line each); empty: nowhere. A node restarted without
   /// `seeds` counts them as down and dials them, instead of writing alone.
   std::string members_file;
+  /// What to dial instead of a member's endpoint; empty: the endpoint itself.
+  /// A test routes a node through a `fault_injector` link here.
+  dial_fn dial;
 };
 
 /// Loads CAF's middleman, sets its heartbeats from `opts`, and registers the
