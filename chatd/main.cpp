@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -14,6 +15,7 @@
 #include "chat/actors/node.hpp"
 #include "chat/cluster/membership.hpp"
 #include "cluster_command.hpp"
+#include "fault_control.hpp"
 #include "chat/gateway/server.hpp"
 #include "chat/runtime/config.hpp"
 #include "chat/runtime/descriptors.hpp"
@@ -89,6 +91,16 @@ int run(const chat::runtime::node_config& cfg) {
     co.members_file = cfg.data_dir + "/cluster-members";
     chat::cluster::configure(caf_cfg, co);
   }
+  // Tests only: every link to a peer goes through the injector.
+  std::unique_ptr<chat::cluster::fault_injector> faults;
+  if (cfg.fault_injection) {
+    auto seed = cfg.fault_seed != 0 ? cfg.fault_seed : std::random_device{}();
+    faults = std::make_unique<chat::cluster::fault_injector>(seed);
+    co.dial = faults->dialer(cfg.node_id);
+    spdlog::warn("FAULT INJECTION (seed {}): POST /debug/faults cuts, slows and drops this "
+                 "node's links; for tests only, never in production",
+                 seed);
+  }
   auto threads = cfg.actor_threads != 0 ? cfg.actor_threads
                                         : std::max(1u, std::thread::hardware_concurrency());
   caf_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
@@ -137,6 +149,8 @@ int run(const chat::runtime::node_config& cfg) {
   go.allowed_origins = cfg.allowed_origins;
   go.tls_cert_file = cfg.tls_cert;
   go.tls_key_file = cfg.tls_key;
+  if (faults)
+    go.fault_control = chatd::fault_control(*faults, cfg.node_id, members);
   int code = 0;
   int sig = 0;
   {

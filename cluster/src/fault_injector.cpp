@@ -59,6 +59,7 @@ struct shared_state;
 // queue of frames each way.
 class relay : public std::enable_shared_from_this<relay> {
 public:
+  /// `to` is the peer's endpoint: the node it names may be learnt later.
   relay(shared_state& s, asio::io_context& io, tcp::socket client, std::string from,
         std::string to) :
     s_(s), sockets_{std::move(client), tcp::socket{io}}, from_(std::move(from)),
@@ -70,9 +71,8 @@ public:
     pump(0);
     pump(1);
   }
-  [[nodiscard]] bool involves(const std::string& node) const {
-    return from_ == node || to_ == node;
-  }
+  [[nodiscard]] bool involves(const std::string& node) const;
+  [[nodiscard]] bool held() const;
 
 private:
   struct way {
@@ -119,6 +119,14 @@ struct shared_state {
   }
 };
 
+bool relay::involves(const std::string& node) const {
+  return from_ == node || s_.node_at(to_) == node;
+}
+
+bool relay::held() const {
+  return s_.r.held(from_, s_.node_at(to_));
+}
+
 void relay::start(const tcp::endpoint& peer) {
   sockets_[1].async_connect(peer, [self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_)
@@ -160,7 +168,7 @@ void relay::read(int wi) {
                          | uint32_t{h[7]};
           if (h[0] > basp_last_operation || len > basp_max_payload) {
             spdlog::warn("fault injector: {} -> {} is not CAF's framing; relayed as is",
-                         self->from_, self->to_);
+                         self->from_, self->s_.node_at(self->to_));
             w.raw = true;
             break;
           }
@@ -201,7 +209,7 @@ void relay::frame(way& w, std::vector<uint8_t> bytes, bool droppable) {
 
 void relay::pump(int wi) {
   auto& w = ways_[wi];
-  if (closed_ || w.writing || w.waiting || w.queue.empty() || s_.r.held(from_, to_))
+  if (closed_ || w.writing || w.waiting || w.queue.empty() || held())
     return;
   auto now = steady::now();
   if (w.queue.front().first > now) {
@@ -250,13 +258,12 @@ struct fault_injector::impl {
                                                         tcp::socket socket) {
       if (ec)
         return; // the injector is going away
-      auto to = state.node_at(peer_ep);
       ++state.counts.connections;
-      if (state.r.refused(from, to)) {
+      if (state.r.refused(from, state.node_at(peer_ep))) {
         ++state.counts.refused;
         socket.close(ec);
       } else {
-        auto r = std::make_shared<relay>(state, state.io, std::move(socket), from, to);
+        auto r = std::make_shared<relay>(state, state.io, std::move(socket), from, peer_ep);
         state.relays.insert(r);
         r->start(peer);
       }

@@ -236,6 +236,8 @@ private:
       return poll(req, *t);
     if (path == "/rpc")
       return rpc(req, *t);
+    if (path == "/debug/faults" && state_->opts.fault_control)
+      return fault_control(req);
     if (path == "/healthz" || path == "/readyz") {
       if (req.method() != http::verb::get)
         return send_error(http::status::method_not_allowed, "bad_request", "use GET");
@@ -263,6 +265,16 @@ private:
       }
     }
     send_error(http::status::not_found, "not_found", "no such endpoint: " + path);
+  }
+
+  // Tests only (chatd --fault-injection): the node's fault injector.
+  void fault_control(const request& req) {
+    if (req.method() != http::verb::post)
+      return send_error(http::status::method_not_allowed, "bad_request", "use POST");
+    std::string reply;
+    if (!state_->opts.fault_control(req.body(), reply))
+      return send_error(http::status::bad_request, "bad_request", reply);
+    send_json(http::status::ok, std::move(reply));
   }
 
   void history(std::string room, const request& req, const target& t) {

@@ -141,6 +141,13 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "a member silent for this long is down (ms)")
     ->envname("CHAT_FAILURE_TIMEOUT_MS")
     ->check(CLI::Range(50u, 600000u));
+  // No environment variable: a node is never put at the mercy of faults by
+  // something inherited from its surroundings.
+  app.add_flag("--fault-injection", cfg.fault_injection,
+               "TESTS ONLY: route links to peers through a fault injector controlled by "
+               "POST /debug/faults");
+  app.add_option("--fault-seed", cfg.fault_seed,
+                 "seed of the fault injector (0: random); needs --fault-injection");
 
   try {
     app.parse(argc, argv);
@@ -183,6 +190,10 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   }
   if (!cfg.join.empty() && !cfg.cluster)
     return parse_exit{2, "chatd: --join needs --cluster (this node's own cluster address)"};
+  if (cfg.fault_injection && !cfg.cluster)
+    return parse_exit{2, "chatd: --fault-injection needs --cluster (it acts on links to peers)"};
+  if (cfg.fault_seed != 0 && !cfg.fault_injection)
+    return parse_exit{2, "chatd: --fault-seed needs --fault-injection"};
   if (cfg.failure_timeout_ms <= 2 * cfg.cluster_heartbeat_ms)
     return parse_exit{2, "chatd: --failure-timeout-ms must be more than twice "
                          "--cluster-heartbeat-ms"};

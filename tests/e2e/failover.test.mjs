@@ -4,7 +4,7 @@
 // seq acked for two ids, and every node must return the same history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, history, metric, startCluster, roomHomedOn, roomOwners, sendAcked } from './lib.mjs';
+import { Client, checkAcked as check, history, metric, startCluster, roomHomedOn, roomOwners, sendAcked } from './lib.mjs';
 
 const waitFor = async (pred, what, timeoutMs = 20000) => {
   const deadline = Date.now() + timeoutMs;
@@ -24,23 +24,6 @@ const joinRetry = async (client, room, timeoutMs = 20000) => {
     await new Promise((r) => setTimeout(r, reply.retry_after_ms ?? 100));
   }
 };
-
-// The invariants, over every ack seen and the history of each node.
-function check(acks, histories) {
-  const idAt = new Map();
-  const seqOf = new Map();
-  for (const { id, seq } of acks) {
-    assert.ok(!idAt.has(seq) || idAt.get(seq) === id, `seq ${seq} acked for ${idAt.get(seq)} and ${id}`);
-    assert.ok(!seqOf.has(id) || seqOf.get(id) === seq, `${id} acked at ${seqOf.get(id)} and ${seq}`);
-    idAt.set(seq, id);
-    seqOf.set(id, seq);
-  }
-  const [first, ...rest] = histories;
-  assert.deepEqual(first.map((m) => m.seq), Array.from({ length: first.length }, (_, i) => i + 1), 'gap-free');
-  assert.equal(new Set(first.map((m) => m.id)).size, first.length, 'each id once');
-  for (const [id, seq] of seqOf) assert.equal(first[seq - 1]?.id, id, `${id} kept at its acked seq ${seq}`);
-  for (const h of rest) assert.deepEqual(h.map((m) => [m.seq, m.id]), first.map((m) => [m.seq, m.id]), 'every node returns the same history');
-}
 
 test("kill -9 of a room's home during a send stream, then its return: nothing acked is lost, no seq acked twice", async () => {
   const cluster = await startCluster();

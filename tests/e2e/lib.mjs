@@ -1,5 +1,6 @@
 // Helpers for end-to-end tests: start real chatd processes on loopback and
 // drive them with the npm `ws` client.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -434,4 +435,25 @@ export function rawHttp(port, bytes, { timeoutMs = 5000, localAddress } = {}) {
     });
     s.on('error', () => {});
   });
+}
+
+/**
+ * The invariants of ADR 8 over every ack a test saw ({id, seq}) and the history
+ * of each node: no seq acked for two ids, no id at two seqs, gap-free, each id
+ * once, every ack kept at its seq, every node returning the same history.
+ */
+export function checkAcked(acks, histories) {
+  const idAt = new Map();
+  const seqOf = new Map();
+  for (const { id, seq } of acks) {
+    assert.ok(!idAt.has(seq) || idAt.get(seq) === id, `seq ${seq} acked for ${idAt.get(seq)} and ${id}`);
+    assert.ok(!seqOf.has(id) || seqOf.get(id) === seq, `${id} acked at ${seqOf.get(id)} and ${seq}`);
+    idAt.set(seq, id);
+    seqOf.set(id, seq);
+  }
+  const [first, ...rest] = histories;
+  assert.deepEqual(first.map((m) => m.seq), Array.from({ length: first.length }, (_, i) => i + 1), 'gap-free');
+  assert.equal(new Set(first.map((m) => m.id)).size, first.length, 'each id once');
+  for (const [id, seq] of seqOf) assert.equal(first[seq - 1]?.id, id, `${id} kept at its acked seq ${seq}`);
+  for (const h of rest) assert.deepEqual(h.map((m) => [m.seq, m.id]), first.map((m) => [m.seq, m.id]), 'every node returns the same history');
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 #include <memory>
 #include <string>
@@ -44,6 +45,10 @@ struct server_options {
   std::string tls_key_file;
   /// Threads running the io_context. Default: 1.
   uint32_t io_threads = 1;
+  /// `POST /debug/faults`: the JSON body in; true with a JSON reply, or false
+  /// with a one-line reason (400). Unset (every node but `chatd
+  /// --fault-injection`): the endpoint does not exist (404).
+  std::function<bool(const std::string& body, std::string& reply)> fault_control;
 };
 
 /// The HTTP/WebSocket front door of a node (Beast). It parses and validates what

@@ -77,6 +77,11 @@ struct node_config {
   /// Nodes that keep each room's log (the home and R-1 replicas; an ack needs
   /// all of them), capped by the cluster size. Default: 2.
   uint32_t replication = 2;
+  /// Tests only: links to peers go through a fault injector that
+  /// `POST /debug/faults` controls (docs/testing.md). Default: off.
+  bool fault_injection = false;
+  /// The injector's seed; 0 = a random one (logged). Default: 0.
+  uint64_t fault_seed = 0;
 };
 
 /// The outcome of parsing when the process should stop instead of running:

@@ -1,0 +1,84 @@
+// The fault injector across real `chatd` processes (ADR 9): `--fault-injection`
+// routes a node's links through it and `POST /debug/faults` controls it. A node
+// cut off this way behaves as one behind a real partition: the others take its
+// rooms over, it acknowledges nothing, and after the heal it catches up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, checkAcked, history, runChatd, sendAcked, startCluster, startNode, roomHomedOn } from './lib.mjs';
+
+const faults = async (base, body) => {
+  const res = await fetch(`${base}/debug/faults`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+};
+
+test('--fault-injection is refused without --cluster, --fault-seed without it; a node without it has no /debug/faults', async () => {
+  let r = await runChatd(['--dev', '--fault-injection']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--fault-injection needs --cluster/);
+  r = await runChatd(['--dev', '--cluster', '127.0.0.1:0', '--fault-seed', '7']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--fault-seed needs --fault-injection/);
+  const node = await startNode();
+  try {
+    const res = await faults(node.http, { isolate: true });
+    assert.equal(res.status, 404);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('a room\'s home cut off by the injector: the others take the room over, it acks nothing, after the heal one history', async () => {
+  const cluster = await startCluster({ args: ['--dev', '--fault-injection', '--fault-seed', '42'] });
+  const base = (k) => cluster.http(k);
+  try {
+    // Bad requests change nothing and say why.
+    for (const [body, why] of [
+      ['[1]', /JSON object/],
+      [{ bogus: 1 }, /unknown fault 'bogus'/],
+      [{ drop: 2 }, /probability/],
+      [{ delay: [50, 5] }, /min <= max/],
+      [{ partition: [] }, /list of node ids/],
+    ]) {
+      const res = await faults(base(1), body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(res.body.message, why);
+    }
+    assert.equal((await fetch(`${base(1)}/debug/faults`)).status, 405);
+
+    const a = await Client.connect(cluster.ws(1, 'ann'));
+    const c = await Client.connect(cluster.ws(3, 'cat'));
+    const room = await roomHomedOn(cluster, 3, a, 'cut');
+    await c.join(room);
+    const acks = [{ id: 'probe', seq: 1 }];
+    const send = async (client, id) => acks.push({ id, seq: (await sendAcked(client, room, id)).seq });
+    for (let i = 0; i < 3; ++i) await send(a, `before-${i}`);
+
+    // n3 isolated: its links hold every frame; the others cut theirs to it.
+    const cut = Date.now();
+    const reply = await faults(base(3), { isolate: true });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body.seed, 42);
+    for (const k of [1, 2]) assert.equal((await faults(base(k), { partition: ['n3'] })).status, 200);
+    await send(a, 'during-0');
+    console.log(`# failover: first ack through n1 ${Date.now() - cut} ms after n3 was cut off`);
+    for (let i = 1; i < 3; ++i) await send(a, `during-${i}`);
+    // The cut-off home cannot get its replica's confirmation: no ack.
+    const refused = await c.request({ type: 'send', room, id: 'from-the-minority', body: {} }, 20000);
+    assert.equal(refused.type, 'error', JSON.stringify(refused));
+    assert.equal(refused.code, 'unavailable');
+
+    for (const k of [1, 2, 3]) assert.equal((await faults(base(k), { heal: true })).status, 200);
+    await Promise.all([
+      (async () => { for (let i = 0; i < 3; ++i) await send(c, `healed-${i}`); })(),
+      (async () => { for (let i = 0; i < 3; ++i) await send(a, `after-${i}`); })(),
+    ]);
+    const histories = [];
+    for (let k = 1; k <= 3; ++k) histories.push(await history(base(k), room));
+    checkAcked(acks, histories);
+    a.close();
+    c.close();
+  } finally {
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});
