@@ -4,7 +4,7 @@
 // through the others and then through the node that came back. A checker then
 // verifies every room on every node. A failing run prints its seed; replay it with
 //   FAULT_SEED=<seed> node --test tests/e2e/fault_schedule.test.mjs
-// More schedules: FAULT_SCHEDULES=N (scripts/soak N).
+// More schedules: FAULT_SCHEDULES=N (scripts/soak --processes N).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, history, metric, startCluster, roomOwners, sendAcked } from './lib.mjs';

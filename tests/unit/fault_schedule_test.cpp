@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <shared_mutex>
@@ -21,6 +22,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/logger.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -163,13 +165,17 @@ public:
     auto& n = *nodes[i];
     if (n.up)
       return true;
-    // The last incarnation may still hold its port and store (see reaper).
-    if (!port_free(n.ep.port))
-      return false;
+    // The last incarnation may still hold its store (see reaper).
     std::string err;
-    auto db = storage::store::open({n.dir->path(), false}, err);
-    if (!db)
+    if (!port_free(n.ep.port)) {
+      start_error = "its port is still taken";
       return false;
+    }
+    auto db = storage::store::open({n.dir->path(), false}, err);
+    if (!db) {
+      start_error = err;
+      return false;
+    }
     faults.revive(n.id);
     cluster::cluster_options o;
     o.listen = n.ep;
@@ -192,7 +198,7 @@ public:
     n.handles = actors::spawn_node(*n.sys, no, std::move(db));
     n.members = cluster::membership::start(*n.sys, n.handles, o, err);
     if (!n.members) {
-      note("start " + n.id + " failed: " + err);
+      start_error = err;
       actors::stop_node(*n.sys, n.handles);
       n.handles = {};
       caf::logger::set_current_actor_system(nullptr);
@@ -219,6 +225,8 @@ public:
     n.members.reset();
     actors::stop_node(*n.sys, n.handles);
     n.handles = {}; // the system waits for its detached store, which they hold
+    // The port is free at once, as after a real exit (the rest winds down below).
+    (void) n.sys->middleman().close(n.ep.port);
     // A scoped actor left this thread holding the system's logger, and the
     // system's destructor waits for the logger's.
     caf::logger::set_current_actor_system(nullptr);
@@ -322,9 +330,9 @@ public:
           note("crash " + node_ids[i]);
           stop(*nodes[i], true);
         } else {
-          note("restart " + node_ids[down]);
           ++restarts;
-          start(down);
+          bool ok = start(down);
+          note("restart " + node_ids[down] + (ok ? "" : " failed (" + start_error + ")"));
         }
         break;
       case 2: {
@@ -358,6 +366,14 @@ public:
     }
   }
 
+  std::string events() {
+    std::lock_guard<std::mutex> lock{log_mtx};
+    std::string out;
+    for (auto& l : log)
+      out += (out.empty() ? "" : ", ") + l.substr(l.find(": ") + 2);
+    return out;
+  }
+
   std::string schedule() {
     std::lock_guard<std::mutex> lock{log_mtx};
     std::ostringstream out;
@@ -389,6 +405,7 @@ public:
   std::chrono::steady_clock::time_point stop_at;
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
   int restarts = 0;
+  std::string start_error; ///< why the last start failed
   observed seen;
   std::mutex log_mtx;
   std::vector<std::string> log;
@@ -484,7 +501,8 @@ struct schedule_result {
   uint64_t seed = 0;
   uint64_t faults = 0, acks = 0, deliveries = 0;
   std::vector<std::string> failures; ///< empty: every invariant held
-  std::string schedule;
+  std::string schedule;               ///< with times, for a failure
+  std::string events;                 ///< the faults, in one line
 };
 
 /// One seeded schedule on a fresh cluster: faults while the writers send, then
@@ -496,6 +514,7 @@ schedule_result run_schedule(uint64_t seed, ms fault_ms, reaper& graves) {
   auto fail = [&](std::string why) {
     out.failures.push_back(std::move(why));
     out.schedule = sim.schedule();
+    out.events = sim.events();
     return out;
   };
   for (int i = 0; i < node_count; ++i)
@@ -550,6 +569,7 @@ schedule_result run_schedule(uint64_t seed, ms fault_ms, reaper& graves) {
   out.acks = sim.seen.acked.size();
   out.deliveries = sim.seen.messages.size();
   out.schedule = sim.schedule();
+  out.events = sim.events();
   return out;
 }
 
@@ -572,6 +592,12 @@ TEST_CASE("randomized fault schedules: every ack survives, once, at its seq, on 
         for (auto seed = next++; seed < first_seed + count; seed = next++) {
           auto r = run_schedule(seed, fault_ms, graves);
           std::lock_guard<std::mutex> lock{mtx};
+          std::printf("schedule %llu: %s; %llu acks, %llu deliveries: %s\n",
+                      static_cast<unsigned long long>(seed), r.events.c_str(),
+                      static_cast<unsigned long long>(r.acks),
+                      static_cast<unsigned long long>(r.deliveries),
+                      r.failures.empty() ? "ok" : "BROKEN");
+          std::fflush(stdout);
           results.push_back(std::move(r));
           if (!results.back().failures.empty())
             next = first_seed + count; // stop at the first broken schedule
