@@ -1,5 +1,7 @@
 #include "fault_control.hpp"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -53,12 +55,21 @@ fault_control(chat::cluster::fault_injector& faults, std::string self,
       return false;
     }
     // Links are named by the peer's endpoint until the injector learns its id.
+    std::set<std::string> known;
     if (members)
       for (auto& m : members->members()) {
+        known.insert(m.node_id);
         std::string err;
         if (auto ep = chat::runtime::parse_endpoint(m.endpoint, err))
           faults.name(m.node_id, *ep);
       }
+    if (req.contains("partition"))
+      for (auto& id : req["partition"])
+        if (known.count(id.get<std::string>()) == 0 || id.get<std::string>() == self) {
+          reply = "'partition': '" + id.get<std::string>() + "' is not another member of "
+                  + "this node's cluster";
+          return false;
+        }
     if (req.value("heal", false))
       faults.heal();
     if (req.value("isolate", false))

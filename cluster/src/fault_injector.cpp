@@ -67,6 +67,9 @@ public:
 
   void start(const tcp::endpoint& peer);
   void close();
+  /// Side `side` (0: the dialling node, 1: the peer) is gone: see the definition.
+  void lose(int side);
+  [[nodiscard]] int side_of(const std::string& node) const { return from_ == node ? 0 : 1; }
   void pump_all() {
     pump(0);
     pump(1);
@@ -96,6 +99,7 @@ private:
   std::array<tcp::socket, 2> sockets_;
   std::string from_, to_;
   std::array<way, 2> ways_;
+  std::array<bool, 2> dead_{false, false};
   bool closed_ = false;
 };
 
@@ -150,12 +154,28 @@ void relay::close() {
   s_.relays.erase(shared_from_this());
 }
 
+// Seen from the other side, a socket that closed is a closed connection —
+// unless the link holds its frames: then the goodbye is lost in the partition
+// too, and the other side learns nothing until its own timeout gives up (a
+// node that died behind a partition, or lost power).
+void relay::lose(int side) {
+  if (closed_ || dead_[side])
+    return;
+  if (!held() || dead_[1 - side])
+    return close();
+  dead_[side] = true;
+  boost::system::error_code ec;
+  sockets_[side].close(ec);
+}
+
 void relay::read(int wi) {
   auto& w = ways_[wi];
   sockets_[w.in].async_read_some(
     asio::buffer(w.buf), [self = shared_from_this(), wi](boost::system::error_code ec, size_t n) {
-      if (ec || self->closed_)
-        return self->close();
+      if (self->closed_)
+        return;
+      if (ec)
+        return self->lose(self->ways_[wi].in);
       auto& w = self->ways_[wi];
       if (w.raw) {
         self->frame(w, {w.buf.begin(), w.buf.begin() + n}, false);
@@ -170,6 +190,7 @@ void relay::read(int wi) {
             spdlog::warn("fault injector: {} -> {} is not CAF's framing; relayed as is",
                          self->from_, self->s_.node_at(self->to_));
             w.raw = true;
+            ++self->s_.counts.raw;
             break;
           }
           if (w.partial.size() - at < basp_header_size + len)
@@ -209,6 +230,8 @@ void relay::frame(way& w, std::vector<uint8_t> bytes, bool droppable) {
 
 void relay::pump(int wi) {
   auto& w = ways_[wi];
+  if (!closed_ && dead_[w.out])
+    w.queue.clear(); // nobody there to read it
   if (closed_ || w.writing || w.waiting || w.queue.empty() || held())
     return;
   auto now = steady::now();
@@ -233,7 +256,7 @@ void relay::pump(int wi) {
                     [self = shared_from_this(), wi, out](boost::system::error_code ec, size_t) {
                       self->ways_[wi].writing = false;
                       if (ec)
-                        return self->close();
+                        return self->lose(self->ways_[wi].out);
                       self->pump(wi);
                     });
 }
@@ -243,12 +266,19 @@ void relay::pump(int wi) {
 struct fault_injector::impl {
   explicit impl(uint64_t s) : seed(s), state(s), schedule_rng(s) {}
 
-  /// Runs `f` on the relay thread and waits for it.
+  /// Runs `f` on the relay thread and waits for it; once the injector is
+  /// stopping, returns `f`'s default result without running it.
   template <class F>
   auto on_io(F f) {
-    std::packaged_task<decltype(f())()> task{std::move(f)};
-    auto done = task.get_future();
-    asio::post(state.io, [&task] { task(); });
+    using result = decltype(f());
+    auto task = std::make_shared<std::packaged_task<result()>>(std::move(f));
+    auto done = task->get_future();
+    {
+      std::lock_guard<std::mutex> lock{io_mtx};
+      if (stopped)
+        return result{};
+      asio::post(state.io, [task] { (*task)(); });
+    }
     return done.get();
   }
 
@@ -277,10 +307,12 @@ struct fault_injector::impl {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::mutex mtx; ///< links, schedule_rng
   std::mt19937_64 schedule_rng;
+  std::mutex io_mtx; ///< stopped; held while posting, so nothing is posted after the stop
+  bool stopped = false;
   std::thread thread;
 };
 
-fault_injector::fault_injector(uint64_t seed) : impl_(std::make_unique<impl>(seed)) {
+fault_injector::fault_injector(uint64_t seed) : impl_(std::make_shared<impl>(seed)) {
   impl_->thread = std::thread([s = &impl_->state] {
     auto guard = asio::make_work_guard(s->io);
     s->io.run();
@@ -297,6 +329,10 @@ fault_injector::~fault_injector() {
       r->close();
     return 0;
   });
+  {
+    std::lock_guard<std::mutex> lock{impl_->io_mtx};
+    impl_->stopped = true;
+  }
   impl_->state.io.stop();
   impl_->thread.join();
 }
@@ -310,24 +346,35 @@ void fault_injector::name(const std::string& node, const runtime::endpoint& ep) 
 }
 
 dial_fn fault_injector::dialer(std::string from) {
-  return [this, from = std::move(from)](const runtime::endpoint& peer) -> runtime::endpoint {
-    std::lock_guard<std::mutex> lock{impl_->mtx};
+  return [weak = std::weak_ptr<impl>(impl_),
+          from = std::move(from)](const runtime::endpoint& peer) -> runtime::endpoint {
+    // Port 0 refuses at once: a node outliving its injector reaches nobody.
+    runtime::endpoint nowhere{"127.0.0.1", 0};
+    auto im = weak.lock();
+    if (!im)
+      return nowhere;
+    std::lock_guard<std::mutex> lock{im->mtx};
     auto key = std::make_pair(from, peer.to_string());
-    if (auto i = impl_->links.find(key); i != impl_->links.end())
+    if (auto i = im->links.find(key); i != im->links.end())
       return i->second;
     boost::system::error_code ec;
     auto target = asio::ip::make_address(peer.host == "localhost" ? "127.0.0.1" : peer.host, ec);
-    if (ec)
-      return peer; // not an address a link can relay to: dial it directly
+    if (ec) {
+      // Not an address a link can relay to: dialled directly, and counted.
+      im->on_io([&] { return ++im->state.counts.bypassed, 0; });
+      return peer;
+    }
     auto acc = std::make_shared<tcp::acceptor>(
-      impl_->state.io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
+      im->state.io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
     runtime::endpoint link{"127.0.0.1", acc->local_endpoint().port()};
-    impl_->on_io([&] {
-      impl_->acceptors.push_back(acc);
-      impl_->accept(acc, from, tcp::endpoint{target, peer.port}, key.second);
-      return 0;
+    bool started = im->on_io([&] {
+      im->acceptors.push_back(acc);
+      im->accept(acc, from, tcp::endpoint{target, peer.port}, key.second);
+      return true;
     });
-    impl_->links.emplace(key, link);
+    if (!started)
+      return nowhere;
+    im->links.emplace(key, link);
     return link;
   };
 }
@@ -372,7 +419,7 @@ void fault_injector::crash(const std::string& node) {
     for (auto& r : relays)
       if (r->involves(node)) {
         ++s.counts.cut;
-        r->close();
+        r->lose(r->side_of(node));
       }
     return 0;
   });

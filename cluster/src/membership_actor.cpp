@@ -122,8 +122,13 @@ std::string refusal(membership_self* self, const node_info& info) {
            + ", this cluster speaks " + std::to_string(protocol_version);
   if (info.node_id == st.me.node_id)
     return "node id '" + info.node_id + "' is already in use (by " + st.me.endpoint + ")";
+  // The same id at the same endpoint is that node restarted (as a supervisor
+  // does within a second, before the failure detector noticed): its old
+  // incarnation cannot listen there any more, so this one replaces it (see
+  // add_peer). Elsewhere it is a second node with a taken id.
   auto i = st.peers.find(info.node_id);
-  if (i != st.peers.end() && i->second.up && i->second.info.membership != info.membership)
+  if (i != st.peers.end() && i->second.up && i->second.info.membership != info.membership
+      && i->second.info.endpoint != info.endpoint)
     return "node id '" + info.node_id + "' is already in use (by " + i->second.info.endpoint
            + ")";
   return {};
@@ -141,7 +146,11 @@ bool add_peer(membership_self* self, const node_info& info) {
   p.info = info;
   if (changed) {
     self->monitor(info.membership);
-    spdlog::info("cluster: node '{}' is up ({})", info.node_id, info.endpoint);
+    if (p.up)
+      spdlog::warn("cluster: node '{}' restarted ({}): its new incarnation replaces the old",
+                   info.node_id, info.endpoint);
+    else
+      spdlog::info("cluster: node '{}' is up ({})", info.node_id, info.endpoint);
   }
   p.up = true;
   p.last_heard_ms = runtime::steady_ms();

@@ -7,7 +7,7 @@
 // More schedules: FAULT_SCHEDULES=N (scripts/soak --processes N).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, history, metric, startCluster, roomOwners, sendAcked } from './lib.mjs';
+import { Client, history, metric, startCluster, roomOwners, sendAcked, viewsConverged } from './lib.mjs';
 
 const SCHEDULES = Number(process.env.FAULT_SCHEDULES ?? 3);
 const FIRST_SEED = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -126,7 +126,7 @@ async function runSchedule(seed) {
     // The histories are compared once every node sees all three: while views
     // still disagree a node may route a read to a home that has not yet learned it
     // was replaced (a stale read; docs/guarantees.md). Writes are fenced meanwhile.
-    await converged(httpUrl);
+    await viewsConverged(httpUrl);
     for (const room of rooms) {
       const histories = [];
       for (let k = 1; k <= 3; ++k) {
@@ -147,20 +147,6 @@ async function runSchedule(seed) {
     for (const node of Object.values(nodes)) if (node) await node.stop('SIGINT');
     await cluster.stop();
     cluster.cleanup();
-  }
-}
-
-async function converged(httpUrl, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let up = 0;
-    for (let k = 1; k <= 3; ++k) {
-      const text = await (await fetch(`${httpUrl(k)}/metrics`)).text();
-      if (metric(text, 'chat_cluster_nodes_up') === 3) ++up;
-    }
-    if (up === 3) return;
-    if (Date.now() > deadline) throw new Error('the views did not converge on three nodes');
-    await sleep(100);
   }
 }
 

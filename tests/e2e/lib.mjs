@@ -457,3 +457,21 @@ export function checkAcked(acks, histories) {
   for (const [id, seq] of seqOf) assert.equal(first[seq - 1]?.id, id, `${id} kept at its acked seq ${seq}`);
   for (const h of rest) assert.deepEqual(h.map((m) => [m.seq, m.id]), first.map((m) => [m.seq, m.id]), 'every node returns the same history');
 }
+
+/**
+ * Waits until every node's view holds all `nodes` (chat_cluster_nodes_up): reads
+ * agree only then (docs/guarantees.md, stale reads while views disagree).
+ */
+export async function viewsConverged(httpUrl, nodes = 3, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let up = 0;
+    for (let k = 1; k <= nodes; ++k) {
+      const text = await (await fetch(`${httpUrl(k)}/metrics`)).text();
+      if (metric(text, 'chat_cluster_nodes_up') === nodes) ++up;
+    }
+    if (up === nodes) return;
+    if (Date.now() > deadline) throw new Error(`the views did not converge on ${nodes} nodes`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

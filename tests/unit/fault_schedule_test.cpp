@@ -6,7 +6,8 @@
 // replica's log.
 //
 // FAULT_SCHEDULES=N runs N schedules (default 100), FAULT_SEED=S starts at seed S
-// (a failing schedule prints its seed), FAULT_MS=T is each fault phase's length.
+// (a failing schedule prints its seed), FAULT_STEPS=K faults per schedule (6),
+// FAULT_PARALLEL=P clusters at a time (3).
 
 #include <doctest/doctest.h>
 
@@ -17,8 +18,6 @@
 #include <shared_mutex>
 #include <sstream>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/logger.hpp>
@@ -30,12 +29,15 @@
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/hash_ring.hpp"
 #include "eventually.hpp"
+#include "ports.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
 
 using namespace chat;
 using test::client;
 using test::eventually;
+using test::free_port;
+using test::port_free;
 using test::json;
 using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
@@ -50,25 +52,6 @@ const bool quiet_logs = [] {
 uint64_t env_or(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-/// A free port below the kernel's ephemeral range (32768+), so that no
-/// outgoing connection or relay takes it while its node is down.
-bool port_free(uint16_t port) {
-  boost::asio::io_context io;
-  boost::system::error_code ec;
-  boost::asio::ip::tcp::acceptor a{io};
-  a.open(boost::asio::ip::tcp::v4(), ec);
-  a.set_option(boost::asio::socket_base::reuse_address(true), ec);
-  a.bind({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
-  return !ec;
-}
-
-uint16_t free_port() {
-  static std::mt19937 rng{std::random_device{}()};
-  for (;;)
-    if (auto port = static_cast<uint16_t>(20000 + rng() % 12000); port_free(port))
-      return port;
 }
 
 constexpr int node_count = 3;
@@ -87,16 +70,38 @@ struct sim_node {
   /// Writers hold it shared while they use their client here; a crash takes it.
   std::shared_mutex use;
   std::atomic<bool> up{false};
-  std::vector<std::unique_ptr<client>> clients{writer_count}; ///< one slot per writer
+  /// One slot per writer: its client here, and the stream its frames are noted under.
+  struct slot {
+    std::unique_ptr<client> c;
+    uint64_t stream = 0;
+  };
+  std::vector<slot> clients{writer_count};
 };
 
-/// What the writers saw: acks, and message frames (checked against the logs).
+/// What the clients saw: every ack (whatever send it answers, late ones
+/// included) and every message frame, per client connection (a stream).
 struct observed {
   std::mutex mtx;
   std::map<std::string, uint64_t> acked;                           ///< "room/id" -> seq
   std::map<std::pair<std::string, uint64_t>, std::set<std::string>> acks; ///< (room, seq) -> ids
-  std::vector<json> messages;
+  std::vector<std::pair<uint64_t, json>> messages;                 ///< (stream, frame)
   std::vector<std::string> failures;
+  std::atomic<uint64_t> streams{0};
+
+  void frame(const json& f, uint64_t stream) {
+    if (f["type"] == "ack")
+      return ack(f);
+    if (f["type"] == "message") {
+      std::lock_guard<std::mutex> lock{mtx};
+      messages.emplace_back(stream, f);
+    }
+  }
+
+  /// Whatever `c` still holds (its node is going away).
+  void drain(client& c, uint64_t stream) {
+    for (auto f = c.try_next(0ms); f; f = c.try_next(0ms))
+      frame(*f, stream);
+  }
 
   void ack(const json& f) {
     std::lock_guard<std::mutex> lock{mtx};
@@ -219,8 +224,11 @@ public:
     std::unique_lock<std::shared_mutex> lock{n.use};
     if (!was_up)
       return;
-    for (auto& c : n.clients)
-      c.reset();
+    for (auto& slot : n.clients)
+      if (slot.c) {
+        seen.drain(*slot.c, slot.stream);
+        slot.c.reset();
+      }
     n.members->leave(false);
     n.members.reset();
     actors::stop_node(*n.sys, n.handles);
@@ -261,15 +269,21 @@ public:
   }
 
   /// Writer k: sends `w<k>-<i>` to a random room through a random node until
-  /// acked (same id on every retry), noting acks and the messages it receives.
+  /// acked (same id on every retry), noting every frame its clients receive.
+  /// It gives up (a failure) on a send not acked 40 s after the faults ended.
   void write(int k) {
     std::mt19937_64 rng{faults.seed() * 31 + static_cast<uint64_t>(k)};
     std::string pending, room;
     int next = 0;
-    auto give_up = [&] {
-      return stopping || (pending.empty() && std::chrono::steady_clock::now() >= stop_at);
-    };
-    while (!give_up()) {
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      if (stopping || (pending.empty() && now >= stop_at))
+        return;
+      if (now >= stop_at + 40s) {
+        std::lock_guard<std::mutex> lock{seen.mtx};
+        seen.failures.push_back(pending + " (" + room + ") never acked, 40 s after the faults");
+        return;
+      }
       auto& n = *nodes[rng() % node_count];
       std::shared_lock<std::shared_mutex> lock{n.use, std::try_to_lock};
       if (!lock || !n.up) {
@@ -278,33 +292,28 @@ public:
         std::this_thread::sleep_for(20ms);
         continue;
       }
-      auto& c = n.clients[k];
-      if (!c) {
-        c = std::make_unique<client>(*n.sys, n.handles, "w" + std::to_string(k));
+      auto& slot = n.clients[k];
+      if (!slot.c) {
+        slot.c = std::make_unique<client>(*n.sys, n.handles, "w" + std::to_string(k));
+        slot.stream = ++seen.streams;
         for (auto& r : rooms)
-          c->send(msg::cmd_join{"", r, false, 0});
+          slot.c->send(msg::cmd_join{"", r, false, 0});
       }
       if (pending.empty()) {
         pending = "w" + std::to_string(k) + "-" + std::to_string(next++);
         room = rooms[rng() % rooms.size()];
       }
-      c->send(msg::cmd_send{"\"" + pending + "\"", room, pending, "{}"});
+      slot.c->send(msg::cmd_send{"\"" + pending + "\"", room, pending, "{}"});
       auto deadline = std::chrono::steady_clock::now() + 6s;
       while (n.up && std::chrono::steady_clock::now() < deadline) {
-        auto f = c->try_next(50ms);
+        auto f = slot.c->try_next(50ms);
         if (!f)
           continue;
-        if ((*f)["type"] == "message") {
-          std::lock_guard<std::mutex> l{seen.mtx};
-          seen.messages.push_back(std::move(*f));
-          continue;
-        }
+        seen.frame(*f, slot.stream);
         if ((*f)["ref"] != pending)
           continue;
-        if ((*f)["type"] == "ack") {
-          seen.ack(*f);
+        if ((*f)["type"] == "ack")
           pending.clear();
-        }
         break;
       }
       // Spawning set this thread's logger to the node's; a crash waits for it.
@@ -315,20 +324,38 @@ public:
     }
   }
 
-  /// One random fault (or repair), noted in the schedule.
-  void fault_step() {
-    auto pick = [&] { return static_cast<int>(faults.random(0, node_count - 1)); };
+  /// One step of a schedule, drawn before the run so that a seed always
+  /// yields the same steps (what a step does can depend on the run: "crash or
+  /// restart" restarts the node that is down, if one is).
+  struct step {
+    ms wait;
+    uint64_t kind, a, b, percent, lo, hi;
+  };
+
+  std::vector<step> draw(size_t steps) {
+    std::vector<step> out;
+    for (size_t i = 0; i < steps; ++i) {
+      step x{ms(faults.random(100, 400)), faults.random(0, 7), faults.random(0, node_count - 1),
+             faults.random(1, 2), faults.random(1, 20), faults.random(0, 20),
+             faults.random(0, 60)};
+      out.push_back(x);
+    }
+    return out;
+  }
+
+  /// One fault (or repair), noted in the schedule.
+  void fault_step(const step& x) {
+    auto a = static_cast<int>(x.a);
     int down = -1;
     for (int i = 0; i < node_count; ++i)
       if (!nodes[i]->up)
         down = i;
-    switch (faults.random(0, 7)) {
+    switch (x.kind) {
       case 0:
       case 1:
         if (down < 0) {
-          int i = pick();
-          note("crash " + node_ids[i]);
-          stop(*nodes[i], true);
+          note("crash " + node_ids[a]);
+          stop(*nodes[a], true);
         } else {
           ++restarts;
           bool ok = start(down);
@@ -336,33 +363,27 @@ public:
         }
         break;
       case 2: {
-        int a = pick(), b = (a + 1 + static_cast<int>(faults.random(0, 1))) % node_count;
+        auto b = (a + static_cast<int>(x.b)) % node_count;
         note("partition " + node_ids[a] + " " + node_ids[b]);
         faults.partition(node_ids[a], node_ids[b]);
         break;
       }
-      case 3: {
-        int a = pick();
+      case 3:
         note("isolate " + node_ids[a]);
         faults.isolate(node_ids[a]);
         break;
-      }
       case 4:
       case 5:
         note("heal");
         faults.heal();
         break;
-      case 6: {
-        double p = static_cast<double>(faults.random(1, 20)) / 100;
-        note("drop " + std::to_string(p));
-        faults.drop(p);
+      case 6:
+        note("drop " + std::to_string(x.percent) + " %");
+        faults.drop(static_cast<double>(x.percent) / 100);
         break;
-      }
-      default: {
-        auto lo = faults.random(0, 20), hi = lo + faults.random(0, 60);
-        note("delay " + std::to_string(lo) + ".." + std::to_string(hi) + " ms");
-        faults.delay(ms(lo), ms(hi));
-      }
+      default:
+        note("delay " + std::to_string(x.lo) + ".." + std::to_string(x.lo + x.hi) + " ms");
+        faults.delay(ms(x.lo), ms(x.lo + x.hi));
     }
   }
 
@@ -481,13 +502,31 @@ std::vector<std::string> check(simulation& sim, const std::map<std::string, uint
     if (ids.size() > 1)
       fail(at.first, "seq " + std::to_string(at.second) + " acked for " + std::to_string(ids.size())
                        + " ids");
-  for (auto& m : sim.seen.messages) {
+  // Each delivery is the logged record (id, sender, vector clock) at its seq,
+  // and each connection receives a room's messages in seq order, each once.
+  std::map<std::pair<uint64_t, std::string>, uint64_t> last_seen; ///< (stream, room) -> seq
+  for (auto& [stream, m] : sim.seen.messages) {
     std::string room = m["room"], id = m["id"];
     uint64_t seq = m["seq"];
     auto& log = logs[room];
-    if (seq == 0 || seq > log.size() || log[seq - 1].id != id)
+    if (seq == 0 || seq > log.size() || log[seq - 1].id != id) {
       fail(room, "a client received " + id + " as seq " + std::to_string(seq)
                    + ", which the log does not hold there");
+      continue;
+    }
+    auto& rec = log[seq - 1];
+    bool same_vc = m["vc"].size() == rec.vc.entries().size();
+    for (auto& [node, n] : rec.vc.entries())
+      same_vc = same_vc && m["vc"].value(node, uint64_t{0}) == n;
+    if (m["from"] != rec.from || !same_vc)
+      fail(room, "a client received seq " + std::to_string(seq) + " from " + m["from"].dump()
+                   + " with vc " + m["vc"].dump() + "; the log has " + rec.from + ", "
+                   + vc_text(rec.vc));
+    auto& prev = last_seen[{stream, room}];
+    if (seq <= prev)
+      fail(room, "connection " + std::to_string(stream) + " received seq " + std::to_string(seq)
+                   + " after seq " + std::to_string(prev));
+    prev = std::max(prev, seq);
   }
   bad.insert(bad.end(), sim.seen.failures.begin(), sim.seen.failures.end());
   return bad;
@@ -507,7 +546,7 @@ struct schedule_result {
 
 /// One seeded schedule on a fresh cluster: faults while the writers send, then
 /// heal, restart, a final ack per room, and the checker.
-schedule_result run_schedule(uint64_t seed, ms fault_ms, reaper& graves) {
+schedule_result run_schedule(uint64_t seed, size_t steps, reaper& graves) {
   schedule_result out;
   out.seed = seed;
   simulation sim{seed, graves};
@@ -522,11 +561,14 @@ schedule_result run_schedule(uint64_t seed, ms fault_ms, reaper& graves) {
       return fail("node " + node_ids[i] + " did not start");
   if (!eventually([&] { return sim.all_see_all(); }))
     return fail("the nodes never saw each other");
-  sim.run_writers(fault_ms);
-  auto end = std::chrono::steady_clock::now() + fault_ms;
-  while (std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(ms(sim.faults.random(100, 400)));
-    sim.fault_step();
+  auto schedule = sim.draw(steps);
+  ms length{0};
+  for (auto& x : schedule)
+    length += x.wait;
+  sim.run_writers(length);
+  for (auto& x : schedule) {
+    std::this_thread::sleep_for(x.wait);
+    sim.fault_step(x);
     ++out.faults;
   }
   sim.note("heal; restart every node down");
@@ -549,23 +591,38 @@ schedule_result run_schedule(uint64_t seed, ms fault_ms, reaper& graves) {
     auto& room = sim.rooms[r];
     auto& home = *sim.nodes[r];
     client c{*home.sys, home.handles, "checker"};
+    auto stream = ++sim.seen.streams;
     c.send(msg::cmd_join{"", room, false, 0});
     json reply;
     bool acked = eventually([&] {
       c.send(msg::cmd_send{"\"final\"", room, "final", "{}"});
-      for (auto f = c.try_next(5s); f; f = c.try_next(5s))
+      for (auto f = c.try_next(5s); f; f = c.try_next(5s)) {
+        sim.seen.frame(*f, stream);
         if ((*f)["ref"] == "final") {
           reply = *f;
           if (reply["type"] == "ack")
             last[room] = reply["seq"];
           return reply["type"] == "ack";
         }
+      }
       return false;
     }, 20s);
     if (!acked)
       return fail("no ack for the final send to " + room + ": " + reply.dump());
   }
+  // Every client connection still open has its last frames noted.
+  for (auto& n : sim.nodes)
+    for (auto& slot : n->clients)
+      if (slot.c)
+        sim.seen.drain(*slot.c, slot.stream);
   out.failures = check(sim, last);
+  // A schedule whose faults never touched a frame proves nothing.
+  auto links = sim.faults.stats();
+  if (links.connections == 0 || links.frames == 0)
+    out.failures.push_back("the fault injector relayed nothing: the nodes bypassed it");
+  if (links.raw > 0 || links.bypassed > 0)
+    out.failures.push_back(std::to_string(links.raw) + " link(s) not in CAF's framing, "
+                           + std::to_string(links.bypassed) + " dial(s) around the injector");
   out.acks = sim.seen.acked.size();
   out.deliveries = sim.seen.messages.size();
   out.schedule = sim.schedule();
@@ -578,7 +635,7 @@ schedule_result run_schedule(uint64_t seed, ms fault_ms, reaper& graves) {
 TEST_CASE("randomized fault schedules: every ack survives, once, at its seq, on every replica") {
   auto count = env_or("FAULT_SCHEDULES", 100);
   auto first_seed = env_or("FAULT_SEED", static_cast<uint64_t>(std::random_device{}()) % 100000);
-  auto fault_ms = ms(env_or("FAULT_MS", 1500));
+  auto steps = env_or("FAULT_STEPS", 6);
   // Independent clusters side by side: a schedule mostly waits on timeouts.
   auto parallel = std::max<uint64_t>(1, env_or("FAULT_PARALLEL", 3));
   std::atomic<uint64_t> next{first_seed};
@@ -590,7 +647,7 @@ TEST_CASE("randomized fault schedules: every ack survives, once, at its seq, on 
     for (uint64_t k = 0; k < std::min(parallel, count); ++k)
       runners.emplace_back([&] {
         for (auto seed = next++; seed < first_seed + count; seed = next++) {
-          auto r = run_schedule(seed, fault_ms, graves);
+          auto r = run_schedule(seed, steps, graves);
           std::lock_guard<std::mutex> lock{mtx};
           std::printf("schedule %llu: %s; %llu acks, %llu deliveries: %s\n",
                       static_cast<unsigned long long>(seed), r.events.c_str(),
@@ -623,5 +680,7 @@ TEST_CASE("randomized fault schedules: every ack survives, once, at its seq, on 
                          << " faults, " << acks << " acked sends, " << deliveries
                          << " deliveries checked: acks at one seq each, every ack in every "
                             "replica's log at its seq, replicas equal, seqs gap-free, ids once, "
-                            "vector clocks increasing, deliveries as logged");
+                            "vector clocks increasing, each delivery the logged record (id, sender, "
+                            "vc), each connection's deliveries in seq order and once; the "
+                            "injector relayed every link");
 }

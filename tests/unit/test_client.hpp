@@ -27,9 +27,9 @@ class client {
 public:
   client(caf::actor_system& sys, const actors::node_handles& node, std::string user) :
     out_(std::make_shared<actors::outbox>(64 << 20)) {
-    out_->set_waker([this] {
-      cv_.notify_all();
-    });
+    // The outbox outlives this client (the connection actor holds it until it
+    // has seen `closed`): its waker must not reach into a destroyed client.
+    out_->set_waker([cv = cv_] { cv->notify_all(); });
     conn_ = actors::spawn_connection(sys, node, std::move(user), out_);
   }
   ~client() { caf::anon_send(conn_, msg::closed_atom::value); }
@@ -56,7 +56,7 @@ public:
     std::unique_lock<std::mutex> lock{mtx_};
     auto deadline = std::chrono::steady_clock::now() + wait;
     for (drain(); buffered_.empty(); drain())
-      if (cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + 10ms))
+      if (cv_->wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + 10ms))
             == std::cv_status::timeout
           && std::chrono::steady_clock::now() >= deadline)
         return std::nullopt;
@@ -89,7 +89,7 @@ private:
     for (int i = 0; i < 1000 && queue.empty(); ++i) {
       drain();
       if (queue.empty())
-        cv_.wait_for(lock, 10ms);
+        cv_->wait_for(lock, 10ms);
     }
     REQUIRE_MESSAGE(!queue.empty(), "no frame within 10 s");
     auto x = queue.front();
@@ -112,7 +112,7 @@ private:
   std::shared_ptr<actors::outbox> out_;
   caf::actor conn_;
   std::mutex mtx_;
-  std::condition_variable cv_;
+  std::shared_ptr<std::condition_variable> cv_ = std::make_shared<std::condition_variable>();
   std::deque<json> buffered_;
   std::deque<actors::frame> raw_;
   bool keep_raw_ = false;

@@ -34,6 +34,7 @@ public:
   void name(const std::string& node, const runtime::endpoint& ep);
 
   /// The dial hook of node `from`: a peer's endpoint -> `from`'s link to it.
+  /// Peers are told apart by the endpoint text: name them as they are dialled.
   [[nodiscard]] dial_fn dialer(std::string from);
 
   /// Frames between `a` and `b` are held (a cut cable: TCP stays open, the
@@ -50,7 +51,9 @@ public:
   /// Each frame waits a uniform time in [min, max]; order is kept per link.
   void delay(std::chrono::milliseconds min, std::chrono::milliseconds max);
   /// As the kernel does when a process dies: every connection of `node` is
-  /// closed at once and new ones are refused until `revive(node)`.
+  /// closed at once and new ones are refused until `revive(node)`. Behind a
+  /// partition or isolation the peers do not see the close (the FIN is lost
+  /// too): they find out by their own timeout, as after a power loss.
   void crash(const std::string& node);
   void revive(const std::string& node);
 
@@ -64,12 +67,16 @@ public:
     uint64_t frames = 0;      ///< passed on
     uint64_t dropped = 0;
     uint64_t cut = 0;         ///< connections closed by `crash`
+    uint64_t raw = 0;         ///< links whose bytes were not CAF's framing (relayed as is)
+    uint64_t bypassed = 0;    ///< dials to a host a link cannot relay to (dialled directly)
   };
   [[nodiscard]] counters stats() const;
 
 private:
   struct impl;
-  std::unique_ptr<impl> impl_;
+  // Shared with the dial hooks, which an actor system may call after the
+  // injector is gone (a node still winding down): they then dial nothing.
+  std::shared_ptr<impl> impl_;
 };
 
 } // namespace chat::cluster
