@@ -38,6 +38,8 @@ test('a room\'s home cut off by the injector: the others take the room over, it 
       [{ drop: 2 }, /probability/],
       [{ delay: [50, 5] }, /min <= max/],
       [{ partition: [] }, /list of node ids/],
+      [{ partition: ['n9'] }, /'n9' is not another member/],
+      [{ partition: ['n1'] }, /'n1' is not another member/],
     ]) {
       const res = await faults(base(1), body);
       assert.equal(res.status, 400, JSON.stringify(body));
