@@ -215,8 +215,13 @@ private:
     if (!t)
       return send_error(http::status::bad_request, "bad_request", "malformed request target");
     auto& path = t->path;
+    // Who asks comes before anything else about the request: a client without
+    // valid credentials learns nothing of its shape (no 400 before the 401).
+    caller_.reset();
+    if (auto need = credentials_for(path); need != credentials::none && !identify(req, *t, need))
+      return;
     if (path == "/ws")
-      return upgrade(std::move(req), *t);
+      return upgrade(std::move(req));
     if (path == "/" || path == "/index.html")
       return static_file(req, "text/html; charset=utf-8", web::index_html);
     if (path == "/client.js")
@@ -253,15 +258,15 @@ private:
       if (slash != std::string_view::npos && rest.substr(slash) == "/presence") {
         if (req.method() != http::verb::get)
           return send_error(http::status::method_not_allowed, "bad_request", "use GET");
-        return presence(std::string{rest.substr(0, slash)}, req, *t);
+        return presence(std::string{rest.substr(0, slash)});
       }
       if (slash != std::string_view::npos && rest.substr(slash) == "/messages") {
         if (req.method() == http::verb::post)
-          return publish(std::string{rest.substr(0, slash)}, req, *t);
+          return publish(std::string{rest.substr(0, slash)}, req);
         if (req.method() != http::verb::get)
           return send_error(http::status::method_not_allowed, "bad_request",
                             "use GET (history) or POST (publish)");
-        return history(std::string{rest.substr(0, slash)}, req, *t);
+        return history(std::string{rest.substr(0, slash)}, *t);
       }
     }
     send_error(http::status::not_found, "not_found", "no such endpoint: " + path);
@@ -277,11 +282,11 @@ private:
     send_json(http::status::ok, std::move(reply));
   }
 
-  void history(std::string room, const request& req, const target& t) {
+  void history(std::string room, const target& t) {
     if (!valid_room_name(room))
       return send_error(http::status::bad_request, "bad_request",
                         "room must be 1-128 bytes of [A-Za-z0-9._:-]");
-    if (!rest_identity(req, t, room))
+    if (!rest_identity(room))
       return;
     msg::cmd_history cmd;
     cmd.room = std::move(room);
@@ -316,7 +321,7 @@ private:
 
   // Server-side publish: a token with the `publish` or `admin` scope (in --dev
   // mode an anonymous request publishes as "server"), a JSON body {id, body}.
-  void publish(std::string room, const request& req, const target& t) {
+  void publish(std::string room, const request& req) {
     if (!valid_room_name(room))
       return send_error(http::status::bad_request, "bad_request",
                         "room must be 1-128 bytes of [A-Za-z0-9._:-]");
@@ -324,7 +329,7 @@ private:
     if (type.substr(0, 16) != "application/json")
       return send_error(http::status::unsupported_media_type, "bad_request",
                         "Content-Type must be application/json");
-    auto id = rest_identity(req, t, room);
+    auto id = rest_identity(room);
     if (!id)
       return;
     bool anonymous_dev = id->user.empty();
@@ -346,11 +351,11 @@ private:
                     });
   }
 
-  void presence(std::string room, const request& req, const target& t) {
+  void presence(std::string room) {
     if (!valid_room_name(room))
       return send_error(http::status::bad_request, "bad_request",
                         "room must be 1-128 bytes of [A-Za-z0-9._:-]");
-    if (!rest_identity(req, t, room))
+    if (!rest_identity(room))
       return;
     actors::room_presence(state_->sys, state_->node, std::move(room),
                           [self = this->shared_from_this()](std::string json) {
@@ -361,7 +366,7 @@ private:
                           });
   }
 
-  void upgrade(request req, const target& t) {
+  void upgrade(request req) {
     if (!beast::websocket::is_upgrade(req))
       return send_error(http::status::upgrade_required, "bad_request",
                         "GET /ws needs a WebSocket upgrade");
@@ -382,13 +387,8 @@ private:
       return send_error(http::status::forbidden, "forbidden", "origin not allowed");
 
     // A token (header or query), a dev-mode user, or neither: then the first
-    // frame must be `auth` (only when tokens can be verified at all).
-    std::optional<identity> id;
-    if (!client_identity(req, t, id))
-      return;
-    if (!id && !state_->opts.auth->verifies_tokens())
-      return send_error(http::status::unauthorized, "unauthorized",
-                        "no credentials: connect with ?user=NAME (dev mode)");
+    // frame must be `auth` (see identify).
+    std::optional<identity> id = caller_;
     // A socket that has yet to authenticate takes a place in a smaller budget
     // of its own (per node and per address), never a connection slot.
     std::unique_ptr<unauthenticated_ticket> pending;
@@ -448,18 +448,55 @@ private:
     return true;
   }
 
-  // The identity of an SSE, poll or /rpc request, which must carry
-  // credentials (it has no later `auth` frame). Answers 4xx itself otherwise.
-  std::optional<identity> required_identity(const request& req, const target& t) {
-    std::optional<identity> id;
-    if (!client_identity(req, t, id))
-      return std::nullopt;
-    if (!id)
-      send_error(http::status::unauthorized, "unauthorized",
-                 state_->opts.auth->dev() ? "no credentials: send a token or ?user=NAME"
-                                          : "no credentials: send a token");
-    return id;
+  enum class credentials { none, optional, required, rest };
+
+  // What a path needs: /ws may authenticate with its first frame instead (when
+  // tokens can be verified); streams and /rpc must carry credentials; REST
+  // takes a token, or reads anonymously in --dev mode.
+  static credentials credentials_for(std::string_view path) {
+    if (path == "/ws")
+      return credentials::optional;
+    if (path == "/sse" || path == "/poll" || path == "/rpc")
+      return credentials::required;
+    if (path.substr(0, 11) == "/api/rooms/")
+      return credentials::rest;
+    return credentials::none;
   }
+
+  // Sets `caller_` from the request's credentials; answers 401 (or 400 for a
+  // malformed dev-mode name) itself and returns false when there are none
+  // that the path accepts.
+  bool identify(const request& req, const target& t, credentials need) {
+    if (!client_identity(req, t, caller_))
+      return false;
+    if (caller_)
+      return true;
+    auto& auth = *state_->opts.auth;
+    switch (need) {
+      case credentials::optional:
+        if (auth.verifies_tokens())
+          return true;
+        send_error(http::status::unauthorized, "unauthorized",
+                   "no credentials: connect with ?user=NAME (dev mode)");
+        return false;
+      case credentials::rest:
+        if (auth.dev()) {
+          caller_ = identity{}; // an anonymous reader of public rooms
+          return true;
+        }
+        send_error(http::status::unauthorized, "unauthorized",
+                   "no credentials: send Authorization: Bearer <token>");
+        return false;
+      default:
+        send_error(http::status::unauthorized, "unauthorized",
+                   auth.dev() ? "no credentials: send a token or ?user=NAME"
+                              : "no credentials: send a token");
+        return false;
+    }
+  }
+
+  // The identity of an SSE, poll or /rpc request (route checked it is there).
+  std::optional<identity> required_identity() const { return caller_; }
 
   // Checks what opening an SSE or poll stream needs: GET, a node that accepts
   // connections, an allowed origin, valid rooms and positions, credentials that
@@ -492,7 +529,7 @@ private:
       send_error(http::status::bad_request, "bad_request", *why);
       return std::nullopt;
     }
-    auto id = required_identity(req, t);
+    auto id = required_identity();
     if (!id)
       return std::nullopt;
     auto& sr = std::get<stream_request>(parsed);
@@ -550,7 +587,7 @@ private:
       if (!cursor)
         return send_error(http::status::bad_request, "bad_request",
                           "invalid cursor: pass the cursor of the previous reply unchanged");
-      auto id = required_identity(req, t);
+      auto id = required_identity();
       if (!id)
         return;
       stream = std::dynamic_pointer_cast<poll_stream>(state_->find_stream(cursor->stream));
@@ -592,7 +629,7 @@ private:
     if (sid == nullptr)
       return send_error(http::status::bad_request, "bad_request",
                         "?session= is required (from the SSE `session` event or a poll reply)");
-    auto id = required_identity(req, t);
+    auto id = required_identity();
     if (!id)
       return;
     auto stream = state_->find_stream(*sid);
@@ -662,22 +699,10 @@ private:
     return std::get<identity>(std::move(verified));
   }
 
-  // The identity of a REST request: its token, or an anonymous dev-mode reader
-  // of public rooms. Answers 401/403 itself and returns nothing when refused.
-  std::optional<identity> rest_identity(const request& req, const target& t,
-                                        const std::string& room) {
-    std::optional<identity> id;
-    if (has_token(req, t)) {
-      id = authenticate(req, t);
-      if (!id)
-        return std::nullopt;
-    } else if (state_->opts.auth->dev()) {
-      id = identity{};
-    } else {
-      send_error(http::status::unauthorized, "unauthorized",
-                 "no credentials: send Authorization: Bearer <token>");
-      return std::nullopt;
-    }
+  // The identity of a REST request (route resolved it), if it may access
+  // `room`; answers 403 itself and returns nothing otherwise.
+  std::optional<identity> rest_identity(const std::string& room) {
+    auto id = caller_;
     if (!id->may_access(room)) {
       send_error(http::status::forbidden, "forbidden", "not allowed in room '" + room + "'");
       return std::nullopt;
@@ -789,6 +814,7 @@ private:
   std::shared_ptr<shared_state> state_;
   unsigned version_ = 11;
   std::string cors_origin_; ///< the request's Origin when it is allowed
+  std::optional<identity> caller_; ///< who sent the current request (see identify)
   bool keep_alive_ = false;
   bool holds_socket_ = true; ///< false once the socket moved to a WebSocket or SSE session
   uint64_t requests_ = 0;    ///< requests read on this connection

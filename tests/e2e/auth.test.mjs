@@ -129,6 +129,41 @@ test('REST needs a token, and honours the rooms claim', async () => {
   assert.equal(bad.status, 401);
 });
 
+test('without credentials every endpoint answers 401 before any other check (issue 15)', async () => {
+  const base = `http://127.0.0.1:${hs.port}`;
+  const bad = token({ sub: 'mallory' }, { secret: 'another-secret-that-is-long-enough-0123456789' });
+  // Each request is wrong in another way as well; the 401 must come first.
+  const cases = [
+    ['POST', '/rpc', {}, ''],                                              // no ?session=, no JSON
+    ['GET', '/rpc?session=x', { 'Content-Type': 'application/json' }, undefined], // wrong method
+    ['GET', '/sse?rooms=bad%20room', {}, undefined],                      // bad room
+    ['POST', '/sse?rooms=lobby', {}, ''],                                  // wrong method
+    ['GET', '/poll?timeout=99999', {}, undefined],                        // bad timeout
+    ['GET', '/poll?cursor=garbage', {}, undefined],                       // bad cursor
+    ['GET', '/api/rooms/bad!room/messages', {}, undefined],               // bad room
+    ['GET', '/api/rooms/lobby/messages?limit=x', {}, undefined],          // bad limit
+    ['POST', '/api/rooms/lobby/messages', { 'Content-Type': 'text/plain' }, 'x'], // media type
+    ['PUT', '/api/rooms/lobby/messages', {}, ''],                          // wrong method
+    ['GET', '/api/rooms/bad!room/presence', {}, undefined],               // bad room
+    ['GET', '/ws?user=mallory', {}, undefined],                           // ?user= outside --dev
+  ];
+  for (const [method, path, headers, body] of cases) {
+    for (const auth of [{}, { Authorization: `Bearer ${bad}` }]) {
+      const res = await fetch(base + path, { method, headers: { ...headers, ...auth }, body });
+      assert.equal(res.status, 401, `${method} ${path} ${auth.Authorization ? 'with a bad token' : 'without a token'}`);
+      assert.equal((await res.json()).code, 'unauthorized');
+    }
+  }
+  // With a valid token the other checks speak.
+  const good = { Authorization: `Bearer ${token({ sub: 'alice' })}` };
+  assert.equal((await fetch(`${base}/rpc`, { method: 'POST', headers: good })).status, 415);
+  assert.equal((await fetch(`${base}/poll?timeout=99999`, { headers: good })).status, 400);
+  assert.equal((await fetch(`${base}/api/rooms/bad!room/messages`, { headers: good })).status, 400);
+  // A WebSocket without credentials may still authenticate with its first frame:
+  // a plain GET of /ws without them is told to upgrade.
+  assert.equal((await fetch(`${base}/ws`)).status, 426);
+});
+
 test('RS256: a public key verifies; an HS256 token keyed with that public key does not', async () => {
   const dir = tempDir();
   const keys = rsaKeys();
