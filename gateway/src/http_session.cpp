@@ -127,6 +127,20 @@ private:
     return false;
   }
 
+  // Takes a token from the caller's per-user bucket (the one its commands use);
+  // answers 429 with Retry-After otherwise, keeping the connection.
+  bool charge_user() {
+    int64_t retry_after = 0;
+    if (state_->user_commands.take(caller_->user, retry_after))
+      return true;
+    response res{http::status::too_many_requests, version_};
+    res.set(http::field::retry_after, std::to_string((retry_after + 999) / 1000));
+    res.set(http::field::content_type, "application/json");
+    res.body() = error_body("rate_limited", "too many requests from this user");
+    write(std::move(res), keep_alive_);
+    return false;
+  }
+
   // The header first: what it says decides whether the body is read at all.
   void do_read() {
     parser_.emplace();
@@ -219,6 +233,10 @@ private:
     // valid credentials learns nothing of its shape (no 400 before the 401).
     caller_.reset();
     if (auto need = credentials_for(path); need != credentials::none && !identify(req, *t, need))
+      return;
+    // A user's HTTP requests draw on the bucket its commands do (a kept-alive
+    // connection costs no new handshakes). /ws and /rpc are charged per command.
+    if (caller_ && !caller_->user.empty() && path != "/ws" && path != "/rpc" && !charge_user())
       return;
     if (path == "/ws")
       return upgrade(std::move(req));

@@ -77,6 +77,35 @@ test('the per-user limit spans the user\'s connections', async () => {
   }
 });
 
+test('HTTP requests on a kept-alive connection draw on the user\'s command bucket: 429 with Retry-After, other users unaffected', async () => {
+  const node = await startNode({ args: ['--rate-limit', '5:5', '--connect-rate-limit', '1000:1000'] });
+  try {
+    const get = (user) => fetch(`${node.http}/api/rooms/lobby/messages?user=${user}`);
+    const statuses = [];
+    let limited;
+    for (let i = 0; i < 20; i++) {
+      const res = await get('alice'); // one kept-alive connection (undici's pool)
+      statuses.push(res.status);
+      if (res.status === 429) limited ??= { retry: res.headers.get('retry-after'), body: await res.json() };
+      else await res.arrayBuffer();
+    }
+    const ok = statuses.filter((s) => s === 200).length;
+    assert.ok(ok >= 5 && ok < 20, `alice: ${statuses.join(' ')}`);
+    assert.equal(limited.body.code, 'rate_limited');
+    assert.match(limited.body.message, /this user/);
+    assert.ok(Number(limited.retry) >= 1);
+    // Her WebSocket commands share the bucket she just emptied.
+    const ws = await Client.connect(node.ws('alice'));
+    const reply = await ws.request({ type: 'join', room: 'lobby' });
+    assert.equal(reply.code, 'rate_limited', JSON.stringify(reply));
+    ws.close();
+    // Another user is not held back by her.
+    assert.equal((await get('bob')).status, 200);
+  } finally {
+    await node.stop();
+  }
+});
+
 test('new connections per IP are limited (429), and the connection cap (503)', async () => {
   const node = await startNode({ args: ['--connect-rate-limit', '2:5', '--max-connections', '3'] });
   try {
