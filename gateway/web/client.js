@@ -23,7 +23,11 @@ function randomId() {
 export class ChatClient {
   /**
    * @param {object} o
-   * @param {string} [o.url]        node base URL (default: the page's origin)
+   * @param {string|string[]} [o.url] node base URL (default: the page's origin), or a
+   *                                list of them: the client moves to the next one after
+   *                                `o.switchAfter` failed rounds on the current one
+   * @param {number} [o.switchAfter] failed rounds (every transport tried) before the
+   *                                next URL (default 2)
    * @param {string} [o.user]       dev-mode user name (?user=)
    * @param {string} [o.token]      JWT (preferred outside --dev)
    * @param {string[]} [o.transports] subset/order of 'ws', 'sse', 'poll'
@@ -32,7 +36,13 @@ export class ChatClient {
    * @param {number} [o.heartbeatMs] application ping interval (default 15000)
    */
   constructor(o = {}) {
-    this.url = (o.url ?? globalThis.location?.origin ?? '').replace(/\/$/, '');
+    const urls = Array.isArray(o.url) ? o.url : [o.url ?? globalThis.location?.origin ?? ''];
+    if (!urls.length) throw new Error('ChatClient: url must not be an empty list');
+    this.urls = urls.map((u) => String(u).replace(/\/$/, ''));
+    this.urlIndex = 0;
+    this.url = this.urls[0];
+    this.switchAfter = Math.max(1, o.switchAfter ?? 2);
+    this.urlFailures = 0; // failed rounds on this.url since it last opened
     this.user = o.user;
     this.token = o.token;
     this.transports = (o.transports ?? TRANSPORTS).filter((t) => TRANSPORTS.includes(t));
@@ -149,6 +159,7 @@ export class ChatClient {
   close() {
     this.closedByUser = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat); // the link's onclose no longer sees it as current
     this.link?.close();
     this.link = null;
     this.setState('closed');
@@ -164,7 +175,7 @@ export class ChatClient {
 
   setState(state) {
     this.state = state;
-    this.emit('state', { state, transport: this.transport });
+    this.emit('state', { state, transport: this.transport, url: this.url });
   }
 
   query(extra = {}) {
@@ -188,7 +199,7 @@ export class ChatClient {
   // waits a capped exponential backoff with full jitter and starts over.
   async open(index) {
     if (this.closedByUser) return;
-    if (index >= this.transports.length) return this.retry();
+    if (index >= this.transports.length) return this.retry(true);
     const kind = this.transports[index];
     this.transport = kind;
     this.setState('connecting');
@@ -216,13 +227,22 @@ export class ChatClient {
     if (this.link !== link) return;
     opened = true;
     this.attempt = 0;
+    this.urlFailures = 0;
     this.setState('open');
     this.heartbeat = setInterval(() => link.ping(), this.heartbeatMs);
     if (this.watching) this.rewatch().catch(() => {});
     for (const id of this.unacked.keys()) this.transmit(id);
   }
 
-  retry() {
+  // After a round in which no transport opened (`failed`), a client with more
+  // than one URL counts it against the current one and, after `switchAfter`
+  // such rounds, goes on with the next (the backoff keeps growing meanwhile).
+  retry(failed = false) {
+    if (failed && this.urls.length > 1 && ++this.urlFailures >= this.switchAfter) {
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+      this.url = this.urls[this.urlIndex];
+      this.urlFailures = 0;
+    }
     this.setState('reconnecting');
     const cap = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** this.attempt++);
     clearTimeout(this.retryTimer);

@@ -39,3 +39,38 @@ test('a joined at or above the held seq changes nothing', () => {
   assert.equal(seen.filter((f) => f.t === 'resync').length, 0);
   assert.equal(c.rooms.get('r').seq, 10); // the replay after it brings 11 and 12
 });
+
+test('client.js with a list of URLs moves to the next node after repeated failures and goes on', async () => {
+  const { default: WebSocket } = await import('ws');
+  const { startCluster } = await import('./lib.mjs');
+  globalThis.WebSocket ??= WebSocket;
+  const cluster = await startCluster();
+  const c = new ChatClient({ url: [cluster.http(1), cluster.http(2)], user: 'ann', transports: ['ws'], backoffMs: 50, maxBackoffMs: 200 });
+  try {
+    const states = [];
+    c.on('state', (s) => states.push(`${s.state}@${s.url}`));
+    const messages = [];
+    c.on('message', (m) => messages.push(m.id));
+    c.join('multi');
+    assert.equal((await c.send('multi', 'one', 'm1')).seq, 1);
+    assert.equal(c.url, cluster.http(1));
+    process.kill(cluster.pids.n1, 'SIGKILL');
+    // Resent with the same id after the move; acked by the cluster through n2.
+    const ack = await c.send('multi', 'two', 'm2');
+    assert.equal(ack.seq, 2);
+    assert.equal(c.url, cluster.http(2));
+    assert.ok(states.includes(`open@${cluster.http(2)}`), states.join(' '));
+    const failedOnN1 = states.filter((s) => s === `reconnecting@${cluster.http(1)}`).length;
+    assert.ok(failedOnN1 >= 2, `two failed rounds on n1 before the move: ${states.join(' ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(messages, ['m1', 'm2']);
+  } finally {
+    c.close();
+    await cluster.stop();
+    cluster.cleanup();
+  }
+});
+
+test('client.js refuses an empty URL list', () => {
+  assert.throws(() => new ChatClient({ url: [] }), /url must not be an empty list/);
+});
