@@ -89,6 +89,12 @@ int run(const chat::runtime::node_config& cfg) {
     co.heartbeat = std::chrono::milliseconds(cfg.cluster_heartbeat_ms);
     co.failure_timeout = std::chrono::milliseconds(cfg.failure_timeout_ms);
     co.members_file = cfg.data_dir + "/cluster-members";
+    if (!cfg.cluster_secret_file.empty()) {
+      auto secrets = chat::cluster::read_cluster_secrets(cfg.cluster_secret_file, error);
+      if (!secrets)
+        return fail("--cluster-secret: " + error);
+      co.secrets = std::move(*secrets);
+    }
     chat::cluster::configure(caf_cfg, co);
   }
   // Tests only: every link to a peer goes through the injector.

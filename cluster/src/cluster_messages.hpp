@@ -19,12 +19,19 @@ struct node_info {
   caf::actor membership;
   caf::actor directory;
   std::string endpoint; ///< where its membership actor is published
+  /// In a reply to a hello: the replier's proof that it knows the cluster secret.
+  std::string proof;
 };
 
 /// A node introduces itself; the reply is the list of members the receiver
-/// knows (itself included), or an error when the node is refused.
+/// knows (itself included), or an error when the node is refused. With a
+/// cluster secret: `nonce` is the receiver's challenge, `proof` answers it, and
+/// the receiver answers `client_nonce` in the first member's `proof`.
 struct hello {
   node_info info;
+  std::string nonce;
+  std::string client_nonce;
+  std::string proof;
 };
 
 using member_list = std::vector<node_info>;
@@ -32,14 +39,17 @@ using member_list = std::vector<node_info>;
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("chat::cluster::node_info"), x.node_id, x.version,
-           x.membership, x.directory, x.endpoint);
+           x.membership, x.directory, x.endpoint, x.proof);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hello& x) {
-  return f(caf::meta::type_name("chat::cluster::hello"), x.info);
+  return f(caf::meta::type_name("chat::cluster::hello"), x.info, x.nonce, x.client_nonce,
+           x.proof);
 }
 
+/// `(challenge_atom)` -> std::string: a nonce for the next hello (cluster secret).
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 /// `(beat_atom, node_id)`: a member is alive.
 using beat_atom = caf::atom_constant<caf::atom("beat")>;
 /// `(bye_atom, node_id)`: a member leaves the cluster for good.

@@ -1,6 +1,7 @@
 #include "chat/cluster/membership.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
 #include <caf/io/middleman.hpp>
@@ -78,6 +79,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   settings.failure_timeout = opts.failure_timeout;
   settings.members_file = opts.members_file;
   settings.dial = opts.dial;
+  settings.secrets = opts.secrets;
   // With port 0 the actor learns its real port right after publishing (the
   // endpoint is only for logs and status).
   settings.endpoint = opts.listen.to_string();
@@ -125,7 +127,8 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
         return self;
       }
       if (last_error.find("already in use") != std::string::npos
-          || last_error.find("protocol version") != std::string::npos) {
+          || last_error.find("protocol version") != std::string::npos
+          || last_error.find("cluster secret") != std::string::npos) {
         error = last_error;
         self->leave();
         return nullptr;
@@ -136,6 +139,35 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   error = "could not join the cluster: " + last_error;
   self->leave();
   return nullptr;
+}
+
+std::optional<std::vector<std::string>> read_cluster_secrets(const std::string& path,
+                                                             std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot read '" + path + "'";
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos)
+      continue;
+    auto last = line.find_last_not_of(" \t\r");
+    out.push_back(line.substr(first, last - first + 1));
+  }
+  if (out.empty() || out.size() > 2) {
+    error = "'" + path + "' must hold one secret per line: the current one, then optionally "
+            "the one being retired";
+    return std::nullopt;
+  }
+  for (auto& secret : out)
+    if (secret.size() < 16) {
+      error = "'" + path + "': a cluster secret must be at least 16 bytes";
+      return std::nullopt;
+    }
+  return out;
 }
 
 membership::~membership() {

@@ -1,6 +1,8 @@
 #include "membership_actor.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -17,6 +19,7 @@
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/endpoint.hpp"
 #include "cluster_messages.hpp"
+#include "cluster_secret.hpp"
 
 namespace chat::cluster {
 
@@ -33,10 +36,17 @@ struct peer {
 /// off, and its middleman connection is gone (nobody else reconnects it).
 constexpr int64_t redial_interval_ms = 1000;
 
+/// A challenge is answered within this long, or not at all.
+constexpr int64_t nonce_ttl_ms = 10000;
+/// Challenges outstanding at most (a flood of them pushes out the oldest).
+constexpr size_t max_nonces = 1024;
+
 struct membership_state {
   membership_settings opts;
+  cluster_secret secret;
   node_info me;
   std::map<std::string, peer> peers; ///< node id -> what we know of it
+  std::map<std::string, int64_t> nonces; ///< challenges issued -> when they expire
   static inline const char* name = "membership";
 };
 
@@ -114,9 +124,22 @@ member_list known_members(membership_self* self) {
   return out;
 }
 
-// Why `info` may not join, or an empty string.
-std::string refusal(membership_self* self, const node_info& info) {
+// Whether `x` answers a challenge this node issued (each answers once).
+bool proven(membership_self* self, const hello& x) {
   auto& st = self->state;
+  auto i = st.nonces.find(x.nonce);
+  if (i == st.nonces.end() || i->second < runtime::steady_ms())
+    return false;
+  st.nonces.erase(i);
+  return st.secret.verify("hello", x.nonce, x.info.node_id, x.proof);
+}
+
+// Why the node saying `x` may not join, or an empty string.
+std::string refusal(membership_self* self, const hello& x) {
+  auto& st = self->state;
+  auto& info = x.info;
+  if (st.secret.enabled() && !proven(self, x))
+    return "node '" + info.node_id + "' does not know the cluster secret";
   if (info.version != protocol_version)
     return "node '" + info.node_id + "' speaks protocol version " + std::to_string(info.version)
            + ", this cluster speaks " + std::to_string(protocol_version);
@@ -167,6 +190,40 @@ void mark_down(membership_self* self, const std::string& id, const char* why) {
 }
 
 
+// Says hello to another membership actor — with a cluster secret, after its
+// challenge, and accepting its answer only with its own proof — and gives
+// `done` the members it knows (itself first), or `failed` why not.
+void say_hello(membership_self* self, const caf::actor& other,
+               std::function<void(member_list&)> done, std::function<void(caf::error&)> failed) {
+  constexpr auto timeout = std::chrono::seconds(5);
+  auto& st = self->state;
+  if (!st.secret.enabled()) {
+    self->request(other, timeout, hello{st.me, {}, {}, {}}).then(done, failed);
+    return;
+  }
+  self->request(other, timeout, challenge_atom::value)
+    .then(
+      [=](std::string& nonce) {
+        auto& st = self->state;
+        auto mine = cluster_secret::nonce();
+        hello h{st.me, nonce, mine, st.secret.prove("hello", nonce, st.me.node_id)};
+        self->request(other, timeout, std::move(h))
+          .then(
+            [=](member_list& theirs) {
+              if (theirs.empty()
+                  || !self->state.secret.verify("welcome", mine, theirs.front().node_id,
+                                                theirs.front().proof)) {
+                auto err = caf::make_error(actors::errc::bad_argument,
+                                           "the other node does not know the cluster secret");
+                return failed(err);
+              }
+              done(theirs);
+            },
+            failed);
+      },
+      failed);
+}
+
 // A down member that answers again is up again (after SIGCONT, or a healed
 // partition): a new middleman connection, then the same hello as a join.
 void redial(membership_self* self, const std::string& id, const std::string& endpoint) {
@@ -182,13 +239,17 @@ void redial(membership_self* self, const std::string& id, const std::string& end
         if (!ptr)
           return;
         auto member = caf::actor_cast<caf::actor>(ptr);
-        self->request(member, std::chrono::seconds(2), hello{self->state.me})
-          .then(
-            [=](member_list& theirs) {
-              if (!theirs.empty() && theirs.front().node_id == id && add_peer(self, theirs.front()))
-                publish_view(self);
-            },
-            [](caf::error&) {});
+        say_hello(
+          self, member,
+          [=](member_list& theirs) {
+            if (!theirs.empty() && theirs.front().node_id == id && add_peer(self, theirs.front()))
+              publish_view(self);
+          },
+          [=](caf::error& err) {
+            if (err == actors::errc::bad_argument)
+              spdlog::error("cluster: '{}' is back but refused: {}", id,
+                            self->system().render(err));
+          });
       },
       [](caf::error&) {});
 }
@@ -196,8 +257,9 @@ void redial(membership_self* self, const std::string& id, const std::string& end
 caf::behavior membership_actor(membership_self* self, membership_settings opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.secret = cluster_secret{st.opts.secrets};
   st.me = node_info{st.opts.node_id, protocol_version, caf::actor_cast<caf::actor>(self),
-                    st.opts.directory, st.opts.endpoint};
+                    st.opts.directory, st.opts.endpoint, {}};
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& [id, p] : self->state.peers)
       if (p.info.membership.address() == dm.source) {
@@ -209,40 +271,55 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
   self->send(self, tick_atom::value);
   publish_view(self);
   return {
+    [=](challenge_atom) {
+      auto& nonces = self->state.nonces;
+      auto now = runtime::steady_ms();
+      for (auto i = nonces.begin(); i != nonces.end();)
+        i = i->second < now ? nonces.erase(i) : std::next(i);
+      if (nonces.size() >= max_nonces)
+        nonces.erase(std::min_element(nonces.begin(), nonces.end(),
+                                      [](auto& a, auto& b) { return a.second < b.second; }));
+      auto nonce = cluster_secret::nonce();
+      nonces.emplace(nonce, now + nonce_ttl_ms);
+      return nonce;
+    },
     [=](hello& x) -> caf::result<member_list> {
-      if (auto why = refusal(self, x.info); !why.empty()) {
+      if (auto why = refusal(self, x); !why.empty()) {
         spdlog::error("cluster: refused {}: {}", x.info.endpoint, why);
         return caf::make_error(actors::errc::bad_argument, why);
       }
       if (add_peer(self, x.info))
         publish_view(self);
-      return known_members(self);
+      auto members = known_members(self);
+      members.front().proof = self->state.secret.prove("welcome", x.client_nonce,
+                                                       self->state.me.node_id);
+      return members;
     },
     // Joining: a hello to the seed (answered with every member it knows), then
     // one to each of them over a direct connection (`greet`).
     [=](join_atom, caf::actor seed) -> caf::result<member_list> {
       auto rp = self->make_response_promise<member_list>();
-      self->request(seed, std::chrono::seconds(5), hello{self->state.me})
-        .then(
-          [=](member_list& members) mutable {
-            // A member answers with itself first (see known_members).
-            if (!members.empty() && add_peer(self, members.front()))
-              publish_view(self);
-            rp.deliver(std::move(members));
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+      say_hello(
+        self, seed,
+        [=](member_list& members) mutable {
+          // A member answers with itself first (see known_members).
+          if (!members.empty() && add_peer(self, members.front()))
+            publish_view(self);
+          rp.deliver(std::move(members));
+        },
+        [=](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
     [=](greet_atom, caf::actor member) -> caf::result<bool> {
       auto rp = self->make_response_promise<bool>();
-      self->request(member, std::chrono::seconds(5), hello{self->state.me})
-        .then(
-          [=](member_list& theirs) mutable {
-            if (!theirs.empty() && add_peer(self, theirs.front()))
-              publish_view(self);
-            rp.deliver(true);
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+      say_hello(
+        self, member,
+        [=](member_list& theirs) mutable {
+          if (!theirs.empty() && add_peer(self, theirs.front()))
+            publish_view(self);
+          rp.deliver(true);
+        },
+        [=](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
     [=](beat_atom, const std::string& id) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -18,6 +19,7 @@ struct membership_settings {
   std::chrono::milliseconds failure_timeout{3000};
   std::string members_file; ///< see cluster_options::members_file
   dial_fn dial;             ///< see cluster_options::dial
+  std::vector<std::string> secrets; ///< see cluster_options::secrets
 };
 
 /// `ep`, or what `dial` routes it through.

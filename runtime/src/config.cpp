@@ -141,6 +141,10 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "a member silent for this long is down (ms)")
     ->envname("CHAT_FAILURE_TIMEOUT_MS")
     ->check(CLI::Range(50u, 600000u));
+  app.add_option("--cluster-secret", cfg.cluster_secret_file,
+                 "file with the secret every cluster member must know (one per line: the "
+                 "current one, then optionally the one being retired)")
+    ->envname("CHAT_CLUSTER_SECRET_FILE");
   // No environment variable: a node is never put at the mercy of faults by
   // something inherited from its surroundings.
   app.add_flag("--fault-injection", cfg.fault_injection,
@@ -190,6 +194,8 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   }
   if (!cfg.join.empty() && !cfg.cluster)
     return parse_exit{2, "chatd: --join needs --cluster (this node's own cluster address)"};
+  if (!cfg.cluster_secret_file.empty() && !cfg.cluster)
+    return parse_exit{2, "chatd: --cluster-secret needs --cluster"};
   if (cfg.fault_injection && !cfg.cluster)
     return parse_exit{2, "chatd: --fault-injection needs --cluster (it acts on links to peers)"};
   if (cfg.fault_seed != 0 && !cfg.fault_injection)

@@ -36,6 +36,14 @@ test('bad flags: one line on stderr, exit code 2', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     assert.match(oneLineError(await runChatd(['--dev', '--http', '127.0.0.1:0', '--data', join(file, 'sub')])), /data directory/);
+    // The cluster secret file: missing, too short, too many lines, without --cluster.
+    const secret = (name, text) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+    const clustered = (f) => ['--dev', '--http', '127.0.0.1:0', '--data', join(dir, 'd'), '--cluster', '127.0.0.1:0', '--cluster-secret', f];
+    assert.match(oneLineError(await runChatd(clustered(join(dir, 'no-such-secret')))), /--cluster-secret: cannot read/);
+    assert.match(oneLineError(await runChatd(clustered(secret('short', 'tiny\n')))), /at least 16 bytes/);
+    assert.match(oneLineError(await runChatd(clustered(secret('three', 'a'.repeat(16) + '\n' + 'b'.repeat(16) + '\n' + 'c'.repeat(16))))), /one secret per line/);
+    assert.match(oneLineError(await runChatd(clustered(secret('empty', '\n')))), /one secret per line/);
+    assert.match(oneLineError(await runChatd(['--dev', '--cluster-secret', secret('ok', 'x'.repeat(16))])), /--cluster-secret needs --cluster/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

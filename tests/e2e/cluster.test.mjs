@@ -1,7 +1,9 @@
 // `chatd cluster --nodes 3` as separate processes, npm `ws` clients on every node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, startCluster, metric, roomHomedOn, sendAcked } from './lib.mjs';
+import { writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, runChatd, startCluster, metric, roomHomedOn, sendAcked, tempDir } from './lib.mjs';
 
 const sum = async (cluster, line) => {
   let total = 0;
@@ -125,5 +127,24 @@ test('cluster-members: a node restarted without --join counts the members it kne
   } finally {
     await node.stop();
     node.cleanup();
+  }
+});
+
+test('--cluster-secret: the cluster forms; a node with another secret is refused at the join and never becomes a member', async () => {
+  const dir = tempDir();
+  const file = (name, text) => { const f = join(dir, name); writeFileSync(f, text); return f; };
+  const cluster = await startCluster({ nodes: 2, args: ['--dev', '--cluster-secret', file('secret', 'the-cluster-secret-0123456789\n')] });
+  try {
+    const stray = await runChatd(['--dev', '--http', '127.0.0.1:0', '--data', join(dir, 'stray'), '--node-id', 'n9',
+      '--cluster', '127.0.0.1:0', '--join', cluster.cluster(1), '--cluster-secret', file('wrong', 'another-secret-0123456789\n')], { timeoutMs: 20000 });
+    assert.equal(stray.code, 2);
+    assert.match(stray.stderr, /does not know the cluster secret/);
+    assert.match(cluster.log(), /refused .*does not know the cluster secret/);
+    const text = await (await fetch(`${cluster.http(1)}/metrics`)).text();
+    assert.equal(metric(text, 'chat_cluster_members'), 2);
+  } finally {
+    await cluster.stop();
+    cluster.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -265,6 +265,7 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
     pids,
     log: () => log,
     http: (k) => `http://127.0.0.1:${httpBase + k - 1}`,
+    cluster: (k) => `127.0.0.1:${clusterBase + k - 1}`,
     ws: (k, user) => `ws://127.0.0.1:${httpBase + k - 1}/ws?user=${encodeURIComponent(user)}`,
     /**
      * Starts node k again on its data dir, as its own process (the cluster's

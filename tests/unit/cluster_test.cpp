@@ -618,3 +618,41 @@ TEST_CASE("a node restarted at its endpoint before the others noticed its end is
   for (auto* n : {&n1, &n2, n3.get()})
     n->members->leave(false);
 }
+
+TEST_CASE("a cluster secret: a node with another secret, or none, is refused and is never given "
+          "a view; a node with the right one joins, also while the secret rotates") {
+  const std::string secret = "the-cluster-secret-0123456789";
+  auto with = [](std::vector<std::string> secrets, std::vector<runtime::endpoint> seeds) {
+    auto o = cluster_opts(std::move(seeds));
+    o.secrets = std::move(secrets);
+    return o;
+  };
+  cluster_node n1{with({secret}, {}), "n1"};
+  auto seed = n1.members->local_endpoint();
+  cluster_node n2{with({secret}, {seed}), "n2"};
+  REQUIRE_MESSAGE(n2.members, n2.start_error);
+  std::set<std::string> both{"n1", "n2"};
+  REQUIRE(eventually([&] { return n1.view() == both && n2.view() == both; }));
+
+  cluster_node wrong{with({"another-secret-0123456789"}, {seed}), "n3"};
+  CHECK_FALSE(wrong.members);
+  CHECK_MESSAGE(wrong.start_error.find("does not know the cluster secret") != std::string::npos,
+                wrong.start_error);
+  cluster_node none{cluster_opts({seed}), "n4"};
+  CHECK_FALSE(none.members);
+  CHECK_MESSAGE(none.start_error.find("does not know the cluster secret") != std::string::npos,
+                none.start_error);
+  CHECK(n1.view() == both);
+
+  // A node that holds a secret does not join a cluster that cannot prove it.
+  cluster_node open{cluster_opts(), "m1"};
+  cluster_node careful{with({secret}, {open.members->local_endpoint()}), "m2"};
+  CHECK_FALSE(careful.members);
+  CHECK_MESSAGE(careful.start_error.find("the other node does not know the cluster secret")
+                  != std::string::npos,
+                careful.start_error);
+
+  // Rotation: a node proving with the current secret and accepting the next.
+  cluster_node rotating{with({secret, "the-next-secret-0123456789"}, {seed}), "n5"};
+  CHECK_MESSAGE(rotating.members, rotating.start_error);
+}

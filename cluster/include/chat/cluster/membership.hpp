@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,9 @@
 
 namespace chat::cluster {
 
-/// Nodes of another protocol version are refused at the handshake.
-inline constexpr uint32_t protocol_version = 1;
+/// Nodes of another protocol version are refused at the handshake. 2: the
+/// hello carries the cluster-secret challenge.
+inline constexpr uint32_t protocol_version = 2;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0
@@ -38,7 +40,18 @@ struct cluster_options {
   /// What to dial instead of a member's endpoint; empty: the endpoint itself.
   /// A test routes a node through a `fault_injector` link here.
   dial_fn dial;
+  /// The cluster secret: every member must prove it knows it (an HMAC over the
+  /// other side's nonce; the secret never crosses the network). The first one
+  /// proves, every one is accepted (two while rotating). Empty: no secret, any
+  /// node that can reach the cluster port may join (docs/security.md).
+  std::vector<std::string> secrets;
 };
+
+/// Reads a cluster secret file: one secret per line (the current one, then
+/// optionally the one being retired), each at least 16 bytes after trimming.
+/// On failure returns nothing and sets `error` to a one-line reason.
+[[nodiscard]] std::optional<std::vector<std::string>>
+read_cluster_secrets(const std::string& path, std::string& error);
 
 /// Loads CAF's middleman, sets its heartbeats from `opts`, and registers the
 /// cluster's message types. Call on the config before the actor system exists.

@@ -77,6 +77,8 @@ struct node_config {
   /// Nodes that keep each room's log (the home and R-1 replicas; an ack needs
   /// all of them), capped by the cluster size. Default: 2.
   uint32_t replication = 2;
+  /// A file with the cluster secret (docs/security.md); empty: none.
+  std::string cluster_secret_file;
   /// Tests only: links to peers go through a fault injector that
   /// `POST /debug/faults` controls (docs/testing.md). Default: off.
   bool fault_injection = false;
