@@ -296,3 +296,44 @@ TEST_CASE("rewrite_room replaces the tail of a log, ids included, and keeps the 
   CHECK(now.seq == 2);
   CHECK(now.promised == ballot{2, "n2"});
 }
+
+TEST_CASE("the log a take-over adopts is the newest writer's (accepted), not the one whose last "
+          "record has the newest ballot (newer_log)") {
+  // Seen in the randomized fault schedules: home A (ballot 1) wrote seq 1..2,
+  // and a newer home C (ballot 3) adopted that log and synced it to replica n1
+  // -- its records keep ballot 1. Meanwhile home B (ballot 2), deposed before
+  // its replica confirmed, holds an unacked seq 2 of its own.
+  chat::test::temp_dir d1, d3;
+  auto n1 = open_at(d1.path());
+  auto n3 = open_at(d3.path());
+  room_meta a;
+  a.promised = a.accepted = {1, "n2"};
+  auto written = append_one(*n1, make_append("r", a, {"m1", "m2"}));
+  auto synced = written.meta; // C's sync: the same records, C's ballot
+  synced.promised = synced.accepted = {3, "n2"};
+  REQUIRE(n1->rewrite_room("r", written.meta.seq, {}, synced).ok());
+  room_meta b;
+  b.promised = b.accepted = {2, "n3"};
+  REQUIRE(append_one(*n3, make_append("r", b, {"m1"})).stored.size() == 1);
+  REQUIRE(append_one(*n3, make_append("r", [&] {
+                                        room_meta m;
+                                        REQUIRE(n3->load_room("r", m).ok());
+                                        return m;
+                                      }(),
+                                      {"other"}))
+            .stored.size()
+          == 1);
+  room_meta m1, m3;
+  REQUIRE(n1->load_room("r", m1).ok());
+  REQUIRE(n3->load_room("r", m3).ok());
+  REQUIRE(m1.seq == 2);
+  REQUIRE(m3.seq == 2);
+  CHECK(m3.last > m1.last); // the rule that lost acked records would pick n3
+  CHECK(newer_log(m1, m3));
+  CHECK_FALSE(newer_log(m3, m1));
+  // Same writer: the longer log.
+  auto longer = m1;
+  longer.seq = 3;
+  CHECK(newer_log(longer, m1));
+  CHECK_FALSE(newer_log(m1, m1));
+}

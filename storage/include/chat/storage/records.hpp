@@ -53,6 +53,15 @@ struct room_meta {
   uint64_t commit = 0; ///< every record up to here is on every replica
 };
 
+/// Which of two nodes' logs a take-over adopts (ADR 8; Viewstamped Replication's
+/// view change): the one written under the newer ballot (`accepted`), then the
+/// longer. Not by the ballot of the last record (`last`): a log that a newer home
+/// adopted keeps its records' old ballots, so an older home's unacked tail would
+/// win and replace acknowledged records.
+[[nodiscard]] inline bool newer_log(const room_meta& a, const room_meta& b) {
+  return a.accepted > b.accepted || (a.accepted == b.accepted && a.seq > b.seq);
+}
+
 [[nodiscard]] std::string encode(const message_record& x);
 [[nodiscard]] std::string encode(const room_meta& x);
 [[nodiscard]] std::optional<message_record> decode_message(std::string_view bytes);
