@@ -76,6 +76,7 @@ int run(const chat::runtime::node_config& cfg) {
   chat::storage::open_options so;
   so.path = cfg.data_dir;
   so.sync = cfg.durability == chat::runtime::durability::sync;
+  so.min_free_bytes = uint64_t{cfg.min_free_disk_mb} << 20;
   auto db = chat::storage::store::open(so, error);
   if (!db)
     return fail(error);

@@ -6,6 +6,8 @@ std::string to_string(errc x) {
   switch (x) {
     case errc::storage_failed:
       return "storage_failed";
+    case errc::storage_full:
+      return "storage_full";
     case errc::room_unavailable:
       return "room_unavailable";
     case errc::not_joined:

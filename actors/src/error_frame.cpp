@@ -11,6 +11,7 @@ namespace chat::actors {
 
 namespace {
 constexpr int64_t unavailable_retry_ms = 250;
+constexpr int64_t storage_retry_ms = 1000; // the store retries its writes each second
 } // namespace
 
 frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys) {
@@ -35,6 +36,11 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
         return error_event(ref, "not_found", detail("not found"));
       case errc::overloaded:
         return error_event(ref, "overloaded", detail("overloaded; retry with the same id"));
+      case errc::storage_full:
+        return error_event(ref, "unavailable",
+                           "the node cannot store anything now (storage full or failing); "
+                           "retry with the same id",
+                           storage_retry_ms);
       case errc::room_unavailable:
       case errc::fenced:
         break;

@@ -54,6 +54,11 @@ std::string node_metrics::prometheus() const {
          get(nodes_up));
   metric("chat_cluster_members", "gauge", "Members this node knows, down ones included.",
          get(members));
+  metric("chat_storage_failing", "gauge",
+         "1 while the store's writes fail (a full disk): sends are answered unavailable.",
+         get(storage_failing));
+  metric("chat_storage_write_failures_total", "counter", "Group commits that failed.",
+         get(storage_failures));
   return out;
 }
 

@@ -71,7 +71,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
                         std::unique_ptr<storage::store> db) {
   node_handles node;
   node.node_id = opts.node_id;
-  node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)});
+  node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)}, node.metrics);
   directory_options dir;
   dir.node_id = opts.node_id;
   dir.metrics = node.metrics;

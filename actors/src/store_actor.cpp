@@ -13,8 +13,13 @@ namespace chat::actors {
 
 namespace {
 
+/// While writes fail, the store asks RocksDB to resume this often.
+constexpr auto resume_interval = std::chrono::seconds(1);
+
 struct store_state {
   std::shared_ptr<storage::store> db;
+  std::shared_ptr<node_metrics> metrics;
+  bool failing = false; ///< the last group commit failed (a full disk, say)
   storage::write_group pending;
   std::vector<caf::response_promise> append_promises;  ///< one per pending append
   std::vector<caf::response_promise> receipt_promises; ///< one per pending receipt
@@ -42,14 +47,26 @@ void commit_pending(store_self* self) {
   storage::group_result results;
   auto s = st.db->commit(st.pending, results);
   if (!s.ok()) {
-    spdlog::error("store: commit of {} appends, {} receipts, {} replica writes failed: {}",
-                  st.pending.appends.size(), st.pending.receipts.size(),
-                  st.pending.rewrites.size(), s.error);
+    // Nothing of the group was written (one WriteBatch): every sender may
+    // resend with the same id. One line when writes start failing, not one per
+    // group; the store retries RocksDB each second until they succeed again.
+    st.metrics->storage_failures.fetch_add(1, std::memory_order_relaxed);
+    if (!std::exchange(st.failing, true)) {
+      st.metrics->storage_failing.store(1, std::memory_order_relaxed);
+      spdlog::error("store: writes fail ({}); sends are answered 'unavailable' until they "
+                    "succeed again (retrying each second)",
+                    s.error);
+      self->delayed_send(self, resume_interval, msg::resume_atom::value);
+    }
     for (auto* promises : {&st.append_promises, &st.receipt_promises, &st.rewrite_promises,
                            &st.promise_promises})
       for (auto& rp : *promises)
-        rp.deliver(caf::make_error(errc::storage_failed));
+        rp.deliver(caf::make_error(errc::storage_full, s.error));
   } else {
+    if (std::exchange(st.failing, false)) {
+      st.metrics->storage_failing.store(0, std::memory_order_relaxed);
+      spdlog::warn("store: writes succeed again");
+    }
     st.stats.appends += st.pending.appends.size();
     ++st.stats.commits;
     for (size_t i = 0; i < st.append_promises.size(); ++i)
@@ -97,8 +114,10 @@ caf::error storage_error(const char* what, const std::string& name, const storag
   return caf::make_error(errc::storage_failed);
 }
 
-caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) {
+caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
+                          std::shared_ptr<node_metrics> metrics) {
   self->state.db = std::move(db);
+  self->state.metrics = std::move(metrics);
   return {
     [=](msg::store_append& x) {
       claim_room(self, x.req.room);
@@ -185,6 +204,19 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
       schedule_flush(self);
       return rp;
     },
+    [=](msg::resume_atom) {
+      auto& st = self->state;
+      if (!st.failing)
+        return;
+      if (auto s = st.db->resume(); !s.ok()) {
+        spdlog::debug("store: cannot resume writes yet: {}", s.error);
+        self->delayed_send(self, resume_interval, msg::resume_atom::value);
+        return;
+      }
+      st.failing = false;
+      st.metrics->storage_failing.store(0, std::memory_order_relaxed);
+      spdlog::warn("store: writes resumed");
+    },
     [=](msg::shutdown_atom) -> caf::result<bool> {
       commit_pending(self);
       if (auto s = self->state.db->flush(); !s.ok()) {
@@ -198,8 +230,9 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db) 
 
 } // namespace
 
-caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db) {
-  return sys.spawn<caf::detached>(store_actor, std::move(db));
+caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                       std::shared_ptr<node_metrics> metrics) {
+  return sys.spawn<caf::detached>(store_actor, std::move(db), std::move(metrics));
 }
 
 } // namespace chat::actors

@@ -5,12 +5,15 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "chat/actors/metrics.hpp"
 #include "chat/storage/store.hpp"
 
 namespace chat::actors {
 
 /// Spawns the node's store actor on its own thread (detached): RocksDB calls
 /// block, and blocking never happens on the scheduler's threads.
-caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db);
+/// `metrics` gets whether its writes are failing (a full disk).
+caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                       std::shared_ptr<node_metrics> metrics);
 
 } // namespace chat::actors

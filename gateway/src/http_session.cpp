@@ -266,6 +266,9 @@ private:
         return send_error(http::status::method_not_allowed, "bad_request", "use GET");
       if (path == "/readyz" && !state_->accepting)
         return send_json(http::status::service_unavailable, R"({"status":"stopping"})");
+      // A node that cannot store a message should get no new clients.
+      if (path == "/readyz" && state_->node.metrics->storage_failing.load() != 0)
+        return send_json(http::status::service_unavailable, R"({"status":"storage_failing"})");
       return send_json(http::status::ok,
                        path == "/healthz" ? R"({"status":"ok"})" : R"({"status":"ready"})");
     }

@@ -141,6 +141,11 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "a member silent for this long is down (ms)")
     ->envname("CHAT_FAILURE_TIMEOUT_MS")
     ->check(CLI::Range(50u, 600000u));
+  app.add_option("--min-free-disk-mb", cfg.min_free_disk_mb,
+                 "refuse writes (sends answered 'unavailable') while the data directory has "
+                 "less free space than this many MiB; 0: never")
+    ->envname("CHAT_MIN_FREE_DISK_MB")
+    ->check(CLI::Range(0u, 1u << 20));
   app.add_option("--cluster-secret", cfg.cluster_secret_file,
                  "file with the secret every cluster member must know (one per line: the "
                  "current one, then optionally the one being retired)")

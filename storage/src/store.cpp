@@ -1,5 +1,7 @@
 #include "chat/storage/store.hpp"
 
+#include <sys/statvfs.h>
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -94,6 +96,23 @@ struct store::impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles; // all open families
   rocksdb::ColumnFamilyHandle* cf[cf_count] = {};
   rocksdb::WriteOptions write_opts;
+  std::string path;
+  uint64_t min_free_bytes = 0;
+
+  // Why a write must not start now, or an empty string.
+  std::string low_on_space() const {
+    if (min_free_bytes == 0)
+      return {};
+    struct statvfs fs {};
+    if (statvfs(path.c_str(), &fs) != 0)
+      return {};
+    auto free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (free_bytes >= min_free_bytes)
+      return {};
+    return "the disk is almost full: " + std::to_string(free_bytes >> 20) + " MiB free in "
+           + path + ", below the " + std::to_string(min_free_bytes >> 20)
+           + " MiB kept free (--min-free-disk-mb)";
+  }
 
   ~impl() {
     if (db) {
@@ -151,6 +170,8 @@ std::unique_ptr<store> store::open(const open_options& opts, std::string& error)
       if (names[i] == cf_names[j])
         p->cf[j] = p->handles[i];
   p->write_opts.sync = opts.sync;
+  p->path = opts.path;
+  p->min_free_bytes = opts.min_free_bytes;
   return std::unique_ptr<store>{new store(std::move(p))};
 }
 
@@ -204,6 +225,8 @@ status store::commit(const write_group& group, std::vector<room_append_result>& 
 
 status store::commit(const write_group& group, group_result& results) {
   auto& d = *impl_;
+  if (auto why = d.low_on_space(); !why.empty())
+    return status{why};
   auto& appends = group.appends;
   rocksdb::WriteBatch batch;
   std::vector<room_append_result> out(appends.size());
@@ -416,6 +439,12 @@ status store::flush() {
     if (auto s = impl_->db->Flush(fo, impl_->cf[i]); !s.ok())
       return from(s);
   return {};
+}
+
+status store::resume() {
+  if (auto why = impl_->low_on_space(); !why.empty())
+    return status{why};
+  return from(impl_->db->Resume());
 }
 
 } // namespace chat::storage

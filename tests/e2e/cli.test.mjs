@@ -30,7 +30,7 @@ test('bad flags: one line on stderr, exit code 2', async () => {
     for (const [flag, value] of [['--max-sockets', '-1'], ['--max-connections', 'many'],
       ['--max-streams-per-user', '0'], ['--max-streams-per-ip', '0'], ['--max-unauthenticated', '0'],
       ['--max-unauthenticated-per-ip', 'x'], ['--replication', '0'], ['--replication', '6'],
-      ['--replication', 'two']])
+      ['--replication', 'two'], ['--min-free-disk-mb', '-1'], ['--min-free-disk-mb', 'lots']])
       assert.match(oneLineError(await runChatd(['--dev', flag, value])), new RegExp(flag), `${flag} ${value}`);
     assert.match(oneLineError(await runChatd(['--dev', '--config', join(dir, 'missing.toml')])), /missing\.toml/);
     const file = join(dir, 'a-file');

@@ -383,6 +383,8 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// Store: ask RocksDB to write again after a failed commit (a full disk).
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
 /// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once
 /// its outbox has drained.
 using replay_atom = caf::atom_constant<caf::atom("replay")>;

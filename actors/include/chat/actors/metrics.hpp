@@ -34,6 +34,8 @@ struct node_metrics {
   std::atomic<uint64_t> view_changes{0};        ///< cluster views this node's directory applied
   std::atomic<uint64_t> nodes_up{1};            ///< nodes in the last view (this one included)
   std::atomic<uint64_t> members{1};             ///< members known, down ones included
+  std::atomic<uint64_t> storage_failing{0};     ///< 1 while the store's writes fail
+  std::atomic<uint64_t> storage_failures{0};    ///< group commits that failed
 
   /// The Prometheus text exposition of these counters.
   [[nodiscard]] std::string prometheus() const;

@@ -77,6 +77,9 @@ struct node_config {
   /// Nodes that keep each room's log (the home and R-1 replicas; an ack needs
   /// all of them), capped by the cluster size. Default: 2.
   uint32_t replication = 2;
+  /// Writes are refused (sends answered `unavailable`) while the data
+  /// directory's file system has less free space than this. 0: off. Default: 256.
+  uint32_t min_free_disk_mb = 256;
   /// A file with the cluster secret (docs/security.md); empty: none.
   std::string cluster_secret_file;
   /// Tests only: links to peers go through a fault injector that

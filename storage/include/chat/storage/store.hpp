@@ -27,6 +27,10 @@ struct open_options {
   std::string path;
   /// fsync the WAL on every commit (group). Default: true.
   bool sync = true;
+  /// Commits are refused (nothing written) while the file system holding
+  /// `path` has less free space than this, so that RocksDB never meets a full
+  /// disk (its write path asserts after a failed WAL write). 0: no check.
+  uint64_t min_free_bytes = 0;
 };
 
 /// One message to append, before it has a seq.
@@ -186,6 +190,11 @@ public:
 
   /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
   status flush();
+
+  /// After a failed write (a full disk): lets RocksDB write again once the cause
+  /// is gone (free space above `min_free_bytes`, then `DB::Resume`); fails while
+  /// it is not.
+  status resume();
 
 private:
   status add_rewrite(rocksdb::WriteBatch& batch, const std::string& room, uint64_t after,
