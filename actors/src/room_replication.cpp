@@ -60,7 +60,7 @@ using takeover_ptr = std::shared_ptr<takeover>;
 void prepare(const takeover_ptr& t);
 void adopt(const takeover_ptr& t, caf::actor from, uint64_t after);
 void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind);
-void accept_own(const takeover_ptr& t, uint64_t after);
+void accept_own(const takeover_ptr& t);
 void next_replica(const takeover_ptr& t, size_t i);
 
 caf::error unreachable(const std::string& room, const char* what) {
@@ -119,29 +119,20 @@ void finish(const takeover_ptr& t) {
   t->done(meta);
 }
 
-// Keeping its own log, the new home records in its own store too that its
-// ballot wrote that log (`accepted`), as the replicas it syncs will: else a
-// later take-over could prefer another node's stale tail to this log.
-void accept_own(const takeover_ptr& t, uint64_t after) {
-  export_part(
-    t->self, t->nodes.store, t->nodes.room, after,
-    [t, after](msg::room_import& part, uint64_t end, bool last) {
-      auto meta = meta_after(part, t->ballot);
-      if (!meta)
-        return t->fail(caf::make_error(errc::storage_failed, "unreadable record in own log"));
-      meta->commit = std::min(t->own.commit, meta->seq);
-      t->self->request(t->nodes.store, node_timeout, as_replicate(part, after, *meta))
-        .await(
-          [t, end, last](uint64_t seq) {
-            if (seq != end)
-              return t->fail(caf::make_error(errc::storage_failed, "own log out of step"));
-            if (!last)
-              return accept_own(t, end);
-            next_replica(t, 0);
-          },
-          [t](caf::error& err) { t->fail(err); });
-    },
-    [t](caf::error& err) { t->fail(err); }, true);
+// Keeping its own log, the new home records in its own store that its ballot
+// wrote that log (`accepted`; no record is touched), as the replicas it syncs
+// will: else a later take-over could prefer another node's stale tail to it.
+void accept_own(const takeover_ptr& t) {
+  msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
+  t->self->request(t->nodes.store, node_timeout, msg::accept_atom::value, req)
+    .await(
+      [t](msg::room_promise& p) {
+        if (!p.ok)
+          return t->fail(caf::make_error(errc::fenced, "room '" + t->nodes.room
+                                                         + "': a newer home took over"));
+        next_replica(t, 0);
+      },
+      [t](caf::error& err) { t->fail(err); });
 }
 
 void next_replica(const takeover_ptr& t, size_t i) {
@@ -232,12 +223,14 @@ void promised_all(const takeover_ptr& t) {
   t->own = t->promised[0];
   // The best log (storage::newer_log): every log a home wrote is a prefix of
   // that home's, so the newest writer's longest one holds every acked record.
+  // (Not yet true of a log left half-written by a multi-part copy that failed:
+  // its first part already carries the new ballot. See ADR 8, "Open".)
   size_t best = 0;
   for (size_t k = 1; k < t->promised.size(); ++k)
     if (storage::newer_log(t->promised[k], t->promised[best]))
       best = k;
   if (best == 0)
-    return accept_own(t, std::min(t->own.commit, t->own.seq));
+    return accept_own(t);
   adopt(t, t->nodes.peers[best - 1], std::min(t->own.commit, t->own.seq));
 }
 

@@ -178,7 +178,14 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
     [=](msg::room_prepare& x) {
       claim_room(self, x.room);
       auto& st = self->state;
-      st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}});
+      st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}, false});
+      st.promise_promises.emplace_back(self->make_response_promise());
+      schedule_flush(self);
+    },
+    [=](msg::accept_atom, msg::room_prepare& x) {
+      claim_room(self, x.room);
+      auto& st = self->state;
+      st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}, true});
       st.promise_promises.emplace_back(self->make_response_promise());
       schedule_flush(self);
     },

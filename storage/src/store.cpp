@@ -309,11 +309,18 @@ status store::commit(const write_group& group, group_result& results) {
     auto& res = promised[i];
     if (auto st = load_room(req.room, res.meta); !st)
       return st;
+    bool changed = false;
     if (req.ballot > res.meta.promised) {
       res.meta.promised = req.ballot;
-      batch.Put(d.cf[cf_rooms], req.room, encode(res.meta));
+      changed = true;
     }
     res.ok = res.meta.promised == req.ballot;
+    if (req.accept && res.ok && res.meta.accepted != req.ballot) {
+      res.meta.accepted = req.ballot;
+      changed = true;
+    }
+    if (changed)
+      batch.Put(d.cf[cf_rooms], req.room, encode(res.meta));
   }
   std::vector<rewrite_result> rewritten(group.rewrites.size());
   for (size_t i = 0; i < group.rewrites.size(); ++i) {

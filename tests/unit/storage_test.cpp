@@ -337,3 +337,40 @@ TEST_CASE("the log a take-over adopts is the newest writer's (accepted), not the
   CHECK(newer_log(longer, m1));
   CHECK_FALSE(newer_log(m1, m1));
 }
+
+TEST_CASE("a promise with accept records the ballot as the log's writer and touches no record") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  room_meta meta;
+  meta.promised = meta.accepted = {1, "n1"};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1500; ++i) // more than one export part (1,000)
+    ids.push_back("m" + std::to_string(i));
+  auto written = append_one(*db, make_append("r", meta, ids));
+  REQUIRE(written.meta.seq == 1500);
+  write_group g;
+  g.promises.push_back({"r", {2, "n1"}, true});
+  group_result res;
+  REQUIRE(db->commit(g, res).ok());
+  REQUIRE(res.promises.size() == 1);
+  CHECK(res.promises[0].ok);
+  room_meta now;
+  REQUIRE(db->load_room("r", now).ok());
+  CHECK(now.accepted == ballot{2, "n1"});
+  CHECK(now.promised == ballot{2, "n1"});
+  CHECK(now.seq == 1500);
+  CHECK(now.last == ballot{1, "n1"});
+  std::vector<message_record> log;
+  REQUIRE(db->read_after("r", 0, 2000, log).ok());
+  CHECK(log.size() == 1500);
+  // A newer promise elsewhere: the accept does not hold, nothing changes.
+  write_group newer;
+  newer.promises.push_back({"r", {5, "n3"}, false});
+  REQUIRE(db->commit(newer, res).ok());
+  write_group stale;
+  stale.promises.push_back({"r", {3, "n1"}, true});
+  REQUIRE(db->commit(stale, res).ok());
+  CHECK_FALSE(res.promises[0].ok);
+  REQUIRE(db->load_room("r", now).ok());
+  CHECK(now.accepted == ballot{2, "n1"});
+}

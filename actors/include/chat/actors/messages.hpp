@@ -383,6 +383,9 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// Store: `(accept_atom, room_prepare)` -> room_promise: the promise, and that
+/// the ballot wrote the log as it stands (a new home keeping its own log).
+using accept_atom = caf::atom_constant<caf::atom("accept")>;
 /// Store: ask RocksDB to write again after a failed commit (a full disk).
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 /// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once

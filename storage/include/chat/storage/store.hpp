@@ -103,6 +103,9 @@ struct rewrite_result {
 struct room_promise_request {
   std::string room;
   storage::ballot ballot;
+  /// Also record that `ballot` wrote the log as it stands (`accepted`), if the
+  /// promise holds: a new home keeping its own log. No record is touched.
+  bool accept = false;
 };
 
 struct promise_result {
