@@ -35,6 +35,9 @@ constexpr uint8_t basp_last_operation = 6;       // heartbeat
 constexpr uint8_t basp_direct_message = 2;       // direct and routed messages are
 constexpr uint8_t basp_routed_message = 3;       // what a drop may lose
 constexpr uint32_t basp_max_payload = 1u << 28;  // larger: not BASP, relay raw
+// What a link holds at most per direction (a long partition under load): beyond
+// it the connection is reset, as a peer's full receive buffer would end it.
+constexpr size_t max_held_bytes = 64u << 20;
 
 struct rules {
   std::set<std::pair<std::string, std::string>> partitions; ///< (a, b) with a < b
@@ -86,6 +89,7 @@ private:
     std::vector<uint8_t> partial;
     std::deque<std::pair<steady::time_point, std::vector<uint8_t>>> queue;
     steady::time_point last_release{};
+    size_t held_bytes = 0; ///< in `queue`
     bool writing = false;
     bool waiting = false;
     bool raw = false;
@@ -225,13 +229,21 @@ void relay::frame(way& w, std::vector<uint8_t> bytes, bool droppable) {
   // A link keeps its order: no frame passes the one before it.
   release = std::max(release, w.last_release);
   w.last_release = release;
+  w.held_bytes += bytes.size();
   w.queue.emplace_back(release, std::move(bytes));
+  if (w.held_bytes > max_held_bytes) {
+    spdlog::warn("fault injector: {} -> {} holds more than {} MiB; connection reset", from_,
+                 s_.node_at(to_), max_held_bytes >> 20);
+    close();
+  }
 }
 
 void relay::pump(int wi) {
   auto& w = ways_[wi];
-  if (!closed_ && dead_[w.out])
+  if (!closed_ && dead_[w.out]) {
     w.queue.clear(); // nobody there to read it
+    w.held_bytes = 0;
+  }
   if (closed_ || w.writing || w.waiting || w.queue.empty() || held())
     return;
   auto now = steady::now();
@@ -247,6 +259,7 @@ void relay::pump(int wi) {
   auto out = std::make_shared<std::vector<uint8_t>>();
   while (!w.queue.empty() && w.queue.front().first <= now) {
     auto& bytes = w.queue.front().second;
+    w.held_bytes -= bytes.size();
     out->insert(out->end(), bytes.begin(), bytes.end());
     w.queue.pop_front();
     ++s_.counts.frames;

@@ -41,7 +41,9 @@ export class ChatClient {
     this.urls = urls.map((u) => String(u).replace(/\/$/, ''));
     this.urlIndex = 0;
     this.url = this.urls[0];
-    this.switchAfter = Math.max(1, o.switchAfter ?? 2);
+    this.switchAfter = o.switchAfter ?? 2;
+    if (!Number.isInteger(this.switchAfter) || this.switchAfter < 1)
+      throw new Error('ChatClient: switchAfter must be a whole number of rounds, at least 1');
     this.urlFailures = 0; // failed rounds on this.url since it last opened
     this.user = o.user;
     this.token = o.token;

@@ -71,6 +71,8 @@ test('client.js with a list of URLs moves to the next node after repeated failur
   }
 });
 
-test('client.js refuses an empty URL list', () => {
+test('client.js refuses an empty URL list and a switchAfter that is not a whole number >= 1', () => {
   assert.throws(() => new ChatClient({ url: [] }), /url must not be an empty list/);
+  for (const switchAfter of [0, -1, 1.5, 'two', NaN])
+    assert.throws(() => new ChatClient({ url: ['http://a', 'http://b'], switchAfter }), /switchAfter must be/, String(switchAfter));
 });

@@ -4,7 +4,7 @@
 // seq acked for two ids, and every node must return the same history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, checkAcked as check, history, metric, startCluster, roomHomedOn, roomOwners, sendAcked } from './lib.mjs';
+import { Client, checkAcked as check, history, metric, startCluster, roomHomedOn, roomOnN3, roomOwners, sendAcked } from './lib.mjs';
 
 const waitFor = async (pred, what, timeoutMs = 20000) => {
   const deadline = Date.now() + timeoutMs;
@@ -83,12 +83,7 @@ test("kill -9 of a room's home during a send stream, then its return: nothing ac
 test('SIGSTOP of a room\'s home past the failure timeout, sends elsewhere, SIGCONT and sends through it at once: one history, no seq acked twice', async () => {
   const cluster = await startCluster();
   try {
-    const a = await Client.connect(cluster.ws(1, 'ann'));
-    const c = await Client.connect(cluster.ws(3, 'cat'));
-    const room = await roomHomedOn(cluster, 3, a, 'pause');
-    await c.join(room);
-    const acks = [{ id: 'probe', seq: 1 }];
-    const send = async (client, id) => acks.push({ id, seq: (await sendAcked(client, room, id)).seq });
+    const { a, c, room, acks, send } = await roomOnN3(cluster, 'pause');
     for (let i = 0; i < 5; ++i) await send(a, `before-${i}`);
     process.kill(cluster.pids.n3, 'SIGSTOP');
     const pausedAt = Date.now();

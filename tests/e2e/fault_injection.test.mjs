@@ -4,7 +4,7 @@
 // rooms over, it acknowledges nothing, and after the heal it catches up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, checkAcked, history, runChatd, sendAcked, startCluster, startNode, roomHomedOn, viewsConverged } from './lib.mjs';
+import { checkAcked, history, roomOnN3, runChatd, startCluster, startNode, viewsConverged } from './lib.mjs';
 
 const faults = async (base, body) => {
   const res = await fetch(`${base}/debug/faults`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -47,12 +47,7 @@ test('a room\'s home cut off by the injector: the others take the room over, it 
     }
     assert.equal((await fetch(`${base(1)}/debug/faults`)).status, 405);
 
-    const a = await Client.connect(cluster.ws(1, 'ann'));
-    const c = await Client.connect(cluster.ws(3, 'cat'));
-    const room = await roomHomedOn(cluster, 3, a, 'cut');
-    await c.join(room);
-    const acks = [{ id: 'probe', seq: 1 }];
-    const send = async (client, id) => acks.push({ id, seq: (await sendAcked(client, room, id)).seq });
+    const { a, c, room, acks, send } = await roomOnN3(cluster, 'cut');
     for (let i = 0; i < 3; ++i) await send(a, `before-${i}`);
 
     // n3 isolated: its links hold every frame; the others cut theirs to it.

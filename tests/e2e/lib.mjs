@@ -476,3 +476,18 @@ export async function viewsConverged(httpUrl, nodes = 3, timeoutMs = 20000) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Two clients of `cluster` (ann on n1, cat on n3, both joined) in a fresh room
+ * homed on n3, and `send(client, id)`, which sends until acked and notes the ack in
+ * `acks` (it starts with the probe roomHomedOn sent): the setup of the failover tests.
+ */
+export async function roomOnN3(cluster, prefix) {
+  const a = await Client.connect(cluster.ws(1, 'ann'));
+  const c = await Client.connect(cluster.ws(3, 'cat'));
+  const room = await roomHomedOn(cluster, 3, a, prefix);
+  await c.join(room);
+  const acks = [{ id: 'probe', seq: 1 }];
+  const send = async (client, id) => acks.push({ id, seq: (await sendAcked(client, room, id)).seq });
+  return { a, c, room, acks, send };
+}
