@@ -265,6 +265,14 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       });
       return rp;
     },
+    // A new home synced its whole log here: the log is now its ballot's.
+    [=](msg::accept_atom a, msg::room_prepare& x) -> caf::result<msg::room_promise> {
+      auto rp = self->make_response_promise<msg::room_promise>();
+      self->request(store, store_timeout, a, std::move(x))
+        .then([=](msg::room_promise& p) mutable { rp.deliver(std::move(p)); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
     [=](msg::room_replicate& x) -> caf::result<uint64_t> {
       auto rp = self->make_response_promise<uint64_t>();
       self->request(store, store_timeout, std::move(x))

@@ -37,6 +37,9 @@ struct takeover {
   room_nodes nodes;
   storage::room_meta own; ///< this node's meta, as its store last said
   storage::ballot ballot;
+  /// Who wrote the log being copied (the best log's `accepted`): the label of
+  /// every part of a copy until the whole log is in place (ADR 8).
+  storage::ballot source;
   uint64_t highest_n = 0; ///< the newest ballot counter seen
   int round = 0;
   size_t answers = 0;
@@ -61,6 +64,7 @@ void prepare(const takeover_ptr& t);
 void adopt(const takeover_ptr& t, caf::actor from, uint64_t after);
 void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind);
 void accept_own(const takeover_ptr& t);
+void accept_replica(const takeover_ptr& t, size_t i);
 void next_replica(const takeover_ptr& t, size_t i);
 
 caf::error unreachable(const std::string& room, const char* what) {
@@ -69,9 +73,14 @@ caf::error unreachable(const std::string& room, const char* what) {
 }
 
 // The meta a part of a log leaves behind: the part's last record, or the
-// sender's meta for the last part.
+// sender's meta for the last part. Promised to `ballot`, but labelled as
+// written by `source`, the log's own writer: a copy that stops after a part
+// leaves a prefix of that writer's log, which a later take-over must not
+// prefer to a complete one. Only the accept once the whole log is in place
+// (accept_own, accept_replica) labels it with the new ballot.
 std::optional<storage::room_meta> meta_after(const msg::room_import& part,
-                                             const storage::ballot& ballot) {
+                                             const storage::ballot& ballot,
+                                             const storage::ballot& source) {
   std::optional<storage::room_meta> m;
   if (!part.meta.empty()) {
     m = storage::decode_room_meta(part.meta);
@@ -86,7 +95,7 @@ std::optional<storage::room_meta> meta_after(const msg::room_import& part,
   }
   if (m) {
     m->promised = ballot;
-    m->accepted = ballot;
+    m->accepted = source;
   }
   return m;
 }
@@ -119,20 +128,39 @@ void finish(const takeover_ptr& t) {
   t->done(meta);
 }
 
-// Keeping its own log, the new home records in its own store that its ballot
-// wrote that log (`accepted`; no record is touched), as the replicas it syncs
-// will: else a later take-over could prefer another node's stale tail to it.
+caf::error fenced(const std::string& room) {
+  return caf::make_error(errc::fenced, "room '" + room + "': a newer home took over");
+}
+
+// With the whole log in place (its own, or adopted), the new home records in
+// its own store that its ballot wrote that log (`accepted`; no record is
+// touched), as each replica will once synced: else a later take-over could
+// prefer another node's stale tail to it.
 void accept_own(const takeover_ptr& t) {
   msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
   t->self->request(t->nodes.store, node_timeout, msg::accept_atom::value, req)
     .await(
       [t](msg::room_promise& p) {
-        if (!p.ok)
-          return t->fail(caf::make_error(errc::fenced, "room '" + t->nodes.room
-                                                         + "': a newer home took over"));
+        auto m = storage::decode_room_meta(p.meta);
+        if (!p.ok || !m)
+          return t->fail(fenced(t->nodes.room));
+        t->own = std::move(*m);
         next_replica(t, 0);
       },
       [t](caf::error& err) { t->fail(err); });
+}
+
+// Replica i holds the whole log: from now on it is the new ballot's.
+void accept_replica(const takeover_ptr& t, size_t i) {
+  msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
+  t->self->request(t->nodes.replicas[i], node_timeout, msg::accept_atom::value, req)
+    .await(
+      [t, i](msg::room_promise& p) {
+        if (!p.ok)
+          return t->fail(fenced(t->nodes.room));
+        next_replica(t, i + 1);
+      },
+      [t](caf::error&) { t->fail(unreachable(t->nodes.room, "a replica did not take the log")); });
 }
 
 void next_replica(const takeover_ptr& t, size_t i) {
@@ -152,7 +180,7 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind) {
   export_part(
     self, t->nodes.store, t->nodes.room, after,
     [t, i, after, behind](msg::room_import& part, uint64_t end, bool last) {
-      auto meta = meta_after(part, t->ballot);
+      auto meta = meta_after(part, t->ballot, t->source);
       if (!meta)
         return t->fail(caf::make_error(errc::storage_failed, "unreadable record in own log"));
       meta->commit = std::min(t->own.commit, meta->seq);
@@ -168,7 +196,7 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind) {
             }
             if (!last)
               return sync_replica(t, i, end, 0);
-            next_replica(t, i + 1);
+            accept_replica(t, i);
           },
           [t](caf::error& err) {
             spdlog::warn("room '{}': a replica did not take the log: {}", t->nodes.room,
@@ -185,7 +213,7 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t after) {
   self->request(from, node_timeout, msg::room_pull{t->nodes.room, after})
     .await(
       [t, from, after](msg::room_import& part) {
-        auto meta = meta_after(part, t->ballot);
+        auto meta = meta_after(part, t->ballot, t->source);
         if (!meta)
           return t->fail(caf::make_error(errc::bad_argument, "undecodable pulled log"));
         auto full = part.records.size() == export_part_size;
@@ -201,13 +229,7 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t after) {
                 return adopt(t, from, end);
               spdlog::info("room '{}': took seq {}..{} from another node's log", t->nodes.room,
                            t->own.commit + 1, end);
-              t->self->request(t->nodes.store, node_timeout, msg::store_load{t->nodes.room})
-                .await(
-                  [t](storage::room_meta& m) {
-                    t->own = std::move(m);
-                    next_replica(t, 0);
-                  },
-                  [t](caf::error& err) { t->fail(err); });
+              accept_own(t);
             },
             [t](caf::error& err) { t->fail(err); });
       },
@@ -221,14 +243,15 @@ void promised_all(const takeover_ptr& t) {
     return prepare(t);
   }
   t->own = t->promised[0];
-  // The best log (storage::newer_log): every log a home wrote is a prefix of
-  // that home's, so the newest writer's longest one holds every acked record.
-  // (Not yet true of a log left half-written by a multi-part copy that failed:
-  // its first part already carries the new ballot. See ADR 8, "Open".)
+  // The best log (storage::newer_log): every log labelled with a writer's
+  // ballot is a prefix of that writer's own log (a copy is labelled with the
+  // new ballot only once whole), so the newest writer's longest one holds
+  // every acked record.
   size_t best = 0;
   for (size_t k = 1; k < t->promised.size(); ++k)
     if (storage::newer_log(t->promised[k], t->promised[best]))
       best = k;
+  t->source = t->promised[best].accepted;
   if (best == 0)
     return accept_own(t);
   adopt(t, t->nodes.peers[best - 1], std::min(t->own.commit, t->own.seq));

@@ -27,8 +27,8 @@ struct room_nodes {
 
 /// Makes this node the room's writer. It asks every node of the view to promise
 /// a ballot newer than any it promised before (nothing older is written there
-/// afterwards), takes the best log among the answers (the newest ballot of a
-/// last record, then the longest) in place of its own part after its commit
+/// afterwards), takes the best log among the answers (the one its newest
+/// writer wrote, then the longest) in place of its own part after its commit
 /// point, and writes that log onto every replica. `done` gets the room's meta,
 /// everything in it on every replica; `failed` an error when a node does not
 /// answer in time or keeps promising newer ballots (the room then stops; the

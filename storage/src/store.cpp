@@ -329,19 +329,24 @@ status store::commit(const write_group& group, group_result& results) {
     room_meta current;
     if (auto st = load_room(req.room, current); !st)
       return st;
-    if (current.promised > req.meta.promised) {
+    // A newer home promised here, or a newer writer's log is here (a copy
+    // labelled with an older writer would hide it).
+    if (current.promised > req.meta.promised || current.accepted > req.meta.accepted) {
       res.fenced = true;
       continue;
     }
-    // The log is the writer's up to `after` only if this ballot wrote it; else
-    // only up to the commit point, which every home's log shares.
-    auto shared = current.accepted == req.meta.promised ? current.seq : current.commit;
+    // The log is the sender's up to `after` only if the same writer wrote both
+    // (each is a prefix of that writer's log); else only up to the commit
+    // point, which every home's log shares.
+    auto shared = current.accepted == req.meta.accepted ? current.seq : current.commit;
     if (req.after > shared) {
       res.seq = shared;
       continue;
     }
     auto meta = req.meta;
-    meta.accepted = meta.promised;
+    // A part of a copy is labelled with the log's own writer, the last append
+    // of a home with its ballot; never with one newer than the promise.
+    meta.accepted = std::min(meta.accepted, meta.promised);
     meta.commit = std::max(std::min(current.commit, meta.seq), meta.commit);
     if (auto st = add_rewrite(batch, req.room, req.after, req.records, meta, req.receipts); !st)
       return st;

@@ -32,7 +32,7 @@ async function waitForCount(page, n, timeout = 20000) {
 
 const transportOf = (page) => page.$eval('#state', (el) => el.dataset.transport);
 
-test('two pages chat over WebSocket: messages, presence, typing, seen by', async () => {
+test('two pages chat over WebSocket: messages, presence, typing, seen by', { timeout: 120000 }, async () => {
   const node = await startNode({ args: ['--heartbeat-ms', '1000'] });
   const browser = await launchBrowser();
   try {
@@ -62,7 +62,7 @@ test('two pages chat over WebSocket: messages, presence, typing, seen by', async
   }
 });
 
-test('SSE and long-poll pages chat with a WebSocket page, through a crash and restart', async () => {
+test('SSE and long-poll pages chat with a WebSocket page, through a crash and restart', { timeout: 120000 }, async () => {
   let node = await startNode({ args: ['--heartbeat-ms', '1000'] });
   const { port, dir } = node;
   const browser = await launchBrowser();
@@ -130,7 +130,7 @@ const blockEventSource = () => {
   };
 };
 
-test('client.js falls back to SSE when WebSocket is blocked, and to long-poll when SSE is too', async () => {
+test('client.js falls back to SSE when WebSocket is blocked, and to long-poll when SSE is too', { timeout: 120000 }, async () => {
   const node = await startNode();
   const browser = await launchBrowser();
   try {

@@ -1,7 +1,7 @@
 // Helpers for end-to-end tests: start real chatd processes on loopback and
 // drive them with the npm `ws` client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,37 @@ export const CHATD =
 
 export function tempDir() {
   return mkdtempSync(join(tmpdir(), 'chatd-e2e-'));
+}
+
+/**
+ * The threads' stacks of a running process (gdb, when installed), so a test
+ * that finds a node hung says where, not only that it timed out.
+ */
+export function stacksOf(pid) {
+  const r = spawnSync('gdb', ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 12'],
+    { encoding: 'utf8', timeout: 30000 });
+  if (r.error) return `(no stacks: ${r.error.message})`;
+  return r.stdout.split('\n').filter((l) => /^(Thread|#)/.test(l)).join('\n');
+}
+
+/**
+ * Waits up to `ms` for `exited`; past that, prints the stacks of `pids`, kills
+ * them and the process, and throws, so a hang at shutdown fails the test that
+ * caused it with the reason instead of timing out the whole file.
+ */
+async function exitWithin(proc, exited, ms, pids, what, log) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve('late'), ms); });
+  const result = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (result !== 'late') return result;
+  const running = pids.filter(([, pid]) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+  const stacks = running.map(([id, pid]) => `--- ${id} (pid ${pid}) ---\n${stacksOf(pid)}`).join('\n');
+  for (const [, pid] of running) process.kill(pid, 'SIGKILL');
+  proc.kill('SIGKILL');
+  await exited;
+  throw new Error(`${what} did not stop within ${ms / 1000} s (still running: ${running.map(([id]) => id).join(', ')}):\n` +
+    `${log().slice(-3000)}\n${stacks}`);
 }
 
 /** Runs chatd to completion (for flag errors); resolves {code, stdout, stderr}. */
@@ -69,10 +100,10 @@ export async function startNode({ dataDir, args = [], env = {}, dev = true, tls 
     log: () => log,
     http: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     ws: (user) => `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws?user=${encodeURIComponent(user)}`,
-    /** Graceful stop; resolves the exit status. */
+    /** Graceful stop; resolves the exit status. A node still running after 20 s is killed and the call throws. */
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
+      return exitWithin(proc, exited, 20000, [['chatd', proc.pid]], 'chatd', () => log);
     },
     /** Abrupt stop, as a crash. */
     async kill9() {
@@ -285,16 +316,7 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
     /** Stops every node; a node still running after 20 s is killed and the call throws. */
     async stop(signal = 'SIGINT') {
       if (proc.exitCode === null) proc.kill(signal);
-      let timer;
-      const late = new Promise((resolve) => { timer = setTimeout(() => resolve('late'), 20000); });
-      const result = await Promise.race([exited, late]);
-      clearTimeout(timer);
-      if (result !== 'late') return result;
-      const running = Object.entries(pids).filter(([, pid]) => { try { process.kill(pid, 0); return true; } catch { return false; } });
-      for (const [, pid] of running) process.kill(pid, 'SIGKILL');
-      proc.kill('SIGKILL');
-      await exited;
-      throw new Error(`cluster did not stop within 20 s (still running: ${running.map(([id]) => id).join(', ')}):\n${log.slice(-3000)}`);
+      return exitWithin(proc, exited, 20000, Object.entries(pids), 'cluster', () => log);
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });

@@ -374,3 +374,47 @@ TEST_CASE("a promise with accept records the ballot as the log's writer and touc
   REQUIRE(db->load_room("r", now).ok());
   CHECK(now.accepted == ballot{2, "n1"});
 }
+
+TEST_CASE("a copied part keeps its writer's label; a part labelled older than the stored log is "
+          "refused") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  room_meta a;
+  a.promised = a.accepted = {1, "n1"};
+  auto written = append_one(*db, make_append("r", a, {"m1", "m2"}));
+  // A new home (ballot 3) copies the rest of ballot 1's log: the part keeps
+  // ballot 1's label, promised to 3.
+  message_record m3{3, "m3", "alice", 1000, "{}", {}, {1, "n1"}};
+  room_meta part = written.meta;
+  part.seq = 3;
+  part.promised = {3, "n2"};
+  part.accepted = {1, "n1"};
+  write_group g;
+  g.rewrites.push_back({"r", 2, {m3}, part, {}});
+  group_result res;
+  REQUIRE(db->commit(g, res).ok());
+  REQUIRE(res.rewrites.size() == 1);
+  CHECK_FALSE(res.rewrites[0].fenced);
+  CHECK(res.rewrites[0].seq == 3u);
+  room_meta now;
+  REQUIRE(db->load_room("r", now).ok());
+  CHECK(now.accepted == ballot{1, "n1"});
+  CHECK(now.promised == ballot{3, "n2"});
+  // Whole: the accept labels it with ballot 3.
+  write_group accept;
+  accept.promises.push_back({"r", {3, "n2"}, true});
+  REQUIRE(db->commit(accept, res).ok());
+  REQUIRE(db->load_room("r", now).ok());
+  CHECK(now.accepted == ballot{3, "n2"});
+  // A part of ballot 1's log sent under a newer promise must not hide the log
+  // ballot 3 wrote.
+  room_meta stale = part;
+  stale.promised = {4, "n3"};
+  write_group late;
+  late.rewrites.push_back({"r", 0, {}, stale, {}});
+  REQUIRE(db->commit(late, res).ok());
+  CHECK(res.rewrites[0].fenced);
+  std::vector<message_record> log;
+  REQUIRE(db->read_after("r", 0, 10, log).ok());
+  CHECK(log.size() == 3);
+}

@@ -233,7 +233,8 @@ struct room_promise {
 /// ADR 8: a room's home writing its log onto a replica (or onto itself, when it
 /// takes a better log it collected): the part after `after` becomes `records`
 /// (encoded, gap-free), the meta becomes `meta` (encoded; its `promised` is the
-/// writer's ballot), and receipts are written if given -> uint64_t, the
+/// sender's ballot, its `accepted` the writer of the log the records come
+/// from), and receipts are written if given -> uint64_t, the
 /// replica's last seq afterwards. A smaller answer than the part's end means
 /// "behind: send from there". Refused with errc::fenced under an older ballot.
 struct room_replicate {
@@ -383,8 +384,9 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 /// Store: commit what is pending (the group commit trigger).
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
-/// Store: `(accept_atom, room_prepare)` -> room_promise: the promise, and that
-/// the ballot wrote the log as it stands (a new home keeping its own log).
+/// Store and directory: `(accept_atom, room_prepare)` -> room_promise: the
+/// promise, and that the ballot wrote the log as it stands (a new home whose
+/// log, its own or copied, is whole; a replica that took it all).
 using accept_atom = caf::atom_constant<caf::atom("accept")>;
 /// Store: ask RocksDB to write again after a failed commit (a full disk).
 using resume_atom = caf::atom_constant<caf::atom("resume")>;

@@ -80,8 +80,10 @@ struct last_seen_update {
 };
 
 /// A replica taking part of its home's log (ADR 8): the part after `after`
-/// becomes `records`, the meta becomes `meta` (whose `promised` is the writer's
-/// ballot). Checked against the stored meta when it is committed.
+/// becomes `records`, the meta becomes `meta` (whose `promised` is the sender's
+/// ballot, and `accepted` the writer of the log the records come from: the
+/// sender's ballot only for its own appends and once a copy is whole). Checked
+/// against the stored meta when it is committed.
 struct room_rewrite {
   std::string room;
   uint64_t after = 0;
@@ -91,7 +93,8 @@ struct room_rewrite {
 };
 
 struct rewrite_result {
-  /// The stored `promised` is newer than the writer's ballot: nothing written.
+  /// The stored `promised` is newer than the sender's ballot, or the stored log
+  /// was written by a newer writer than the records': nothing written.
   bool fenced = false;
   /// The log's last seq afterwards; when less than the part's end, the log was
   /// behind (the part did not follow on) and nothing was written: resend from here.

@@ -1,0 +1,236 @@
+// The take-over (ADR 8) against real store actors whose peers stop answering
+// in the middle of a multi-part copy, as a node that crashes or pauses would.
+#include <doctest/doctest.h>
+
+#include <optional>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "chat/actors/errc.hpp"
+#include "chat/actors/messages.hpp"
+#include "chat/actors/node.hpp"
+#include "room_export.hpp"
+#include "room_replication.hpp"
+#include "store_actor.hpp"
+#include "temp_dir.hpp"
+
+using namespace chat;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string room = "big";
+constexpr int acked = 2500; // three parts of a copy (export_part_size)
+
+caf::actor_system_config& config() {
+  static caf::actor_system_config* cfg = [] {
+    auto* c = new caf::actor_system_config;
+    actors::register_types(*c);
+    c->set("scheduler.max-threads", size_t{2});
+    c->set("logger.console", caf::atom("none"));
+    return c;
+  }();
+  return *cfg;
+}
+
+/// One actor system; every actor a test spawns is ended with it (an actor
+/// system waits for its actors before it goes).
+struct world {
+  std::vector<std::unique_ptr<test::temp_dir>> dirs; ///< gone after the system
+  caf::actor_system sys{config()};
+  std::vector<caf::actor> spawned;
+  ~world() {
+    for (auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  caf::actor keep(caf::actor a) {
+    spawned.push_back(a);
+    return a;
+  }
+};
+
+/// The ids n1 wrote under ballot (1, n1) and every replica acked.
+std::vector<std::string> acked_ids() {
+  std::vector<std::string> ids;
+  for (int i = 1; i <= acked; ++i)
+    ids.push_back("m" + std::to_string(i));
+  return ids;
+}
+
+/// A node's RocksDB dir and store actor; `seeded`: holding n1's acked log.
+struct store_node {
+  store_node(world& w, const std::string& id, bool seeded = false) :
+    id(id), dir(*w.dirs.emplace_back(std::make_unique<test::temp_dir>())) {
+    std::string err;
+    auto db = storage::store::open({dir.path(), false}, err);
+    REQUIRE_MESSAGE(db, err);
+    if (seeded) {
+      storage::room_meta meta;
+      meta.promised = meta.accepted = {1, "n1"};
+      storage::room_append req{room, "n1", meta, {}};
+      for (auto& id : acked_ids())
+        req.entries.push_back({id, "alice", 1000, "{}"});
+      storage::write_group g;
+      g.appends.push_back(std::move(req));
+      std::vector<storage::room_append_result> out;
+      auto st = db->commit(g, out);
+      REQUIRE_MESSAGE(st.ok(), st.error);
+    }
+    actor = w.keep(actors::spawn_store(w.sys, std::shared_ptr<storage::store>(std::move(db)),
+                                       std::make_shared<actors::node_metrics>()));
+  }
+  std::string id;
+  test::temp_dir& dir;
+  caf::actor actor;
+};
+
+struct peer_state {
+  int parts_left = -1; ///< copy parts answered before going silent; -1: all
+  std::vector<caf::response_promise> never; ///< kept, so never answered
+};
+
+/// A node's directory as a take-over sees it, in front of a real store; it
+/// answers promises and accepts, and `parts` parts of a copy (pulls and
+/// replicated parts), then nothing more.
+caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, caf::actor store, int parts) {
+  self->state.parts_left = parts;
+  auto silent = [self] {
+    auto& left = self->state.parts_left;
+    if (left == 0)
+      return true;
+    if (left > 0)
+      --left;
+    return false;
+  };
+  return {
+    [=](msg::room_prepare& x) { return self->delegate(store, std::move(x)); },
+    [=](msg::accept_atom a, msg::room_prepare& x) { return self->delegate(store, a, std::move(x)); },
+    [=](msg::room_replicate& x) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      if (silent()) {
+        self->state.never.push_back(rp);
+        return rp;
+      }
+      self->request(store, 5s, std::move(x))
+        .then([=](uint64_t seq) mutable { rp.deliver(seq); },
+              [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](msg::room_pull& x) -> caf::result<msg::room_import> {
+      auto rp = self->make_response_promise<msg::room_import>();
+      if (silent()) {
+        self->state.never.push_back(rp);
+        return rp;
+      }
+      actors::export_part(
+        self, store, x.room, x.after,
+        [=](msg::room_import& part, uint64_t, bool) mutable { rp.deliver(std::move(part)); },
+        [=](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+  };
+}
+
+caf::actor peer(world& w, const store_node& n, int parts = -1) {
+  return w.keep(w.sys.spawn(flaky_peer, n.actor, parts));
+}
+
+/// Runs a take-over of `room` by `home` over `peers` (every other node of its
+/// view) and `replicas` (those of them that keep the log): true once done.
+bool take_over(world& w, store_node& home, std::vector<caf::actor> peers,
+               std::vector<caf::actor> replicas) {
+  auto& sys = w.sys;
+  caf::scoped_actor self{sys};
+  actors::room_nodes nodes{room, home.id, home.actor, std::move(peers), std::move(replicas), nullptr};
+  auto client = caf::actor{self};
+  sys.spawn([=](caf::event_based_actor* a) -> caf::behavior {
+    a->request(nodes.store, 5s, msg::store_load{room})
+      .then([=](storage::room_meta& own) {
+        actors::take_over(
+          a, nodes, own, [=](storage::room_meta&) { a->send(client, true); a->quit(); },
+          [=](const caf::error&) { a->send(client, false); a->quit(); });
+      });
+    return {[](int) {}};
+  });
+  bool done = false;
+  self->receive([&](bool ok) { done = ok; }, caf::after(10s) >> [] { FAIL("no take-over result"); });
+  return done;
+}
+
+/// The ids of a store's log, in seq order (checked gap-free).
+std::vector<std::string> log_of(world& w, const store_node& n) {
+  auto& sys = w.sys;
+  caf::scoped_actor self{sys};
+  std::vector<std::string> ids;
+  self->request(n.actor, 5s, msg::store_read{room, 0, 0, true, 10 * acked})
+    .receive(
+      [&](msg::message_list& xs) {
+        for (auto& r : xs) {
+          CHECK(r.seq == ids.size() + 1);
+          ids.push_back(r.id);
+        }
+      },
+      [&](caf::error& err) { FAIL(w.sys.render(err)); });
+  return ids;
+}
+
+/// `n`'s log is n1's acked one, whole.
+void check_acked(world& w, const store_node& n) {
+  auto ids = log_of(w, n);
+  INFO(n.id << " holds " << ids.size() << " records");
+  CHECK(ids == acked_ids());
+}
+
+} // namespace
+
+TEST_CASE("a replica sync that stops after a part leaves a log no later take-over prefers to a "
+          "whole one (ADR 8)") {
+  world w;
+  store_node n1{w, "n1", true}, n2{w, "n2"}, n3{w, "n3", true};
+  // n1 takes the room over again (its own log is the best) and syncs n2, its
+  // new replica, in three parts; n2 stops answering after the first.
+  CHECK_FALSE(take_over(w, n1, {peer(w, n2, 1), peer(w, n3)}, {peer(w, n2, 1)}));
+  CHECK(log_of(w, n2).size() == 1000);
+  // n1 is gone; n2 becomes the room's home with n3 as its replica. n2's first
+  // thousand records are not the best log: n3's whole one is.
+  REQUIRE(take_over(w, n2, {peer(w, n3)}, {peer(w, n3)}));
+  check_acked(w, n2);
+  check_acked(w, n3);
+}
+
+TEST_CASE("an adoption that stops after a part leaves a log no later take-over prefers to a "
+          "whole one (ADR 8)") {
+  world w;
+  store_node n1{w, "n1", true}, n2{w, "n2"}, n3{w, "n3", true};
+  // n2 becomes the home; the best log is n1's (asked first), which stops
+  // answering after the first part of the pull (a pause).
+  CHECK_FALSE(take_over(w, n2, {peer(w, n1, 1), peer(w, n3)}, {peer(w, n3)}));
+  CHECK(log_of(w, n2).size() == 1000);
+  // n1 is still paused: n3 becomes the home with n2 as its replica.
+  REQUIRE(take_over(w, n3, {peer(w, n2)}, {peer(w, n2)}));
+  check_acked(w, n3);
+  check_acked(w, n2);
+}
+
+TEST_CASE("a whole copy is the new home's: its replicas take later appends after it") {
+  world w;
+  store_node n1{w, "n1", true}, n2{w, "n2"}, n3{w, "n3"};
+  REQUIRE(take_over(w, n2, {peer(w, n1), peer(w, n3)}, {peer(w, n3)}));
+  check_acked(w, n2);
+  check_acked(w, n3);
+  // Both are labelled with n2's ballot, so the next take-over by n3 (n1 and
+  // n2 gone) finds n3's log the newest writer's as it is.
+  caf::scoped_actor self{w.sys};
+  for (auto* n : {&n2, &n3})
+    self->request(n->actor, 5s, msg::store_load{room})
+      .receive(
+        [&](storage::room_meta& m) {
+          CHECK(m.accepted.node == "n2");
+          CHECK(m.accepted == m.promised);
+          CHECK(m.seq == acked);
+        },
+        [&](caf::error& err) { FAIL(w.sys.render(err)); });
+}
