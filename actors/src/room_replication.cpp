@@ -1,6 +1,7 @@
 #include "room_replication.hpp"
 
 #include <memory>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -66,6 +67,23 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind);
 void accept_own(const takeover_ptr& t);
 void accept_replica(const takeover_ptr& t, size_t i);
 void next_replica(const takeover_ptr& t, size_t i);
+
+// Who proposes a ballot: this take-over, not only this node. Two room actors
+// of one room on one node (one still finishing while the next activates) that
+// saw the same counter must not propose the same ballot: both would pass the
+// stores' "promised == ballot" check and write the same seqs. The randomized
+// schedules found it (seq 252 acked for two ids, no crash). The incarnation
+// keeps a restarted node's actor ids from naming an earlier process's
+// proposer, whose messages may still be in flight.
+std::string proposer(const std::string& node, caf::actor_id id) {
+  static const auto incarnation = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) | rd();
+  }();
+  char tag[17];
+  std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(incarnation));
+  return node + "/" + tag + "/" + std::to_string(id);
+}
 
 caf::error unreachable(const std::string& room, const char* what) {
   return caf::make_error(errc::room_unavailable,
@@ -258,7 +276,8 @@ void promised_all(const takeover_ptr& t) {
 }
 
 void prepare(const takeover_ptr& t) {
-  t->ballot = storage::ballot{std::max(t->highest_n, t->own.promised.n) + 1, t->nodes.node_id};
+  t->ballot = storage::ballot{std::max(t->highest_n, t->own.promised.n) + 1,
+                              proposer(t->nodes.node_id, t->self->id())};
   t->answers = 0;
   t->refused = false;
   t->promised.assign(t->nodes.peers.size() + 1, storage::room_meta{});

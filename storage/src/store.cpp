@@ -241,7 +241,10 @@ status store::commit(const write_group& group, group_result& results) {
     room_meta stored;
     if (auto st = load_room(req.room, stored); !st)
       return st;
-    if (stored.promised > req.meta.promised) {
+    // A newer home promised here; or the log is not where this writer left it
+    // (another writer under the same ballot, which unique ballots rule out,
+    // would otherwise overwrite its seqs): the writer steps down.
+    if (stored.promised > req.meta.promised || stored.seq != req.meta.seq) {
       res.fenced = true;
       res.meta = std::move(stored);
       continue;

@@ -418,3 +418,21 @@ TEST_CASE("a copied part keeps its writer's label; a part labelled older than th
   REQUIRE(db->read_after("r", 0, 10, log).ok());
   CHECK(log.size() == 3);
 }
+
+TEST_CASE("an append that does not continue the stored log where its writer left it is refused") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  room_meta a;
+  a.promised = a.accepted = {1, "n1"};
+  auto first = append_one(*db, make_append("r", a, {"m1", "m2"}));
+  REQUIRE(first.meta.seq == 2);
+  // A second writer under the same ballot, whose meta says the log is empty.
+  auto stale = append_one(*db, make_append("r", a, {"other"}));
+  CHECK(stale.fenced);
+  CHECK(stale.meta.seq == 2);
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "m1", seq).ok());
+  CHECK(seq == 1u);
+  REQUIRE(db->find_id("r", "other", seq).ok());
+  CHECK_FALSE(seq);
+}

@@ -138,25 +138,38 @@ caf::actor peer(world& w, const store_node& n, int parts = -1) {
   return w.keep(w.sys.spawn(flaky_peer, n.actor, parts));
 }
 
-/// Runs a take-over of `room` by `home` over `peers` (every other node of its
-/// view) and `replicas` (those of them that keep the log): true once done.
-bool take_over(world& w, store_node& home, std::vector<caf::actor> peers,
-               std::vector<caf::actor> replicas) {
-  auto& sys = w.sys;
-  caf::scoped_actor self{sys};
+/// Starts a take-over of `room` by `home` over `peers` (every other node of
+/// its view) and `replicas` (those of them that keep the log); `client` gets
+/// (true, meta) once done, (false, meta) if it failed.
+void start_take_over(world& w, store_node& home, std::vector<caf::actor> peers,
+                     std::vector<caf::actor> replicas, caf::actor client) {
   actors::room_nodes nodes{room, home.id, home.actor, std::move(peers), std::move(replicas), nullptr};
-  auto client = caf::actor{self};
-  sys.spawn([=](caf::event_based_actor* a) -> caf::behavior {
+  w.sys.spawn([=](caf::event_based_actor* a) -> caf::behavior {
     a->request(nodes.store, 5s, msg::store_load{room})
       .then([=](storage::room_meta& own) {
         actors::take_over(
-          a, nodes, own, [=](storage::room_meta&) { a->send(client, true); a->quit(); },
-          [=](const caf::error&) { a->send(client, false); a->quit(); });
+          a, nodes, own,
+          [=](storage::room_meta& m) {
+            a->send(client, true, m);
+            a->quit();
+          },
+          [=](const caf::error&) {
+            a->send(client, false, storage::room_meta{});
+            a->quit();
+          });
       });
     return {[](int) {}};
   });
+}
+
+/// Runs a take-over (start_take_over): true once done.
+bool take_over(world& w, store_node& home, std::vector<caf::actor> peers,
+               std::vector<caf::actor> replicas) {
+  caf::scoped_actor self{w.sys};
+  start_take_over(w, home, std::move(peers), std::move(replicas), self);
   bool done = false;
-  self->receive([&](bool ok) { done = ok; }, caf::after(10s) >> [] { FAIL("no take-over result"); });
+  self->receive([&](bool ok, const storage::room_meta&) { done = ok; },
+                caf::after(10s) >> [] { FAIL("no take-over result"); });
   return done;
 }
 
@@ -228,9 +241,46 @@ TEST_CASE("a whole copy is the new home's: its replicas take later appends after
     self->request(n->actor, 5s, msg::store_load{room})
       .receive(
         [&](storage::room_meta& m) {
-          CHECK(m.accepted.node == "n2");
+          CHECK(m.accepted.node.rfind("n2/", 0) == 0); // n2's proposer
           CHECK(m.accepted == m.promised);
           CHECK(m.seq == acked);
         },
         [&](caf::error& err) { FAIL(w.sys.render(err)); });
+}
+
+TEST_CASE("two take-overs of one room on one node at once never share a ballot: at most one of "
+          "them can append") {
+  // An old room actor still finishing its take-over while the next one
+  // activates, both having read the same promise from the store.
+  world w;
+  store_node n1{w, "n1", true}, n2{w, "n2", true};
+  caf::scoped_actor self{w.sys};
+  start_take_over(w, n1, {peer(w, n2)}, {peer(w, n2)}, self);
+  start_take_over(w, n1, {peer(w, n2)}, {peer(w, n2)}, self);
+  std::vector<storage::room_meta> done;
+  for (int i = 0; i < 2; ++i)
+    self->receive(
+      [&](bool ok, const storage::room_meta& m) {
+        if (ok)
+          done.push_back(m);
+      },
+      caf::after(10s) >> [] { FAIL("no take-over result"); });
+  REQUIRE_FALSE(done.empty());
+  if (done.size() == 2)
+    CHECK(done[0].promised != done[1].promised);
+  // Each writes the next message as its room actor would: one seq, one writer.
+  int appended = 0;
+  for (auto& m : done) {
+    storage::room_append req{room, "n1", m, {{"next-" + std::to_string(appended), "bob", 1, "{}"}}};
+    self->request(n1.actor, 5s, msg::store_append{std::move(req)})
+      .receive(
+        [&](storage::room_append_result& r) {
+          if (!r.fenced) {
+            CHECK(r.stored.at(0).seq == acked + 1);
+            ++appended;
+          }
+        },
+        [&](caf::error& err) { FAIL(w.sys.render(err)); });
+  }
+  CHECK(appended == 1);
 }
