@@ -77,6 +77,16 @@ int run(const chat::runtime::node_config& cfg) {
   so.path = cfg.data_dir;
   so.sync = cfg.durability == chat::runtime::durability::sync;
   so.min_free_bytes = uint64_t{cfg.min_free_disk_mb} << 20;
+  constexpr int64_t hour_ms = 3600 * 1000;
+  so.retention.dedupe_ids = cfg.dedupe_window_ids;
+  so.retention.dedupe_ms = int64_t{cfg.dedupe_window_hours} * hour_ms;
+  so.retention.keep_messages = cfg.retention_messages;
+  so.retention.keep_ms = int64_t{cfg.retention_days} * 24 * hour_ms;
+  if ((so.retention.keep_messages > 0 && so.retention.keep_messages < so.retention.dedupe_ids)
+      || (so.retention.keep_ms > 0 && so.retention.keep_ms < so.retention.dedupe_ms))
+    spdlog::warn("retention (--retention-messages/--retention-days) is shorter than the dedupe "
+                 "window: an id is forgotten with its message, so resends of removed messages "
+                 "are new messages");
   auto db = chat::storage::store::open(so, error);
   if (!db)
     return fail(error);
@@ -118,6 +128,7 @@ int run(const chat::runtime::node_config& cfg) {
   chat::actors::node_options no;
   no.node_id = cfg.node_id;
   no.room_idle = std::chrono::milliseconds(cfg.room_idle_ms);
+  no.trim_interval = std::chrono::milliseconds(cfg.trim_interval_ms);
   no.replication = cfg.replication;
   no.presence_ttl = std::chrono::milliseconds(cfg.presence_ttl_ms);
   no.presence_coalesce = std::chrono::milliseconds(cfg.presence_coalesce_ms);

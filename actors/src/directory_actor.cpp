@@ -339,6 +339,11 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto i = rooms.find(x.room);
       return i != rooms.end() ? i->second : caf::actor{};
     },
+    [=](msg::trim_atom a, const std::string& room, uint64_t seq) {
+      auto& rooms = self->state.rooms;
+      if (auto i = rooms.find(room); i != rooms.end())
+        self->send(i->second, a, seq);
+    },
     [=](msg::passivate_room_atom, const std::string& room) -> bool {
       return forget(self, self->state.rooms, room);
     },

@@ -167,6 +167,12 @@ frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
   return w.finish();
 }
 
+frame trimmed_event(std::string_view room, uint64_t first_seq) {
+  json_writer w;
+  w.key("type").str("trimmed").key("room").str(room).key("first_seq").num(first_seq);
+  return w.finish();
+}
+
 frame read_event(std::string_view room, std::string_view user, uint64_t seq) {
   json_writer w;
   w.key("type").str("read").key("room").str(room).key("user").str(user).key("seq").num(seq);

@@ -59,6 +59,12 @@ std::string node_metrics::prometheus() const {
          get(storage_failing));
   metric("chat_storage_write_failures_total", "counter", "Group commits that failed.",
          get(storage_failures));
+  metric("chat_retention_removed_messages_total", "counter",
+         "Messages removed by retention (--retention-messages, --retention-days).",
+         get(trimmed_messages));
+  metric("chat_dedupe_forgotten_ids_total", "counter",
+         "Client ids past the dedupe window: a resend of one is a new message.",
+         get(forgotten_ids));
   return out;
 }
 

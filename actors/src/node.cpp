@@ -71,7 +71,8 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
                         std::unique_ptr<storage::store> db) {
   node_handles node;
   node.node_id = opts.node_id;
-  node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)}, node.metrics);
+  node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)}, node.metrics,
+                           opts.trim_interval);
   directory_options dir;
   dir.node_id = opts.node_id;
   dir.metrics = node.metrics;
@@ -81,6 +82,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();
   dir.presence.idle = opts.room_idle;
   node.directory = spawn_directory(sys, std::move(dir), node.store);
+  caf::anon_send(node.store, msg::trim_atom::value, node.directory);
   return node;
 }
 

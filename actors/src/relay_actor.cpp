@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "recent_frames.hpp"
 
@@ -19,6 +20,7 @@ struct local_member {
   std::string user;
   std::shared_ptr<outbox> out;
   uint64_t delivered = 0; ///< last seq pushed to this member
+  uint64_t trimmed = 0;   ///< retention removed the room's messages up to here (at the join)
   bool live = false;      ///< caught up: receives the fan-out directly
   uint64_t generation = 0;
 };
@@ -96,6 +98,17 @@ void arm_idle_timer(relay_self* self) {
     self->delayed_send(self, relay_idle, msg::idle_atom::value, st.idle_epoch);
 }
 
+// Tells a member that its replay goes on from `first` (what came before was
+// removed by retention); false when its outbox has no room for that now.
+bool notice_trimmed(local_member& m, const std::string& room, uint64_t first) {
+  auto notice = trimmed_event(room, first);
+  if (!m.out->has_room(notice.size()))
+    return false;
+  m.out->push(notice, frame_kind::stored);
+  m.delivered = first - 1;
+  return true;
+}
+
 // Brings a member that joined with `since` up to the live stream: from the
 // recent frames when they reach back far enough, else from the room in batches.
 // Live fan-out skips the member until then, so the replay and the live messages
@@ -110,6 +123,10 @@ void catch_up(relay_self* self, caf::actor_id key) {
   auto pause = [&] {
     self->delayed_send(self, replay_pause, msg::replay_atom::value, key, m.generation);
   };
+  // A replay from before what retention keeps starts with a notice of where
+  // the log now starts (docs/protocol.md), never with removed messages.
+  if (m.delivered < m.trimmed && !notice_trimmed(m, st.room, m.trimmed + 1))
+    return pause();
   if (m.delivered >= st.seq) {
     m.live = true;
     return;
@@ -139,10 +156,11 @@ void catch_up(relay_self* self, caf::actor_id key) {
         if (i == st.members.end() || i->second.generation != generation)
           return;
         auto& m = i->second;
-        if (xs.empty()) {
-          spdlog::error("room '{}': log ends at seq {} but the room is at {}", st.room,
-                        m.delivered, st.seq);
-          m.delivered = st.seq;
+        // Retention removed more since the join: the same notice.
+        auto first = xs.empty() ? st.seq + 1 : xs.front().seq;
+        if (first > m.delivered + 1 && !notice_trimmed(m, st.room, first)) {
+          self->delayed_send(self, replay_pause, msg::replay_atom::value, key, generation);
+          return;
         }
         for (auto& x : xs) {
           if (x.seq <= m.delivered)
@@ -216,6 +234,7 @@ void rejoin_all(relay_self* self, int attempt) {
                 auto i = st.members.find(key_copy);
                 if (i == st.members.end())
                   return;
+                i->second.trimmed = j.trimmed;
                 i->second.out->push(j.joined, frame_kind::reply);
                 catch_up(self, key_copy);
               },
@@ -279,6 +298,7 @@ void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, 
         m.generation = ++st.generation;
         m.live = false;
         m.delivered = x.has_since ? std::min(x.since, j.seq) : j.seq;
+        m.trimmed = j.trimmed;
         m.out->push(j.joined, frame_kind::reply);
         if (x.reply)
           x.reply->push(j.joined, frame_kind::reply);

@@ -234,6 +234,7 @@ void remove_relay(room_self* self, const caf::actor_addr& relay) {
 caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
   auto& st = self->state;
   auto limit = std::min(x.limit, max_fetch);
+  x.after = std::max(x.after, st.meta.trimmed); // never from memory what retention removed
   if (!st.recent.empty() && st.recent.first_seq() <= x.after + 1) {
     msg::seq_frames out;
     for (auto& [seq, f] : st.recent) {
@@ -349,10 +350,15 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
         st.members.emplace(addr, member{x.user, x.relay});
       }
       ++st.idle_epoch;
-      return {st.roster.joined(x.ref, st.room, st.meta.seq, st.receipts), st.meta.seq};
+      return {st.roster.joined(x.ref, st.room, st.meta.seq, st.receipts), st.meta.seq,
+              st.meta.trimmed};
     },
     [=](msg::room_leave& x) { remove_member(self, x.conn.address()); },
     [=](msg::room_fetch& x) { return fetch(self, x); },
+    [=](msg::trim_atom, uint64_t seq) {
+      auto& st = self->state;
+      st.meta.trimmed = std::max(st.meta.trimmed, seq);
+    },
     [=](msg::room_post& x) {
       auto& st = self->state;
       if (st.moving) {

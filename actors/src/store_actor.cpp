@@ -15,6 +15,9 @@ namespace {
 
 /// While writes fail, the store asks RocksDB to resume this often.
 constexpr auto resume_interval = std::chrono::seconds(1);
+/// Records one retention sweep looks at; a sweep with more to do runs again
+/// after the writes queued meanwhile, not after a whole interval.
+constexpr size_t trim_budget = 10000;
 
 struct store_state {
   std::shared_ptr<storage::store> db;
@@ -29,6 +32,7 @@ struct store_state {
   /// on one of them starts a new group, so each sees the one before it.
   std::unordered_set<std::string> rooms;
   bool flush_scheduled = false;
+  caf::actor trim_listener; ///< told which rooms a sweep trimmed
   msg::store_stats stats;
   static inline const char* name = "store";
 };
@@ -115,9 +119,12 @@ caf::error storage_error(const char* what, const std::string& name, const storag
 }
 
 caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
-                          std::shared_ptr<node_metrics> metrics) {
+                          std::shared_ptr<node_metrics> metrics,
+                          std::chrono::milliseconds trim_interval) {
   self->state.db = std::move(db);
   self->state.metrics = std::move(metrics);
+  if (trim_interval.count() > 0)
+    self->delayed_send(self, trim_interval, msg::trim_atom::value);
   return {
     [=](msg::store_append& x) {
       claim_room(self, x.req.room);
@@ -224,6 +231,25 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
       st.metrics->storage_failing.store(0, std::memory_order_relaxed);
       spdlog::warn("store: writes resumed");
     },
+    [=](msg::trim_atom) {
+      auto& st = self->state;
+      storage::trim_stats ts;
+      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+      if (auto s = st.db->trim(now, trim_budget, ts); !s.ok())
+        spdlog::warn("store: retention sweep failed: {}", s.error);
+      st.metrics->trimmed_messages.fetch_add(ts.removed, std::memory_order_relaxed);
+      st.metrics->forgotten_ids.fetch_add(ts.forgotten, std::memory_order_relaxed);
+      if (st.trim_listener)
+        for (auto& [room, seq] : ts.rooms)
+          self->send(st.trim_listener, msg::trim_atom::value, room, seq);
+      if (ts.more)
+        self->send(self, msg::trim_atom::value);
+      else
+        self->delayed_send(self, trim_interval, msg::trim_atom::value);
+    },
+    [=](msg::trim_atom, caf::actor listener) { self->state.trim_listener = std::move(listener); },
     [=](msg::shutdown_atom) -> caf::result<bool> {
       commit_pending(self);
       if (auto s = self->state.db->flush(); !s.ok()) {
@@ -238,8 +264,9 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
 } // namespace
 
 caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                       std::shared_ptr<node_metrics> metrics) {
-  return sys.spawn<caf::detached>(store_actor, std::move(db), std::move(metrics));
+                       std::shared_ptr<node_metrics> metrics,
+                       std::chrono::milliseconds trim_interval) {
+  return sys.spawn<caf::detached>(store_actor, std::move(db), std::move(metrics), trim_interval);
 }
 
 } // namespace chat::actors

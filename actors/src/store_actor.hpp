@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -12,8 +13,10 @@ namespace chat::actors {
 
 /// Spawns the node's store actor on its own thread (detached): RocksDB calls
 /// block, and blocking never happens on the scheduler's threads.
-/// `metrics` gets whether its writes are failing (a full disk).
+/// `metrics` gets whether its writes are failing (a full disk). Every
+/// `trim_interval` it applies the store's retention policy (0: never).
 caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                       std::shared_ptr<node_metrics> metrics);
+                       std::shared_ptr<node_metrics> metrics,
+                       std::chrono::milliseconds trim_interval = std::chrono::milliseconds{0});
 
 } // namespace chat::actors

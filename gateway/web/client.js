@@ -66,7 +66,7 @@ export class ChatClient {
   // -- event API --------------------------------------------------------------
 
   /** Listens to a server event type ('message', 'member', 'members', 'typing', 'read',
-   *  'presence', 'presence_state', 'joined', 'signal', 'resync', 'error') or
+   *  'presence', 'presence_state', 'joined', 'signal', 'resync', 'trimmed', 'error') or
    *  'state' ({state, transport}). */
   on(type, fn) {
     if (!this.handlers.has(type)) this.handlers.set(type, new Set());

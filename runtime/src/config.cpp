@@ -146,6 +146,28 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "less free space than this many MiB; 0: never")
     ->envname("CHAT_MIN_FREE_DISK_MB")
     ->check(CLI::Range(0u, 1u << 20));
+  app.add_option("--dedupe-window-ids", cfg.dedupe_window_ids,
+                 "a resend is 'dup' while its message is among the room's last N (or inside "
+                 "--dedupe-window-hours, whichever is longer)")
+    ->envname("CHAT_DEDUPE_WINDOW_IDS")
+    ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  app.add_option("--dedupe-window-hours", cfg.dedupe_window_hours,
+                 "a resend is 'dup' while its message is younger than this (or among the "
+                 "last --dedupe-window-ids, whichever is longer)")
+    ->envname("CHAT_DEDUPE_WINDOW_HOURS")
+    ->check(CLI::Range(0u, 24u * 3660u));
+  app.add_option("--retention-messages", cfg.retention_messages,
+                 "keep each room's last N messages, remove older ones; 0: keep all")
+    ->envname("CHAT_RETENTION_MESSAGES")
+    ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
+  app.add_option("--retention-days", cfg.retention_days,
+                 "remove messages older than D days; 0: keep all")
+    ->envname("CHAT_RETENTION_DAYS")
+    ->check(CLI::Range(0u, 36600u));
+  app.add_option("--trim-interval-ms", cfg.trim_interval_ms,
+                 "how often retention and the dedupe window are applied (ms)")
+    ->envname("CHAT_TRIM_INTERVAL_MS")
+    ->check(CLI::Range(10u, 86400000u));
   app.add_option("--cluster-secret", cfg.cluster_secret_file,
                  "file with the secret every cluster member must know (one per line: the "
                  "current one, then optionally the one being retired)")

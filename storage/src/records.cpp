@@ -91,6 +91,7 @@ std::string encode(const room_meta& x) {
     save_ballot(ar, x.promised);
     save_ballot(ar, x.accepted);
     ar(x.commit);
+    ar(x.trimmed);
   });
 }
 
@@ -112,6 +113,8 @@ std::optional<room_meta> decode_room_meta(std::string_view bytes) {
       load_ballot(ar, x.promised);
       load_ballot(ar, x.accepted);
       ar(x.commit);
+      if (version >= 3)
+        ar(x.trimmed);
     } else {
       x.commit = x.seq; // a log written before replication: all of it stands
     }

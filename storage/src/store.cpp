@@ -98,6 +98,10 @@ struct store::impl {
   rocksdb::WriteOptions write_opts;
   std::string path;
   uint64_t min_free_bytes = 0;
+  retention_policy retention;
+  /// Per room, the seq up to which trim() forgot the ids (memory only: after a
+  /// restart the first sweeps walk the window's edge again, finding nothing).
+  std::unordered_map<std::string, uint64_t> forgotten;
 
   // Why a write must not start now, or an empty string.
   std::string low_on_space() const {
@@ -172,6 +176,7 @@ std::unique_ptr<store> store::open(const open_options& opts, std::string& error)
   p->write_opts.sync = opts.sync;
   p->path = opts.path;
   p->min_free_bytes = opts.min_free_bytes;
+  p->retention = opts.retention;
   return std::unique_ptr<store>{new store(std::move(p))};
 }
 
@@ -249,6 +254,7 @@ status store::commit(const write_group& group, group_result& results) {
       res.meta = std::move(stored);
       continue;
     }
+    res.meta.trimmed = stored.trimmed; // retention's, not the writer's
     auto n = req.entries.size();
     keys.clear();
     key_slices.clear();
@@ -347,6 +353,7 @@ status store::commit(const write_group& group, group_result& results) {
       continue;
     }
     auto meta = req.meta;
+    meta.trimmed = current.trimmed; // what retention removed here
     // A part of a copy is labelled with the log's own writer, the last append
     // of a home with its ballot; never with one newer than the promise.
     meta.accepted = std::min(meta.accepted, meta.promised);
@@ -446,6 +453,96 @@ status store::rewrite_room(const std::string& room, uint64_t after,
   if (auto st = add_rewrite(batch, room, after, records, meta, receipts); !st)
     return st;
   return from(impl_->db->Write(impl_->write_opts, &batch));
+}
+
+// Deletes `rec`'s id key if it still names `rec` (a forgotten id sent again
+// is a new message, whose key must stay).
+status forget_id(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch& batch,
+                 const std::string& room, const message_record& rec) {
+  auto key = idem_key(room, rec.id);
+  std::string value;
+  auto s = db.Get(rocksdb::ReadOptions{}, cf, key, &value);
+  if (s.IsNotFound())
+    return {};
+  if (!s.ok())
+    return from(s);
+  if (value.size() == 8 && read_be64(value) == rec.seq)
+    batch.Delete(cf, key);
+  return {};
+}
+
+status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
+  auto& d = *impl_;
+  auto& p = d.retention;
+  rocksdb::WriteBatch batch;
+  size_t examined = 0;
+  std::unique_ptr<rocksdb::Iterator> rooms{d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_rooms])};
+  for (rooms->SeekToFirst(); rooms->Valid() && !out.more; rooms->Next()) {
+    auto meta = decode_room_meta(rooms->value().ToStringView());
+    if (!meta || meta->seq == 0)
+      continue;
+    auto room = rooms->key().ToString();
+    auto prefix = room_prefix(room);
+    auto removable = [&](const message_record& r) {
+      return (p.keep_messages > 0 && r.seq + p.keep_messages <= meta->seq)
+             || (p.keep_ms > 0 && r.ts + p.keep_ms < now_ms);
+    };
+    auto forgettable = [&](const message_record& r) {
+      return r.seq + p.dedupe_ids <= meta->seq && r.ts + p.dedupe_ms < now_ms;
+    };
+    auto& forgotten = d.forgotten[room];
+    auto trimmed = meta->trimmed;
+    // Oldest first: retention removes a prefix of the log, the dedupe window
+    // forgets the ids of the prefix after it.
+    std::unique_ptr<rocksdb::Iterator> it{d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_messages])};
+    bool removing = true;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (examined++ == budget) {
+        out.more = true;
+        break;
+      }
+      auto rec = decode_message(it->value().ToStringView());
+      if (!rec)
+        return {"room '" + room + "': unreadable message record"};
+      if (removing && removable(*rec)) {
+        batch.Delete(d.cf[cf_messages], it->key());
+        if (auto st = forget_id(*d.db, d.cf[cf_idem], batch, room, *rec); !st)
+          return st;
+        forgotten = std::max(forgotten, rec->seq);
+        trimmed = std::max(trimmed, rec->seq);
+        ++out.removed;
+        continue;
+      }
+      if (removing) {
+        removing = false;
+        if (rec->seq <= forgotten) { // already walked: skip to the window's edge
+          it->Seek(message_key(room, forgotten + 1));
+          if (!it->Valid() || !it->key().starts_with(prefix))
+            break;
+          rec = decode_message(it->value().ToStringView());
+          if (!rec)
+            return {"room '" + room + "': unreadable message record"};
+        }
+      }
+      if (!forgettable(*rec))
+        break;
+      if (auto st = forget_id(*d.db, d.cf[cf_idem], batch, room, *rec); !st)
+        return st;
+      forgotten = rec->seq;
+      ++out.forgotten;
+    }
+    if (auto st = from(it->status()); !st)
+      return st;
+    if (trimmed != meta->trimmed) {
+      meta->trimmed = trimmed;
+      batch.Put(d.cf[cf_rooms], room, encode(*meta));
+      out.rooms.emplace_back(room, trimmed);
+    }
+  }
+  if (batch.Count() == 0)
+    return from(rooms->status());
+  // Not synced: a trim lost to a crash is done again by the next sweep.
+  return from(d.db->Write(rocksdb::WriteOptions{}, &batch));
 }
 
 status store::flush() {

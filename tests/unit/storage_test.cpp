@@ -436,3 +436,99 @@ TEST_CASE("an append that does not continue the stored log where its writer left
   REQUIRE(db->find_id("r", "other", seq).ok());
   CHECK_FALSE(seq);
 }
+
+namespace {
+
+std::unique_ptr<store> open_with(const std::string& path, retention_policy policy) {
+  std::string err;
+  open_options o{path, true};
+  o.retention = policy;
+  auto db = store::open(o, err);
+  REQUIRE_MESSAGE(db, err);
+  return db;
+}
+
+room_append_result append_at(store& db, const std::string& room, std::vector<std::string> ids,
+                             int64_t ts) {
+  room_meta meta;
+  REQUIRE(db.load_room(room, meta).ok());
+  auto req = make_append(room, meta, std::move(ids));
+  for (auto& e : req.entries)
+    e.ts = ts;
+  return append_one(db, std::move(req));
+}
+
+std::vector<uint64_t> seqs_of(store& db, const std::string& room) {
+  std::vector<message_record> log;
+  REQUIRE(db.read_after(room, 0, 1000, log).ok());
+  std::vector<uint64_t> out;
+  for (auto& r : log)
+    out.push_back(r.seq);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the dedupe window: ids of messages past the last N and older than T are forgotten; "
+          "a resend of one is a new message") {
+  chat::test::temp_dir dir;
+  retention_policy p;
+  p.dedupe_ids = 3;
+  p.dedupe_ms = 60000;
+  auto db = open_with(dir.path(), p);
+  append_at(*db, "r", {"old1", "old2"}, 1000);     // long ago
+  append_at(*db, "r", {"new1"}, 1'000'000);        // inside T
+  append_at(*db, "r", {"a", "b", "c"}, 1000);      // the last three
+  trim_stats ts;
+  REQUIRE(db->trim(1'030'000, 100, ts).ok());
+  CHECK(ts.forgotten == 2); // old1, old2; new1 is young, a..c are the last three
+  CHECK_FALSE(ts.more);
+  CHECK(seqs_of(*db, "r") == std::vector<uint64_t>{1, 2, 3, 4, 5, 6}); // messages stay
+  auto again = append_at(*db, "r", {"old1", "new1", "b"}, 1'030'000);
+  REQUIRE(again.outcomes.size() == 3);
+  CHECK_FALSE(again.outcomes[0].dup);
+  CHECK(again.outcomes[0].seq == 7);
+  CHECK(again.outcomes[1].dup);
+  CHECK(again.outcomes[2].dup);
+  // The old record of a resent id does not take the new one's key with it.
+  REQUIRE(db->trim(1'030'000, 100, ts).ok());
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "old1", seq).ok());
+  CHECK(seq == 7u);
+}
+
+TEST_CASE("retention removes the oldest messages by count and by age, with their ids, in "
+          "bounded sweeps") {
+  chat::test::temp_dir dir;
+  retention_policy p;
+  p.keep_messages = 4;
+  p.keep_ms = 60000;
+  p.dedupe_ids = 1;
+  p.dedupe_ms = 0;
+  auto db = open_with(dir.path(), p);
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 10; ++i)
+    ids.push_back("m" + std::to_string(i));
+  append_at(*db, "r", ids, 1'000'000);
+  append_at(*db, "other", {"x1", "x2"}, 1000); // older than keep_ms
+  trim_stats ts;
+  REQUIRE(db->trim(1'030'000, 3, ts).ok()); // budget 3: a part of the work
+  CHECK(ts.more);
+  CHECK(ts.removed == 3);
+  for (int i = 0; i < 10 && ts.more; ++i) {
+    ts = {};
+    REQUIRE(db->trim(1'030'000, 3, ts).ok());
+  }
+  CHECK_FALSE(ts.more);
+  CHECK(seqs_of(*db, "r") == std::vector<uint64_t>{7, 8, 9, 10});
+  CHECK(seqs_of(*db, "other").empty());
+  room_meta m;
+  REQUIRE(db->load_room("other", m).ok());
+  CHECK(m.seq == 2); // the log goes on after what was removed
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "m1", seq).ok());
+  CHECK_FALSE(seq);
+  auto next = append_at(*db, "other", {"x1"}, 1'030'000); // its id went with it
+  CHECK(next.stored.size() == 1);
+  CHECK(next.stored.at(0).seq == 3);
+}

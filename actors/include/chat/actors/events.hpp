@@ -59,6 +59,8 @@ void write_message_object(json_writer& w, std::string_view room,
 [[nodiscard]] frame joined_event(std::string_view ref, std::string_view room, uint64_t seq,
                                  std::string_view members, std::string_view receipts);
 [[nodiscard]] frame read_event(std::string_view room, std::string_view user, uint64_t seq);
+/// A replay reached back past what retention keeps: it goes on from `first_seq`.
+[[nodiscard]] frame trimmed_event(std::string_view room, uint64_t first_seq);
 [[nodiscard]] frame signal_event(std::string_view room, std::string_view from,
                                  std::string_view data);
 [[nodiscard]] frame presence_event(std::string_view user, bool online, int64_t last_seen);

@@ -62,6 +62,7 @@ struct room_join {
 struct room_joined {
   actors::frame joined;
   uint64_t seq = 0;
+  uint64_t trimmed = 0; ///< retention removed every message up to here
 };
 
 struct room_leave {
@@ -390,6 +391,11 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using accept_atom = caf::atom_constant<caf::atom("accept")>;
 /// Store: ask RocksDB to write again after a failed commit (a full disk).
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+/// Store: apply the retention policy (a sweep; again soon if there is more);
+/// `(trim_atom, actor)`: tell that actor `(trim_atom, room, seq)` when a sweep
+/// removed a room's messages up to seq (the directory, which tells the room
+/// actor, so that it never replays them from memory).
+using trim_atom = caf::atom_constant<caf::atom("trim")>;
 /// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once
 /// its outbox has drained.
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
@@ -410,7 +416,7 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
   }
 
 CHAT_INSPECT(room_join, x.conn, x.user, x.relay, x.ref)
-CHAT_INSPECT(room_joined, x.joined, x.seq)
+CHAT_INSPECT(room_joined, x.joined, x.seq, x.trimmed)
 CHAT_INSPECT(room_leave, x.conn)
 CHAT_INSPECT(room_post, x.user, x.id, x.body)
 CHAT_INSPECT(post_result, x.seq, x.dup)

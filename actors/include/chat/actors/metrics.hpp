@@ -36,6 +36,8 @@ struct node_metrics {
   std::atomic<uint64_t> members{1};             ///< members known, down ones included
   std::atomic<uint64_t> storage_failing{0};     ///< 1 while the store's writes fail
   std::atomic<uint64_t> storage_failures{0};    ///< group commits that failed
+  std::atomic<uint64_t> trimmed_messages{0};    ///< removed by retention
+  std::atomic<uint64_t> forgotten_ids{0};       ///< ids past the dedupe window
 
   /// The Prometheus text exposition of these counters.
   [[nodiscard]] std::string prometheus() const;

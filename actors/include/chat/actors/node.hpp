@@ -38,6 +38,8 @@ struct node_options {
   std::chrono::milliseconds presence_ttl{30000};
   /// Presence changes of one user within this window are published as one.
   std::chrono::milliseconds presence_coalesce{250};
+  /// The store applies its retention policy this often (0: never).
+  std::chrono::milliseconds trim_interval{60000};
 };
 
 /// Spawns the store actor (taking ownership of `db`) and the directory.

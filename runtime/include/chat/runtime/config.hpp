@@ -80,6 +80,17 @@ struct node_config {
   /// Writes are refused (sends answered `unavailable`) while the data
   /// directory's file system has less free space than this. 0: off. Default: 256.
   uint32_t min_free_disk_mb = 256;
+  /// The dedupe window: a client id is remembered while its message is among
+  /// the room's last N or younger than H hours, whichever is longer. Defaults:
+  /// 10000 and 24.
+  uint64_t dedupe_window_ids = 10000;
+  uint32_t dedupe_window_hours = 24;
+  /// Retention: a room keeps its last N messages (0: all) and those younger
+  /// than D days (0: all). Defaults: 0 and 0 (keep everything).
+  uint64_t retention_messages = 0;
+  uint32_t retention_days = 0;
+  /// How often the store applies them (ms). Default: 60000.
+  uint32_t trim_interval_ms = 60000;
   /// A file with the cluster secret (docs/security.md); empty: none.
   std::string cluster_secret_file;
   /// Tests only: links to peers go through a fault injector that

@@ -14,7 +14,7 @@ namespace chat::storage {
 /// compat version is newer than theirs.
 /// Version 2 appended the ballots (records) and the replication fields (meta);
 /// a version-1 reader ignores them, so compat stays 1.
-inline constexpr uint16_t format_version = 2;
+inline constexpr uint16_t format_version = 3;
 inline constexpr uint16_t compat_version = 1;
 
 /// The epoch under which a room's home writes (ADR 8): a counter with the home's
@@ -51,6 +51,7 @@ struct room_meta {
   ballot promised;  ///< no write under an older ballot is accepted here
   ballot accepted;  ///< the ballot whose home last wrote this log
   uint64_t commit = 0; ///< every record up to here is on every replica
+  uint64_t trimmed = 0; ///< every record up to here was removed by retention (this node's)
 };
 
 /// Which of two nodes' logs a take-over adopts (ADR 8; Viewstamped Replication's

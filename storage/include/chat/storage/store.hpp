@@ -22,6 +22,30 @@ struct [[nodiscard]] status {
   explicit operator bool() const noexcept { return ok(); }
 };
 
+/// How long a room keeps its client ids and its messages (docs/protocol.md,
+/// "Retention and the dedupe window"). Every node applies the same rule to its
+/// copy, so replicas agree on what is kept.
+struct retention_policy {
+  /// A client id is remembered (a resend is acked `dup`) while its message is
+  /// among the room's last `dedupe_ids` or younger than `dedupe_ms`, whichever
+  /// is longer, and while the message itself is kept.
+  uint64_t dedupe_ids = 10000;
+  int64_t dedupe_ms = int64_t{24} * 3600 * 1000;
+  /// A message is removed, with its id, once it is no longer among the room's
+  /// last `keep_messages` (0: no limit) or is older than `keep_ms` (0: no limit).
+  uint64_t keep_messages = 0;
+  int64_t keep_ms = 0;
+};
+
+/// What one trim() did.
+struct trim_stats {
+  uint64_t removed = 0;   ///< messages (and their ids) deleted by retention
+  uint64_t forgotten = 0; ///< ids past the dedupe window (their messages stay)
+  bool more = false;      ///< the budget ran out: call again
+  /// Rooms whose messages up to a seq are now gone: their `trimmed` mark.
+  std::vector<std::pair<std::string, uint64_t>> rooms;
+};
+
 struct open_options {
   /// Directory of the RocksDB instance; created if missing.
   std::string path;
@@ -31,6 +55,7 @@ struct open_options {
   /// `path` has less free space than this, so that RocksDB never meets a full
   /// disk (its write path asserts after a failed WAL write). 0: no check.
   uint64_t min_free_bytes = 0;
+  retention_policy retention{};
 };
 
 /// One message to append, before it has a seq.
@@ -193,6 +218,12 @@ public:
                       const std::vector<message_record>& records, const room_meta& meta,
                       const std::vector<std::pair<std::string, uint64_t>>& receipts = {});
 
+
+  /// Applies the retention policy to every room, oldest records first, looking
+  /// at no more than `budget` records (so a sweep never holds up the writes
+  /// queued behind it; `out.more` says there is more to do). `now_ms`: ms since
+  /// the epoch, compared with the records' `ts`.
+  status trim(int64_t now_ms, size_t budget, trim_stats& out);
 
   /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
   status flush();
