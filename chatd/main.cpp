@@ -106,6 +106,15 @@ int run(const chat::runtime::node_config& cfg) {
         return fail("--cluster-secret: " + error);
       co.secrets = std::move(*secrets);
     }
+    if (!cfg.cluster_tls_cert.empty()) {
+      // Checked here, so that a wrong path is one clear line, not a failed
+      // TLS handshake with every peer later.
+      std::string pem;
+      for (auto* f : {&cfg.cluster_tls_cert, &cfg.cluster_tls_key, &cfg.cluster_tls_ca})
+        if (!read_file(*f, pem, error))
+          return fail("--cluster-tls-*: " + error);
+      co.tls = {cfg.cluster_tls_cert, cfg.cluster_tls_key, cfg.cluster_tls_ca};
+    }
     chat::cluster::configure(caf_cfg, co);
   }
   // Tests only: every link to a peer goes through the injector.

@@ -5,10 +5,12 @@
 #include <thread>
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/messages.hpp"
+#include "cluster_link.hpp"
 #include "cluster_messages.hpp"
 #include "membership_actor.hpp"
 
@@ -16,6 +18,14 @@ namespace chat::cluster {
 
 void configure(caf::actor_system_config& cfg, const cluster_options& opts) {
   cfg.load<caf::io::middleman>();
+  if (opts.tls.on()) {
+    // Peers must present a certificate signed by the cluster's CA (CAF then
+    // asks for and verifies one); a plain-TCP peer fails the TLS handshake.
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = opts.tls.cert;
+    cfg.openssl_key = opts.tls.key;
+    cfg.openssl_cafile = opts.tls.ca;
+  }
   // No automatic connections: CAF's helper for them is a detached actor that
   // can outlive a departed peer by minutes (and so block the system's
   // shutdown). A joining node connects to every member itself instead.
@@ -36,7 +46,7 @@ constexpr int connect_attempts = 4;
 // A direct middleman connection to every member the seed listed (so that no
 // member's traffic depends on the seed staying up), then a hello over it.
 void connect_members(caf::actor_system& sys, const caf::actor& me, const std::string& self_id,
-                     const member_list& members, const dial_fn& dial) {
+                     const member_list& members, const dial_fn& dial, bool tls) {
   caf::scoped_actor scoped{sys};
   for (auto& m : members) {
     if (m.node_id == self_id)
@@ -45,13 +55,13 @@ void connect_members(caf::actor_system& sys, const caf::actor& me, const std::st
     auto ep = runtime::parse_endpoint(m.endpoint, err);
     if (ep)
       ep = dial_target(dial, *ep);
-    auto direct = ep ? sys.middleman().remote_actor(ep->host, ep->port)
+    auto direct = ep ? connect_member(sys, ep->host, ep->port, tls)
                      : caf::expected<caf::actor>{caf::sec::invalid_argument};
     // A member that has just started may not answer its first handshake in
     // time (a loaded machine): try a few times before going without the link.
     for (int attempt = 1; ep && !direct && attempt < connect_attempts; ++attempt) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-      direct = sys.middleman().remote_actor(ep->host, ep->port);
+      direct = connect_member(sys, ep->host, ep->port, tls);
     }
     if (!direct) {
       spdlog::warn("cluster: no direct link to '{}' at {}: {}", m.node_id, m.endpoint,
@@ -71,7 +81,6 @@ void connect_members(caf::actor_system& sys, const caf::actor& me, const std::st
 std::unique_ptr<membership> membership::start(caf::actor_system& sys,
                                               const actors::node_handles& node,
                                               cluster_options opts, std::string& error) {
-  auto& mm = sys.middleman();
   membership_settings settings;
   settings.node_id = node.node_id;
   settings.directory = node.directory;
@@ -80,11 +89,12 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   settings.members_file = opts.members_file;
   settings.dial = opts.dial;
   settings.secrets = opts.secrets;
+  settings.tls = opts.tls.on();
   // With port 0 the actor learns its real port right after publishing (the
   // endpoint is only for logs and status).
   settings.endpoint = opts.listen.to_string();
   auto actor = spawn_membership(sys, settings);
-  auto port = mm.publish(actor, opts.listen.port, opts.listen.host.c_str(), true);
+  auto port = publish_member(sys, actor, opts.listen.host, opts.listen.port, opts.tls.on());
   if (!port) {
     error = "cannot listen for the cluster on " + opts.listen.to_string() + ": "
             + sys.render(port.error());
@@ -104,7 +114,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   while (std::chrono::steady_clock::now() < deadline) {
     for (auto& seed : opts.seeds) {
       auto target = dial_target(opts.dial, seed);
-      auto handle = mm.remote_actor(target.host, target.port);
+      auto handle = connect_member(sys, target.host, target.port, opts.tls.on());
       if (!handle) {
         last_error = "cannot reach " + seed.to_string() + ": " + sys.render(handle.error());
         continue;
@@ -121,7 +131,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
             last_error = "refused by " + seed.to_string() + ": " + sys.render(err);
           });
       if (joined) {
-        connect_members(sys, actor, node.node_id, members, opts.dial);
+        connect_members(sys, actor, node.node_id, members, opts.dial, opts.tls.on());
         scoped->request(actor, std::chrono::seconds(10), ready_atom::value)
           .receive([](bool) {}, [](caf::error&) {});
         return self;

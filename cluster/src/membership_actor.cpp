@@ -18,6 +18,7 @@
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/endpoint.hpp"
+#include "cluster_link.hpp"
 #include "cluster_messages.hpp"
 #include "cluster_secret.hpp"
 
@@ -232,7 +233,7 @@ void redial(membership_self* self, const std::string& id, const std::string& end
   if (!ep)
     return;
   auto target = dial_target(self->state.opts.dial, *ep);
-  auto mm = self->home_system().middleman().actor_handle();
+  auto mm = link_manager(self->home_system(), self->state.opts.tls);
   self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, target.host, target.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {

@@ -20,6 +20,7 @@ struct membership_settings {
   std::string members_file; ///< see cluster_options::members_file
   dial_fn dial;             ///< see cluster_options::dial
   std::vector<std::string> secrets; ///< see cluster_options::secrets
+  bool tls = false;                 ///< links are TLS (cluster_options::tls)
 };
 
 /// `ep`, or what `dial` routes it through.

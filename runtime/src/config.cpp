@@ -172,6 +172,15 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                  "file with the secret every cluster member must know (one per line: the "
                  "current one, then optionally the one being retired)")
     ->envname("CHAT_CLUSTER_SECRET_FILE");
+  app.add_option("--cluster-tls-cert", cfg.cluster_tls_cert,
+                 "TLS between members: this node's certificate chain (PEM); with "
+                 "--cluster-tls-key and --cluster-tls-ca")
+    ->envname("CHAT_CLUSTER_TLS_CERT");
+  app.add_option("--cluster-tls-key", cfg.cluster_tls_key, "TLS between members: this node's key (PEM)")
+    ->envname("CHAT_CLUSTER_TLS_KEY");
+  app.add_option("--cluster-tls-ca", cfg.cluster_tls_ca,
+                 "TLS between members: the CA (PEM) every member's certificate must be signed by")
+    ->envname("CHAT_CLUSTER_TLS_CA");
   // No environment variable: a node is never put at the mercy of faults by
   // something inherited from its surroundings.
   app.add_flag("--fault-injection", cfg.fault_injection,
@@ -223,6 +232,16 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
     return parse_exit{2, "chatd: --join needs --cluster (this node's own cluster address)"};
   if (!cfg.cluster_secret_file.empty() && !cfg.cluster)
     return parse_exit{2, "chatd: --cluster-secret needs --cluster"};
+  auto tls_given = int{!cfg.cluster_tls_cert.empty()} + int{!cfg.cluster_tls_key.empty()}
+                   + int{!cfg.cluster_tls_ca.empty()};
+  if (tls_given != 0 && tls_given != 3)
+    return parse_exit{2, "chatd: --cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go "
+                         "together (all three or none)"};
+  if (tls_given == 3 && !cfg.cluster)
+    return parse_exit{2, "chatd: --cluster-tls-cert needs --cluster"};
+  if (tls_given == 3 && cfg.fault_injection)
+    return parse_exit{2, "chatd: --fault-injection cannot see inside TLS links; use it without "
+                         "--cluster-tls-*"};
   if (cfg.fault_injection && !cfg.cluster)
     return parse_exit{2, "chatd: --fault-injection needs --cluster (it acts on links to peers)"};
   if (cfg.fault_seed != 0 && !cfg.fault_injection)

@@ -45,6 +45,15 @@ struct cluster_options {
   /// proves, every one is accepted (two while rotating). Empty: no secret, any
   /// node that can reach the cluster port may join (docs/security.md).
   std::vector<std::string> secrets;
+  /// TLS between members (CAF's OpenSSL module): this node's certificate chain
+  /// and key (PEM files), and the CA file every member's certificate must be
+  /// signed by. All empty: plain TCP. Either all three or none.
+  struct tls_files {
+    std::string cert;
+    std::string key;
+    std::string ca;
+    [[nodiscard]] bool on() const { return !cert.empty(); }
+  } tls;
 };
 
 /// Reads a cluster secret file: one secret per line (the current one, then

@@ -93,6 +93,11 @@ struct node_config {
   uint32_t trim_interval_ms = 60000;
   /// A file with the cluster secret (docs/security.md); empty: none.
   std::string cluster_secret_file;
+  /// TLS between members: this node's certificate chain, its key, and the CA
+  /// every member's certificate must be signed by (PEM files; all or none).
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
   /// Tests only: links to peers go through a fault injector that
   /// `POST /debug/faults` controls (docs/testing.md). Default: off.
   bool fault_injection = false;
