@@ -60,4 +60,31 @@ std::string cluster_secret::nonce() {
   return hex(bytes.data(), bytes.size());
 }
 
+std::optional<std::vector<std::string>> parse_cluster_secrets(std::string_view text,
+                                                              std::string& error) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto eol = text.find('\n');
+    auto line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos)
+      continue;
+    auto last = line.find_last_not_of(" \t\r");
+    out.emplace_back(line.substr(first, last - first + 1));
+    if (out.size() > 2)
+      break;
+  }
+  if (out.empty() || out.size() > 2) {
+    error = "one secret per line: the current one, then optionally the one being retired";
+    return std::nullopt;
+  }
+  for (auto& secret : out)
+    if (secret.size() < 16) {
+      error = "a cluster secret must be at least 16 bytes";
+      return std::nullopt;
+    }
+  return out;
+}
+
 } // namespace chat::cluster

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,5 +27,11 @@ public:
 private:
   std::vector<std::string> keys_;
 };
+
+/// The secrets of a cluster secret file's text: one per line (the current one,
+/// then optionally the one being retired), blanks around each trimmed, each at
+/// least 16 bytes. Otherwise nothing, and `error` says why in one line.
+[[nodiscard]] std::optional<std::vector<std::string>>
+parse_cluster_secrets(std::string_view text, std::string& error);
 
 } // namespace chat::cluster

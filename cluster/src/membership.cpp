@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <caf/io/middleman.hpp>
@@ -12,6 +13,7 @@
 #include "chat/actors/messages.hpp"
 #include "cluster_link.hpp"
 #include "cluster_messages.hpp"
+#include "cluster_secret.hpp"
 #include "membership_actor.hpp"
 
 namespace chat::cluster {
@@ -153,31 +155,16 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
 
 std::optional<std::vector<std::string>> read_cluster_secrets(const std::string& path,
                                                              std::string& error) {
-  std::ifstream in{path};
+  std::ifstream in{path, std::ios::binary};
   if (!in) {
     error = "cannot read '" + path + "'";
     return std::nullopt;
   }
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos)
-      continue;
-    auto last = line.find_last_not_of(" \t\r");
-    out.push_back(line.substr(first, last - first + 1));
-  }
-  if (out.empty() || out.size() > 2) {
-    error = "'" + path + "' must hold one secret per line: the current one, then optionally "
-            "the one being retired";
-    return std::nullopt;
-  }
-  for (auto& secret : out)
-    if (secret.size() < 16) {
-      error = "'" + path + "': a cluster secret must be at least 16 bytes";
-      return std::nullopt;
-    }
-  return out;
+  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  auto secrets = parse_cluster_secrets(text, error);
+  if (!secrets)
+    error = "'" + path + "': " + error;
+  return secrets;
 }
 
 membership::~membership() {
