@@ -42,6 +42,13 @@ std::string node_metrics::prometheus() const {
   metric("chat_replication_seconds_sum", "counter",
          "Time from a local commit to the last replica's confirmation, summed.",
          seconds(replicate_us_sum));
+  metric("chat_replication_lag_seconds", "gauge",
+         "Replica lag in time: commit-to-all-replicas of the newest confirmed batch.",
+         seconds(replicate_us_last));
+  metric("chat_replication_lag_records", "gauge",
+         "Replica lag in entries: records stored on this node as a home that not every "
+         "replica has confirmed yet (acks wait for them).",
+         get(replica_lag_records));
   metric("chat_replication_fenced_total", "counter",
          "Writes refused because a newer home took the room over (the room stepped down).",
          get(fenced));

@@ -1,5 +1,6 @@
 #include "room_actor.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -307,6 +308,16 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
                 st.nodes.replicas = std::move(replicas);
                 if (st.nodes.peers.empty())
                   return; // a single node: nothing to take over
+                // Peers and replicas come from two asks: a view change between
+                // them could name a replica the take-over never prepares.
+                for (auto& r : st.nodes.replicas)
+                  if (std::find(st.nodes.peers.begin(), st.nodes.peers.end(), r)
+                      == st.nodes.peers.end()) {
+                    spdlog::info("room '{}': the view changed while it activated; it is "
+                                 "activated again by the next request",
+                                 st.room);
+                    return self->quit(caf::make_error(errc::room_unavailable, "view changed"));
+                  }
                 take_over(
                   self, st.nodes, st.meta,
                   [=](storage::room_meta& m) {

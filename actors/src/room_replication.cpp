@@ -102,6 +102,13 @@ std::optional<storage::room_meta> meta_after(const msg::room_import& part,
   std::optional<storage::room_meta> m;
   if (!part.meta.empty()) {
     m = storage::decode_room_meta(part.meta);
+    // The records and the meta are read one after the other: a log that moved
+    // in between is not a copy (the take-over fails and starts again).
+    if (m && !part.records.empty()) {
+      auto rec = storage::decode_message(part.records.back());
+      if (!rec || rec->seq != m->seq)
+        return std::nullopt;
+    }
   } else if (!part.records.empty()) {
     auto rec = storage::decode_message(part.records.back());
     if (rec) {
@@ -338,19 +345,27 @@ void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t a
   };
   auto p = std::make_shared<progress>(progress{nodes.replicas.size()});
   auto metrics = nodes.metrics;
-  auto fail = [p, failed, metrics](const caf::error& err) {
+  auto lag = records.size();
+  if (metrics)
+    metrics->replica_lag_records.fetch_add(lag, std::memory_order_relaxed);
+  auto fail = [p, failed, metrics, lag](const caf::error& err) {
     if (std::exchange(p->over, true))
       return;
-    if (metrics)
+    if (metrics) {
+      metrics->replica_lag_records.fetch_sub(lag, std::memory_order_relaxed);
       (err == errc::fenced ? metrics->fenced : metrics->replica_failures)
         .fetch_add(1, std::memory_order_relaxed);
+    }
     failed(err);
   };
   auto started = std::chrono::steady_clock::now();
-  auto done_all = [done, metrics, started] {
+  auto done_all = [done, metrics, started, lag] {
     if (metrics) {
+      auto us = micros_since(started);
+      metrics->replica_lag_records.fetch_sub(lag, std::memory_order_relaxed);
       metrics->replicated_batches.fetch_add(1, std::memory_order_relaxed);
-      metrics->replicate_us_sum.fetch_add(micros_since(started), std::memory_order_relaxed);
+      metrics->replicate_us_sum.fetch_add(us, std::memory_order_relaxed);
+      metrics->replicate_us_last.store(us, std::memory_order_relaxed);
     }
     done();
   };

@@ -57,6 +57,8 @@ test("kill -9 of a room's home during a send stream, then its return: nothing ac
     const total = (name) => survivors.reduce((n, text) => n + metric(text, name), 0);
     assert.ok(total('chat_room_takeovers_total') >= 1, 'the take-over is counted');
     assert.ok(total('chat_replication_batches_total') >= 1, 'replicated appends are counted');
+    assert.ok(total('chat_replication_lag_seconds') > 0, 'the newest batch\'s replica lag is shown');
+    assert.equal(total('chat_replication_lag_records'), 0, 'nothing waits for a replica once the stream is acked');
     assert.equal(metric(survivors[0], 'chat_cluster_members'), 3);
     assert.equal(metric(survivors[0], 'chat_cluster_nodes_up'), 2);
 

@@ -29,6 +29,8 @@ struct node_metrics {
   std::atomic<uint64_t> catchup_parts{0};       ///< log parts written onto replicas in take-overs
   std::atomic<uint64_t> replicated_batches{0};  ///< appends confirmed by every replica
   std::atomic<uint64_t> replicate_us_sum{0};    ///< commit-to-all-replicas time, summed
+  std::atomic<uint64_t> replicate_us_last{0};   ///< the same for the newest confirmed batch
+  std::atomic<uint64_t> replica_lag_records{0}; ///< stored here, not yet confirmed by every replica
   std::atomic<uint64_t> fenced{0};              ///< writes refused: a newer home took over
   std::atomic<uint64_t> replica_failures{0};    ///< a replica behind or silent: stepped down
   std::atomic<uint64_t> view_changes{0};        ///< cluster views this node's directory applied
