@@ -138,28 +138,35 @@ caf::actor peer(world& w, const store_node& n, int parts = -1) {
   return w.keep(w.sys.spawn(flaky_peer, n.actor, parts));
 }
 
+/// Runs actors::take_over as a room actor would and tells `client` (true, meta)
+/// once done, (false, meta) if it failed. (Spawned with arguments: CAF 0.17's
+/// spawn of a function without any dereferences a null tuple, which UBSan
+/// reports.)
+caf::behavior take_over_driver(caf::event_based_actor* a, actors::room_nodes nodes,
+                               caf::actor client) {
+  a->request(nodes.store, 5s, msg::store_load{room})
+    .then([=](storage::room_meta& own) {
+      actors::take_over(
+        a, nodes, own,
+        [=](storage::room_meta& m) {
+          a->send(client, true, m);
+          a->quit();
+        },
+        [=](const caf::error&) {
+          a->send(client, false, storage::room_meta{});
+          a->quit();
+        });
+    });
+  return {[](int) {}};
+}
+
 /// Starts a take-over of `room` by `home` over `peers` (every other node of
-/// its view) and `replicas` (those of them that keep the log); `client` gets
-/// (true, meta) once done, (false, meta) if it failed.
+/// its view) and `replicas` (those of them that keep the log); `client` hears
+/// how it ended (take_over_driver).
 void start_take_over(world& w, store_node& home, std::vector<caf::actor> peers,
                      std::vector<caf::actor> replicas, caf::actor client) {
   actors::room_nodes nodes{room, home.id, home.actor, std::move(peers), std::move(replicas), nullptr};
-  w.sys.spawn([=](caf::event_based_actor* a) -> caf::behavior {
-    a->request(nodes.store, 5s, msg::store_load{room})
-      .then([=](storage::room_meta& own) {
-        actors::take_over(
-          a, nodes, own,
-          [=](storage::room_meta& m) {
-            a->send(client, true, m);
-            a->quit();
-          },
-          [=](const caf::error&) {
-            a->send(client, false, storage::room_meta{});
-            a->quit();
-          });
-      });
-    return {[](int) {}};
-  });
+  w.sys.spawn(take_over_driver, std::move(nodes), std::move(client));
 }
 
 /// Runs a take-over (start_take_over): true once done.
