@@ -62,8 +62,8 @@ struct takeover {
 using takeover_ptr = std::shared_ptr<takeover>;
 
 void prepare(const takeover_ptr& t);
-void adopt(const takeover_ptr& t, caf::actor from, uint64_t after);
-void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind);
+void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t after);
+void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t after, int behind);
 void accept_own(const takeover_ptr& t);
 void accept_replica(const takeover_ptr& t, size_t i);
 void next_replica(const takeover_ptr& t, size_t i);
@@ -125,14 +125,18 @@ std::optional<storage::room_meta> meta_after(const msg::room_import& part,
   return m;
 }
 
-msg::room_replicate as_replicate(msg::room_import& part, uint64_t after,
-                                 const storage::room_meta& meta) {
+// Part of a copy that starts after `from` (the receiver changes its log only
+// with the last part).
+msg::room_replicate as_replicate(msg::room_import& part, uint64_t from, uint64_t after,
+                                 bool last, const storage::room_meta& meta) {
   return msg::room_replicate{part.room,
                              after,
                              std::move(part.records),
                              storage::encode(meta),
                              std::move(part.receipt_users),
-                             std::move(part.receipt_seqs)};
+                             std::move(part.receipt_seqs),
+                             from,
+                             last};
 }
 
 // Every replica holds the log: the take-over is done.
@@ -197,30 +201,33 @@ void next_replica(const takeover_ptr& t, size_t i) {
   for (size_t k = 0; k < t->nodes.peers.size(); ++k)
     if (t->nodes.peers[k] == t->nodes.replicas[i])
       after = t->promised[k + 1].commit;
-  sync_replica(t, i, std::min(after, t->own.seq), 0);
+  auto start = std::min(after, t->own.seq);
+  sync_replica(t, i, start, start, 0);
 }
 
-void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind) {
+// One part of the copy of our log after `start` onto replica i.
+void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t after, int behind) {
   auto self = t->self;
   export_part(
     self, t->nodes.store, t->nodes.room, after,
-    [t, i, after, behind](msg::room_import& part, uint64_t end, bool last) {
+    [t, i, start, after, behind](msg::room_import& part, uint64_t end, bool last) {
       auto meta = meta_after(part, t->ballot, t->source);
       if (!meta)
         return t->fail(caf::make_error(errc::storage_failed, "unreadable record in own log"));
       meta->commit = std::min(t->own.commit, meta->seq);
       if (auto& m = t->nodes.metrics)
         m->catchup_parts.fetch_add(1, std::memory_order_relaxed);
-      t->self->request(t->nodes.replicas[i], node_timeout, as_replicate(part, after, *meta))
+      t->self->request(t->nodes.replicas[i], node_timeout,
+                       as_replicate(part, start, after, last, *meta))
         .await(
-          [t, i, end, last, behind](uint64_t seq) {
-            if (seq != end) {
+          [t, i, start, end, last, behind](uint64_t seq) {
+            if (seq != end) { // behind, or the copy must start again: from there
               if (behind + 1 >= max_behind)
                 return t->fail(unreachable(t->nodes.room, "a replica stays behind"));
-              return sync_replica(t, i, seq, behind + 1);
+              return sync_replica(t, i, seq, seq, behind + 1);
             }
             if (!last)
-              return sync_replica(t, i, end, 0);
+              return sync_replica(t, i, start, end, 0);
             accept_replica(t, i);
           },
           [t](caf::error& err) {
@@ -232,12 +239,13 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t after, int behind) {
     [t](caf::error& err) { t->fail(err); }, true);
 }
 
-// Takes the part of the best log after `after` in place of our own.
-void adopt(const takeover_ptr& t, caf::actor from, uint64_t after) {
+// Takes the best log after `start` in place of our own, one part (after
+// `after`) at a time; our log changes with the last part only.
+void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t after) {
   auto self = t->self;
   self->request(from, node_timeout, msg::room_pull{t->nodes.room, after})
     .await(
-      [t, from, after](msg::room_import& part) {
+      [t, from, start, after](msg::room_import& part) {
         auto meta = meta_after(part, t->ballot, t->source);
         if (!meta)
           return t->fail(caf::make_error(errc::bad_argument, "undecodable pulled log"));
@@ -245,13 +253,13 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t after) {
         auto end = meta->seq;
         if (auto& m = t->nodes.metrics)
           m->adopted_records.fetch_add(part.records.size(), std::memory_order_relaxed);
-        t->self->request(t->nodes.store, node_timeout, as_replicate(part, after, *meta))
+        t->self->request(t->nodes.store, node_timeout, as_replicate(part, start, after, !full, *meta))
           .await(
-            [t, from, full, end](uint64_t seq) {
+            [t, from, start, full, end](uint64_t seq) {
               if (seq != end)
                 return t->fail(caf::make_error(errc::storage_failed, "own log out of step"));
               if (full)
-                return adopt(t, from, end);
+                return adopt(t, from, start, end);
               spdlog::info("room '{}': took seq {}..{} from another node's log", t->nodes.room,
                            t->own.commit + 1, end);
               accept_own(t);
@@ -279,7 +287,8 @@ void promised_all(const takeover_ptr& t) {
   t->source = t->promised[best].accepted;
   if (best == 0)
     return accept_own(t);
-  adopt(t, t->nodes.peers[best - 1], std::min(t->own.commit, t->own.seq));
+  auto start = std::min(t->own.commit, t->own.seq);
+  adopt(t, t->nodes.peers[best - 1], start, start);
 }
 
 void prepare(const takeover_ptr& t) {
@@ -335,7 +344,7 @@ void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t a
                std::function<void(const caf::error&)> failed) {
   if (nodes.replicas.empty())
     return done();
-  msg::room_replicate req{nodes.room, after, {}, storage::encode(meta), {}, {}};
+  msg::room_replicate req{nodes.room, after, {}, storage::encode(meta), {}, {}, after, true};
   req.records.reserve(records.size());
   for (auto& rec : records)
     req.records.push_back(storage::encode(rec));

@@ -200,7 +200,7 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
       auto meta = storage::decode_room_meta(x.meta);
       if (!meta)
         return caf::make_error(errc::bad_argument, "undecodable room meta in replication");
-      storage::room_rewrite w{x.room, x.after, {}, std::move(*meta), {}};
+      storage::room_rewrite w{x.room, x.after, {}, std::move(*meta), {}, x.from, x.last};
       w.records.reserve(x.records.size());
       for (auto& bytes : x.records) {
         auto rec = storage::decode_message(bytes);
@@ -233,12 +233,23 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
     },
     [=](msg::trim_atom) {
       auto& st = self->state;
+      // The writes queued behind this sweep go first: a sweep never delays a
+      // group commit (a prepare or a replica's copy waits on it).
+      commit_pending(self);
       storage::trim_stats ts;
       auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-      if (auto s = st.db->trim(now, trim_budget, ts); !s.ok())
+      // Not while writes fail (a full disk): RocksDB must never meet it.
+      if (st.failing) {
+        self->delayed_send(self, trim_interval, msg::trim_atom::value);
+        return;
+      }
+      if (auto s = st.db->trim(now, trim_budget, ts); !s.ok()) {
         spdlog::warn("store: retention sweep failed: {}", s.error);
+        self->delayed_send(self, trim_interval, msg::trim_atom::value);
+        return;
+      }
       st.metrics->trimmed_messages.fetch_add(ts.removed, std::memory_order_relaxed);
       st.metrics->forgotten_ids.fetch_add(ts.forgotten, std::memory_order_relaxed);
       if (st.trim_listener)

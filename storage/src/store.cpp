@@ -16,8 +16,9 @@ namespace chat::storage {
 
 namespace {
 
-constexpr const char* cf_names[] = {"messages", "idem", "rooms", "receipts", "presence"};
-enum cf_index { cf_messages, cf_idem, cf_rooms, cf_receipts, cf_presence, cf_count };
+constexpr const char* cf_names[] = {"messages", "idem",     "rooms",
+                                    "receipts", "presence", "staging"};
+enum cf_index { cf_messages, cf_idem, cf_rooms, cf_receipts, cf_presence, cf_staging, cf_count };
 
 std::string room_prefix(const std::string& room) {
   std::string key;
@@ -102,6 +103,15 @@ struct store::impl {
   /// Per room, the seq up to which trim() forgot the ids (memory only: after a
   /// restart the first sweeps walk the window's edge again, finding nothing).
   std::unordered_map<std::string, uint64_t> forgotten;
+  /// Per room, the copy whose parts wait in cf_staging: its ballot, where it
+  /// starts and where its staged parts end (memory only: after a restart a
+  /// copy's next part is answered "start again from `from`").
+  struct staged_copy {
+    ballot by;
+    uint64_t from = 0;
+    uint64_t end = 0;
+  };
+  std::unordered_map<std::string, staged_copy> staging;
 
   // Why a write must not start now, or an empty string.
   std::string low_on_space() const {
@@ -332,6 +342,14 @@ status store::commit(const write_group& group, group_result& results) {
       batch.Put(d.cf[cf_rooms], req.room, encode(res.meta));
   }
   std::vector<rewrite_result> rewritten(group.rewrites.size());
+  // Staging changes take effect once the batch is written.
+  std::vector<std::pair<std::string, std::optional<impl::staged_copy>>> staged;
+  auto drop_staged = [&](const std::string& room) {
+    auto lo = room_prefix(room);
+    auto hi = room;
+    hi += '\x01';
+    batch.DeleteRange(d.cf[cf_staging], lo, hi);
+  };
   for (size_t i = 0; i < group.rewrites.size(); ++i) {
     auto& req = group.rewrites[i];
     auto& res = rewritten[i];
@@ -348,23 +366,58 @@ status store::commit(const write_group& group, group_result& results) {
     // (each is a prefix of that writer's log); else only up to the commit
     // point, which every home's log shares.
     auto shared = current.accepted == req.meta.accepted ? current.seq : current.commit;
-    if (req.after > shared) {
+    auto from = req.from.value_or(req.after);
+    if (from > shared) {
       res.seq = shared;
       continue;
     }
+    std::vector<message_record> records;
+    if (from != req.after || !req.last) {
+      // A part of a copy in parts.
+      auto known = d.staging.find(req.room);
+      if (req.after == from) {
+        drop_staged(req.room); // a new copy: whatever an older one left goes
+      } else if (known == d.staging.end() || known->second.by != req.meta.promised
+                 || known->second.from != from || known->second.end != req.after) {
+        res.seq = from; // not the copy staged here (a restart, a lost part): again from `from`
+        continue;
+      }
+      if (!req.last) {
+        for (auto& rec : req.records)
+          batch.Put(d.cf[cf_staging], message_key(req.room, rec.seq), encode(rec));
+        auto end = req.records.empty() ? req.after : req.records.back().seq;
+        staged.emplace_back(req.room, impl::staged_copy{req.meta.promised, from, end});
+        res.seq = end;
+        continue;
+      }
+      // The last part: the staged ones and it replace the log after `from`.
+      if (auto st = scan(*d.db, d.cf[cf_staging], req.room, from + 1, true, SIZE_MAX, records); !st)
+        return st;
+      while (!records.empty() && records.back().seq > req.after)
+        records.pop_back();
+      drop_staged(req.room);
+      staged.emplace_back(req.room, std::nullopt);
+    }
+    records.insert(records.end(), req.records.begin(), req.records.end());
     auto meta = req.meta;
     meta.trimmed = current.trimmed; // what retention removed here
     // A part of a copy is labelled with the log's own writer, the last append
     // of a home with its ballot; never with one newer than the promise.
     meta.accepted = std::min(meta.accepted, meta.promised);
     meta.commit = std::max(std::min(current.commit, meta.seq), meta.commit);
-    if (auto st = add_rewrite(batch, req.room, req.after, req.records, meta, req.receipts); !st)
+    if (auto st = add_rewrite(batch, req.room, from, records, meta, req.receipts); !st)
       return st;
     res.seq = meta.seq;
   }
   if (batch.Count() > 0)
     if (auto s = d.db->Write(d.write_opts, &batch); !s.ok())
       return from(s);
+  for (auto& [room, copy] : staged) {
+    if (copy)
+      d.staging[room] = *copy;
+    else
+      d.staging.erase(room);
+  }
   results.appends = std::move(out);
   results.rewrites = std::move(rewritten);
   results.promises = std::move(promised);
@@ -458,7 +511,7 @@ status store::rewrite_room(const std::string& room, uint64_t after,
 // Deletes `rec`'s id key if it still names `rec` (a forgotten id sent again
 // is a new message, whose key must stay).
 status forget_id(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch& batch,
-                 const std::string& room, const message_record& rec) {
+                 const std::string& room, const message_record& rec, uint64_t* forgotten = nullptr) {
   auto key = idem_key(room, rec.id);
   std::string value;
   auto s = db.Get(rocksdb::ReadOptions{}, cf, key, &value);
@@ -466,13 +519,18 @@ status forget_id(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, rocksdb::Writ
     return {};
   if (!s.ok())
     return from(s);
-  if (value.size() == 8 && read_be64(value) == rec.seq)
+  if (value.size() == 8 && read_be64(value) == rec.seq) {
     batch.Delete(cf, key);
+    if (forgotten)
+      ++*forgotten;
+  }
   return {};
 }
 
 status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
   auto& d = *impl_;
+  if (auto why = d.low_on_space(); !why.empty())
+    return status{why};
   auto& p = d.retention;
   rocksdb::WriteBatch batch;
   size_t examined = 0;
@@ -483,9 +541,14 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
       continue;
     auto room = rooms->key().ToString();
     auto prefix = room_prefix(room);
+    // In a cluster (a log written under ballots) counted from the commit
+    // point, not from `seq`: a home's stored seq may include a batch not acked
+    // yet, which a take-over can still discard. A single node acks what it stores.
+    auto last = meta->promised.n == 0 ? meta->seq : std::min(meta->commit, meta->seq);
     auto removable = [&](const message_record& r) {
-      return (p.keep_messages > 0 && r.seq + p.keep_messages <= meta->seq)
-             || (p.keep_ms > 0 && r.ts + p.keep_ms < now_ms);
+      return r.seq <= last
+             && ((p.keep_messages > 0 && r.seq + p.keep_messages <= last)
+                 || (p.keep_ms > 0 && r.ts + p.keep_ms < now_ms));
     };
     auto forgettable = [&](const message_record& r) {
       return r.seq + p.dedupe_ids <= meta->seq && r.ts + p.dedupe_ms < now_ms;
@@ -526,10 +589,9 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
       }
       if (!forgettable(*rec))
         break;
-      if (auto st = forget_id(*d.db, d.cf[cf_idem], batch, room, *rec); !st)
+      if (auto st = forget_id(*d.db, d.cf[cf_idem], batch, room, *rec, &out.forgotten); !st)
         return st;
       forgotten = rec->seq;
-      ++out.forgotten;
     }
     if (auto st = from(it->status()); !st)
       return st;

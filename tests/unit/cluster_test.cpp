@@ -290,8 +290,9 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK((rp.room == "r" && rp.ballot_n == 7 && rp.ballot_node == "n2"));
   auto pm = round_trip(sys, msg::room_promise{true, "m"});
   CHECK((pm.ok && pm.meta == "m"));
-  auto rl = round_trip(sys, msg::room_replicate{"r", 3, {"a"}, "m", {"u"}, {2}});
-  CHECK((rl.after == 3 && rl.records.size() == 1 && rl.meta == "m" && rl.receipt_seqs.size() == 1));
+  auto rl = round_trip(sys, msg::room_replicate{"r", 3, {"a"}, "m", {"u"}, {2}, 1, false});
+  CHECK((rl.after == 3 && rl.records.size() == 1 && rl.meta == "m" && rl.receipt_seqs.size() == 1
+         && rl.from == 1 && !rl.last));
   auto cmd = round_trip(sys, msg::cmd_send{"1", "r", "id", "{}"});
   CHECK((cmd.room == "r" && cmd.body == "{}"));
 }

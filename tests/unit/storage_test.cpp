@@ -532,3 +532,55 @@ TEST_CASE("retention removes the oldest messages by count and by age, with their
   CHECK(next.stored.size() == 1);
   CHECK(next.stored.at(0).seq == 3);
 }
+
+TEST_CASE("a copy in parts changes the log only with its last part; a part of another copy "
+          "starts it again") {
+  chat::test::temp_dir dir;
+  auto db = open_at(dir.path());
+  room_meta a;
+  a.promised = a.accepted = {1, "n1"};
+  auto written = append_one(*db, make_append("r", a, {"a1", "a2", "a3", "a4"}));
+  REQUIRE(written.meta.seq == 4);
+  // Ballot 2 copies a log labelled {1, n9} (its commit point 0) in two parts.
+  auto record = [](uint64_t seq, std::string id) {
+    return message_record{seq, std::move(id), "bob", 1, "{}", {}, {1, "n9"}};
+  };
+  room_meta part = written.meta;
+  part.promised = {2, "n2"};
+  part.accepted = {1, "n9"};
+  part.commit = 0;
+  part.seq = 2;
+  auto rewrite = [&](uint64_t after, std::vector<message_record> recs, room_meta m, bool last,
+                     uint64_t from = 0) {
+    write_group g;
+    g.rewrites.push_back({"r", after, std::move(recs), m, {}, from, last});
+    group_result res;
+    REQUIRE(db->commit(g, res).ok());
+    return res.rewrites.at(0);
+  };
+  // a1..a4 are the log's commit-0 tail here: the copy replaces them, but
+  // only once whole.
+  auto first = rewrite(0, {record(1, "b1"), record(2, "b2")}, part, false);
+  CHECK(first.seq == 2u);
+  std::vector<message_record> log;
+  REQUIRE(db->read_after("r", 0, 10, log).ok());
+  CHECK(log.size() == 4);
+  CHECK(log[0].id == "a1");
+  // A part that does not follow the staged one: start again from 0.
+  part.seq = 3;
+  CHECK(rewrite(5, {}, part, true).seq == 0u);
+  auto again = rewrite(0, {record(1, "b1"), record(2, "b2")}, [&] { auto m = part; m.seq = 2; return m; }(), false);
+  CHECK(again.seq == 2u);
+  auto last = rewrite(2, {record(3, "b3")}, part, true);
+  CHECK(last.seq == 3u);
+  log.clear();
+  REQUIRE(db->read_after("r", 0, 10, log).ok());
+  REQUIRE(log.size() == 3);
+  CHECK(log[0].id == "b1");
+  CHECK(log[2].id == "b3");
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "a4", seq).ok());
+  CHECK_FALSE(seq);
+  REQUIRE(db->find_id("r", "b2", seq).ok());
+  CHECK(seq == 2u);
+}

@@ -213,9 +213,9 @@ TEST_CASE("a replica sync that stops after a part leaves a log no later take-ove
   // n1 takes the room over again (its own log is the best) and syncs n2, its
   // new replica, in three parts; n2 stops answering after the first.
   CHECK_FALSE(take_over(w, n1, {peer(w, n2, 1), peer(w, n3)}, {peer(w, n2, 1)}));
-  CHECK(log_of(w, n2).size() == 1000);
-  // n1 is gone; n2 becomes the room's home with n3 as its replica. n2's first
-  // thousand records are not the best log: n3's whole one is.
+  CHECK(log_of(w, n2).empty()); // its first part waits, staged
+  // n1 is gone; n2 becomes the room's home with n3 as its replica: n3's whole
+  // log is the best one.
   REQUIRE(take_over(w, n2, {peer(w, n3)}, {peer(w, n3)}));
   check_acked(w, n2);
   check_acked(w, n3);
@@ -228,7 +228,7 @@ TEST_CASE("an adoption that stops after a part leaves a log no later take-over p
   // n2 becomes the home; the best log is n1's (asked first), which stops
   // answering after the first part of the pull (a pause).
   CHECK_FALSE(take_over(w, n2, {peer(w, n1, 1), peer(w, n3)}, {peer(w, n3)}));
-  CHECK(log_of(w, n2).size() == 1000);
+  CHECK(log_of(w, n2).empty()); // its first part waits, staged
   // n1 is still paused: n3 becomes the home with n2 as its replica.
   REQUIRE(take_over(w, n3, {peer(w, n2)}, {peer(w, n2)}));
   check_acked(w, n3);
@@ -290,4 +290,23 @@ TEST_CASE("two take-overs of one room on one node at once never share a ballot: 
         [&](caf::error& err) { FAIL(w.sys.render(err)); });
   }
   CHECK(appended == 1);
+}
+
+TEST_CASE("a copy that stops after a part leaves the receiver's log as it was: a longer log is "
+          "never cut short (ADR 8)") {
+  // A review's schedule: n2 takes the room over keeping its own log (now the
+  // newest writer's) and its sync to n3 stops after a part; then n1, holding
+  // the same acked log under the older ballot, adopts n2's and that stops
+  // after a part too; then n2 is gone. Applying a part at once cut n1's log
+  // to its first 1,000 records under n2's label, and the last take-over
+  // spread that cut to n3.
+  world w;
+  store_node n1{w, "n1", true}, n2{w, "n2", true}, n3{w, "n3"};
+  CHECK_FALSE(take_over(w, n2, {peer(w, n1), peer(w, n3, 1)}, {peer(w, n3, 1)}));
+  CHECK(log_of(w, n3).empty()); // the first part waits, staged
+  CHECK_FALSE(take_over(w, n1, {peer(w, n2, 1), peer(w, n3)}, {peer(w, n3)}));
+  check_acked(w, n1); // untouched by the first part of the adoption
+  REQUIRE(take_over(w, n1, {peer(w, n3)}, {peer(w, n3)}));
+  check_acked(w, n1);
+  check_acked(w, n3);
 }

@@ -245,6 +245,10 @@ struct room_replicate {
   std::string meta;
   std::vector<std::string> receipt_users;
   std::vector<uint64_t> receipt_seqs;
+  /// A copy in parts starts after `from` and changes the log only with its
+  /// `last` part (storage::room_rewrite); an append: from == after, last.
+  uint64_t from = 0;
+  bool last = true;
 };
 
 /// Directory: `(replicas_atom, room)` -> the directories of the other nodes
@@ -443,7 +447,8 @@ CHAT_INSPECT(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_
 CHAT_INSPECT(room_pull, x.room, x.after)
 CHAT_INSPECT(room_prepare, x.room, x.ballot_n, x.ballot_node)
 CHAT_INSPECT(room_promise, x.ok, x.meta)
-CHAT_INSPECT(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users, x.receipt_seqs)
+CHAT_INSPECT(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users, x.receipt_seqs,
+             x.from, x.last)
 
 #undef CHAT_INSPECT
 

@@ -115,6 +115,12 @@ struct room_rewrite {
   std::vector<message_record> records;
   room_meta meta;
   std::vector<std::pair<std::string, uint64_t>> receipts;
+  /// A copy in parts (a take-over's adoption or sync) starts after `from`
+  /// (none: `after`, a copy in one part or an append). Only its `last` part
+  /// changes the log, with every part at once; earlier parts wait in a staging
+  /// area, so a copy that stops midway leaves the log as it was (ADR 8).
+  std::optional<uint64_t> from{};
+  bool last = true;
 };
 
 struct rewrite_result {
