@@ -313,6 +313,19 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
         dev: false,
       });
     },
+    /**
+     * A stranger (node n9, data in `dataDir`) tries to join through node 1
+     * with `flags`; resolves {code, stdout, stderr} once it gives up and exits.
+     */
+    tryJoin(dataDir, flags = [], timeoutMs = 30000) {
+      return runChatd(['--dev', '--http', '127.0.0.1:0', '--data', dataDir, '--node-id', 'n9',
+        '--cluster', '127.0.0.1:0', '--join', `127.0.0.1:${clusterBase}`, '--cluster-heartbeat-ms', '200',
+        '--failure-timeout-ms', '1500', ...flags], { timeoutMs });
+    },
+    /** The members node k counts (`chat_cluster_members`). */
+    async members(k = 1) {
+      return metric(await (await fetch(`http://127.0.0.1:${httpBase + k - 1}/metrics`)).text(), 'chat_cluster_members');
+    },
     /** Stops every node; a node still running after 20 s is killed and the call throws. */
     async stop(signal = 'SIGINT') {
       if (proc.exitCode === null) proc.kill(signal);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/actors/node.hpp"
+#include "actor_config.hpp"
 #include "eventually.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
@@ -27,7 +28,7 @@ using test::client;
 struct node {
   explicit node(const std::string& dir, std::chrono::milliseconds idle = 60s,
                 std::chrono::milliseconds presence_ttl = 30s) :
-    sys(make_config()) {
+    sys(test::actor_config()) {
     std::string err;
     auto db = storage::store::open({dir, false}, err);
     REQUIRE_MESSAGE(db, err);
@@ -37,17 +38,6 @@ struct node {
     handles = actors::spawn_node(sys, opts, std::move(db));
   }
   ~node() { actors::stop_node(sys, handles); }
-
-  static caf::actor_system_config& make_config() {
-    static caf::actor_system_config* cfg = [] {
-      auto* c = new caf::actor_system_config;
-      actors::register_types(*c);
-      c->set("scheduler.max-threads", size_t{2});
-      c->set("logger.console", caf::atom("none"));
-      return c;
-    }();
-    return *cfg;
-  }
 
   caf::actor_system sys;
   actors::node_handles handles;

@@ -12,6 +12,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/actors/node.hpp"
+#include "actor_config.hpp"
 #include "room_export.hpp"
 #include "room_replication.hpp"
 #include "store_actor.hpp"
@@ -25,22 +26,11 @@ namespace {
 const std::string room = "big";
 constexpr int acked = 2500; // three parts of a copy (export_part_size)
 
-caf::actor_system_config& config() {
-  static caf::actor_system_config* cfg = [] {
-    auto* c = new caf::actor_system_config;
-    actors::register_types(*c);
-    c->set("scheduler.max-threads", size_t{2});
-    c->set("logger.console", caf::atom("none"));
-    return c;
-  }();
-  return *cfg;
-}
-
 /// One actor system; every actor a test spawns is ended with it (an actor
 /// system waits for its actors before it goes).
 struct world {
   std::vector<std::unique_ptr<test::temp_dir>> dirs; ///< gone after the system
-  caf::actor_system sys{config()};
+  caf::actor_system sys{test::actor_config()};
   std::vector<caf::actor> spawned;
   ~world() {
     for (auto& a : spawned)
