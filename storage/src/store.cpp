@@ -112,6 +112,10 @@ struct store::impl {
     uint64_t end = 0;
   };
   std::unordered_map<std::string, staged_copy> staging;
+  /// The room a retention sweep that ran out of budget goes on from (empty:
+  /// the first), so that a sweep over more rooms than its budget still
+  /// reaches the last ones instead of starting over.
+  std::string trim_cursor;
 
   // Why a write must not start now, or an empty string.
   std::string low_on_space() const {
@@ -535,7 +539,7 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
   rocksdb::WriteBatch batch;
   size_t examined = 0;
   std::unique_ptr<rocksdb::Iterator> rooms{d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_rooms])};
-  for (rooms->SeekToFirst(); rooms->Valid() && !out.more; rooms->Next()) {
+  for (rooms->Seek(d.trim_cursor); rooms->Valid() && !out.more; rooms->Next()) {
     auto meta = decode_room_meta(rooms->value().ToStringView());
     if (!meta || meta->seq == 0)
       continue;
@@ -562,6 +566,7 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       if (examined++ == budget) {
         out.more = true;
+        d.trim_cursor = room; // the next sweep goes on here
         break;
       }
       auto rec = decode_message(it->value().ToStringView());
@@ -601,6 +606,8 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
       out.rooms.emplace_back(room, trimmed);
     }
   }
+  if (!out.more)
+    d.trim_cursor.clear(); // every room seen: the next sweep starts at the first
   if (batch.Count() == 0)
     return from(rooms->status());
   // Not synced: a trim lost to a crash is done again by the next sweep.
