@@ -107,13 +107,11 @@ int run(const chat::runtime::node_config& cfg) {
       co.secrets = std::move(*secrets);
     }
     if (!cfg.cluster_tls_cert.empty()) {
-      // Checked here, so that a wrong path is one clear line, not a failed
+      // Checked here, so that a wrong file is one clear line, not a failed
       // TLS handshake with every peer later.
-      std::string pem;
-      for (auto* f : {&cfg.cluster_tls_cert, &cfg.cluster_tls_key, &cfg.cluster_tls_ca})
-        if (!read_file(*f, pem, error))
-          return fail("--cluster-tls-*: " + error);
       co.tls = {cfg.cluster_tls_cert, cfg.cluster_tls_key, cfg.cluster_tls_ca};
+      if (!chat::cluster::check_tls_files(co.tls, error))
+        return fail(error);
     }
     chat::cluster::configure(caf_cfg, co);
   }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, runChatd, startCluster, roomHomedOn, sendAcked, tempDir } from './lib.mjs';
 
@@ -61,11 +61,18 @@ test('--cluster-tls-* flags: all three or none, need --cluster, not with --fault
   const dir = tempDir();
   try {
     const tls = pki(dir, 'flags');
+    const other = pki(dir, 'other');
+    const garbage = join(dir, 'garbage.pem');
+    writeFileSync(garbage, 'not a pem file\n');
     const cases = [
       [['--cluster', '127.0.0.1:0', tls[0], tls[1]], /all three or none/],
       [[...tls], /needs --cluster/],
       [['--cluster', '127.0.0.1:0', '--fault-injection', ...tls], /cannot see inside TLS/],
-      [['--cluster', '127.0.0.1:0', '--cluster-tls-cert', join(dir, 'missing.pem'), tls[2], tls[3], tls[4], tls[5]], /cannot read/],
+      [['--cluster', '127.0.0.1:0', '--cluster-tls-cert', join(dir, 'missing.pem'), tls[2], tls[3], tls[4], tls[5]], /--cluster-tls-cert: .*missing\.pem' is not a PEM certificate chain/],
+      [['--cluster', '127.0.0.1:0', '--cluster-tls-cert', garbage, tls[2], tls[3], tls[4], tls[5]], /--cluster-tls-cert: .*is not a PEM certificate chain/],
+      [['--cluster', '127.0.0.1:0', tls[0], tls[1], '--cluster-tls-key', garbage, tls[4], tls[5]], /--cluster-tls-key: .*is not a PEM private key/],
+      [['--cluster', '127.0.0.1:0', tls[0], tls[1], '--cluster-tls-key', other[3], tls[4], tls[5]], /not the key of .*flags-cert/],
+      [['--cluster', '127.0.0.1:0', tls[0], tls[1], tls[2], tls[3], '--cluster-tls-ca', garbage], /--cluster-tls-ca: .*is not a PEM CA certificate/],
     ];
     for (const [args, why] of cases) {
       const r = await runChatd(['--dev', '--http', '127.0.0.1:0', '--data', join(dir, 'd'), ...args]);

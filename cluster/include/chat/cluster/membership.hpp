@@ -58,6 +58,12 @@ struct cluster_options {
   } tls;
 };
 
+/// Checks the TLS files before any link needs them (CAF loads them only when a
+/// connection opens, so a bad file would show only as failed handshakes): the
+/// certificate chain and key are PEM, the key belongs to the certificate, the
+/// CA file holds certificates. On failure sets `error` to a one-line reason.
+[[nodiscard]] bool check_tls_files(const cluster_options::tls_files& tls, std::string& error);
+
 /// Reads a cluster secret file: one secret per line (the current one, then
 /// optionally the one being retired), each at least 16 bytes after trimming.
 /// On failure returns nothing and sets `error` to a one-line reason.
