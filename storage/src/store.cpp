@@ -403,6 +403,13 @@ status store::commit(const write_group& group, group_result& results) {
       staged.emplace_back(req.room, std::nullopt);
     }
     records.insert(records.end(), req.records.begin(), req.records.end());
+    // What retention removed here stays removed (with its ids), whatever the
+    // copy brings; and the ids the copy writes are walked by the next sweep.
+    records.erase(std::remove_if(records.begin(), records.end(),
+                                 [&](const message_record& r) { return r.seq <= current.trimmed; }),
+                  records.end());
+    if (auto f = d.forgotten.find(req.room); f != d.forgotten.end())
+      f->second = std::min(f->second, from);
     auto meta = req.meta;
     meta.trimmed = current.trimmed; // what retention removed here
     // A part of a copy is labelled with the log's own writer, the last append

@@ -603,3 +603,32 @@ TEST_CASE("a retention sweep over more rooms than its budget goes on where it st
   for (int r = 0; r < 30; ++r)
     CHECK(seqs_of(*db, "room" + std::to_string(r)) == std::vector<uint64_t>{2});
 }
+
+TEST_CASE("a copy does not bring back what retention removed here") {
+  chat::test::temp_dir dir;
+  retention_policy p;
+  p.keep_messages = 2;
+  auto db = open_with(dir.path(), p);
+  append_at(*db, "r", {"m1", "m2", "m3", "m4"}, 1000);
+  trim_stats ts;
+  REQUIRE(db->trim(2000, 100, ts).ok());
+  REQUIRE(seqs_of(*db, "r") == std::vector<uint64_t>{3, 4});
+  room_meta now;
+  REQUIRE(db->load_room("r", now).ok());
+  REQUIRE(now.trimmed == 2);
+  // A take-over's copy from seq 0 (another node kept more).
+  std::vector<message_record> copy;
+  for (uint64_t s = 1; s <= 5; ++s)
+    copy.push_back({s, "m" + std::to_string(s), "alice", 1000, "{}", {}, {}});
+  auto meta = now;
+  meta.seq = 5;
+  write_group g;
+  g.rewrites.push_back({"r", 0, copy, meta, {}});
+  group_result res;
+  REQUIRE(db->commit(g, res).ok());
+  CHECK(res.rewrites.at(0).seq == 5u);
+  CHECK(seqs_of(*db, "r") == std::vector<uint64_t>{3, 4, 5});
+  std::optional<uint64_t> seq;
+  REQUIRE(db->find_id("r", "m1", seq).ok());
+  CHECK_FALSE(seq);
+}
