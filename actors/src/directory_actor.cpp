@@ -114,6 +114,16 @@ void apply_view(directory_self* self, uint32_t replication) {
 }
 void stop_presence(directory_self* self);
 
+// How many members (this one included) a node must reach to take a room over:
+// a majority, and enough that its prepare meets every possible replica set of
+// R nodes (Flexible Paxos: a phase-1 quorum of N - R + 1 intersects every
+// phase-2 quorum of R among N). A majority alone does not: two views can each
+// hold one (asymmetric reachability) while the room's R nodes are all outside
+// one of them (ADR 8; cluster_test, five nodes).
+size_t prepare_quorum(size_t members, size_t replication) {
+  return std::max(members / 2 + 1, members - replication + 1);
+}
+
 // The directory of the home node of `key` when that is another node, else
 // nothing (answer here). Requests already forwarded once are answered here.
 caf::actor remote_home(directory_self* self, const std::string& key, uint8_t hops) {
@@ -289,12 +299,12 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       // Members that are down still count: a node that lost its peers (or was
       // paused past the failure timeout) must not write alone.
       auto members = std::max<size_t>(st.view.members, st.view.nodes.size());
-      if (st.view.nodes.size() * 2 <= members)
+      auto needed = std::min<size_t>(opts.replication, members);
+      if (auto quorum = prepare_quorum(members, needed); st.view.nodes.size() < quorum)
         return caf::make_error(errc::room_unavailable,
                                "this node reaches " + std::to_string(st.view.nodes.size())
-                                 + " of " + std::to_string(members)
-                                 + " cluster members, not a majority");
-      auto needed = std::min<size_t>(opts.replication, members);
+                                 + " of " + std::to_string(members) + " cluster members; "
+                                 + std::to_string(quorum) + " are needed to write");
       if (owners.size() < needed)
         return caf::make_error(errc::room_unavailable,
                                "room '" + room + "': " + std::to_string(owners.size()) + " of the "

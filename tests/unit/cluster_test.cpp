@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -557,6 +558,81 @@ TEST_CASE("fencing (ADR 8): once a replica promised a newer ballot, the old home
     CHECK(h[i]["seq"] == i + 1);
   CHECK(h[0]["id"] == "first");
   CHECK(h.back()["id"] == "third");
+}
+
+TEST_CASE("five nodes, two views that each hold a majority: the node that cannot reach the "
+          "room's replicas acks nothing (its prepare could miss both)") {
+  // n1 is cut from n4 and n5 only. n1 then sees {n1, n2, n3} (3 of 5, a
+  // majority) and is the home of a room whose nodes on the whole ring are n4
+  // and n5, which still see each other and write it. A take-over by n1 would
+  // prepare n1..n3, find no log, and ack another message at seq 2.
+  cluster::fault_injector faults{11};
+  const std::vector<std::string> ids{"n1", "n2", "n3", "n4", "n5"};
+  std::map<std::string, runtime::endpoint> at;
+  for (auto& id : ids) {
+    at[id] = {"127.0.0.1", test::free_port()};
+    faults.name(id, at[id]);
+  }
+  std::map<std::string, std::unique_ptr<cluster_node>> n;
+  for (auto& id : ids) {
+    auto o = cluster_opts(id == "n1" ? std::vector<runtime::endpoint>{}
+                                     : std::vector<runtime::endpoint>{at["n1"]});
+    o.listen = at[id];
+    o.dial = faults.dialer(id);
+    n[id] = std::make_unique<cluster_node>(o, id);
+    REQUIRE_MESSAGE(n[id]->members, n[id]->start_error);
+  }
+  std::set<std::string> all(ids.begin(), ids.end());
+  REQUIRE(eventually([&] {
+    for (auto& [id, node] : n)
+      if (node->view() != all)
+        return false;
+    return true;
+  }));
+  runtime::hash_ring whole{ids}, cut{{"n1", "n2", "n3"}};
+  std::string room;
+  for (int i = 0; room.empty(); ++i) {
+    auto name = "split" + std::to_string(i);
+    auto key = runtime::hash_ring::room_key(name);
+    if (whole.owners(key, 2) == std::vector<std::string>{"n4", "n5"} && cut.owner(key) == "n1")
+      room = name;
+  }
+
+  client d{n["n4"]->sys, n["n4"]->handles, "dave"};
+  d.send(msg::cmd_join{"\"j\"", room, false, 0});
+  REQUIRE(reply_to(d, "j")["type"] == "joined");
+  seqs seen_d;
+  REQUIRE(send_acked(d, room, "before", seen_d) == 1);
+  client a{n["n1"]->sys, n["n1"]->handles, "alice"};
+  a.send(msg::cmd_join{"\"j\"", room, false, 0});
+  REQUIRE(reply_to(a, "j")["type"] == "joined");
+
+  faults.partition("n1", "n4");
+  faults.partition("n1", "n5");
+  REQUIRE(eventually([&] { return n["n1"]->view() == std::set<std::string>{"n1", "n2", "n3"}; },
+                     10s));
+  REQUIRE(eventually([&] { return n["n4"]->view() == std::set<std::string>{"n2", "n3", "n4", "n5"}; },
+                     10s));
+
+  // n1 must not take the room over: 3 answers could all miss n4 and n5.
+  for (int i = 0; i < 3; ++i) {
+    auto ref = "a" + std::to_string(i);
+    a.send(msg::cmd_send{"\"" + ref + "\"", room, ref, "{}"});
+    auto r = reply_to(a, ref);
+    CHECK_MESSAGE(r["type"] == "error", "n1 acked " << ref << " at seq " << r.value("seq", 0));
+    if (r["type"] == "error")
+      CHECK(r["code"] == "unavailable");
+  }
+  // The side that holds the room's nodes goes on.
+  CHECK(send_acked(d, room, "during", seen_d) == 2);
+
+  faults.heal();
+  REQUIRE(eventually([&] { return n["n1"]->view() == all; }, 10s));
+  seqs seen_a;
+  CHECK(send_acked(a, room, "after", seen_a) == 3);
+  CHECK(history_ids(d, room) == std::vector<std::string>{"before", "during", "after"});
+  for (auto& [id, node] : n)
+    node->members->leave(false);
 }
 
 TEST_CASE("a node restarted at its endpoint before the others noticed its end is its new "
