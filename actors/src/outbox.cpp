@@ -118,18 +118,41 @@ bool outbox::overflowed() const {
 }
 
 void outbox::release(size_t bytes) {
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    bytes_ -= bytes < bytes_ ? bytes : bytes_;
+    for (auto i = resume_.begin(); i != resume_.end();) {
+      if (!room_for(i->first)) {
+        ++i;
+        continue;
+      }
+      ready.push_back(std::move(i->second));
+      i = resume_.erase(i);
+    }
+  }
+  for (auto& f : ready)
+    f();
+}
+
+bool outbox::resume_when_room(size_t size, std::function<void()> resume) {
   std::lock_guard<std::mutex> guard{mtx_};
-  bytes_ -= bytes < bytes_ ? bytes : bytes_;
+  if (closed_ || room_for(size))
+    return false;
+  resume_.emplace_back(size, std::move(resume));
+  return true;
 }
 
 void outbox::close() {
   std::shared_ptr<outbox_waker> released;
   std::shared_ptr<outbox_waker> wake;
   std::vector<frame> dropped;
+  std::vector<std::pair<size_t, std::function<void()>>> waiting;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     closed_.store(true, std::memory_order_release);
     dropped.swap(pending_);
+    waiting.swap(resume_); // dropped, never called: nobody reads any more
     if (held_for_wait_)
       wake = waker_.lock();
     waker_.reset();
@@ -149,7 +172,11 @@ bool outbox::closed() const {
 
 bool outbox::has_room(size_t size) const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return !closed_ && !overflowed_ && (bytes_ == 0 || bytes_ + size <= max_bytes_);
+  return !closed_ && room_for(size);
+}
+
+bool outbox::room_for(size_t size) const {
+  return !overflowed_ && (bytes_ == 0 || bytes_ + size <= max_bytes_);
 }
 
 size_t outbox::queued_bytes() const {

@@ -43,8 +43,6 @@ struct relay_state {
 using relay_self = caf::stateful_actor<relay_state>;
 
 constexpr uint32_t replay_batch = 256;
-/// How long a replay waits for a full outbox to drain before it goes on.
-constexpr auto replay_pause = std::chrono::milliseconds(5);
 /// An empty relay stops after this long (a reconnecting client usually returns sooner).
 constexpr auto relay_idle = std::chrono::seconds(5);
 constexpr int max_resolve_attempts = 10;
@@ -98,12 +96,30 @@ void arm_idle_timer(relay_self* self) {
     self->delayed_send(self, relay_idle, msg::idle_atom::value, st.idle_epoch);
 }
 
+// A replay that found its member's outbox full goes on when the session has
+// written enough of it to take a frame of `size` (the outbox calls back on the
+// session's thread), not on a timer. The relay is held weakly: a member that
+// never reads keeps nothing alive.
+void wait_for_room(relay_self* self, local_member& m, caf::actor_id key, size_t size) {
+  auto generation = m.generation;
+  auto relay = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto resume = [relay, key, generation] {
+    if (auto strong = relay.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), msg::replay_atom::value, key,
+                     generation);
+  };
+  if (!m.out->resume_when_room(size, resume) && !m.out->closed())
+    self->send(self, msg::replay_atom::value, key, generation); // room came meanwhile
+}
+
 // Tells a member that its replay goes on from `first` (what came before was
-// removed by retention); false when its outbox has no room for that now.
-bool notice_trimmed(local_member& m, const std::string& room, uint64_t first) {
-  auto notice = trimmed_event(room, first);
-  if (!m.out->has_room(notice.size()))
+// removed by retention); false (and waits for room) when its outbox is full.
+bool notice_trimmed(relay_self* self, local_member& m, caf::actor_id key, uint64_t first) {
+  auto notice = trimmed_event(self->state.room, first);
+  if (!m.out->has_room(notice.size())) {
+    wait_for_room(self, m, key, notice.size());
     return false;
+  }
   m.out->push(notice, frame_kind::stored);
   m.delivered = first - 1;
   return true;
@@ -113,20 +129,17 @@ bool notice_trimmed(local_member& m, const std::string& room, uint64_t first) {
 // recent frames when they reach back far enough, else from the room in batches.
 // Live fan-out skips the member until then, so the replay and the live messages
 // never interleave. The replay never overflows the member's outbox: when it is
-// full, the replay pauses and resumes shortly after from where it stopped.
+// full, the replay pauses and resumes from where it stopped once there is room.
 void catch_up(relay_self* self, caf::actor_id key) {
   auto& st = self->state;
   auto i = st.members.find(key);
   if (i == st.members.end())
     return;
   auto& m = i->second;
-  auto pause = [&] {
-    self->delayed_send(self, replay_pause, msg::replay_atom::value, key, m.generation);
-  };
   // A replay from before what retention keeps starts with a notice of where
   // the log now starts (docs/protocol.md), never with removed messages.
-  if (m.delivered < m.trimmed && !notice_trimmed(m, st.room, m.trimmed + 1))
-    return pause();
+  if (m.delivered < m.trimmed && !notice_trimmed(self, m, key, m.trimmed + 1))
+    return;
   if (m.delivered >= st.seq) {
     m.live = true;
     return;
@@ -138,7 +151,7 @@ void catch_up(relay_self* self, caf::actor_id key) {
       if (seq != m.delivered + 1)
         break; // the recent frames have a hole: fetch the rest
       if (!m.out->has_room(f.size()))
-        return pause();
+        return wait_for_room(self, m, key, f.size());
       m.out->push(f, frame_kind::stored);
       m.delivered = seq;
     }
@@ -158,17 +171,13 @@ void catch_up(relay_self* self, caf::actor_id key) {
         auto& m = i->second;
         // Retention removed more since the join: the same notice.
         auto first = xs.empty() ? st.seq + 1 : xs.front().seq;
-        if (first > m.delivered + 1 && !notice_trimmed(m, st.room, first)) {
-          self->delayed_send(self, replay_pause, msg::replay_atom::value, key, generation);
+        if (first > m.delivered + 1 && !notice_trimmed(self, m, key, first))
           return;
-        }
         for (auto& x : xs) {
           if (x.seq <= m.delivered)
             continue;
-          if (!m.out->has_room(x.frame.size())) {
-            self->delayed_send(self, replay_pause, msg::replay_atom::value, key, generation);
-            return;
-          }
+          if (!m.out->has_room(x.frame.size()))
+            return wait_for_room(self, m, key, x.frame.size());
           m.out->push(x.frame, frame_kind::stored);
           m.delivered = x.seq;
         }

@@ -138,3 +138,34 @@ TEST_CASE("wake_when_done: a paused consumer is held and woken once enough comma
   CHECK(box.closed());
   CHECK(alive.expired());
 }
+
+TEST_CASE("resume_when_room: producers waiting for room resume once the consumer wrote enough") {
+  outbox out{100};
+  auto f = ok_event("");
+  auto size = f.size();
+  CHECK_FALSE(out.resume_when_room(size, [] { FAIL("called with room to spare"); }));
+  auto k = 100 / size; // frames that fit; one more does not
+  REQUIRE(k >= 3);
+  for (size_t i = 0; i < k; ++i)
+    REQUIRE(out.push(f, frame_kind::stored));
+  REQUIRE_FALSE(out.has_room(size));
+  int a = 0, b = 0;
+  CHECK(out.resume_when_room(size, [&] { ++a; })); // two rooms' replays
+  CHECK(out.resume_when_room(size * 3, [&] { ++b; }));
+  std::vector<frame> taken;
+  out.take(taken);
+  out.release(size); // room for one frame, not for three
+  CHECK(a == 1);
+  CHECK(b == 0);
+  out.release(size);
+  CHECK(b == 0);
+  out.release(size);
+  CHECK(b == 1);
+  out.release(size);
+  CHECK((a == 1 && b == 1)); // once each
+  CHECK(out.resume_when_room(size * k, [&] { ++a; }));
+  out.close();
+  out.release(size);
+  CHECK(a == 1); // dropped by close, never called
+  CHECK_FALSE(out.resume_when_room(1, [] {}));
+}

@@ -25,8 +25,10 @@ using namespace std::chrono_literals;
 /// One test client: a connection actor and the frames that reach its outbox.
 class client {
 public:
-  client(caf::actor_system& sys, const actors::node_handles& node, std::string user) :
-    out_(std::make_shared<actors::outbox>(64 << 20)) {
+  /// `outbox_bytes`: the bound of its outbox (a session's is 1 MiB by default).
+  client(caf::actor_system& sys, const actors::node_handles& node, std::string user,
+         size_t outbox_bytes = 64 << 20) :
+    out_(std::make_shared<actors::outbox>(outbox_bytes)) {
     // The outbox outlives this client (the connection actor holds it until it
     // has seen `closed`): its waker must not reach into a destroyed client.
     out_->set_waker([cv = cv_] { cv->notify_all(); });

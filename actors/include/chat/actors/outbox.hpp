@@ -89,6 +89,13 @@ public:
   /// can wait, such as a replay, instead of overflowing the queue).
   [[nodiscard]] bool has_room(size_t size) const;
 
+  /// Calls `resume` (once, from the consumer's thread, outside the lock) when
+  /// the consumer released bytes and a frame of `size` bytes would be accepted.
+  /// Several producers may wait (one replay per room the connection joined).
+  /// Returns false (and keeps nothing) when there is room already or the outbox
+  /// is closed; `close()` drops what waits without calling it.
+  [[nodiscard]] bool resume_when_room(size_t size, std::function<void()> resume);
+
 private:
   mutable std::mutex mtx_;
   std::vector<frame> pending_;
@@ -104,6 +111,10 @@ private:
   bool held_for_wait_ = false; ///< owned_waker_ is the consumer kept for wake_when_done
   std::atomic<uint64_t> done_{0};
   std::atomic<uint64_t> wake_at_{0}; ///< 0: nobody waits for commands to finish
+  /// Producers waiting for room (resume_when_room): the size each waits for.
+  std::vector<std::pair<size_t, std::function<void()>>> resume_;
+
+  [[nodiscard]] bool room_for(size_t size) const; // under the lock
 
   void wake_consumer();
 };
