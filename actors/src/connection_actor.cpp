@@ -255,7 +255,7 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
 
 void not_joined(connection_self* self, const reply_out& to, const std::string& ref,
                 const std::string& room) {
-  push_reply(self, to, error_event(ref, "not_joined", "not joined to room '" + room + "'"));
+  push_reply(self, to, error_event(ref, wire_error::not_joined, "not joined to room '" + room + "'"));
 }
 
 // The joined room's actor, or nothing after answering not_joined.
@@ -277,7 +277,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_join& cmd) {
   bool fresh = st.find_joined(cmd.room) == st.joined.end();
   if (fresh && st.joined.size() + st.joining >= max_rooms_per_connection)
     return push_reply(self, to,
-                      error_event(cmd.ref, "forbidden",
+                      error_event(cmd.ref, wire_error::forbidden,
                                   "a connection may be in at most "
                                     + std::to_string(max_rooms_per_connection)
                                     + " rooms; leave one first"));

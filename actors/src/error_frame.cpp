@@ -26,18 +26,18 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
         static std::atomic<uint64_t> counter{0};
         auto id = "e" + std::to_string(++counter);
         spdlog::error("internal error {}: {}", id, sys.render(err));
-        return error_event(ref, "internal", "internal error, correlation id " + id);
+        return error_event(ref, wire_error::internal, "internal error, correlation id " + id);
       }
       case errc::not_joined:
-        return error_event(ref, "not_joined", detail("not joined to the room"));
+        return error_event(ref, wire_error::not_joined, detail("not joined to the room"));
       case errc::bad_argument:
-        return error_event(ref, "bad_request", detail("bad argument"));
+        return error_event(ref, wire_error::bad_request, detail("bad argument"));
       case errc::not_found:
-        return error_event(ref, "not_found", detail("not found"));
+        return error_event(ref, wire_error::not_found, detail("not found"));
       case errc::overloaded:
-        return error_event(ref, "overloaded", detail("overloaded; retry with the same id"));
+        return error_event(ref, wire_error::overloaded, detail("overloaded; retry with the same id"));
       case errc::storage_full:
-        return error_event(ref, "unavailable",
+        return error_event(ref, wire_error::unavailable,
                            "the node cannot store anything now (storage full or failing); "
                            "retry with the same id",
                            storage_retry_ms);
@@ -47,7 +47,7 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
     }
   }
   // A failover takes a failure timeout or two; a retry a little later is likely to land.
-  return error_event(ref, "unavailable", "the room is not reachable right now; retry",
+  return error_event(ref, wire_error::unavailable, "the room is not reachable right now; retry",
                      unavailable_retry_ms);
 }
 

@@ -260,18 +260,27 @@ frame pong_event(std::string_view ref) {
   return w.finish();
 }
 
-frame error_event(std::string_view ref, std::string_view code, std::string_view message) {
+namespace {
+frame write_error(std::string_view ref, wire_error code, std::string_view message,
+                  const int64_t* retry_after_ms) {
   json_writer w;
-  w.key("type").str("error").ref(ref).key("code").str(code).key("message").str(message);
-  return w.finish();
+  w.key("type").str("error").ref(ref).key("code").str(wire_name(code));
+  w.key("message").str(message);
+  if (retry_after_ms != nullptr)
+    w.key("retry_after_ms").num(*retry_after_ms);
+  auto f = w.finish();
+  f.set_error(code);
+  return f;
+}
+} // namespace
+
+frame error_event(std::string_view ref, wire_error code, std::string_view message) {
+  return write_error(ref, code, message, nullptr);
 }
 
-frame error_event(std::string_view ref, std::string_view code, std::string_view message,
+frame error_event(std::string_view ref, wire_error code, std::string_view message,
                   int64_t retry_after_ms) {
-  json_writer w;
-  w.key("type").str("error").ref(ref).key("code").str(code).key("message").str(message);
-  w.key("retry_after_ms").num(retry_after_ms);
-  return w.finish();
+  return write_error(ref, code, message, &retry_after_ms);
 }
 
 } // namespace chat::actors

@@ -47,8 +47,9 @@ struct reader {
   const json& obj;
   std::string ref;
 
-  command_error fail(std::string message, std::string code = "bad_request") const {
-    return command_error{ref, std::move(code), std::move(message)};
+  command_error fail(std::string message,
+                     actors::wire_error code = actors::wire_error::bad_request) const {
+    return command_error{ref, code, std::move(message)};
   }
 
   // A required string field.
@@ -124,7 +125,7 @@ std::variant<command, command_error> parse_object(const json& obj) {
       return r.fail("'body' is required");
     cmd.body = body->dump();
     if (cmd.body.size() > max_body_bytes)
-      return r.fail("'body' is larger than 64 KiB", "too_large");
+      return r.fail("'body' is larger than 64 KiB", actors::wire_error::too_large);
     return cmd;
   }
   if (*type == "history") {
@@ -190,7 +191,7 @@ std::variant<command, command_error> parse_object(const json& obj) {
       return r.fail("'data' is required");
     cmd.data = data->dump();
     if (cmd.data.size() > max_signal_bytes)
-      return r.fail("'data' is larger than 64 KiB", "too_large");
+      return r.fail("'data' is larger than 64 KiB", actors::wire_error::too_large);
     return cmd;
   }
   if (*type == "auth") {
@@ -225,10 +226,10 @@ std::string check_history_window(const msg::cmd_history& cmd, bool has_before) {
 std::variant<msg::cmd_send, command_error> parse_publish(std::string_view text,
                                                         std::string room) {
   if (too_deep(text))
-    return command_error{{}, "bad_request", "JSON nested deeper than 32 levels"};
+    return command_error{{}, actors::wire_error::bad_request, "JSON nested deeper than 32 levels"};
   auto doc = json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
-    return command_error{{}, "bad_request", "body must be a JSON object {\"id\":..,\"body\":..}"};
+    return command_error{{}, actors::wire_error::bad_request, "body must be a JSON object {\"id\":..,\"body\":..}"};
   doc["type"] = "send";
   doc["room"] = std::move(room);
   auto parsed = parse_object(doc);
@@ -239,12 +240,12 @@ std::variant<msg::cmd_send, command_error> parse_publish(std::string_view text,
 
 std::variant<command, command_error> parse_command(std::string_view text) {
   if (too_deep(text))
-    return command_error{{}, "bad_request", "JSON nested deeper than 32 levels"};
+    return command_error{{}, actors::wire_error::bad_request, "JSON nested deeper than 32 levels"};
   auto doc = json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded())
-    return command_error{{}, "bad_request", "frame is not valid JSON"};
+    return command_error{{}, actors::wire_error::bad_request, "frame is not valid JSON"};
   if (!doc.is_object())
-    return command_error{{}, "bad_request", "frame must be a JSON object"};
+    return command_error{{}, actors::wire_error::bad_request, "frame must be a JSON object"};
   return parse_object(doc);
 }
 

@@ -17,11 +17,8 @@ template <class... Fs>
 overload(Fs...) -> overload<Fs...>;
 
 actors::frame rate_limited_event(const std::string& ref, int64_t retry_after) {
-  actors::json_writer w;
-  w.key("type").str("error").ref(ref).key("code").str("rate_limited");
-  w.key("message").str("too many commands; retry later");
-  w.key("retry_after_ms").num(retry_after);
-  return w.finish();
+  return actors::error_event(ref, actors::wire_error::rate_limited,
+                             "too many commands; retry later", retry_after);
 }
 
 } // namespace
@@ -36,11 +33,11 @@ std::optional<actors::frame> screen_command(command& cmd, const identity& who,
       || !users.take(who.user, retry_after))
     return rate_limited_event(std::visit([](auto& x) { return x.ref; }, cmd), retry_after);
   auto forbidden = [](const std::string& ref, const std::string& room) {
-    return actors::error_event(ref, "forbidden", "not allowed in room '" + room + "'");
+    return actors::error_event(ref, actors::wire_error::forbidden, "not allowed in room '" + room + "'");
   };
   return std::visit(overload{
                       [&](cmd_auth& x) -> std::optional<actors::frame> {
-                        return actors::error_event(x.ref, "bad_request",
+                        return actors::error_event(x.ref, actors::wire_error::bad_request,
                                                    "already authenticated");
                       },
                       [&](msg::cmd_join& x) -> std::optional<actors::frame> {

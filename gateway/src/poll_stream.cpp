@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/events.hpp"
+#include "http_status.hpp"
 
 namespace chat::gateway {
 
@@ -12,9 +13,9 @@ using boost::system::error_code;
 
 namespace {
 
-poll_stream::result error_result(unsigned status, std::string_view code, std::string_view why) {
+poll_stream::result error_result(actors::wire_error code, std::string_view why) {
   auto f = actors::error_event("", code, why);
-  return {status, std::string{f.json()}};
+  return {http_status_for(code), std::string{f.json()}};
 }
 
 } // namespace
@@ -46,13 +47,13 @@ void poll_stream::wait(uint64_t count, std::chrono::milliseconds timeout, reply_
 
 void poll_stream::on_wait(uint64_t count, std::chrono::milliseconds timeout, reply_fn done) {
   if (closed_)
-    return done(error_result(400, "bad_request", "stale cursor: the stream is closed; poll "
+    return done(error_result(actors::wire_error::bad_request, "stale cursor: the stream is closed; poll "
                                                  "again without a cursor (rooms, since)"));
   if (count < confirmed_)
-    return done(error_result(400, "bad_request",
+    return done(error_result(actors::wire_error::bad_request,
                              "stale cursor: a later cursor of this stream was already used"));
   if (count > issued_)
-    return done(error_result(400, "bad_request", "invalid cursor: ahead of the stream"));
+    return done(error_result(actors::wire_error::bad_request, "invalid cursor: ahead of the stream"));
   for (; confirmed_ < count; ++confirmed_) {
     out_->release(unconfirmed_.front().size());
     unconfirmed_.pop_front();
@@ -80,7 +81,7 @@ void poll_stream::drain() {
     return;
   if (!out_->take(taken_)) {
     spdlog::info("poll: '{}' cannot keep up, closing (slow_consumer)", who().user);
-    return finish(400, "bad_request",
+    return finish(actors::wire_error::bad_request,
                   "stale cursor: the stream fell too far behind (slow_consumer); poll again "
                   "without a cursor (rooms, since)");
   }
@@ -107,17 +108,17 @@ void poll_stream::arm_expiry() {
   expiry_.expires_after(idle_timeout);
   expiry_.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec && !self->waiter_)
-      self->finish(400, "bad_request", "expired");
+      self->finish(actors::wire_error::bad_request, "expired");
   });
 }
 
 void poll_stream::close_async(uint16_t, std::string reason) {
   asio::post(strand_, [self = shared_from_this(), reason] {
-    self->finish(503, "unavailable", reason);
+    self->finish(actors::wire_error::unavailable, reason);
   });
 }
 
-void poll_stream::finish(unsigned status, std::string code, std::string why) {
+void poll_stream::finish(actors::wire_error code, std::string why) {
   if (closed_)
     return;
   closed_ = true;
@@ -128,7 +129,7 @@ void poll_stream::finish(unsigned status, std::string code, std::string why) {
   if (waiter_) {
     auto done = std::move(waiter_);
     waiter_ = nullptr;
-    done(error_result(status, code, why));
+    done(error_result(code, why));
   }
 }
 

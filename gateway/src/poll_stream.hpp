@@ -52,7 +52,7 @@ private:
   void drain();
   void answer();
   void arm_expiry();
-  void finish(unsigned status, std::string code, std::string why);
+  void finish(actors::wire_error code, std::string why);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::steady_timer hold_;

@@ -74,7 +74,7 @@ void stream_session::call(command cmd, std::function<void(actors::frame)> done) 
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopped_)
       answer = actors::error_event(std::visit([](auto& x) { return x.ref; }, cmd),
-                                   "unavailable", "the stream is closed; open it again");
+                                   actors::wire_error::unavailable, "the stream is closed; open it again");
     else
       answer = screen_command(cmd, who_, commands_, state_->user_commands);
   }

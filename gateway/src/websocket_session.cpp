@@ -159,7 +159,7 @@ bool websocket_session::handle(const ws_reader::event& ev) {
       handle_text(ev.payload);
       break;
     case ws_reader::kind::binary:
-      reply(actors::error_event("", "bad_request", "binary frames are not supported"));
+      reply(actors::error_event("", actors::wire_error::bad_request, "binary frames are not supported"));
       if (++bad_in_row_ >= max_bad_in_row)
         close(close_code::policy, "too many bad frames");
       break;
@@ -189,7 +189,7 @@ void websocket_session::handle_text(std::string_view text) {
     return authenticate(parsed);
   if (auto* err = std::get_if<command_error>(&parsed)) {
     reply(actors::error_event(err->ref, err->code, err->message));
-    if (err->code == "bad_request" && ++bad_in_row_ >= max_bad_in_row)
+    if (err->code == actors::wire_error::bad_request && ++bad_in_row_ >= max_bad_in_row)
       close(close_code::policy, "too many bad frames");
     return;
   }

@@ -18,7 +18,7 @@ command_error bad(std::string_view text, std::string code = "bad_request") {
   auto r = parse_command(text);
   auto* err = std::get_if<command_error>(&r);
   REQUIRE_MESSAGE(err != nullptr, text);
-  CHECK(err->code == code);
+  CHECK(actors::wire_name(err->code) == code);
   CHECK_FALSE(err->message.empty());
   return *err;
 }

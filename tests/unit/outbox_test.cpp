@@ -25,7 +25,7 @@ TEST_CASE("frames carry a WebSocket header in front of the shared JSON") {
 }
 
 TEST_CASE("strings are escaped, refs echoed verbatim") {
-  auto f = error_event("\"r-1\"", "bad_request", "quote \" slash \\ nl \n ctl \x01");
+  auto f = error_event("\"r-1\"", wire_error::bad_request, "quote \" slash \\ nl \n ctl \x01");
   CHECK(
     f.json()
     == R"({"type":"error","ref":"r-1","code":"bad_request","message":"quote \" slash \\ nl \n ctl \u0001"})");

@@ -79,10 +79,10 @@ presence_state_event(std::string_view ref,
                                   const std::vector<storage::message_record>& msgs);
 [[nodiscard]] frame ok_event(std::string_view ref);
 [[nodiscard]] frame pong_event(std::string_view ref);
-[[nodiscard]] frame error_event(std::string_view ref, std::string_view code,
-                                std::string_view message);
+/// An error frame; it carries `code` as a value too (frame::error()).
+[[nodiscard]] frame error_event(std::string_view ref, wire_error code, std::string_view message);
 /// The same with a `retry_after_ms` field (additive): when to try again.
-frame error_event(std::string_view ref, std::string_view code, std::string_view message,
-                  int64_t retry_after_ms);
+[[nodiscard]] frame error_event(std::string_view ref, wire_error code, std::string_view message,
+                                int64_t retry_after_ms);
 
 } // namespace chat::actors

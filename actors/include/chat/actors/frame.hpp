@@ -9,6 +9,8 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "chat/actors/wire_error.hpp"
+
 namespace chat::actors {
 
 /// One outbound event, serialized once and shared by every local recipient.
@@ -31,6 +33,11 @@ public:
   }
 
   [[nodiscard]] size_t size() const noexcept { return buf_->size() - offset_; }
+
+  /// The error code of an error frame (`none` for any other).
+  [[nodiscard]] wire_error error() const noexcept { return error_; }
+  /// Marks a frame just written as an error frame with `code` (error_event does).
+  void set_error(wire_error code) noexcept { error_ = code; }
   [[nodiscard]] explicit operator bool() const noexcept { return buf_ != nullptr; }
 
   /// Space reserved in front of the payload for the largest frame header.
@@ -46,18 +53,22 @@ public:
 private:
   std::shared_ptr<const std::string> buf_;
   uint8_t offset_ = 0;
+  wire_error error_ = wire_error::none; // in the padding after offset_: no extra bytes
 };
 
-/// Crosses nodes as its JSON text; the receiving node frames it again, once,
-/// and shares it among its local recipients like any other frame.
+/// Crosses nodes as its JSON text and error code; the receiving node frames it
+/// again, once, and shares it among its local recipients like any other frame.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, frame& x) {
   std::string json = x ? std::string{x.json()} : std::string{};
+  auto code = static_cast<uint8_t>(x.error());
   auto load = caf::meta::load_callback([&]() -> caf::error {
     x = json.empty() ? frame{} : frame::from_json(json);
+    x.set_error(code <= static_cast<uint8_t>(last_wire_error) ? static_cast<wire_error>(code)
+                                                               : wire_error::internal);
     return caf::none;
   });
-  return f(caf::meta::type_name("chat::frame"), json, load);
+  return f(caf::meta::type_name("chat::frame"), json, code, load);
 }
 
 } // namespace chat::actors

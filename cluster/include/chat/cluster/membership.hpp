@@ -20,8 +20,9 @@ namespace chat::cluster {
 /// Nodes of another protocol version are refused at the handshake. 2: the
 /// hello carries the cluster-secret challenge. 3: a room's log is copied in
 /// staged parts (room_replicate's `from` and `last`), accepted by the replica,
-/// and `room_joined` says what retention removed.
-inline constexpr uint32_t protocol_version = 3;
+/// and `room_joined` says what retention removed. 4: a frame carries its error
+/// code next to its JSON.
+inline constexpr uint32_t protocol_version = 4;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "chat/actors/commands.hpp"
+#include "chat/actors/wire_error.hpp"
 
 namespace chat::gateway {
 
@@ -46,7 +47,7 @@ using command = variant_of<msg::actor_commands, cmd_ping, cmd_auth>::type;
 /// Why a frame was refused: a protocol error code and a human message.
 struct command_error {
   std::string ref; ///< the frame's ref when it could be read, else empty
-  std::string code;
+  actors::wire_error code = actors::wire_error::bad_request;
   std::string message;
 };
 

@@ -1,0 +1,37 @@
+#include "chat/actors/events.hpp"
+#include "http_exchange.hpp"
+#include "http_status.hpp"
+
+namespace chat::gateway {
+
+http_reply json_reply(http::status status, std::string body) {
+  http_reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+http_reply error_reply(actors::wire_error code, std::string_view message,
+                       std::optional<http::status> status) {
+  std::string body = R"({"type":"error","code":)";
+  actors::append_json_string(body, actors::wire_name(code));
+  body += R"(,"message":)";
+  actors::append_json_string(body, message);
+  body += '}';
+  return json_reply(status ? *status : static_cast<http::status>(http_status_for(code)),
+                    std::move(body));
+}
+
+http_reply frame_reply(const actors::frame& f) {
+  return json_reply(static_cast<http::status>(http_status_for(f.error())), std::string{f.json()});
+}
+
+http_reply refusal_reply(const refusal& no, int64_t retry_s) {
+  if (!no.per_client)
+    return error_reply(actors::wire_error::overloaded, no.why);
+  auto r = error_reply(actors::wire_error::rate_limited, no.why);
+  r.headers.emplace_back(http::field::retry_after, std::to_string(retry_s));
+  return r;
+}
+
+} // namespace chat::gateway

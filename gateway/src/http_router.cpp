@@ -1,0 +1,126 @@
+#include "http_router.hpp"
+
+#include <algorithm>
+
+#include <boost/beast/http.hpp>
+
+#include "chat/gateway/codec.hpp"
+#include "http_credentials.hpp"
+#include "rest_handlers.hpp"
+#include "stream_handlers.hpp"
+
+namespace chat::gateway {
+
+namespace {
+
+using actors::wire_error;
+
+using handler = void (*)(http_exchange&, const request&, const target&);
+
+struct route_entry {
+  std::string_view path;
+  credentials need;
+  handler run;
+};
+
+// Every endpoint with a fixed path, and what it needs of the caller.
+constexpr route_entry routes[] = {
+  {"/ws", credentials::optional, streams::websocket},
+  {"/sse", credentials::required, streams::sse},
+  {"/poll", credentials::required, streams::poll},
+  {"/rpc", credentials::required, streams::rpc},
+  {"/", credentials::none, rest::index_page},
+  {"/index.html", credentials::none, rest::index_page},
+  {"/client.js", credentials::none, rest::client_js},
+  {"/metrics", credentials::none, rest::metrics},
+  {"/healthz", credentials::none, rest::health},
+  {"/readyz", credentials::none, rest::health},
+  {"/debug/faults", credentials::none, rest::fault_control},
+};
+
+using room_handler = void (*)(http_exchange&, const request&, const target&, std::string);
+
+// /api/rooms/{room}/{what}: REST credentials (a token, or anonymous reads in
+// --dev mode), and a room name checked here, once.
+constexpr std::string_view rooms_prefix = "/api/rooms/";
+constexpr std::pair<std::string_view, room_handler> room_routes[] = {
+  {"presence", rest::presence},
+  {"messages", rest::messages},
+};
+
+// CORS preflight: allowed only for origins in --allowed-origins.
+void preflight(http_exchange& ex) {
+  if (ex.cors_origin.empty())
+    return ex.reply(error_reply(wire_error::forbidden, "origin not allowed"));
+  http_reply r;
+  r.status = http::status::no_content;
+  r.content_type = {};
+  r.headers = {{http::field::access_control_allow_methods, "GET, POST, OPTIONS"},
+               {http::field::access_control_allow_headers, "Authorization, Content-Type"},
+               {http::field::access_control_max_age, "600"}};
+  ex.reply(std::move(r));
+}
+
+// A user's HTTP requests draw on the bucket its commands do (a kept-alive
+// connection costs no new handshakes); answers 429 with Retry-After otherwise.
+bool charge_user(http_exchange& ex) {
+  int64_t retry_after = 0;
+  if (ex.state->user_commands.take(ex.caller->user, retry_after))
+    return true;
+  auto r = error_reply(wire_error::rate_limited, "too many requests from this user");
+  r.headers.emplace_back(http::field::retry_after, std::to_string((retry_after + 999) / 1000));
+  ex.reply(std::move(r));
+  return false;
+}
+
+void room_route(http_exchange& ex, const request& req, const target& t) {
+  auto rest = std::string_view{t.path}.substr(rooms_prefix.size());
+  auto slash = rest.find('/');
+  if (slash != std::string_view::npos)
+    for (auto& [what, run] : room_routes)
+      if (rest.substr(slash + 1) == what) {
+        auto room = std::string{rest.substr(0, slash)};
+        if (!valid_room_name(room))
+          return ex.reply(
+            error_reply(wire_error::bad_request, "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
+        return run(ex, req, t, std::move(room));
+      }
+  ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t.path));
+}
+
+} // namespace
+
+void route(http_exchange& ex, request req) {
+  ex.cors_origin.clear();
+  if (auto origin = req.find(http::field::origin); origin != req.end()) {
+    std::string o{origin->value().data(), origin->value().size()};
+    auto& allowed = ex.state->opts.allowed_origins;
+    if (std::find(allowed.begin(), allowed.end(), o) != allowed.end())
+      ex.cors_origin = std::move(o);
+  }
+  if (req.method() == http::verb::options)
+    return preflight(ex);
+  auto t = parse_target(std::string_view{req.target().data(), req.target().size()});
+  if (!t)
+    return ex.reply(error_reply(wire_error::bad_request, "malformed request target"));
+  auto entry = std::find_if(std::begin(routes), std::end(routes),
+                            [&](const route_entry& r) { return r.path == t->path; });
+  bool rooms = t->path.compare(0, rooms_prefix.size(), rooms_prefix) == 0;
+  auto need = entry != std::end(routes) ? entry->need
+                                         : (rooms ? credentials::rest : credentials::none);
+  // Who asks comes before anything else about the request: a client without
+  // valid credentials learns nothing of its shape (no 400 before the 401).
+  if (!identify(ex, req, *t, need))
+    return;
+  // /ws and /rpc are charged per command instead.
+  if (ex.caller && !ex.caller->user.empty() && t->path != "/ws" && t->path != "/rpc"
+      && !charge_user(ex))
+    return;
+  if (entry != std::end(routes))
+    return entry->run(ex, req, *t);
+  if (rooms)
+    return room_route(ex, req, *t);
+  ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t->path));
+}
+
+} // namespace chat::gateway
