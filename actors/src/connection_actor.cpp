@@ -492,7 +492,7 @@ struct never_sent {};
 // does not compile).
 template <class... Cmds>
 bool any_command(connection_self* self, caf::type_erased_tuple& xs,
-                 msg::command_list<Cmds...>) {
+                 msg::type_list<Cmds...>) {
   return (command<Cmds>(self, xs) || ...);
 }
 

@@ -15,49 +15,16 @@
 
 namespace chat::actors {
 
+namespace {
+template <class... Ts>
+void register_all(caf::actor_system_config& cfg, msg::type_list<Ts...>) {
+  (cfg.add_message_type<Ts>(msg::wire_name<Ts>::value), ...);
+}
+} // namespace
+
 void register_types(caf::actor_system_config& cfg) {
-  cfg.add_message_type<msg::cmd_join>("chat::msg::cmd_join");
-  cfg.add_message_type<msg::cmd_leave>("chat::msg::cmd_leave");
-  cfg.add_message_type<msg::cmd_send>("chat::msg::cmd_send");
-  cfg.add_message_type<msg::cmd_history>("chat::msg::cmd_history");
-  cfg.add_message_type<msg::cmd_typing>("chat::msg::cmd_typing");
-  cfg.add_message_type<msg::cmd_read>("chat::msg::cmd_read");
-  cfg.add_message_type<msg::cmd_presence>("chat::msg::cmd_presence");
-  cfg.add_message_type<msg::cmd_signal>("chat::msg::cmd_signal");
-  // Everything that crosses nodes (see messages.hpp).
-  cfg.add_message_type<frame>("chat::frame");
-  cfg.add_message_type<msg::room_join>("chat::msg::room_join");
-  cfg.add_message_type<msg::room_joined>("chat::msg::room_joined");
-  cfg.add_message_type<msg::room_leave>("chat::msg::room_leave");
-  cfg.add_message_type<msg::room_post>("chat::msg::room_post");
-  cfg.add_message_type<msg::post_result>("chat::msg::post_result");
-  cfg.add_message_type<msg::room_typing>("chat::msg::room_typing");
-  cfg.add_message_type<msg::room_fetch>("chat::msg::room_fetch");
-  cfg.add_message_type<msg::seq_frame>("chat::msg::seq_frame");
-  cfg.add_message_type<msg::seq_frames>("chat::msg::seq_frames");
-  cfg.add_message_type<msg::relay_msg>("chat::msg::relay_msg");
-  cfg.add_message_type<msg::relay_event>("chat::msg::relay_event");
-  cfg.add_message_type<msg::relay_unicast>("chat::msg::relay_unicast");
-  cfg.add_message_type<std::vector<caf::actor_id>>("std::vector<caf::actor_id>");
-  cfg.add_message_type<msg::resolve_room>("chat::msg::resolve_room");
-  cfg.add_message_type<msg::find_room>("chat::msg::find_room");
-  cfg.add_message_type<msg::resolve_user>("chat::msg::resolve_user");
-  cfg.add_message_type<msg::read_history>("chat::msg::read_history");
-  cfg.add_message_type<msg::room_read>("chat::msg::room_read");
-  cfg.add_message_type<msg::room_signal>("chat::msg::room_signal");
-  cfg.add_message_type<msg::presence_heartbeat>("chat::msg::presence_heartbeat");
-  cfg.add_message_type<msg::presence_disconnect>("chat::msg::presence_disconnect");
-  cfg.add_message_type<msg::presence_watch>("chat::msg::presence_watch");
-  cfg.add_message_type<msg::presence_unwatch>("chat::msg::presence_unwatch");
-  cfg.add_message_type<msg::presence_query>("chat::msg::presence_query");
-  cfg.add_message_type<msg::presence_info>("chat::msg::presence_info");
-  cfg.add_message_type<msg::presence_event>("chat::msg::presence_event");
-  cfg.add_message_type<msg::room_import>("chat::msg::room_import");
-  cfg.add_message_type<msg::room_pull>("chat::msg::room_pull");
-  cfg.add_message_type<msg::room_prepare>("chat::msg::room_prepare");
-  cfg.add_message_type<msg::room_promise>("chat::msg::room_promise");
-  cfg.add_message_type<msg::room_replicate>("chat::msg::room_replicate");
-  cfg.add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
+  register_all(cfg, msg::actor_commands{});
+  register_all(cfg, msg::node_types{});
   cfg.add_error_category(caf::atom("chat"),
                          [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                            auto text = "chat::" + to_string(static_cast<errc>(code));

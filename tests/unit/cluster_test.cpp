@@ -16,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/events.hpp"
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/hash_ring.hpp"
 #include "chat/cluster/fault_injector.hpp"
@@ -217,15 +218,37 @@ struct two_members {
   seqs seen_b;
 };
 
+// `x` as a message through the system's serializer, as the middleman sends
+// it: a type that register_types does not know fails here (on an untyped
+// handle CAF 0.17 would drop such a message without a word).
+std::set<std::string> round_tripped; ///< the wire names round_trip has seen
+
 template <class T>
 T round_trip(caf::actor_system& sys, T x) {
+  INFO("type " << std::string{msg::wire_name<T>::value});
+  round_tripped.insert(msg::wire_name<T>::value);
+  auto m = caf::make_message(std::move(x));
   std::vector<char> buf;
   caf::binary_serializer sink{sys, buf};
-  REQUIRE_FALSE(sink(x));
-  T y;
+  REQUIRE_FALSE(sink(m));
+  caf::message y;
   caf::binary_deserializer source{sys, buf};
   REQUIRE_FALSE(source(y));
-  return y;
+  REQUIRE_MESSAGE(y.match_elements<T>(), "read back as " << caf::to_string(y));
+  return y.get_as<T>(0);
+}
+
+template <class... Ts>
+void round_trip_all(caf::actor_system& sys, msg::type_list<Ts...>) {
+  (round_trip(sys, Ts{}), ...);
+}
+
+// Every type of the list went through round_trip (a type registered but never
+// tried would hide a broken inspect).
+template <class... Ts>
+void check_round_tripped(msg::type_list<Ts...>) {
+  for (std::string name : {msg::wire_name<Ts>::value...})
+    CHECK_MESSAGE(round_tripped.count(name) == 1, name << " is registered but not tried here");
 }
 
 } // namespace
@@ -233,11 +256,17 @@ T round_trip(caf::actor_system& sys, T x) {
 TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   cluster_node n{"n1"};
   auto& sys = n.sys;
+  round_trip_all(sys, msg::actor_commands{});
   auto a = n.handles.directory; // any actor handle will do
   auto f = actors::frame::from_json(R"({"type":"typing","room":"r","user":"bob"})");
   CHECK(round_trip(sys, f).json() == f.json());
   CHECK(round_trip(sys, f).ws_bytes() == f.ws_bytes());
   CHECK_FALSE(round_trip(sys, actors::frame{}));
+  CHECK(round_trip(sys, f).error() == actors::wire_error::none);
+  // An error frame keeps its code (a remote publish's refusal maps to its HTTP status).
+  auto e = actors::error_event("", actors::wire_error::not_joined, "no");
+  CHECK(round_trip(sys, e).error() == actors::wire_error::not_joined);
+  CHECK(round_trip(sys, e).json() == e.json());
 
   auto j = round_trip(sys, msg::room_join{a, "alice", a, "\"r1\""});
   CHECK((j.conn == a && j.user == "alice" && j.relay == a && j.ref == "\"r1\""));
@@ -296,6 +325,12 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
          && rl.from == 1 && !rl.last));
   auto cmd = round_trip(sys, msg::cmd_send{"1", "r", "id", "{}"});
   CHECK((cmd.room == "r" && cmd.body == "{}"));
+  CHECK(round_trip(sys, msg::seq_frame{3, f}).seq == 3);
+  CHECK(round_trip(sys, std::vector<uint64_t>{1, 2}).size() == 2);
+  // (Values with actor handles are tried with a real handle above: CAF 0.17
+  // reads a message holding a null handle back as an empty message.)
+  check_round_tripped(msg::actor_commands{});
+  check_round_tripped(msg::node_types{});
 }
 
 TEST_CASE("three nodes: joining one member is enough, views agree, a node that leaves is dropped") {

@@ -9,6 +9,8 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "chat/actors/wire.hpp"
+
 namespace chat::msg {
 
 // Client commands, already parsed and validated by the gateway, as the session
@@ -70,63 +72,34 @@ struct cmd_signal {
 /// The session is gone: leave every room and stop.
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_join& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_join"), x.ref, x.room, x.has_since, x.since);
-}
+CHAT_WIRE_TYPE(cmd_join, x.ref, x.room, x.has_since, x.since)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_leave& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_leave"), x.ref, x.room);
-}
+CHAT_WIRE_TYPE(cmd_leave, x.ref, x.room)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_send& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_send"), x.ref, x.room, x.id, x.body);
-}
+CHAT_WIRE_TYPE(cmd_send, x.ref, x.room, x.id, x.body)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_history& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_history"), x.ref, x.room, x.before, x.after,
-           x.has_after, x.limit);
-}
+CHAT_WIRE_TYPE(cmd_history, x.ref, x.room, x.before, x.after, x.has_after, x.limit)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_typing& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_typing"), x.ref, x.room);
-}
+CHAT_WIRE_TYPE(cmd_typing, x.ref, x.room)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_read& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_read"), x.ref, x.room, x.seq);
-}
+CHAT_WIRE_TYPE(cmd_read, x.ref, x.room, x.seq)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_presence& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_presence"), x.ref, x.users);
-}
+CHAT_WIRE_TYPE(cmd_presence, x.ref, x.users)
 
-template <class Inspector>
-auto inspect(Inspector& f, cmd_signal& x) {
-  return f(caf::meta::type_name("chat::msg::cmd_signal"), x.ref, x.room, x.to, x.data);
-}
-
-/// A list of types (nothing else).
-template <class... Ts>
-struct command_list {};
+CHAT_WIRE_TYPE(cmd_signal, x.ref, x.room, x.to, x.data)
 
 /// Every client command that a connection actor executes, in one place: the
 /// gateway's `command` variant and the connection actor's dispatch are both
 /// built from this list, so a command added here without a handler, or to the
 /// variant without being here, does not compile (gateway/include/chat/gateway/codec.hpp,
 /// actors/src/connection_actor.cpp).
-using actor_commands = command_list<cmd_join, cmd_leave, cmd_send, cmd_history, cmd_typing,
+using actor_commands = type_list<cmd_join, cmd_leave, cmd_send, cmd_history, cmd_typing,
                                     cmd_read, cmd_presence, cmd_signal>;
 
 /// True when `T` is one of `List`'s types.
 template <class T, class List>
 struct listed;
 template <class T, class... Ts>
-struct listed<T, command_list<Ts...>> : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
+struct listed<T, type_list<Ts...>> : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
 
 } // namespace chat::msg

@@ -9,6 +9,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "chat/actors/wire.hpp"
 #include "chat/actors/wire_error.hpp"
 
 namespace chat::actors {
@@ -56,6 +57,14 @@ private:
   wire_error error_ = wire_error::none; // in the padding after offset_: no extra bytes
 };
 
+} // namespace chat::actors
+
+namespace chat::msg {
+CHAT_WIRE_NAME(actors::frame, "chat::frame")
+} // namespace chat::msg
+
+namespace chat::actors {
+
 /// Crosses nodes as its JSON text and error code; the receiving node frames it
 /// again, once, and shares it among its local recipients like any other frame.
 template <class Inspector>
@@ -68,7 +77,7 @@ typename Inspector::result_type inspect(Inspector& f, frame& x) {
                                                                : wire_error::internal);
     return caf::none;
   });
-  return f(caf::meta::type_name("chat::frame"), json, code, load);
+  return f(caf::meta::type_name(msg::wire_name<frame>::value), json, code, load);
 }
 
 } // namespace chat::actors

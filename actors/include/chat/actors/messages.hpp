@@ -11,6 +11,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "chat/actors/outbox.hpp"
+#include "chat/actors/wire.hpp"
 #include "chat/storage/store.hpp"
 
 // Messages between the actors of a node and across nodes. Types that cross
@@ -411,46 +412,52 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 /// Store: flush everything to disk and answer; sent at shutdown.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
-// -- inspect: every type that crosses nodes -----------------------------------
+// -- every type that crosses nodes: its wire name and inspect --------------------
 
-#define CHAT_INSPECT(T, ...)                                                     \
-  template <class Inspector>                                                     \
-  typename Inspector::result_type inspect(Inspector& f, T& x) {                  \
-    return f(caf::meta::type_name("chat::msg::" #T), __VA_ARGS__);              \
-  }
-
-CHAT_INSPECT(room_join, x.conn, x.user, x.relay, x.ref)
-CHAT_INSPECT(room_joined, x.joined, x.seq, x.trimmed)
-CHAT_INSPECT(room_leave, x.conn)
-CHAT_INSPECT(room_post, x.user, x.id, x.body)
-CHAT_INSPECT(post_result, x.seq, x.dup)
-CHAT_INSPECT(room_typing, x.conn, x.user)
-CHAT_INSPECT(room_fetch, x.after, x.limit)
-CHAT_INSPECT(seq_frame, x.seq, x.frame)
-CHAT_INSPECT(relay_msg, x.frames)
-CHAT_INSPECT(relay_event, x.frame, x.ephemeral, x.except_user)
-CHAT_INSPECT(relay_unicast, x.conns, x.frame)
-CHAT_INSPECT(resolve_room, x.room, x.hops)
-CHAT_INSPECT(find_room, x.room, x.hops)
-CHAT_INSPECT(resolve_user, x.user, x.hops)
-CHAT_INSPECT(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref, x.hops)
-CHAT_INSPECT(room_read, x.conn, x.user, x.seq)
-CHAT_INSPECT(room_signal, x.conn, x.from, x.to, x.data)
-CHAT_INSPECT(presence_heartbeat, x.conn, x.user)
-CHAT_INSPECT(presence_disconnect, x.conn, x.user)
-CHAT_INSPECT(presence_watch, x.conn, x.user)
-CHAT_INSPECT(presence_unwatch, x.conn, x.user)
-CHAT_INSPECT(presence_query, x.user)
-CHAT_INSPECT(presence_info, x.user, x.online, x.last_seen)
-CHAT_INSPECT(presence_event, x.info, x.frame)
-CHAT_INSPECT(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_seqs)
-CHAT_INSPECT(room_pull, x.room, x.after)
-CHAT_INSPECT(room_prepare, x.room, x.ballot_n, x.ballot_node)
-CHAT_INSPECT(room_promise, x.ok, x.meta)
-CHAT_INSPECT(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users, x.receipt_seqs,
+CHAT_WIRE_TYPE(room_join, x.conn, x.user, x.relay, x.ref)
+CHAT_WIRE_TYPE(room_joined, x.joined, x.seq, x.trimmed)
+CHAT_WIRE_TYPE(room_leave, x.conn)
+CHAT_WIRE_TYPE(room_post, x.user, x.id, x.body)
+CHAT_WIRE_TYPE(post_result, x.seq, x.dup)
+CHAT_WIRE_TYPE(room_typing, x.conn, x.user)
+CHAT_WIRE_TYPE(room_fetch, x.after, x.limit)
+CHAT_WIRE_TYPE(seq_frame, x.seq, x.frame)
+CHAT_WIRE_TYPE(relay_msg, x.frames)
+CHAT_WIRE_TYPE(relay_event, x.frame, x.ephemeral, x.except_user)
+CHAT_WIRE_TYPE(relay_unicast, x.conns, x.frame)
+CHAT_WIRE_TYPE(resolve_room, x.room, x.hops)
+CHAT_WIRE_TYPE(find_room, x.room, x.hops)
+CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
+CHAT_WIRE_TYPE(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref, x.hops)
+CHAT_WIRE_TYPE(room_read, x.conn, x.user, x.seq)
+CHAT_WIRE_TYPE(room_signal, x.conn, x.from, x.to, x.data)
+CHAT_WIRE_TYPE(presence_heartbeat, x.conn, x.user)
+CHAT_WIRE_TYPE(presence_disconnect, x.conn, x.user)
+CHAT_WIRE_TYPE(presence_watch, x.conn, x.user)
+CHAT_WIRE_TYPE(presence_unwatch, x.conn, x.user)
+CHAT_WIRE_TYPE(presence_query, x.user)
+CHAT_WIRE_TYPE(presence_info, x.user, x.online, x.last_seen)
+CHAT_WIRE_TYPE(presence_event, x.info, x.frame)
+CHAT_WIRE_TYPE(room_import, x.room, x.records, x.meta, x.receipt_users, x.receipt_seqs)
+CHAT_WIRE_TYPE(room_pull, x.room, x.after)
+CHAT_WIRE_TYPE(room_prepare, x.room, x.ballot_n, x.ballot_node)
+CHAT_WIRE_TYPE(room_promise, x.ok, x.meta)
+CHAT_WIRE_TYPE(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users, x.receipt_seqs,
              x.from, x.last)
 
-#undef CHAT_INSPECT
+CHAT_WIRE_NAME(seq_frames, "chat::msg::seq_frames")
+// caf::actor_id is uint64_t: one registration serves relay_unicast's ids and
+// the receipts' seqs.
+CHAT_WIRE_NAME(std::vector<uint64_t>, "std::vector<uint64_t>")
+
+/// Every type that crosses nodes besides the client commands (actor_commands):
+/// register_types registers these, under their wire names, and nothing else.
+using node_types = type_list<actors::frame, room_join, room_joined, room_leave, room_post,
+  post_result, room_typing, room_fetch, seq_frame, relay_msg, relay_event, relay_unicast,
+  resolve_room, find_room, resolve_user, read_history, room_read, room_signal, presence_heartbeat,
+  presence_disconnect, presence_watch, presence_unwatch, presence_query, presence_info,
+  presence_event, room_import, room_pull, room_prepare, room_promise, room_replicate, seq_frames,
+  std::vector<uint64_t>>;
 
 } // namespace chat::msg
 

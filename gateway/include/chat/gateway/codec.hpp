@@ -36,7 +36,7 @@ struct cmd_auth {
 template <class List, class... Extra>
 struct variant_of;
 template <class... Ts, class... Extra>
-struct variant_of<msg::command_list<Ts...>, Extra...> {
+struct variant_of<msg::type_list<Ts...>, Extra...> {
   using type = std::variant<Ts..., Extra...>;
 };
 
