@@ -326,7 +326,7 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
   auto ref = cmd.ref;
   self
     ->request(self->state.directory, cross_node_timeout,
-              msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
+              msg::read_history{cmd.room, cmd.window,
                                 cmd.ref})
     .then([=](frame& f) { push_reply(self, to, f); },
           [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });

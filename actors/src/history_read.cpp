@@ -8,10 +8,10 @@ caf::result<frame> read_history_from(caf::event_based_actor* self, const caf::ac
                                      const msg::read_history& x, uint64_t last) {
   auto rp = self->make_response_promise<frame>();
   // "Before" reads start at the newest servable record (0 means the newest).
-  auto before = x.before;
-  if (!x.has_after && last != UINT64_MAX && (before == 0 || before > last + 1))
-    before = last + 1;
-  self->request(store, caf::infinite, msg::store_read{x.room, before, x.after, x.has_after, x.limit})
+  auto window = x.window;
+  if (!window.after && last != UINT64_MAX && (window.before == 0 || window.before > last + 1))
+    window.before = last + 1;
+  self->request(store, caf::infinite, msg::store_read{x.room, window})
     .then(
       [rp, ref = x.ref, room = x.room, last](msg::message_list& xs) mutable {
         while (!xs.empty() && xs.back().seq > last) // after-reads are oldest first

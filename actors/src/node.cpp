@@ -114,7 +114,7 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
              done = std::move(done)](caf::event_based_actor* self) {
     self
       ->request(dir, cross_node_timeout,
-                msg::read_history{cmd.room, cmd.before, cmd.after, cmd.has_after, cmd.limit,
+                msg::read_history{cmd.room, cmd.window,
                                   cmd.ref})
       .then([=](frame& f) { done(f); },
             // A room that is being taken over answers `unavailable` (503 on

@@ -248,7 +248,7 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
     return out;
   }
   auto rp = self->make_response_promise<msg::seq_frames>();
-  self->request(st.store, caf::infinite, msg::store_read{st.room, 0, x.after, true, limit})
+  self->request(st.store, caf::infinite, msg::store_read{st.room, {0, x.after, limit}})
     .then(
       [=](msg::message_list& xs) mutable {
         msg::seq_frames out;

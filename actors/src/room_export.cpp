@@ -19,7 +19,7 @@ void export_part(caf::event_based_actor* self, caf::actor store, const std::stri
                  uint64_t after, std::function<void(msg::room_import&, uint64_t end, bool last)> done,
                  std::function<void(caf::error&)> failed, bool await) {
   on_answer(
-    self->request(store, caf::infinite, msg::store_read{room, 0, after, true, export_part_size}),
+    self->request(store, caf::infinite, msg::store_read{room, {0, after, export_part_size}}),
     await,
       [=](msg::message_list& xs) {
         auto part = std::make_shared<msg::room_import>();

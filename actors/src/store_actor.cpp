@@ -166,9 +166,10 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
     [=](msg::store_read& x) -> caf::result<msg::message_list> {
       msg::message_list out;
       auto& db = *self->state.db;
-      auto s = x.has_after ? db.read_after(x.room, x.after, x.limit, out)
-                           : db.read_before(x.room, x.before == 0 ? UINT64_MAX : x.before,
-                                            x.limit, out);
+      auto& w = x.window;
+      auto s = w.after ? db.read_after(x.room, *w.after, w.limit, out)
+                       : db.read_before(x.room, w.before == 0 ? UINT64_MAX : w.before, w.limit,
+                                        out);
       if (!s.ok())
         return storage_error("reading room", x.room, s);
       return out;

@@ -6,7 +6,10 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
+
+#include "chat/cluster/membership.hpp"
 
 // What membership actors say to each other (all of it crosses nodes).
 
@@ -60,14 +63,19 @@ using join_atom = caf::atom_constant<caf::atom("join")>;
 using greet_atom = caf::atom_constant<caf::atom("greet")>;
 /// Local: the heartbeat and failure-detector timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-/// Local: `(status_atom)` -> std::vector<std::string> "id|endpoint|up".
+/// Local: `(status_atom)` -> member_statuses: every member this node knows.
 using status_atom = caf::atom_constant<caf::atom("status")>;
+struct member_statuses {
+  std::vector<member_status> members;
+};
 /// Local: `(endpoint_atom, std::string)`: where the actor was published.
 using endpoint_atom = caf::atom_constant<caf::atom("endpoint")>;
-/// Local: say goodbye to every member, then stop.
 /// Local: `(ready_atom)` -> bool: the join is complete (every member greeted);
 /// the directory gets the full view, then may host rooms and users.
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
+/// Local: say goodbye to every member, then stop.
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 } // namespace chat::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::cluster::member_statuses)

@@ -178,13 +178,7 @@ std::vector<member_status> membership::members() const {
   caf::scoped_actor scoped{sys_};
   scoped->request(actor_, std::chrono::seconds(5), status_atom::value)
     .receive(
-      [&](std::vector<std::string>& rows) {
-        for (auto& row : rows) {
-          auto a = row.find('|');
-          auto b = row.rfind('|');
-          out.push_back({row.substr(0, a), row.substr(a + 1, b - a - 1), row.substr(b + 1) == "1"});
-        }
-      },
+      [&](member_statuses& x) { out = std::move(x.members); },
       [](caf::error&) {});
   std::sort(out.begin(), out.end(),
             [](auto& x, auto& y) { return x.node_id < y.node_id; });

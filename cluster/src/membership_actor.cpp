@@ -377,9 +377,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       return true;
     },
     [=](status_atom) {
-      std::vector<std::string> out{self->state.me.node_id + "|" + self->state.me.endpoint + "|1"};
+      member_statuses out{{{self->state.me.node_id, self->state.me.endpoint, true}}};
       for (auto& [id, p] : self->state.peers)
-        out.push_back(id + "|" + p.info.endpoint + "|" + (p.up ? "1" : "0"));
+        out.members.push_back({id, p.info.endpoint, p.up});
       return out;
     },
     [=](endpoint_atom, std::string& endpoint) { self->state.me.endpoint = std::move(endpoint); },

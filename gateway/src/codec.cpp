@@ -136,15 +136,19 @@ std::variant<command, command_error> parse_object(const json& obj) {
     bool has_before = false;
     uint64_t limit = default_history_limit;
     bool has_limit = false;
-    if (!r.optional_uint("before", cmd.before, has_before))
+    uint64_t after = 0;
+    bool has_after = false;
+    if (!r.optional_uint("before", cmd.window.before, has_before))
       return r.fail("'before' must be a non-negative integer");
-    if (!r.optional_uint("after", cmd.after, cmd.has_after))
+    if (!r.optional_uint("after", after, has_after))
       return r.fail("'after' must be a non-negative integer");
+    if (has_after)
+      cmd.window.after = after;
     if (!r.optional_uint("limit", limit, has_limit))
       return r.fail("'limit' must be an integer from 1 to 200");
-    cmd.limit =
+    cmd.window.limit =
       limit > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(limit);
-    if (auto why = check_history_window(cmd, has_before); !why.empty())
+    if (auto why = check_history_window(cmd.window, has_before); !why.empty())
       return r.fail(std::move(why));
     return cmd;
   }
@@ -213,12 +217,12 @@ bool valid_user_name(std::string_view user) {
   return !user.empty() && user.size() <= 64 && name_chars(user, false);
 }
 
-std::string check_history_window(const msg::cmd_history& cmd, bool has_before) {
-  if (has_before && cmd.has_after)
+std::string check_history_window(const msg::history_window& w, bool has_before) {
+  if (has_before && w.after)
     return "give 'before' or 'after', not both";
-  if (has_before && cmd.before == 0)
+  if (has_before && w.before == 0)
     return "'before' must be at least 1";
-  if (cmd.limit < 1 || cmd.limit > max_history_limit)
+  if (w.limit < 1 || w.limit > max_history_limit)
     return "'limit' must be an integer from 1 to 200";
   return {};
 }

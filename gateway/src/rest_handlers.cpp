@@ -61,16 +61,16 @@ void history(http_exchange& ex, const target& t, std::string room) {
       return ex.reply(error_reply(wire_error::bad_request,
                                   std::string{"'"} + key + "' must be a non-negative integer"));
     if (key == std::string_view{"before"}) {
-      cmd.before = *n;
+      cmd.window.before = *n;
       has_before = true;
     } else if (key == std::string_view{"after"}) {
-      cmd.after = *n;
-      cmd.has_after = true;
+      cmd.window.after = *n;
     } else {
-      cmd.limit = *n > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(*n);
+      cmd.window.limit =
+        *n > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(*n);
     }
   }
-  if (auto why = check_history_window(cmd, has_before); !why.empty())
+  if (auto why = check_history_window(cmd.window, has_before); !why.empty())
     return ex.reply(error_reply(wire_error::bad_request, why));
   actors::read_history(ex.state->sys, ex.state->node, std::move(cmd), answer(ex));
 }

@@ -174,7 +174,7 @@ void check_received(client& c, uint64_t last, seqs& seen) {
 /// The history of `room` read through `c`: the messages' ids in log order, and
 /// a check that their seqs are exactly 1..n. Other frames meanwhile are skipped.
 std::vector<std::string> history_ids(client& c, const std::string& room) {
-  c.send(msg::cmd_history{"\"h\"", room, 0, 0, true, 200});
+  c.send(msg::cmd_history{"\"h\"", room, {0, 0, 200}});
   json h;
   for (h = c.next(); h["type"] != "history"; h = c.next()) {
   }
@@ -293,8 +293,11 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(round_trip(sys, msg::resolve_room{"r", 1}).hops == 1);
   CHECK(round_trip(sys, msg::find_room{"r", 0}).room == "r");
   CHECK(round_trip(sys, msg::resolve_user{"u", 1}).user == "u");
-  auto h = round_trip(sys, msg::read_history{"r", 10, 0, false, 20, "7", 1});
-  CHECK((h.before == 10 && h.limit == 20 && h.ref == "7" && h.hops == 1));
+  auto h = round_trip(sys, msg::read_history{"r", {10, std::nullopt, 20}, "7", 1});
+  CHECK((h.window.before == 10 && !h.window.after && h.window.limit == 20 && h.ref == "7"
+         && h.hops == 1));
+  auto ha = round_trip(sys, msg::cmd_history{"1", "r", {0, 0, 5}});
+  CHECK((ha.window.after == uint64_t{0} && ha.window.limit == 5));
   auto rr = round_trip(sys, msg::room_read{a, "u", 9});
   CHECK(rr.seq == 9);
   auto rs = round_trip(sys, msg::room_signal{a, "u", "v", R"({"sdp":"x"})"});
@@ -416,7 +419,7 @@ TEST_CASE("a room lives on its home node; clients on all three nodes chat in ord
   CHECK(distinct.size() == per_client * 3u); // exactly once each
 
   // History through any node reads the home node's log.
-  c.send(msg::cmd_history{"\"h\"", room, 0, 0, false, 5});
+  c.send(msg::cmd_history{"\"h\"", room, {0, std::nullopt, 5}});
   auto h = c.next("history");
   CHECK(h["messages"].size() == 5u);
   CHECK(h["messages"][0]["seq"] == per_client * 3);
@@ -586,7 +589,7 @@ TEST_CASE("fencing (ADR 8): once a replica promised a newer ballot, the old home
     return ack["type"] == "ack";
   }));
   CHECK((ack["seq"] == 2 || ack["seq"] == 3));
-  a.send(msg::cmd_history{"\"h\"", room, 0, 0, true, 10});
+  a.send(msg::cmd_history{"\"h\"", room, {0, 0, 10}});
   auto h = reply_to(a, "h")["messages"];
   REQUIRE(h.size() == ack["seq"].get<size_t>());
   for (size_t i = 0; i < h.size(); ++i)

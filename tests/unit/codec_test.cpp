@@ -41,10 +41,10 @@ TEST_CASE("valid commands parse into their structs") {
   CHECK(std::get<msg::cmd_leave>(ok(R"({"type":"leave","room":"r"})")).room == "r");
   auto h =
     std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","before":100,"limit":5})"));
-  CHECK(h.before == 100);
-  CHECK(h.limit == 5);
-  CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r"})")).limit == 50);
-  CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","after":0})")).has_after);
+  CHECK(h.window.before == 100);
+  CHECK(h.window.limit == 5);
+  CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r"})")).window.limit == 50);
+  CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","after":0})")).window.after == uint64_t{0});
   CHECK(std::holds_alternative<cmd_ping>(ok(R"({"type":"ping"})")));
   CHECK(std::holds_alternative<msg::cmd_typing>(ok(R"({"type":"typing","room":"r"})")));
   // Unknown extra fields are ignored.

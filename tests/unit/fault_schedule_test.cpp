@@ -416,7 +416,7 @@ public:
     auto& n = *nodes[i];
     msg::message_list out;
     caf::scoped_actor self{*n.sys};
-    self->request(n.handles.store, 10s, msg::store_read{room, 0, 0, true, 100000})
+    self->request(n.handles.store, 10s, msg::store_read{room, {0, 0, 100000}})
       .receive([&](msg::message_list& xs) { out = std::move(xs); },
                [&](caf::error& e) {
                  seen.failures.push_back("cannot read " + room + " on " + n.id + ": "

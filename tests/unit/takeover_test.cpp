@@ -175,7 +175,7 @@ std::vector<std::string> log_of(world& w, const store_node& n) {
   auto& sys = w.sys;
   caf::scoped_actor self{sys};
   std::vector<std::string> ids;
-  self->request(n.actor, 5s, msg::store_read{room, 0, 0, true, 10 * acked})
+  self->request(n.actor, 5s, msg::store_read{room, {0, 0, 10 * acked}})
     .receive(
       [&](msg::message_list& xs) {
         for (auto& r : xs) {

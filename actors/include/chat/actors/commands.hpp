@@ -1,12 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "chat/actors/wire.hpp"
@@ -36,13 +39,19 @@ struct cmd_send {
   std::string body; ///< compact JSON text, at most 64 KiB
 };
 
+/// Which part of a room's history a read wants: the newest `limit` records
+/// below `before` (0: from the end), or, with `after`, the oldest `limit`
+/// above it.
+struct history_window {
+  uint64_t before = 0;
+  std::optional<uint64_t> after;
+  uint32_t limit = 50;
+};
+
 struct cmd_history {
   std::string ref;
   std::string room;
-  uint64_t before = 0; ///< 0 = not given
-  uint64_t after = 0;
-  bool has_after = false;
-  uint32_t limit = 50;
+  history_window window;
 };
 
 struct cmd_typing {
@@ -78,7 +87,20 @@ CHAT_WIRE_TYPE(cmd_leave, x.ref, x.room)
 
 CHAT_WIRE_TYPE(cmd_send, x.ref, x.room, x.id, x.body)
 
-CHAT_WIRE_TYPE(cmd_history, x.ref, x.room, x.before, x.after, x.has_after, x.limit)
+// (CAF 0.17 has no inspect for std::optional: a flag and a value.)
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_window& x) {
+  bool has_after = x.after.has_value();
+  uint64_t after = x.after.value_or(0);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.after = has_after ? std::optional<uint64_t>{after} : std::nullopt;
+    return caf::none;
+  });
+  return f(caf::meta::type_name("chat::msg::history_window"), x.before, has_after, after,
+           x.limit, load);
+}
+
+CHAT_WIRE_TYPE(cmd_history, x.ref, x.room, x.window)
 
 CHAT_WIRE_TYPE(cmd_typing, x.ref, x.room)
 

@@ -10,6 +10,7 @@
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "chat/actors/commands.hpp"
 #include "chat/actors/outbox.hpp"
 #include "chat/actors/wire.hpp"
 #include "chat/storage/store.hpp"
@@ -153,13 +154,10 @@ struct store_load_last_seen {
 };
 
 /// A history read: newest first below `before` (0 = from the end) or, with
-/// `has_after`, oldest first above `after`.
+/// `after`, oldest first above it.
 struct store_read {
   std::string room;
-  uint64_t before = 0;
-  uint64_t after = 0;
-  bool has_after = false;
-  uint32_t limit = 50;
+  history_window window;
 };
 
 using message_list = std::vector<storage::message_record>;
@@ -296,10 +294,7 @@ struct resolve_relay {
 /// `history` frame (with `ref`) or an error.
 struct read_history {
   std::string room;
-  uint64_t before = 0;
-  uint64_t after = 0;
-  bool has_after = false;
-  uint32_t limit = 50;
+  history_window window;
   std::string ref;
   uint8_t hops = 0;
 };
@@ -428,7 +423,7 @@ CHAT_WIRE_TYPE(relay_unicast, x.conns, x.frame)
 CHAT_WIRE_TYPE(resolve_room, x.room, x.hops)
 CHAT_WIRE_TYPE(find_room, x.room, x.hops)
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
-CHAT_WIRE_TYPE(read_history, x.room, x.before, x.after, x.has_after, x.limit, x.ref, x.hops)
+CHAT_WIRE_TYPE(read_history, x.room, x.window, x.ref, x.hops)
 CHAT_WIRE_TYPE(room_read, x.conn, x.user, x.seq)
 CHAT_WIRE_TYPE(room_signal, x.conn, x.from, x.to, x.data)
 CHAT_WIRE_TYPE(presence_heartbeat, x.conn, x.user)

@@ -67,6 +67,6 @@ struct command_error {
 
 /// Checks the history window shared by the `history` command and the REST API.
 /// Returns an empty string when fine, else the reason.
-[[nodiscard]] std::string check_history_window(const msg::cmd_history& cmd, bool has_before);
+[[nodiscard]] std::string check_history_window(const msg::history_window& w, bool has_before);
 
 } // namespace chat::gateway
