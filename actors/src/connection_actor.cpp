@@ -11,6 +11,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/actors/node.hpp"
+#include "store_messages.hpp"
 #include "chat/actors/timeouts.hpp"
 #include "error_frame.hpp"
 

@@ -10,7 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "chat/actors/events.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 #include "chat/runtime/hash_ring.hpp"
 #include "chat/actors/errc.hpp"
 #include "handover.hpp"

@@ -4,7 +4,7 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 

@@ -4,7 +4,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "chat/actors/frame.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 

@@ -8,6 +8,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "store_messages.hpp"
 #include "chat/actors/timeouts.hpp"
 #include "directory_actor.hpp"
 #include "error_frame.hpp"

@@ -11,7 +11,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/hash_ring.hpp"
 

@@ -8,7 +8,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 #include "recent_frames.hpp"
 
 namespace chat::actors {

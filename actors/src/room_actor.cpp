@@ -9,7 +9,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 #include "chat/runtime/clock.hpp"
 #include "history_read.hpp"
 #include "recent_frames.hpp"

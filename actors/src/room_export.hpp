@@ -7,7 +7,7 @@
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 #include "room_export.hpp"
 
 namespace chat::actors {

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 

@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include "store_messages.hpp"
 #include "chat/actors/node.hpp"
 #include "actor_config.hpp"
 #include "eventually.hpp"

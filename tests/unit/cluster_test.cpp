@@ -16,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "store_messages.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/hash_ring.hpp"

@@ -10,7 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "chat/actors/errc.hpp"
-#include "chat/actors/messages.hpp"
+#include "store_messages.hpp"
 #include "chat/actors/node.hpp"
 #include "actor_config.hpp"
 #include "room_export.hpp"

@@ -12,7 +12,10 @@
 #include "chat/actors/commands.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/actors/metrics.hpp"
-#include "chat/storage/store.hpp"
+
+namespace chat::storage {
+class store;
+} // namespace chat::storage
 
 namespace chat::actors {
 

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "chat/actors/commands.hpp"
+#include "chat/storage/store.hpp"
+#include "node_messages.hpp"
+
+// What the store actor is asked (besides the room-log messages of
+// node_messages.hpp that the directory forwards to it). Local-only: they
+// carry storage types and never leave a node.
+
+namespace chat::msg {
+
+struct store_append {
+  storage::room_append req;
+};
+
+struct store_load {
+  std::string room;
+};
+
+/// Store a read receipt (group-committed); the reply comes after the commit.
+struct store_receipt {
+  storage::receipt_update update;
+};
+
+/// Store a user's last-seen time (group-committed, no reply).
+struct store_last_seen {
+  storage::last_seen_update update;
+};
+
+/// A room's stored receipts, as (user, seq).
+struct store_load_receipts {
+  std::string room;
+};
+
+using receipt_list = std::vector<std::pair<std::string, uint64_t>>;
+
+/// A user's stored last-seen time; the reply is 0 when never seen.
+struct store_load_last_seen {
+  std::string user;
+};
+
+/// A history read: newest first below `before` (0 = from the end) or, with
+/// `after`, oldest first above it.
+struct store_read {
+  std::string room;
+  history_window window;
+};
+
+using message_list = std::vector<storage::message_record>;
+
+/// Store: what the group commit has done so far (for tests and metrics).
+struct store_stats {
+  uint64_t appends = 0; ///< room appends committed
+  uint64_t commits = 0; ///< WriteBatches written (one fsync each with sync durability)
+};
+
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+/// Store: every room with a stored log -> std::vector<std::string>.
+using rooms_atom = caf::atom_constant<caf::atom("rooms")>;
+
+/// Store: commit what is pending (the group commit trigger).
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+/// Store: ask RocksDB to write again after a failed commit (a full disk).
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+
+/// Store: apply the retention policy (a sweep; again soon if there is more);
+/// `(trim_atom, actor)`: tell that actor `(trim_atom, room, seq)` when a sweep
+/// removed a room's messages up to seq (the directory, which tells the room
+/// actor, so that it never replays them from memory).
+using trim_atom = caf::atom_constant<caf::atom("trim")>;
+
+/// Store: flush everything to disk and answer; sent at shutdown.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+} // namespace chat::msg
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_append)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_receipt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_last_seen)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load_receipts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::receipt_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_load_last_seen)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_read)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::message_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::store_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_meta)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::storage::room_append_result)
