@@ -57,7 +57,8 @@ int run_cluster_command(int argc, char** argv) {
   app.add_option("--nodes", nodes, "how many nodes")->check(CLI::Range(1u, 16u));
   app.add_option("--http-base", http_base, "HTTP port of n1; node k gets base + k - 1")
     ->check(CLI::Range(1u, 65000u));
-  app.add_option("--cluster-base", cluster_base, "cluster port of n1; node k gets base + k - 1")
+  app
+    .add_option("--cluster-base", cluster_base, "cluster port of n1; node k gets base + k - 1")
     ->check(CLI::Range(1u, 65000u));
   app.add_option("--data", data, "data directory; node k uses DIR/nk");
   app.add_option("--host", host, "address every node listens on");
@@ -113,7 +114,7 @@ int run_cluster_command(int argc, char** argv) {
     auto http = host + ":" + std::to_string(http_base + k - 1);
     auto cluster = host + ":" + std::to_string(cluster_base + k - 1);
     auto dir = data + "/" + c.id;
-    std::vector<std::string> args{"chatd",    "--node-id", c.id, "--http", http,
+    std::vector<std::string> args{"chatd",     "--node-id", c.id,     "--http", http,
                                   "--cluster", cluster,     "--data", dir};
     if (k > 1) {
       args.push_back("--join");
@@ -155,8 +156,9 @@ int run_cluster_command(int argc, char** argv) {
     sigwait(&stop, &sig);
     if (sig == SIGCHLD) {
       reap(false);
-      stopping = std::none_of(children.begin(), children.end(),
-                              [](const child& c) { return c.running; });
+      stopping = std::none_of(children.begin(), children.end(), [](const child& c) {
+        return c.running;
+      });
     } else {
       stopping = true;
     }

@@ -47,49 +47,51 @@ std::string invalid(const json& req) {
 std::function<bool(const std::string&, std::string&)>
 fault_control(chat::cluster::fault_injector& faults, std::string self,
               const std::unique_ptr<chat::cluster::membership>& members) {
-  return [&faults, self = std::move(self), &members](const std::string& body,
-                                                      std::string& reply) {
-    auto req = json::parse(body, nullptr, false);
-    if (auto why = invalid(req); !why.empty()) {
-      reply = why;
-      return false;
-    }
-    // Links are named by the peer's endpoint until the injector learns its id.
-    std::set<std::string> known;
-    if (members)
-      for (auto& m : members->members()) {
-        known.insert(m.node_id);
-        std::string err;
-        if (auto ep = chat::runtime::parse_endpoint(m.endpoint, err))
-          faults.name(m.node_id, *ep);
+  return
+    [&faults, self = std::move(self), &members](const std::string& body, std::string& reply) {
+      auto req = json::parse(body, nullptr, false);
+      if (auto why = invalid(req); !why.empty()) {
+        reply = why;
+        return false;
       }
-    if (req.contains("partition"))
-      for (auto& id : req["partition"])
-        if (known.count(id.get<std::string>()) == 0 || id.get<std::string>() == self) {
-          reply = "'partition': '" + id.get<std::string>() + "' is not another member of "
-                  + "this node's cluster";
-          return false;
+      // Links are named by the peer's endpoint until the injector learns its id.
+      std::set<std::string> known;
+      if (members)
+        for (auto& m : members->members()) {
+          known.insert(m.node_id);
+          std::string err;
+          if (auto ep = chat::runtime::parse_endpoint(m.endpoint, err))
+            faults.name(m.node_id, *ep);
         }
-    if (req.value("heal", false))
-      faults.heal();
-    if (req.value("isolate", false))
-      faults.isolate(self);
-    if (req.contains("partition"))
-      for (auto& id : req["partition"])
-        faults.partition(self, id.get<std::string>());
-    if (req.contains("drop"))
-      faults.drop(req["drop"].get<double>());
-    if (req.contains("delay"))
-      faults.delay(std::chrono::milliseconds(req["delay"][0].get<int64_t>()),
-                   std::chrono::milliseconds(req["delay"][1].get<int64_t>()));
-    spdlog::warn("fault injection: {}", req.dump());
-    auto c = faults.stats();
-    reply = json{{"seed", faults.seed()},       {"connections", c.connections},
-                 {"refused", c.refused},        {"frames", c.frames},
-                 {"dropped", c.dropped}}
-              .dump();
-    return true;
-  };
+      if (req.contains("partition"))
+        for (auto& id : req["partition"])
+          if (known.count(id.get<std::string>()) == 0 || id.get<std::string>() == self) {
+            reply = "'partition': '" + id.get<std::string>() + "' is not another member of "
+                    + "this node's cluster";
+            return false;
+          }
+      if (req.value("heal", false))
+        faults.heal();
+      if (req.value("isolate", false))
+        faults.isolate(self);
+      if (req.contains("partition"))
+        for (auto& id : req["partition"])
+          faults.partition(self, id.get<std::string>());
+      if (req.contains("drop"))
+        faults.drop(req["drop"].get<double>());
+      if (req.contains("delay"))
+        faults.delay(std::chrono::milliseconds(req["delay"][0].get<int64_t>()),
+                     std::chrono::milliseconds(req["delay"][1].get<int64_t>()));
+      spdlog::warn("fault injection: {}", req.dump());
+      auto c = faults.stats();
+      reply = json{{"seed", faults.seed()},
+                   {"connections", c.connections},
+                   {"refused", c.refused},
+                   {"frames", c.frames},
+                   {"dropped", c.dropped}}
+                .dump();
+      return true;
+    };
 }
 
 } // namespace chatd

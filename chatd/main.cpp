@@ -14,13 +14,13 @@
 
 #include "chat/actors/node.hpp"
 #include "chat/cluster/membership.hpp"
-#include "cluster_command.hpp"
-#include "fault_control.hpp"
 #include "chat/gateway/server.hpp"
 #include "chat/runtime/config.hpp"
 #include "chat/runtime/descriptors.hpp"
 #include "chat/runtime/log.hpp"
 #include "chat/storage/store.hpp"
+#include "cluster_command.hpp"
+#include "fault_control.hpp"
 
 namespace {
 
@@ -61,7 +61,8 @@ int run(const chat::runtime::node_config& cfg) {
   chat::gateway::auth_options ao;
   ao.dev = cfg.dev;
   ao.jwt_secret = cfg.jwt_secret;
-  if (!cfg.jwt_public_key.empty() && !read_file(cfg.jwt_public_key, ao.jwt_public_key_pem, error))
+  if (!cfg.jwt_public_key.empty()
+      && !read_file(cfg.jwt_public_key, ao.jwt_public_key_pem, error))
     return fail("--jwt-public-key: " + error);
   auto auth = chat::gateway::authenticator::make(ao, error);
   if (!auth)

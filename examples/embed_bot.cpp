@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
     if (acks == 3)
       break;
     std::unique_lock<std::mutex> lock{mtx};
-    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return woken; })) {
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] {
+          return woken;
+        })) {
       std::cerr << "embed_bot: no reply within 10 s\n";
       return 1;
     }

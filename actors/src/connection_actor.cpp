@@ -11,113 +11,16 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/actors/node.hpp"
-#include "store_messages.hpp"
 #include "chat/actors/timeouts.hpp"
+#include "connection_state.hpp"
 #include "error_frame.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
+namespace connection {
+
 namespace {
-
-// The presence watch list of a connection. A new `presence` command starts a
-// new epoch; replies of older epochs are ignored.
-struct watch_state {
-  uint64_t epoch = 0;
-  std::string ref;
-  std::shared_ptr<outbox> reply; ///< where presence_state goes
-  std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence shard
-  std::vector<caf::actor_addr> monitored; ///< the shards of the watched users, once each
-  std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
-  size_t pending = 0;                   ///< replies still expected this epoch
-  std::vector<msg::presence_event> held; ///< changes that overtook presence_state
-};
-
-// Every byte here is paid by each idle connection (docs/benchmarks.md): the
-// watch list exists only once the client watches someone, and the joined rooms
-// are a sorted vector (one allocation; a hash map costs a bucket array and a
-// node per room).
-struct connection_state {
-  std::string user;
-  std::shared_ptr<outbox> out;
-  caf::actor directory;
-  std::vector<std::pair<std::string, caf::actor>> joined; ///< room -> this node's relay, by room
-  caf::actor presence; ///< the presence shard of this user (monitored)
-  std::unique_ptr<watch_state> watching;
-  uint32_t joining = 0; ///< joins of rooms not joined yet, still on their way
-
-  watch_state& watch() {
-    if (!watching)
-      watching = std::make_unique<watch_state>();
-    return *watching;
-  }
-
-  /// Where `room` is or would be in `joined`.
-  auto joined_slot(const std::string& room) {
-    return std::lower_bound(joined.begin(), joined.end(), room,
-                            [](auto& j, const std::string& r) { return j.first < r; });
-  }
-
-  auto find_joined(const std::string& room) {
-    auto i = joined_slot(room);
-    return i != joined.end() && i->first == room ? i : joined.end();
-  }
-};
-
-/// A class rather than a function-based actor: `dispatch` (below) reaches the
-/// state through the actor pointer CAF hands a default handler, and the spawn
-/// arguments go straight into the state.
-class connection_actor : public caf::event_based_actor {
-public:
-  connection_actor(caf::actor_config& cfg, caf::actor directory, std::string user,
-                   std::shared_ptr<outbox> out) :
-    caf::event_based_actor(cfg) {
-    state.directory = std::move(directory);
-    state.user = std::move(user);
-    state.out = std::move(out);
-  }
-
-  [[nodiscard]] const char* name() const override { return "connection"; }
-
-  caf::behavior make_behavior() override;
-
-  connection_state state;
-};
-
-using connection_self = connection_actor;
-
-/// Where a command's one reply goes: the connection's own outbox, or (for a
-/// command that came through POST /rpc) the HTTP request's.
-using reply_out = std::shared_ptr<outbox>;
-
-constexpr int max_join_attempts = 3;
-/// A room that does not answer within this (its node died, or it is taking the
-/// room over) is reported `unavailable`; the client resends with the same id.
-constexpr auto room_timeout = std::chrono::seconds(3);
-/// The gateway caps a watch list at 1,000 users (PROTOCOL.md).
-constexpr size_t max_watched_users = 1000;
-/// Rooms one connection may be in at once: each costs a relay entry and a room
-/// member (~6 KB with buffers), and 20,000 were once joined by one connection.
-constexpr size_t max_rooms_per_connection = 256;
-
-// A client command is finished: the session may read more (see outbox's
-// command accounting). Every command ends in exactly one call.
-void done(connection_self* self) {
-  self->state.out->command_done();
-}
-
-// The one reply that finishes a command.
-void push_reply(connection_self* self, const reply_out& to, const frame& f) {
-  to->push(f, frame_kind::reply);
-  done(self);
-}
-
-// A command without a reply on a WebSocket (typing, a delivered signal) is
-// finished; over /rpc, where every request needs an answer, it gets `ok`.
-void finish_silently(connection_self* self, const reply_out& to, const std::string& ref) {
-  if (to != self->state.out)
-    to->push(ok_event(ref), frame_kind::reply);
-  done(self);
-}
 
 // `counted`: the join counts in `joining` (the room was not joined) until it ends.
 void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, bool counted) {
@@ -130,13 +33,9 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, b
     .await(
       [=](caf::actor& relay) {
         auto& st = self->state;
-        msg::relay_join req{caf::actor_cast<caf::actor>(self),
-                            st.user,
-                            st.out,
-                            cmd.ref,
-                            cmd.has_since,
-                            cmd.since,
-                            to != st.out ? to : nullptr};
+        msg::relay_join req{
+          caf::actor_cast<caf::actor>(self), st.user, st.out, cmd.ref, cmd.has_since, cmd.since,
+          to != st.out ? to : nullptr};
         self->request(relay, join_timeout, std::move(req))
           .await(
             [=](bool) {
@@ -163,29 +62,6 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, b
       });
 }
 
-// Shards live as long as their node: a monitor left behind would stay in the
-// shard after this actor stops, so every monitor is taken once and undone.
-void monitor_shard(connection_self* self, const caf::actor& p) {
-  auto& m = self->state.watch().monitored;
-  if (std::find(m.begin(), m.end(), p.address()) != m.end())
-    return;
-  self->monitor(p);
-  m.push_back(p.address());
-}
-
-void unwatch_all(connection_self* self) {
-  if (!self->state.watching)
-    return;
-  auto me = caf::actor_cast<caf::actor>(self);
-  auto& w = self->state.watch();
-  for (auto& [user, p] : w.actors)
-    if (p)
-      self->send(p, msg::presence_unwatch{me, user});
-  for (auto& addr : w.monitored)
-    self->demonitor(addr);
-  w.monitored.clear();
-}
-
 void leave_all(connection_self* self) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
@@ -199,64 +75,10 @@ void leave_all(connection_self* self) {
   }
 }
 
-void finish_watch(connection_self* self) {
-  auto& w = self->state.watch();
-  push_reply(self, w.reply, presence_state_event(w.ref, w.state));
-  w.state.clear();
-  for (auto& ev : w.held)
-    if (w.actors.count(ev.info.user) > 0)
-      self->state.out->push(ev.frame, frame_kind::ephemeral);
-  w.held.clear();
-}
-
-// Replaces the watch list: unwatch the old users, watch the new ones, and
-// answer presence_state once every watched user's shard has told its state.
-void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
-  auto& st = self->state;
-  auto me = caf::actor_cast<caf::actor>(self);
-  unwatch_all(self);
-  if (st.watch().pending > 0) // the superseded command gets no presence_state
-    finish_silently(self, st.watch().reply, st.watch().ref);
-  auto epoch = st.watch().epoch + 1;
-  st.watch() = watch_state{};
-  st.watch().epoch = epoch;
-  st.watch().ref = std::move(cmd.ref);
-  st.watch().reply = std::move(to);
-  std::sort(cmd.users.begin(), cmd.users.end());
-  cmd.users.erase(std::unique(cmd.users.begin(), cmd.users.end()), cmd.users.end());
-  st.watch().pending = cmd.users.size();
-  if (cmd.users.empty())
-    return finish_watch(self);
-  auto answered = [=](std::tuple<std::string, bool, int64_t> entry) {
-    auto& w = self->state.watch();
-    if (w.epoch != epoch)
-      return;
-    w.state.emplace_back(std::move(entry));
-    if (--w.pending == 0)
-      finish_watch(self);
-  };
-  for (auto& user : cmd.users) {
-    self->request(st.directory, cross_node_timeout, msg::resolve_user{user})
-      .then(
-        [=](caf::actor& p) {
-          if (self->state.watch().epoch != epoch)
-            return;
-          self->state.watch().actors[user] = p;
-          monitor_shard(self, p);
-          self->request(p, cross_node_timeout, msg::presence_watch{me, user})
-            .then(
-              [=](msg::presence_info& info) {
-                answered({info.user, info.online, info.last_seen});
-              },
-              [=](caf::error&) { answered({user, false, 0}); });
-        },
-        [=](caf::error&) { answered({user, false, 0}); });
-  }
-}
-
 void not_joined(connection_self* self, const reply_out& to, const std::string& ref,
                 const std::string& room) {
-  push_reply(self, to, error_event(ref, wire_error::not_joined, "not joined to room '" + room + "'"));
+  push_reply(self, to,
+             error_event(ref, wire_error::not_joined, "not joined to room '" + room + "'"));
 }
 
 // The joined room's actor, or nothing after answering not_joined.
@@ -296,8 +118,13 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_leave& cmd) {
   st.joined.erase(i);
   auto ref = std::move(cmd.ref);
   self->request(room, caf::infinite, msg::relay_leave{caf::actor_cast<caf::actor>(self)})
-    .await([=](bool) { push_reply(self, to, ok_event(ref)); },
-           [=](caf::error&) { push_reply(self, to, ok_event(ref)); });
+    .await(
+      [=](bool) {
+        push_reply(self, to, ok_event(ref));
+      },
+      [=](caf::error&) {
+        push_reply(self, to, ok_event(ref));
+      });
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_send& cmd) {
@@ -311,8 +138,12 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_send& cmd) {
     ->request(room_actor, room_timeout,
               msg::room_post{self->state.user, std::move(cmd.id), std::move(cmd.body)})
     .then(
-      [=](msg::post_result& r) { push_reply(self, to, ack_event(ref, room, id, r.seq, r.dup)); },
-      [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+      [=](msg::post_result& r) {
+        push_reply(self, to, ack_event(ref, room, id, r.seq, r.dup));
+      },
+      [=](caf::error& err) {
+        push_reply(self, to, error_frame(ref, err, self->system()));
+      });
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_typing& cmd) {
@@ -327,10 +158,14 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_history& cmd) {
   auto ref = cmd.ref;
   self
     ->request(self->state.directory, cross_node_timeout,
-              msg::read_history{cmd.room, cmd.window,
-                                cmd.ref})
-    .then([=](frame& f) { push_reply(self, to, f); },
-          [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+              msg::read_history{cmd.room, cmd.window, cmd.ref})
+    .then(
+      [=](frame& f) {
+        push_reply(self, to, f);
+      },
+      [=](caf::error& err) {
+        push_reply(self, to, error_frame(ref, err, self->system()));
+      });
 }
 
 // A request to a joined room whose answer is a bool: on success `ok` (or, for
@@ -349,7 +184,9 @@ void ask_room(connection_self* self, const reply_out& to, const std::string& ref
         else
           push_reply(self, to, ok_event(ref));
       },
-      [=](caf::error& err) { push_reply(self, to, error_frame(ref, err, self->system())); });
+      [=](caf::error& err) {
+        push_reply(self, to, error_frame(ref, err, self->system()));
+      });
 }
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_read& cmd) {
@@ -366,108 +203,6 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_signal& cmd) {
 
 void handle(connection_self* self, const reply_out& to, msg::cmd_presence& cmd) {
   watch(self, to, std::move(cmd));
-}
-
-void register_presence(connection_self* self) {
-  self->request(self->state.directory, cross_node_timeout, msg::resolve_user{self->state.user})
-    .then(
-      [=](caf::actor& p) {
-        auto& st = self->state;
-        if (st.presence != p) { // two registrations may cross: monitor once
-          if (st.presence)
-            self->demonitor(st.presence);
-          self->monitor(p);
-          st.presence = p;
-        }
-        self->send(p, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self), st.user});
-      },
-      [=](caf::error&) {
-        // The user's home is moving: try again shortly.
-        self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
-      });
-}
-
-// This user's presence shard went away or moved: register with the user's
-// (new) home at the next heartbeat.
-void lost_presence(connection_self* self) {
-  self->state.presence = nullptr;
-  self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
-}
-
-void lost_watched(connection_self* self, const std::string& user, caf::actor& p) {
-  p = nullptr;
-  self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value, user,
-                     self->state.watch().epoch);
-}
-
-void on_down(connection_self* self, caf::down_msg& dm) {
-  auto& st = self->state;
-  if (st.presence && dm.source == st.presence.address())
-    lost_presence(self);
-  if (!st.watching)
-    return;
-  // A watched user's presence shard went away (its node left): watch the
-  // users on their new homes, so that later changes keep arriving.
-  auto& m = st.watching->monitored;
-  m.erase(std::remove(m.begin(), m.end(), dm.source), m.end());
-  for (auto& [user, p] : st.watching->actors)
-    if (p && p.address() == dm.source)
-      lost_watched(self, user, p);
-}
-
-void on_presence_event(connection_self* self, msg::presence_event& ev) {
-  if (!self->state.watching)
-    return;
-  auto& w = *self->state.watching;
-  if (w.pending > 0) {
-    // Bounded: presence events are ephemeral, and presence_state will carry
-    // each watched user's state anyway; keep at most a few per watched user.
-    if (w.held.size() < 4 * max_watched_users)
-      w.held.push_back(std::move(ev));
-    return;
-  }
-  if (w.actors.count(ev.info.user) > 0)
-    self->state.out->push(ev.frame, frame_kind::ephemeral);
-}
-
-void on_rewatch(connection_self* self, const std::string& user, uint64_t epoch) {
-  auto me = caf::actor_cast<caf::actor>(self);
-  self->request(self->state.directory, cross_node_timeout, msg::resolve_user{user})
-    .then(
-      [=](caf::actor& p) {
-        auto& w = self->state.watch();
-        auto i = w.actors.find(user);
-        if (w.epoch != epoch || i == w.actors.end())
-          return;
-        i->second = p;
-        monitor_shard(self, p);
-        self->request(p, cross_node_timeout, msg::presence_watch{me, user})
-          .then([](msg::presence_info&) {}, [](caf::error&) {});
-      },
-      [=](caf::error&) {
-        self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value, user,
-                           epoch);
-      });
-}
-
-void on_heartbeat(connection_self* self) {
-  auto& st = self->state;
-  if (!st.presence)
-    return register_presence(self);
-  self->send(st.presence, msg::presence_heartbeat{caf::actor_cast<caf::actor>(self), st.user});
-}
-
-void on_presence_moved(connection_self* self, const std::string& user) {
-  auto& st = self->state;
-  if (user == st.user && st.presence) {
-    self->demonitor(st.presence);
-    lost_presence(self);
-  }
-  if (!st.watching)
-    return;
-  auto i = st.watching->actors.find(user);
-  if (i != st.watching->actors.end() && i->second)
-    lost_watched(self, user, i->second);
 }
 
 // A command arrives alone (from a WebSocket or SSE/poll stream: the reply goes
@@ -492,8 +227,7 @@ struct never_sent {};
 // One `handle` overload per command of msg::actor_commands (a missing one
 // does not compile).
 template <class... Cmds>
-bool any_command(connection_self* self, caf::type_erased_tuple& xs,
-                 msg::type_list<Cmds...>) {
+bool any_command(connection_self* self, caf::type_erased_tuple& xs, msg::type_list<Cmds...>) {
   return (command<Cmds>(self, xs) || ...);
 }
 
@@ -525,13 +259,17 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* ptr, caf::message_view&
   return caf::message{};
 }
 
+} // namespace
+
 caf::behavior connection_actor::make_behavior() {
   auto* self = this;
   // Register with this user's presence: the first heartbeat. When its shard
   // goes away (its node left the cluster), register with the user's new home
   // at the next heartbeat.
   register_presence(self);
-  set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  set_down_handler([self](caf::down_msg& dm) {
+    on_presence_down(self, dm);
+  });
   set_default_handler(dispatch);
   // An actor needs a behavior to stay alive, and everything is handled by
   // `dispatch`: all connection actors share one behavior that never matches
@@ -540,11 +278,12 @@ caf::behavior connection_actor::make_behavior() {
   return shared;
 }
 
-} // namespace
+} // namespace connection
 
 caf::actor spawn_connection(caf::actor_system& sys, const node_handles& node, std::string user,
                             std::shared_ptr<outbox> out) {
-  return sys.spawn<connection_actor>(node.directory, std::move(user), std::move(out));
+  return sys.spawn<connection::connection_actor>(node.directory, std::move(user),
+                                                 std::move(out));
 }
 
 } // namespace chat::actors

@@ -9,15 +9,15 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "chat/actors/events.hpp"
-#include "store_messages.hpp"
-#include "chat/runtime/hash_ring.hpp"
 #include "chat/actors/errc.hpp"
+#include "chat/actors/events.hpp"
+#include "chat/runtime/hash_ring.hpp"
 #include "handover.hpp"
 #include "history_read.hpp"
-#include "room_export.hpp"
 #include "relay_actor.hpp"
 #include "room_actor.hpp"
+#include "room_export.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -26,7 +26,7 @@ namespace {
 using actor_map = std::unordered_map<std::string, caf::actor>;
 
 struct directory_state {
-  actor_map rooms;  ///< room actors of the rooms whose home is this node
+  actor_map rooms; ///< room actors of the rooms whose home is this node
   /// Presence shards (spawned on first use) of the users homed here.
   std::vector<caf::actor> presence;
   actor_map relays; ///< this node's relays (rooms with members here)
@@ -92,7 +92,13 @@ void when_room_stopped(directory_self* self, const std::string& name,
   self->demonitor(room);
   rooms.erase(i);
   self->request(room, moving_timeout, msg::moving_atom::value)
-    .then([=](bool) { next(); }, [=](caf::error&) { next(); });
+    .then(
+      [=](bool) {
+        next();
+      },
+      [=](caf::error&) {
+        next();
+      });
 }
 
 // The ring and the peers from the last view, without the nodes that are leaving.
@@ -151,7 +157,9 @@ bool hold(directory_self* self, Request& x) {
     return false;
   auto rp = self->make_response_promise();
   auto me = caf::actor_cast<caf::actor>(self);
-  st.held.push_back([me, rp, x]() mutable { rp.delegate(me, std::move(x)); });
+  st.held.push_back([me, rp, x]() mutable {
+    rp.delegate(me, std::move(x));
+  });
   return true;
 }
 
@@ -257,8 +265,12 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto reply = [=]() mutable {
         export_part(
           self, store, x.room, x.after,
-          [=](msg::room_import& part, uint64_t, bool) mutable { rp.deliver(std::move(part)); },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+          [=](msg::room_import& part, uint64_t, bool) mutable {
+            rp.deliver(std::move(part));
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(err);
+          });
       };
       // A room active here stops (after its commit) before its log is read.
       when_room_stopped(self, x.room, reply);
@@ -270,8 +282,13 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       auto rp = self->make_response_promise<msg::room_promise>();
       when_room_stopped(self, x.room, [=]() mutable {
         self->request(store, store_timeout, x)
-          .then([=](msg::room_promise& p) mutable { rp.deliver(std::move(p)); },
-                [=](caf::error& err) mutable { rp.deliver(err); });
+          .then(
+            [=](msg::room_promise& p) mutable {
+              rp.deliver(std::move(p));
+            },
+            [=](caf::error& err) mutable {
+              rp.deliver(err);
+            });
       });
       return rp;
     },
@@ -279,15 +296,25 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
     [=](msg::accept_atom a, msg::room_prepare& x) -> caf::result<msg::room_promise> {
       auto rp = self->make_response_promise<msg::room_promise>();
       self->request(store, store_timeout, a, std::move(x))
-        .then([=](msg::room_promise& p) mutable { rp.deliver(std::move(p)); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
+        .then(
+          [=](msg::room_promise& p) mutable {
+            rp.deliver(std::move(p));
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(err);
+          });
       return rp;
     },
     [=](msg::room_replicate& x) -> caf::result<uint64_t> {
       auto rp = self->make_response_promise<uint64_t>();
       self->request(store, store_timeout, std::move(x))
-        .then([=](uint64_t seq) mutable { rp.deliver(seq); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
+        .then(
+          [=](uint64_t seq) mutable {
+            rp.deliver(seq);
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(err);
+          });
       return rp;
     },
     [=](msg::replicas_atom, const std::string& room) -> caf::result<std::vector<caf::actor>> {
@@ -306,9 +333,10 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
                                  + " of " + std::to_string(members) + " cluster members; "
                                  + std::to_string(quorum) + " are needed to write");
       if (owners.size() < needed)
-        return caf::make_error(errc::room_unavailable,
-                               "room '" + room + "': " + std::to_string(owners.size()) + " of the "
-                                 + std::to_string(needed) + " nodes that keep it are up");
+        return caf::make_error(errc::room_unavailable, "room '" + room
+                                                         + "': " + std::to_string(owners.size())
+                                                         + " of the " + std::to_string(needed)
+                                                         + " nodes that keep it are up");
       for (auto& id : owners)
         if (auto i = st.peers.find(id); i != st.peers.end())
           out.push_back(i->second);
@@ -374,7 +402,8 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       std::vector<std::string> others;
       for (auto& [id, dir] : st.peers)
         others.push_back(id);
-      auto worker = spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
+      auto worker =
+        spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
       self->delegate(worker, msg::handover_atom::value);
     },
     [=](msg::shutdown_atom) -> bool {
@@ -405,8 +434,8 @@ void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t 
   for (auto i = st.rooms.begin(); i != st.rooms.end();) {
     auto key = runtime::hash_ring::room_key(i->first);
     auto now = st.ring.owners(key, replication);
-    auto then = before.empty() ? std::vector<std::string>{st.node_id}
-                               : before.owners(key, replication);
+    auto then =
+      before.empty() ? std::vector<std::string>{st.node_id} : before.owners(key, replication);
     if (now.front() == st.node_id && now == then) {
       ++i;
       continue;

@@ -19,7 +19,7 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
     auto detail = [&](const char* fallback) {
       auto& ctx = err.context();
       return ctx.match_elements<std::string>() ? ctx.get_as<std::string>(0)
-                                                : std::string{fallback};
+                                               : std::string{fallback};
     };
     switch (static_cast<errc>(err.code())) {
       case errc::storage_failed: {
@@ -35,7 +35,8 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
       case errc::not_found:
         return error_event(ref, wire_error::not_found, detail("not found"));
       case errc::overloaded:
-        return error_event(ref, wire_error::overloaded, detail("overloaded; retry with the same id"));
+        return error_event(ref, wire_error::overloaded,
+                           detail("overloaded; retry with the same id"));
       case errc::storage_full:
         return error_event(ref, wire_error::unavailable,
                            "the node cannot store anything now (storage full or failing); "

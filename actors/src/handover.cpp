@@ -47,7 +47,9 @@ void next_room(handover_self* self) {
   }
   // A read through the room's actor on its new home: answered once that home
   // has taken the log over and written it onto its replicas (ADR 8).
-  self->request(home->second, takeover_timeout, msg::read_history{room, {0, std::nullopt, 1}, "", 0})
+  self
+    ->request(home->second, takeover_timeout,
+              msg::read_history{room, {0, std::nullopt, 1}, "", 0})
     .then(
       [=](frame&) {
         ++self->state.moved;

@@ -18,7 +18,9 @@ caf::result<frame> read_history_from(caf::event_based_actor* self, const caf::ac
           xs.pop_back();
         rp.deliver(history_event(ref, room, xs));
       },
-      [rp](caf::error& err) mutable { rp.deliver(err); });
+      [rp](caf::error& err) mutable {
+        rp.deliver(err);
+      });
   return rp;
 }
 

@@ -8,11 +8,11 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "store_messages.hpp"
 #include "chat/actors/timeouts.hpp"
 #include "directory_actor.hpp"
 #include "error_frame.hpp"
 #include "store_actor.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -95,7 +95,9 @@ void publish_attempt(caf::event_based_actor* self, std::shared_ptr<publish_reque
               req->done(error_frame("", err, self->system()));
             });
       },
-      [=](caf::error& err) { req->done(error_frame("", err, self->system())); });
+      [=](caf::error& err) {
+        req->done(error_frame("", err, self->system()));
+      });
 }
 
 } // namespace
@@ -106,21 +108,25 @@ void publish(caf::actor_system& sys, const node_handles& node, std::string room,
   auto req = std::make_shared<publish_request>(
     publish_request{node.directory, std::move(room), std::move(from), std::move(id),
                     std::move(body), std::move(done)});
-  sys.spawn([req](caf::event_based_actor* self) { publish_attempt(self, req, 1); });
+  sys.spawn([req](caf::event_based_actor* self) {
+    publish_attempt(self, req, 1);
+  });
 }
 
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,
                   std::function<void(frame)> done) {
   sys.spawn([dir = node.directory, cmd = std::move(cmd),
              done = std::move(done)](caf::event_based_actor* self) {
-    self
-      ->request(dir, cross_node_timeout,
-                msg::read_history{cmd.room, cmd.window,
-                                  cmd.ref})
-      .then([=](frame& f) { done(f); },
-            // A room that is being taken over answers `unavailable` (503 on
-            // REST, with Retry-After), a storage failure `internal`.
-            [=](caf::error& err) { done(error_frame(cmd.ref, err, self->system())); });
+    self->request(dir, cross_node_timeout, msg::read_history{cmd.room, cmd.window, cmd.ref})
+      .then(
+        [=](frame& f) {
+          done(f);
+        },
+        // A room that is being taken over answers `unavailable` (503 on
+        // REST, with Retry-After), a storage failure `internal`.
+        [=](caf::error& err) {
+          done(error_frame(cmd.ref, err, self->system()));
+        });
   });
 }
 
@@ -146,8 +152,12 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
                    std::function<void(std::string)> done) {
   sys.spawn([dir = node.directory, room = std::move(room),
              done = std::move(done)](caf::event_based_actor* self) {
-    auto empty = [=]() { done(room_presence_json(room, {})); };
-    auto failed = [=](caf::error&) { empty(); };
+    auto empty = [=]() {
+      done(room_presence_json(room, {}));
+    };
+    auto failed = [=](caf::error&) {
+      empty();
+    };
     // An inactive room has no members: no activation just to answer this.
     self->request(dir, cross_node_timeout, msg::find_room{room})
       .then(
@@ -175,10 +185,17 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
                     .then(
                       [=](caf::actor& p) {
                         self->request(p, cross_node_timeout, msg::presence_query{u})
-                          .then([=](msg::presence_info& i) { one_done(&i); },
-                                [=](caf::error&) { one_done(nullptr); });
+                          .then(
+                            [=](msg::presence_info& i) {
+                              one_done(&i);
+                            },
+                            [=](caf::error&) {
+                              one_done(nullptr);
+                            });
                       },
-                      [=](caf::error&) { one_done(nullptr); });
+                      [=](caf::error&) {
+                        one_done(nullptr);
+                      });
               },
               failed);
         },

@@ -385,8 +385,8 @@ CHAT_WIRE_TYPE(room_prepare, x.room, x.ballot_n, x.ballot_node)
 
 CHAT_WIRE_TYPE(room_promise, x.ok, x.meta)
 
-CHAT_WIRE_TYPE(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users, x.receipt_seqs,
-             x.from, x.last)
+CHAT_WIRE_TYPE(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_users,
+               x.receipt_seqs, x.from, x.last)
 
 CHAT_WIRE_NAME(seq_frames, "chat::msg::seq_frames")
 
@@ -396,12 +396,13 @@ CHAT_WIRE_NAME(std::vector<uint64_t>, "std::vector<uint64_t>")
 
 /// Every type that crosses nodes besides the client commands (actor_commands):
 /// register_types registers these, under their wire names, and nothing else.
-using node_types = type_list<actors::frame, room_join, room_joined, room_leave, room_post,
-  post_result, room_typing, room_fetch, seq_frame, relay_msg, relay_event, relay_unicast,
-  resolve_room, find_room, resolve_user, read_history, room_read, room_signal, presence_heartbeat,
-  presence_disconnect, presence_watch, presence_unwatch, presence_query, presence_info,
-  presence_event, room_import, room_pull, room_prepare, room_promise, room_replicate, seq_frames,
-  std::vector<uint64_t>>;
+using node_types =
+  type_list<actors::frame, room_join, room_joined, room_leave, room_post, post_result,
+            room_typing, room_fetch, seq_frame, relay_msg, relay_event, relay_unicast,
+            resolve_room, find_room, resolve_user, read_history, room_read, room_signal,
+            presence_heartbeat, presence_disconnect, presence_watch, presence_unwatch,
+            presence_query, presence_info, presence_event, room_import, room_pull, room_prepare,
+            room_promise, room_replicate, seq_frames, std::vector<uint64_t>>;
 
 } // namespace chat::msg
 

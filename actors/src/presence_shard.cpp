@@ -11,9 +11,9 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "store_messages.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/hash_ring.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -43,7 +43,7 @@ struct user_presence {
 /// user of the shard once per user it watched).
 struct monitored_conn {
   std::vector<std::string> watching; ///< users of this shard it watches
-  std::string device_of; ///< the user it is a remote device of ("" if none)
+  std::string device_of;             ///< the user it is a remote device of ("" if none)
 };
 
 struct shard_state {
@@ -51,7 +51,7 @@ struct shard_state {
   caf::actor store;
   presence_options opts;
   std::shared_ptr<node_metrics> metrics; ///< presence_users counts `users`
-  runtime::hash_ring ring; ///< empty until the node is in a cluster
+  runtime::hash_ring ring;               ///< empty until the node is in a cluster
   std::unordered_map<std::string, user_presence> users;
   std::unordered_map<caf::actor_addr, monitored_conn> monitored;
   bool sweeping = false; ///< an expire_atom is scheduled
@@ -184,9 +184,14 @@ user_presence* presence_of(shard_self* self, const std::string& user) {
   auto& p = st.users.try_emplace(user, st.opts.tracker).first->second;
   st.metrics->presence_users.fetch_add(1, std::memory_order_relaxed);
   self->request(st.store, caf::infinite, msg::store_load_last_seen{user})
-    .then([=](int64_t seen) { loaded(self, user, seen); },
-          // Presence works without the stored time; it is only history.
-          [=](caf::error&) { loaded(self, user, 0); });
+    .then(
+      [=](int64_t seen) {
+        loaded(self, user, seen);
+      },
+      // Presence works without the stored time; it is only history.
+      [=](caf::error&) {
+        loaded(self, user, 0);
+      });
   arm_sweep(self);
   return &p;
 }
@@ -203,8 +208,9 @@ bool monitors_device(shard_self* self, const caf::actor& conn) {
 // Returns whether `conn` was one of the user's devices.
 bool drop_device(shard_self* self, const std::string& user, user_presence& p,
                  const caf::actor_addr& conn) {
-  auto i = std::find_if(p.devices.begin(), p.devices.end(),
-                        [&](auto& d) { return d.first.address() == conn; });
+  auto i = std::find_if(p.devices.begin(), p.devices.end(), [&](auto& d) {
+    return d.first.address() == conn;
+  });
   if (i == p.devices.end())
     return false;
   auto device = i->second;
@@ -263,8 +269,8 @@ void sweep(shard_self* self) {
                       st.opts.tracker.ttl_ms);
       after_change(self, user, p, true, now);
     }
-    auto idle = p.devices.empty() && !watched(p) && p.loaded
-                && !p.tracker.publication_scheduled();
+    auto idle =
+      p.devices.empty() && !watched(p) && p.loaded && !p.tracker.publication_scheduled();
     if (!idle) {
       p.idle_since = 0;
     } else if (p.idle_since == 0) {
@@ -321,7 +327,8 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
     auto entry = std::move(e->second);
     st.monitored.erase(e);
     for (auto& user : entry.watching)
-      if (auto i = st.users.find(user); i != st.users.end() && erase_watcher(i->second, dm.source))
+      if (auto i = st.users.find(user);
+          i != st.users.end() && erase_watcher(i->second, dm.source))
         forget_if_unused(self, user);
     if (!entry.device_of.empty())
       if (auto i = st.users.find(entry.device_of); i != st.users.end())
@@ -332,8 +339,9 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
       auto* p = presence_of(self, x.user);
       if (p == nullptr)
         return self->send(x.conn, msg::presence_moved_atom::value, x.user);
-      auto i = std::find_if(p->devices.begin(), p->devices.end(),
-                            [&](auto& d) { return d.first == x.conn; });
+      auto i = std::find_if(p->devices.begin(), p->devices.end(), [&](auto& d) {
+        return d.first == x.conn;
+      });
       if (i == p->devices.end()) {
         if (monitors_device(self, x.conn))
           monitor_entry(self, x.conn).device_of = x.user;
@@ -391,7 +399,9 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
       if (i != self->state.users.end() && i->second.tracker.due(runtime::wall_ms()))
         publish(self, user, i->second);
     },
-    [=](msg::expire_atom) { sweep(self); },
+    [=](msg::expire_atom) {
+      sweep(self);
+    },
     [=](msg::cluster_view& x) {
       self->state.ring = runtime::hash_ring{x.nodes};
       move_away(self);

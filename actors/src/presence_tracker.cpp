@@ -5,8 +5,9 @@
 namespace chat::actors {
 
 void presence_tracker::heartbeat(uint64_t device, int64_t now) {
-  auto i = std::find_if(devices_.begin(), devices_.end(),
-                        [&](auto& d) { return d.first == device; });
+  auto i = std::find_if(devices_.begin(), devices_.end(), [&](auto& d) {
+    return d.first == device;
+  });
   if (i == devices_.end())
     devices_.emplace_back(device, now);
   else
@@ -15,8 +16,9 @@ void presence_tracker::heartbeat(uint64_t device, int64_t now) {
 }
 
 void presence_tracker::disconnect(uint64_t device, int64_t now) {
-  auto i = std::find_if(devices_.begin(), devices_.end(),
-                        [&](auto& d) { return d.first == device; });
+  auto i = std::find_if(devices_.begin(), devices_.end(), [&](auto& d) {
+    return d.first == device;
+  });
   if (i == devices_.end())
     return;
   devices_.erase(i);
@@ -27,7 +29,9 @@ void presence_tracker::disconnect(uint64_t device, int64_t now) {
 
 void presence_tracker::expire(int64_t now) {
   devices_.erase(std::remove_if(devices_.begin(), devices_.end(),
-                                [&](auto& d) { return now - d.second >= cfg_.ttl_ms; }),
+                                [&](auto& d) {
+                                  return now - d.second >= cfg_.ttl_ms;
+                                }),
                  devices_.end());
   if (devices_.empty())
     devices_.shrink_to_fit();

@@ -8,8 +8,8 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "store_messages.hpp"
 #include "recent_frames.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -30,7 +30,7 @@ struct relay_state {
   caf::actor directory;
   caf::actor home; ///< the room's actor, on its home node
   std::unordered_map<caf::actor_id, local_member> members;
-  uint64_t seq = 0; ///< the room's last seq as far as this relay knows
+  uint64_t seq = 0;     ///< the room's last seq as far as this relay knows
   recent_frames recent; ///< so that most joins with `since` replay from memory
   uint64_t generation = 0;
   uint64_t idle_epoch = 0;
@@ -77,8 +77,13 @@ void to_room(relay_self* self, Request&& x) {
     }
   };
   self->request(st.home, room_request_timeout, std::forward<Request>(x))
-    .then([=](Result& r) mutable { answer(std::move(r)); },
-          [=](caf::error& err) mutable { answer(std::move(err)); });
+    .then(
+      [=](Result& r) mutable {
+        answer(std::move(r));
+      },
+      [=](caf::error& err) mutable {
+        answer(std::move(err));
+      });
 }
 
 void fail_in_flight(relay_self* self) {
@@ -255,7 +260,8 @@ void rejoin_all(relay_self* self, int attempt) {
                   return;
                 st.home = nullptr;
                 fail_in_flight(self);
-                self->delayed_send(self, std::chrono::milliseconds(200), msg::rejoin_atom::value, 2);
+                self->delayed_send(self, std::chrono::milliseconds(200),
+                                   msg::rejoin_atom::value, 2);
               });
         }
       },
@@ -284,7 +290,9 @@ void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, 
           bind_home(self, home);
           join_member(self, std::move(x), std::move(rp), attempt);
         },
-        [=](caf::error& err) mutable { rp.deliver(err); });
+        [=](caf::error& err) mutable {
+          rp.deliver(err);
+        });
     return;
   }
   auto me = caf::actor_cast<caf::actor>(self);
@@ -330,12 +338,15 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
   st.directory = std::move(directory);
   // Nothing is handled before the relay knows the room's actor.
   self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
-    .await([=](caf::actor& home) { bind_home(self, home); },
-           [=](caf::error& err) {
-             spdlog::error("room '{}': cannot resolve: {}", self->state.room,
-                           self->system().render(err));
-             self->quit(err);
-           });
+    .await(
+      [=](caf::actor& home) {
+        bind_home(self, home);
+      },
+      [=](caf::error& err) {
+        spdlog::error("room '{}': cannot resolve: {}", self->state.room,
+                      self->system().render(err));
+        self->quit(err);
+      });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source == st.home.address()) {
@@ -394,14 +405,22 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     },
     // What members send to the room goes through: the relay always knows where
     // the room is, also after it moved.
-    [=](msg::room_post& x) { to_room<msg::post_result>(self, std::move(x)); },
+    [=](msg::room_post& x) {
+      to_room<msg::post_result>(self, std::move(x));
+    },
     [=](msg::room_typing& x) {
       if (self->state.home)
         self->send(self->state.home, std::move(x));
     },
-    [=](msg::room_read& x) { to_room<bool>(self, std::move(x)); },
-    [=](msg::room_signal& x) { to_room<bool>(self, std::move(x)); },
-    [=](msg::rejoin_atom, int attempt) { rejoin_all(self, attempt); },
+    [=](msg::room_read& x) {
+      to_room<bool>(self, std::move(x));
+    },
+    [=](msg::room_signal& x) {
+      to_room<bool>(self, std::move(x));
+    },
+    [=](msg::rejoin_atom, int attempt) {
+      rejoin_all(self, attempt);
+    },
     [=](msg::replay_atom, caf::actor_id key, uint64_t generation) {
       auto& members = self->state.members;
       if (auto i = members.find(key); i != members.end() && i->second.generation == generation)

@@ -9,55 +9,18 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
-#include "store_messages.hpp"
 #include "chat/runtime/clock.hpp"
 #include "history_read.hpp"
 #include "recent_frames.hpp"
-#include "room_roster.hpp"
 #include "room_replication.hpp"
+#include "room_roster.hpp"
+#include "room_state.hpp"
 
 namespace chat::actors {
 
+namespace room {
+
 namespace {
-
-struct member {
-  std::string user;
-  caf::actor relay; ///< the relay of the member's node
-};
-
-struct pending_post {
-  storage::append_entry entry;
-  caf::response_promise promise;
-};
-
-struct room_state {
-  std::string room;
-  std::string node_id;
-  caf::actor store;
-  caf::actor directory;
-  std::chrono::milliseconds idle{60000};
-  storage::room_meta meta;
-  /// The other nodes that keep the log (ADR 8): an append is acked once all hold it.
-  room_nodes nodes;
-  /// Every member connection in the cluster, by its (node-unique) address.
-  std::unordered_map<caf::actor_addr, member> members;
-  room_roster roster; ///< the users in the room, and what is said about them
-  /// One relay per node with members: the fan-out sends each message once per relay.
-  std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> relays;
-  std::vector<pending_post> pending;
-  bool in_flight = false;
-  recent_frames recent;
-  uint64_t idle_epoch = 0;
-  std::unordered_map<std::string, uint64_t> receipts;      ///< user -> read seq
-  std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
-  std::shared_ptr<node_metrics> metrics;
-  /// The room's home moved: answered once the last commit is done.
-  caf::response_promise moved;
-  bool moving = false;
-  static inline const char* name = "room";
-};
-
-using room_self = caf::stateful_actor<room_state>;
 
 /// Posts waiting for the next commit of one room before new ones are shed.
 constexpr size_t max_pending_posts = 10000;
@@ -156,7 +119,9 @@ void commit_pending(room_self* self) {
             r->meta.commit = r->meta.seq;
             committed(self, *batch, *r);
           },
-          [=](const caf::error& err) { step_down(self, *batch, err); });
+          [=](const caf::error& err) {
+            step_down(self, *batch, err);
+          });
       },
       [=](caf::error& err) {
         for (auto& p : *batch)
@@ -258,19 +223,104 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
             out.push_back(msg::seq_frame{r.seq, message_event(self->state.room, r)});
         rp.deliver(std::move(out));
       },
-      [=](caf::error& err) mutable { rp.deliver(err); });
+      [=](caf::error& err) mutable {
+        rp.deliver(err);
+      });
   return rp;
 }
 
-void load_receipts(room_self* self, msg::receipt_list& xs) {
-  for (auto& [user, seq] : xs)
-    self->state.receipts[user] = seq;
-  self->state.roster.receipts_changed();
+// A connection of `x.user` joins through its node's relay.
+msg::room_joined join(room_self* self, msg::room_join& x) {
+  auto& st = self->state;
+  auto addr = x.conn.address();
+  if (st.members.count(addr) == 0) {
+    bool flush = false;
+    auto now = st.roster.add(st.room, x.user, flush);
+    announce(self, std::move(now), flush);
+    auto& r = st.relays[x.relay.address()];
+    if (r.second++ == 0) {
+      r.first = x.relay;
+      self->monitor(x.relay);
+    }
+    st.members.emplace(addr, member{x.user, x.relay});
+  }
+  ++st.idle_epoch;
+  return {st.roster.joined(x.ref, st.room, st.meta.seq, st.receipts), st.meta.seq,
+          st.meta.trimmed};
+}
+
+void post(room_self* self, msg::room_post& x) {
+  auto& st = self->state;
+  if (st.moving) {
+    self->make_response_promise().deliver(caf::make_error(
+      errc::room_unavailable, "room '" + st.room + "' is moving to another node"));
+    return;
+  }
+  if (st.pending.size() >= max_pending_posts) {
+    // High-water mark: shed instead of queueing without bound. Sends are
+    // idempotent, so the client retries with the same id.
+    self->make_response_promise().deliver(
+      caf::make_error(errc::overloaded, "room '" + st.room + "' is overloaded"));
+    return;
+  }
+  st.pending.push_back(
+    pending_post{storage::append_entry{std::move(x.id), std::move(x.user), runtime::wall_ms(),
+                                       std::move(x.body)},
+                 self->make_response_promise()});
+  commit_pending(self);
+}
+
+// A read receipt: stored (group-committed), then told to the members.
+caf::result<bool> read(room_self* self, msg::room_read& x) {
+  auto& st = self->state;
+  if (st.members.count(x.conn.address()) == 0)
+    return caf::make_error(errc::not_joined);
+  if (x.seq > st.meta.seq)
+    return caf::make_error(errc::bad_argument, "seq " + std::to_string(x.seq)
+                                                 + " is beyond the room's last seq "
+                                                 + std::to_string(st.meta.seq));
+  auto& current = st.receipts[x.user];
+  if (x.seq <= current)
+    return true; // receipts only move forward; an older one is ignored
+  current = x.seq;
+  st.roster.receipts_changed();
+  auto rp = self->make_response_promise();
+  self->request(st.store, caf::infinite, msg::store_receipt{{st.room, x.user, x.seq}})
+    .then(
+      [=](bool) mutable {
+        auto& st = self->state;
+        broadcast(self, read_event(st.room, x.user, x.seq), false);
+        rp.deliver(true);
+      },
+      [=](caf::error& err) mutable {
+        rp.deliver(err);
+      });
+  return rp;
+}
+
+// A signal to one user's connections in the room (WebRTC negotiation).
+caf::result<bool> signal(room_self* self, msg::room_signal& x) {
+  auto& st = self->state;
+  if (st.members.count(x.conn.address()) == 0)
+    return caf::make_error(errc::not_joined);
+  // The connections of `to`, grouped by relay: one message per node.
+  std::unordered_map<caf::actor_addr, msg::relay_unicast> per_relay;
+  for (auto& [addr, m] : st.members)
+    if (m.user == x.to)
+      per_relay[m.relay.address()].conns.push_back(addr.id());
+  if (per_relay.empty())
+    return caf::make_error(errc::not_found, "'" + x.to + "' is not in room '" + st.room + "'");
+  auto f = signal_event(st.room, x.from, x.data);
+  for (auto& [relay, u] : per_relay) {
+    u.frame = f;
+    self->send(st.relays[relay].first, std::move(u));
+  }
+  return true;
 }
 
 caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
-                         caf::actor store, caf::actor directory,
-                         std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics) {
+                         caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
+                         std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
   st.room = std::move(room);
@@ -278,116 +328,27 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
   st.store = std::move(store);
   st.directory = std::move(directory);
   st.idle = idle;
-  // Nothing is handled before the room knows where its log stands.
-  auto load_failed = [=](caf::error& err) {
-    spdlog::error("room '{}': cannot load: {}", self->state.room, self->system().render(err));
-    self->quit(err);
-  };
-  // Awaited responses are handled last-requested first: the receipts, then
-  // the meta, then the other nodes' logs after it.
-  // In a cluster the room then takes its log over (ADR 8): the newest log of
-  // the view, on every replica, under a ballot of its own.
-  self->request(st.store, caf::infinite, msg::store_load{st.room})
-    .await(
-      [=](storage::room_meta& meta) {
-        auto& st = self->state;
-        st.meta = std::move(meta);
-        st.nodes.room = st.room;
-        st.nodes.node_id = st.node_id;
-        st.nodes.store = st.store;
-        st.nodes.metrics = st.metrics;
-        self->request(st.directory, caf::infinite, msg::peers_atom::value)
-          .await([=](std::vector<caf::actor>& peers) {
-            auto& st = self->state;
-            st.nodes.peers = std::move(peers);
-            // Asked also with no peer up: a cluster node that lost them all must
-            // not write alone (the directory refuses then).
-            self->request(st.directory, caf::infinite, msg::replicas_atom::value, st.room)
-              .await([=](std::vector<caf::actor>& replicas) {
-                auto& st = self->state;
-                st.nodes.replicas = std::move(replicas);
-                if (st.nodes.peers.empty())
-                  return; // a single node: nothing to take over
-                // Peers and replicas come from two asks: a view change between
-                // them could name a replica the take-over never prepares.
-                for (auto& r : st.nodes.replicas)
-                  if (std::find(st.nodes.peers.begin(), st.nodes.peers.end(), r)
-                      == st.nodes.peers.end()) {
-                    spdlog::info("room '{}': the view changed while it activated; it is "
-                                 "activated again by the next request",
-                                 st.room);
-                    return self->quit(caf::make_error(errc::room_unavailable, "view changed"));
-                  }
-                take_over(
-                  self, st.nodes, st.meta,
-                  [=](storage::room_meta& m) {
-                    self->state.meta = std::move(m);
-                    // The log taken over may have brought receipts.
-                    self->request(self->state.store, caf::infinite,
-                                  msg::store_load_receipts{self->state.room})
-                      .await([=](msg::receipt_list& xs) { load_receipts(self, xs); });
-                  },
-                  [=](const caf::error& err) {
-                    spdlog::warn("room '{}': cannot take over: {}", self->state.room,
-                                 self->system().render(err));
-                    self->quit(err);
-                  });
-              },
-              [=](caf::error& err) {
-                spdlog::warn("room '{}': cannot write: {}", self->state.room,
-                             self->system().render(err));
-                self->quit(err);
-              });
-          });
-      },
-      load_failed);
-  self->request(st.store, caf::infinite, msg::store_load_receipts{st.room})
-    .await([=](msg::receipt_list& xs) { load_receipts(self, xs); }, load_failed);
-  self->set_down_handler([=](caf::down_msg& dm) { remove_relay(self, dm.source); });
+  activate(self);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    remove_relay(self, dm.source);
+  });
   arm_idle_timer(self);
   return {
-    [=](msg::room_join& x) -> msg::room_joined {
-      auto& st = self->state;
-      auto addr = x.conn.address();
-      if (st.members.count(addr) == 0) {
-        bool flush = false;
-        auto now = st.roster.add(st.room, x.user, flush);
-        announce(self, std::move(now), flush);
-        auto& r = st.relays[x.relay.address()];
-        if (r.second++ == 0) {
-          r.first = x.relay;
-          self->monitor(x.relay);
-        }
-        st.members.emplace(addr, member{x.user, x.relay});
-      }
-      ++st.idle_epoch;
-      return {st.roster.joined(x.ref, st.room, st.meta.seq, st.receipts), st.meta.seq,
-              st.meta.trimmed};
+    [=](msg::room_join& x) {
+      return join(self, x);
     },
-    [=](msg::room_leave& x) { remove_member(self, x.conn.address()); },
-    [=](msg::room_fetch& x) { return fetch(self, x); },
+    [=](msg::room_leave& x) {
+      remove_member(self, x.conn.address());
+    },
+    [=](msg::room_fetch& x) {
+      return fetch(self, x);
+    },
     [=](msg::trim_atom, uint64_t seq) {
       auto& st = self->state;
       st.meta.trimmed = std::max(st.meta.trimmed, seq);
     },
     [=](msg::room_post& x) {
-      auto& st = self->state;
-      if (st.moving) {
-        self->make_response_promise().deliver(caf::make_error(
-          errc::room_unavailable, "room '" + st.room + "' is moving to another node"));
-        return;
-      }
-      if (st.pending.size() >= max_pending_posts) {
-        // High-water mark: shed instead of queueing without bound. Sends are
-        // idempotent, so the client retries with the same id.
-        self->make_response_promise().deliver(
-          caf::make_error(errc::overloaded, "room '" + st.room + "' is overloaded"));
-        return;
-      }
-      st.pending.push_back(pending_post{
-        storage::append_entry{std::move(x.id), std::move(x.user), runtime::wall_ms(), std::move(x.body)},
-        self->make_response_promise()});
-      commit_pending(self);
+      post(self, x);
     },
     [=](msg::room_typing& x) {
       auto& st = self->state;
@@ -400,49 +361,11 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       last = now;
       broadcast(self, typing_event(st.room, x.user), true, x.user);
     },
-    [=](msg::room_read& x) -> caf::result<bool> {
-      auto& st = self->state;
-      if (st.members.count(x.conn.address()) == 0)
-        return caf::make_error(errc::not_joined);
-      if (x.seq > st.meta.seq)
-        return caf::make_error(errc::bad_argument,
-                               "seq " + std::to_string(x.seq) + " is beyond the room's last seq "
-                                 + std::to_string(st.meta.seq));
-      auto& current = st.receipts[x.user];
-      if (x.seq <= current)
-        return true; // receipts only move forward; an older one is ignored
-      current = x.seq;
-      st.roster.receipts_changed();
-      auto rp = self->make_response_promise();
-      self
-        ->request(st.store, caf::infinite,
-                  msg::store_receipt{{st.room, x.user, x.seq}})
-        .then(
-          [=](bool) mutable {
-            auto& st = self->state;
-            broadcast(self, read_event(st.room, x.user, x.seq), false);
-            rp.deliver(true);
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
-      return rp;
+    [=](msg::room_read& x) {
+      return read(self, x);
     },
-    [=](msg::room_signal& x) -> caf::result<bool> {
-      auto& st = self->state;
-      if (st.members.count(x.conn.address()) == 0)
-        return caf::make_error(errc::not_joined);
-      // The connections of `to`, grouped by relay: one message per node.
-      std::unordered_map<caf::actor_addr, msg::relay_unicast> per_relay;
-      for (auto& [addr, m] : st.members)
-        if (m.user == x.to)
-          per_relay[m.relay.address()].conns.push_back(addr.id());
-      if (per_relay.empty())
-        return caf::make_error(errc::not_found, "'" + x.to + "' is not in room '" + st.room + "'");
-      auto f = signal_event(st.room, x.from, x.data);
-      for (auto& [relay, u] : per_relay) {
-        u.frame = f;
-        self->send(st.relays[relay].first, std::move(u));
-      }
-      return true;
+    [=](msg::room_signal& x) {
+      return signal(self, x);
     },
     [=](msg::moving_atom) {
       auto& st = self->state;
@@ -488,10 +411,12 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
 
 } // namespace
 
+} // namespace room
+
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
                       caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
                       std::shared_ptr<node_metrics> metrics) {
-  return parent->spawn(room_actor, std::move(room), std::move(node_id), std::move(store),
+  return parent->spawn(room::room_actor, std::move(room), std::move(node_id), std::move(store),
                        std::move(directory), idle, std::move(metrics));
 }
 

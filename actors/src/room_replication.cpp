@@ -6,8 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
-#include "store_messages.hpp"
 #include "room_export.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -27,9 +27,9 @@ constexpr int max_rounds = 4;
 constexpr int max_behind = 4;
 
 uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - t0)
-                                 .count());
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+      .count());
 }
 
 struct takeover {
@@ -176,7 +176,9 @@ void accept_own(const takeover_ptr& t) {
         t->own = std::move(*m);
         next_replica(t, 0);
       },
-      [t](caf::error& err) { t->fail(err); });
+      [t](caf::error& err) {
+        t->fail(err);
+      });
 }
 
 // Replica i holds the whole log: from now on it is the new ballot's.
@@ -189,7 +191,9 @@ void accept_replica(const takeover_ptr& t, size_t i) {
           return t->fail(fenced(t->nodes.room));
         next_replica(t, i + 1);
       },
-      [t](caf::error&) { t->fail(unreachable(t->nodes.room, "a replica did not take the log")); });
+      [t](caf::error&) {
+        t->fail(unreachable(t->nodes.room, "a replica did not take the log"));
+      });
 }
 
 void next_replica(const takeover_ptr& t, size_t i) {
@@ -217,8 +221,9 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t afte
       meta->commit = std::min(t->own.commit, meta->seq);
       if (auto& m = t->nodes.metrics)
         m->catchup_parts.fetch_add(1, std::memory_order_relaxed);
-      t->self->request(t->nodes.replicas[i], node_timeout,
-                       as_replicate(part, start, after, last, *meta))
+      t->self
+        ->request(t->nodes.replicas[i], node_timeout,
+                  as_replicate(part, start, after, last, *meta))
         .await(
           [t, i, start, end, last, behind](uint64_t seq) {
             if (seq != end) { // behind, or the copy must start again: from there
@@ -236,7 +241,10 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t afte
             t->fail(unreachable(t->nodes.room, "a replica did not take the log"));
           });
     },
-    [t](caf::error& err) { t->fail(err); }, true);
+    [t](caf::error& err) {
+      t->fail(err);
+    },
+    true);
 }
 
 // Takes the best log after `start` in place of our own, one part (after
@@ -253,7 +261,9 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t afte
         auto end = meta->seq;
         if (auto& m = t->nodes.metrics)
           m->adopted_records.fetch_add(part.records.size(), std::memory_order_relaxed);
-        t->self->request(t->nodes.store, node_timeout, as_replicate(part, start, after, !full, *meta))
+        t->self
+          ->request(t->nodes.store, node_timeout,
+                    as_replicate(part, start, after, !full, *meta))
           .await(
             [t, from, start, full, end](uint64_t seq) {
               if (seq != end)
@@ -264,9 +274,13 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t afte
                            t->own.commit + 1, end);
               accept_own(t);
             },
-            [t](caf::error& err) { t->fail(err); });
+            [t](caf::error& err) {
+              t->fail(err);
+            });
       },
-      [t](caf::error&) { t->fail(unreachable(t->nodes.room, "the node with the best log did not answer")); });
+      [t](caf::error&) {
+        t->fail(unreachable(t->nodes.room, "the node with the best log did not answer"));
+      });
 }
 
 void promised_all(const takeover_ptr& t) {
@@ -390,7 +404,9 @@ void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t a
           if (--p->left == 0 && !p->over)
             done_all();
         },
-        [fail](caf::error& err) { fail(err); });
+        [fail](caf::error& err) {
+          fail(err);
+        });
 }
 
 } // namespace chat::actors

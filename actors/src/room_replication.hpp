@@ -18,9 +18,9 @@ namespace chat::actors {
 /// only writer (ADR 8: primary-backup with ballots).
 struct room_nodes {
   std::string room;
-  std::string node_id;           ///< this node: the room's home
-  caf::actor store;              ///< this node's store
-  std::vector<caf::actor> peers; ///< the directories of every other node in the view
+  std::string node_id;              ///< this node: the room's home
+  caf::actor store;                 ///< this node's store
+  std::vector<caf::actor> peers;    ///< the directories of every other node in the view
   std::vector<caf::actor> replicas; ///< the directories of the other nodes of the replica set
   std::shared_ptr<node_metrics> metrics;
 };

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +33,8 @@ public:
 
   /// A connection of `user` joined. Returns the frame to broadcast now, if any;
   /// `schedule_flush` is set when coalesced changes wait for `flush`.
-  std::optional<frame> add(std::string_view room, const std::string& user, bool& schedule_flush);
+  std::optional<frame> add(std::string_view room, const std::string& user,
+                           bool& schedule_flush);
 
   /// A connection of `user` left; like `add`.
   std::optional<frame> remove(std::string_view room, const std::string& user,
@@ -61,8 +62,8 @@ private:
   std::vector<std::string> appended_;
   bool dirty_ = true;          ///< rebuild both lists
   bool receipts_dirty_ = true; ///< rebuild the receipts list
-  std::string members_;  ///< the members' names, JSON strings separated by commas
-  std::string receipts_; ///< "user":seq pairs separated by commas
+  std::string members_;        ///< the members' names, JSON strings separated by commas
+  std::string receipts_;       ///< "user":seq pairs separated by commas
   /// Coalesced changes (only big rooms have them: every byte here is paid by
   /// every room): user -> whether it was in the room before them.
   struct coalesced {

@@ -143,8 +143,12 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
       self->state.pending.last_seen.emplace_back(std::move(x.update));
       schedule_flush(self);
     },
-    [=](msg::flush_atom) { commit_pending(self); },
-    [=](msg::stats_atom) { return self->state.stats; },
+    [=](msg::flush_atom) {
+      commit_pending(self);
+    },
+    [=](msg::stats_atom) {
+      return self->state.stats;
+    },
     [=](msg::store_load& x) -> caf::result<storage::room_meta> {
       storage::room_meta meta;
       if (auto s = self->state.db->load_room(x.room, meta); !s.ok())
@@ -167,9 +171,9 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
       msg::message_list out;
       auto& db = *self->state.db;
       auto& w = x.window;
-      auto s = w.after ? db.read_after(x.room, *w.after, w.limit, out)
-                       : db.read_before(x.room, w.before == 0 ? UINT64_MAX : w.before, w.limit,
-                                        out);
+      auto s = w.after
+                 ? db.read_after(x.room, *w.after, w.limit, out)
+                 : db.read_before(x.room, w.before == 0 ? UINT64_MAX : w.before, w.limit, out);
       if (!s.ok())
         return storage_error("reading room", x.room, s);
       return out;
@@ -186,7 +190,8 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
     [=](msg::room_prepare& x) {
       claim_room(self, x.room);
       auto& st = self->state;
-      st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}, false});
+      st.pending.promises.push_back(
+        {x.room, storage::ballot{x.ballot_n, x.ballot_node}, false});
       st.promise_promises.emplace_back(self->make_response_promise());
       schedule_flush(self);
     },
@@ -261,7 +266,9 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
       else
         self->delayed_send(self, trim_interval, msg::trim_atom::value);
     },
-    [=](msg::trim_atom, caf::actor listener) { self->state.trim_listener = std::move(listener); },
+    [=](msg::trim_atom, caf::actor listener) {
+      self->state.trim_listener = std::move(listener);
+    },
     [=](msg::shutdown_atom) -> caf::result<bool> {
       commit_pending(self);
       if (auto s = self->state.db->flush(); !s.ok()) {
@@ -278,7 +285,8 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
 caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
                        std::shared_ptr<node_metrics> metrics,
                        std::chrono::milliseconds trim_interval) {
-  return sys.spawn<caf::detached>(store_actor, std::move(db), std::move(metrics), trim_interval);
+  return sys.spawn<caf::detached>(store_actor, std::move(db), std::move(metrics),
+                                  trim_interval);
 }
 
 } // namespace chat::actors

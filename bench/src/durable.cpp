@@ -62,7 +62,9 @@ int run_durable(const options& o) {
       });
       return pubs[i].ws;
     },
-    [](size_t i) { return "/ws?user=bench" + std::to_string(i); },
+    [](size_t i) {
+      return "/ws?user=bench" + std::to_string(i);
+    },
     [&](size_t i) {
       pubs[i].ws->send(R"({"type":"join","room":")" + pubs[i].room + R"("})");
     });
@@ -80,21 +82,16 @@ int run_durable(const options& o) {
   for (auto& p : pubs)
     for (int k = 0; k < o.window && total_sent < o.max_messages; ++k)
       send_next(p);
-  auto stop_at =
-    start
-    + seconds(o.seconds);
+  auto stop_at = start + seconds(o.seconds);
   run_until(ioc, stop_at, [&] {
     return total_sent >= o.max_messages && total_acked == total_sent;
   });
   sending = false;
   auto send_end = clock::now();
   int64_t acked_in_window = total_acked;
-  run_until(ioc,
-            clock::now()
-              + seconds(o.drain_seconds),
-            [&] {
-              return total_acked == total_sent;
-            });
+  run_until(ioc, clock::now() + seconds(o.drain_seconds), [&] {
+    return total_acked == total_sent;
+  });
   double secs = std::chrono::duration<double>(send_end - start).count();
   auto unacked = total_sent - total_acked;
   char line[512];

@@ -35,8 +35,12 @@ int run_fanout(const options& o) {
   clock::time_point last_delivery;
 
   member_sockets subscribers;
-  subscribers.user = [](size_t i) { return "bench" + std::to_string(i); };
-  subscribers.room = [&](size_t) { return room; };
+  subscribers.user = [](size_t i) {
+    return "bench" + std::to_string(i);
+  };
+  subscribers.room = [&](size_t) {
+    return room;
+  };
   subscribers.on_frame = [&](size_t i, frame_event ev, std::string_view f) {
     bench_body b;
     if (ev != frame_event::message || !read_body(f, b))
@@ -62,10 +66,15 @@ int run_fanout(const options& o) {
   auto send_next = [&] {
     bench_body b{now_ns(), 0, sent};
     ++sent;
-    pub.sockets[0]->send(w->send(room, "p" + std::to_string(b.i), static_cast<uint64_t>(sent), b));
+    pub.sockets[0]->send(
+      w->send(room, "p" + std::to_string(b.i), static_cast<uint64_t>(sent), b));
   };
-  pub.user = [](size_t) { return std::string{"publisher"}; };
-  pub.room = [&](size_t) { return room; };
+  pub.user = [](size_t) {
+    return std::string{"publisher"};
+  };
+  pub.room = [&](size_t) {
+    return room;
+  };
   pub.on_frame = [&](size_t, frame_event ev, std::string_view) {
     // The confirmation: an ack, or (nchan) the publisher's own message back.
     auto confirms = w->acks() ? ev == frame_event::ack : ev == frame_event::message;
@@ -107,17 +116,18 @@ int run_fanout(const options& o) {
   auto run_secs = std::chrono::duration<double>(clock::now() - first_send).count();
   double loadgen_cpu = run_secs > 0 ? (cpu2 - cpu1) / run_secs : 0;
   char line[768];
-  std::snprintf(line, sizeof line,
-                R"({"scenario":"fanout","protocol":"%s","subscribers":%zu,"messages":%lld,)"
-                R"("window":%d,"deliveries":%lld,"lost":%lld,"out_of_order":%lld,"errors":%lld,)"
-                R"("seconds":%.3f,"deliveries_per_s":%.0f,"p50_ms":%.3f,"p90_ms":%.3f,)"
-                R"("p99_ms":%.3f,"max_ms":%.3f,"loadgen_cpu":%.2f,"connect_cpu_s":%.2f})",
-                w->name(), S, static_cast<long long>(M), o.window,
-                static_cast<long long>(delivered), static_cast<long long>(lost),
-                static_cast<long long>(out_of_order), static_cast<long long>(errors), secs,
-                secs > 0 ? static_cast<double>(delivered) / secs : 0.0, lat.quantile_ms(0.5),
-                lat.quantile_ms(0.9), lat.quantile_ms(0.99), lat.quantile_ms(1.0), loadgen_cpu,
-                cpu1 - cpu0);
+  std::snprintf(
+    line, sizeof line,
+    R"({"scenario":"fanout","protocol":"%s","subscribers":%zu,"messages":%lld,)"
+    R"("window":%d,"deliveries":%lld,"lost":%lld,"out_of_order":%lld,"errors":%lld,)"
+    R"("seconds":%.3f,"deliveries_per_s":%.0f,"p50_ms":%.3f,"p90_ms":%.3f,)"
+    R"("p99_ms":%.3f,"max_ms":%.3f,"loadgen_cpu":%.2f,"connect_cpu_s":%.2f})",
+    w->name(), S, static_cast<long long>(M), o.window, static_cast<long long>(delivered),
+    static_cast<long long>(lost), static_cast<long long>(out_of_order),
+    static_cast<long long>(errors), secs,
+    secs > 0 ? static_cast<double>(delivered) / secs : 0.0, lat.quantile_ms(0.5),
+    lat.quantile_ms(0.9), lat.quantile_ms(0.99), lat.quantile_ms(1.0), loadgen_cpu,
+    cpu1 - cpu0);
   std::cout << line << std::endl;
   std::fprintf(stderr,
                "fanout (%s): %zu subscribers x %lld messages: %.0f deliveries/s, p50 %.2f ms, "

@@ -69,7 +69,9 @@ clock::duration seconds(double s) {
 double own_cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  auto secs = [](const timeval& tv) {
+    return tv.tv_sec + tv.tv_usec / 1e6;
+  };
   return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
@@ -94,24 +96,29 @@ bool connect_and_join(asio::io_context& ioc, const options& o, const wire& w, si
   bool ok = connect_all(
     ioc, o, n,
     [&](size_t i) {
-      ms.sockets[i] = ws_client::make(ioc, [&ms, &w, i](std::string_view f) {
-        std::string reply;
-        auto ev = w.classify(f, reply);
-        if (!reply.empty())
-          ms.sockets[i]->send(std::move(reply));
-        if (ms.is_member[i]) {
-          if (ms.on_frame)
-            ms.on_frame(i, ev, f);
-        } else if (ev == frame_event::connected) {
-          start_join(ms, w, i);
-        } else if (ev == frame_event::joined) {
-          ms.is_member[i] = 1;
-          ++ms.joined;
-        }
-      }, ms.quick_ack);
+      ms.sockets[i] = ws_client::make(
+        ioc,
+        [&ms, &w, i](std::string_view f) {
+          std::string reply;
+          auto ev = w.classify(f, reply);
+          if (!reply.empty())
+            ms.sockets[i]->send(std::move(reply));
+          if (ms.is_member[i]) {
+            if (ms.on_frame)
+              ms.on_frame(i, ev, f);
+          } else if (ev == frame_event::connected) {
+            start_join(ms, w, i);
+          } else if (ev == frame_event::joined) {
+            ms.is_member[i] = 1;
+            ++ms.joined;
+          }
+        },
+        ms.quick_ack);
       return ms.sockets[i];
     },
-    [&](size_t i) { return w.target(ms.user(i), ms.room(i)); },
+    [&](size_t i) {
+      return w.target(ms.user(i), ms.room(i));
+    },
     [&](size_t i) {
       auto hello = w.hello();
       if (hello.empty())
@@ -122,7 +129,9 @@ bool connect_and_join(asio::io_context& ioc, const options& o, const wire& w, si
     ms.offset);
   if (!ok)
     return false;
-  run_until(ioc, clock::now() + std::chrono::seconds(60), [&] { return ms.joined == n; });
+  run_until(ioc, clock::now() + std::chrono::seconds(60), [&] {
+    return ms.joined == n;
+  });
   if (ms.joined != n) {
     std::cerr << "chat-bench: only " << ms.joined << " of " << n << " sockets joined\n";
     return false;

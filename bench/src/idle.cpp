@@ -48,8 +48,12 @@ int run_idle(const options& o) {
   }
   int64_t unexpected = 0; // frames other than the protocol's own (pings etc.)
   member_sockets ms;
-  ms.user = [&](size_t i) { return "idle" + std::to_string(i) + "-" + tag; };
-  ms.room = [&](size_t i) { return "bench-idle-" + tag + "-" + std::to_string(i / K); };
+  ms.user = [&](size_t i) {
+    return "idle" + std::to_string(i) + "-" + tag;
+  };
+  ms.room = [&](size_t i) {
+    return "bench-idle-" + tag + "-" + std::to_string(i / K);
+  };
   ms.on_frame = [&](size_t, frame_event ev, std::string_view) {
     if (ev == frame_event::message || ev == frame_event::error)
       ++unexpected;
@@ -61,7 +65,9 @@ int run_idle(const options& o) {
   auto joined = rss_kib(o.server_pids);
   std::fprintf(stderr, "idle (%s): %zu sockets joined in %.1f s; holding them %.0f s\n",
                w->name(), C, connect_secs, o.seconds);
-  run_until(ioc, clock::now() + seconds(o.seconds), [] { return false; });
+  run_until(ioc, clock::now() + seconds(o.seconds), [] {
+    return false;
+  });
   auto held = rss_kib(o.server_pids);
   double per_conn = static_cast<double>(held - base) / static_cast<double>(C);
   char line[512];

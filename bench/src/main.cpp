@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--host", o.host, "chatd address (must be in 127.0.0.0/8)");
   app.add_option("--port", o.port, "the server's HTTP port");
-  app.add_option("--protocol", o.protocol, "chat | socketio | nchan (fanout, rooms, cluster, idle)")
+  app
+    .add_option("--protocol", o.protocol,
+                "chat | socketio | nchan (fanout, rooms, cluster, idle)")
     ->check(CLI::IsMember({"chat", "socketio", "nchan"}));
   app.add_option("--ports", o.ports, "several nodes' HTTP ports (sockets round robin)")
     ->delimiter(',');

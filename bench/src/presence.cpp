@@ -16,7 +16,9 @@ int run_presence(const options& o) {
   auto tag = unique_suffix();
   auto W = static_cast<size_t>(o.watchers);
   auto F = static_cast<size_t>(o.flappers);
-  auto flapper_name = [&](size_t i) { return "flap" + std::to_string(i) + "-" + tag; };
+  auto flapper_name = [&](size_t i) {
+    return "flap" + std::to_string(i) + "-" + tag;
+  };
   struct flapper {
     std::shared_ptr<ws_client> ws;
     bool connected = false;
@@ -62,7 +64,9 @@ int run_presence(const options& o) {
       });
       return watchers[j];
     },
-    [](size_t j) { return "/ws?user=bench" + std::to_string(j); },
+    [](size_t j) {
+      return "/ws?user=bench" + std::to_string(j);
+    },
     [&](size_t j) {
       std::string cmd = R"({"type":"presence","users":[)";
       for (int k = 0; k < o.watch_each; ++k) {
@@ -74,9 +78,12 @@ int run_presence(const options& o) {
     });
   if (!ok)
     return 1;
-  run_until(ioc, clock::now() + std::chrono::seconds(60), [&] { return ready == W; });
+  run_until(ioc, clock::now() + std::chrono::seconds(60), [&] {
+    return ready == W;
+  });
   if (ready != W) {
-    std::cerr << "chat-bench: only " << ready << " of " << W << " watchers got presence_state\n";
+    std::cerr << "chat-bench: only " << ready << " of " << W
+              << " watchers got presence_state\n";
     return 1;
   }
 
@@ -85,7 +92,8 @@ int run_presence(const options& o) {
   auto start = clock::now();
   auto period = std::chrono::milliseconds(o.flap_period_ms);
   for (size_t i = 0; i < F; ++i)
-    flappers[i].next_toggle = start + period * static_cast<int64_t>(i) / static_cast<int64_t>(F);
+    flappers[i].next_toggle =
+      start + period * static_cast<int64_t>(i) / static_cast<int64_t>(F);
   measuring = true;
   int64_t changes = 0;
   auto stop_at = start + seconds(o.seconds);
@@ -107,8 +115,8 @@ int run_presence(const options& o) {
       } else {
         fl.connecting = true;
         fl.ws = ws_client::make(ioc, [](std::string_view) {});
-        fl.ws->connect(source_ip(o, W + i), o.host, port_of(o, W + i), "/ws?user=" + flapper_name(i),
-                       [&, i](const std::string& err) {
+        fl.ws->connect(source_ip(o, W + i), o.host, port_of(o, W + i),
+                       "/ws?user=" + flapper_name(i), [&, i](const std::string& err) {
                          auto& fl = flappers[i];
                          fl.connecting = false;
                          if (!err.empty())
@@ -126,10 +134,14 @@ int run_presence(const options& o) {
     });
   };
   toggle_due();
-  run_until(ioc, stop_at, [] { return false; });
+  run_until(ioc, stop_at, [] {
+    return false;
+  });
   tick.cancel();
   // Let the last publications (coalescing window, TTL-free closes) arrive.
-  run_until(ioc, clock::now() + std::chrono::seconds(2), [] { return false; });
+  run_until(ioc, clock::now() + std::chrono::seconds(2), [] {
+    return false;
+  });
   double secs = o.seconds;
   char line[512];
   std::snprintf(line, sizeof line,

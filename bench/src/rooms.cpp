@@ -105,8 +105,12 @@ int run_rooms(const options& o) {
       send_one(n);
   };
   ms.quick_ack = true; // a latency run
-  ms.user = [&](size_t n) { return "m" + std::to_string(n) + "-" + tag; };
-  ms.room = [&](size_t n) { return room_names[n / K]; };
+  ms.user = [&](size_t n) {
+    return "m" + std::to_string(n) + "-" + tag;
+  };
+  ms.room = [&](size_t n) {
+    return room_names[n / K];
+  };
   ms.on_frame = [&](size_t n, frame_event ev, std::string_view f) {
     auto& m = members[n];
     bench_body b;
@@ -175,7 +179,9 @@ int run_rooms(const options& o) {
     });
   };
   send_due();
-  run_until(ioc, stop_at, [] { return false; });
+  run_until(ioc, stop_at, [] {
+    return false;
+  });
   sending = false;
   tick.cancel();
   auto send_end = clock::now();
@@ -216,13 +222,14 @@ int run_rooms(const options& o) {
     R"("deliveries":%lld,"lost":%lld,"out_of_order":%lld,"acked_per_s":%.0f,)"
     R"("deliveries_per_s":%.0f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"p999_ms":%.3f,)"
     R"("max_ms":%.3f,"inter_node_per_room_msg":%.3f,"loadgen_cpu":%.2f,"connect_cpu_s":%.2f})",
-    scenario, w->name(), o.ports.empty() ? size_t{1} : o.ports.size(), R, K, o.rate, o.window, secs,
-    static_cast<long long>(sent), static_cast<long long>(acked), static_cast<long long>(errors),
-    static_cast<long long>(backlog), static_cast<long long>(delivered),
-    static_cast<long long>(lost), static_cast<long long>(out_of_order),
-    secs > 0 ? acked / secs : 0.0, secs > 0 ? delivered / secs : 0.0, lat.quantile_ms(0.5),
-    lat.quantile_ms(0.9), lat.quantile_ms(0.99), lat.quantile_ms(0.999), lat.quantile_ms(1.0),
-    per_msg, loadgen_cpu, cpu1 - cpu0);
+    scenario, w->name(), o.ports.empty() ? size_t{1} : o.ports.size(), R, K, o.rate, o.window,
+    secs, static_cast<long long>(sent), static_cast<long long>(acked),
+    static_cast<long long>(errors), static_cast<long long>(backlog),
+    static_cast<long long>(delivered), static_cast<long long>(lost),
+    static_cast<long long>(out_of_order), secs > 0 ? acked / secs : 0.0,
+    secs > 0 ? delivered / secs : 0.0, lat.quantile_ms(0.5), lat.quantile_ms(0.9),
+    lat.quantile_ms(0.99), lat.quantile_ms(0.999), lat.quantile_ms(1.0), per_msg, loadgen_cpu,
+    cpu1 - cpu0);
   std::cout << line << std::endl;
   std::fprintf(stderr,
                "%s: %zu rooms x %zu members at %g msg/s each over %zu node(s): %.0f acked/s, "

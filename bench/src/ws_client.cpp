@@ -62,13 +62,13 @@ public:
     if (ec)
       return done(ec.message());
     tcp::endpoint ep{asio::ip::make_address(host), port};
-    sock_.async_connect(ep, [self = shared_from_this(), host, port, target,
-                             done](error_code ec) {
-      if (ec)
-        return done("connect: " + ec.message());
-      self->sock_.set_option(tcp::no_delay(true));
-      self->handshake(host + ":" + std::to_string(port), target, done);
-    });
+    sock_.async_connect(ep,
+                        [self = shared_from_this(), host, port, target, done](error_code ec) {
+                          if (ec)
+                            return done("connect: " + ec.message());
+                          self->sock_.set_option(tcp::no_delay(true));
+                          self->handshake(host + ":" + std::to_string(port), target, done);
+                        });
   }
 
   void send(std::string text) override {
@@ -119,26 +119,27 @@ private:
       "GET " + target + " HTTP/1.1\r\nHost: " + host
       + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
       + base64(key.data(), key.size()) + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    asio::async_write(sock_, asio::buffer(*req), [self = shared_from_this(), req,
-                                                  done](error_code ec, size_t) {
-      if (ec)
-        return done("handshake: " + ec.message());
-      auto head = std::make_shared<asio::streambuf>();
-      asio::async_read_until(
-        self->sock_, *head, "\r\n\r\n", [self, head, done](error_code ec, size_t n) {
-          if (ec)
-            return done("handshake: " + ec.message());
-          std::string text{asio::buffers_begin(head->data()), asio::buffers_end(head->data())};
-          if (text.compare(0, 12, "HTTP/1.1 101") != 0)
-            return done("handshake: " + text.substr(0, text.find('\r')));
-          // Whatever came after the response head is the first frames.
-          self->buf_.assign(text.begin() + static_cast<std::ptrdiff_t>(n), text.end());
-          self->open_ = true;
-          done({});
-          self->parse();
-          self->read();
-        });
-    });
+    asio::async_write(
+      sock_, asio::buffer(*req), [self = shared_from_this(), req, done](error_code ec, size_t) {
+        if (ec)
+          return done("handshake: " + ec.message());
+        auto head = std::make_shared<asio::streambuf>();
+        asio::async_read_until(
+          self->sock_, *head, "\r\n\r\n", [self, head, done](error_code ec, size_t n) {
+            if (ec)
+              return done("handshake: " + ec.message());
+            std::string text{asio::buffers_begin(head->data()),
+                             asio::buffers_end(head->data())};
+            if (text.compare(0, 12, "HTTP/1.1 101") != 0)
+              return done("handshake: " + text.substr(0, text.find('\r')));
+            // Whatever came after the response head is the first frames.
+            self->buf_.assign(text.begin() + static_cast<std::ptrdiff_t>(n), text.end());
+            self->open_ = true;
+            done({});
+            self->parse();
+            self->read();
+          });
+      });
   }
 
   void read() {

@@ -32,7 +32,8 @@ caf::io::middleman_actor link_manager(caf::actor_system& sys, bool tls) {
 }
 
 bool check_tls_files(const cluster_options::tls_files& tls, std::string& error) {
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), &SSL_CTX_free};
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()),
+                                                        &SSL_CTX_free};
   auto fail = [&](const std::string& what) {
     char reason[256] = "unknown reason";
     if (auto code = ERR_get_error(); code != 0)
@@ -47,8 +48,8 @@ bool check_tls_files(const cluster_options::tls_files& tls, std::string& error) 
     return fail("--cluster-tls-cert: '" + tls.cert + "' is not a PEM certificate chain");
   // OpenSSL also refuses here a key that does not match the certificate.
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return fail("--cluster-tls-key: '" + tls.key + "' is not a PEM private key, or not the key of '"
-                + tls.cert + "'");
+    return fail("--cluster-tls-key: '" + tls.key
+                + "' is not a PEM private key, or not the key of '" + tls.cert + "'");
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return fail("--cluster-tls-key: '" + tls.key + "' is not the key of '" + tls.cert + "'");
   if (SSL_CTX_load_verify_locations(ctx.get(), tls.ca.c_str(), nullptr) != 1)

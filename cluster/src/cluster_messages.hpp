@@ -5,8 +5,8 @@
 #include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/atom.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "chat/cluster/membership.hpp"
@@ -41,8 +41,8 @@ using member_list = std::vector<node_info>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
-  return f(caf::meta::type_name("chat::cluster::node_info"), x.node_id, x.version,
-           x.membership, x.directory, x.endpoint, x.proof);
+  return f(caf::meta::type_name("chat::cluster::node_info"), x.node_id, x.version, x.membership,
+           x.directory, x.endpoint, x.proof);
 }
 
 template <class Inspector>

@@ -47,7 +47,8 @@ bool cluster_secret::verify(std::string_view purpose, std::string_view nonce,
                             std::string_view node, std::string_view proof) const {
   for (auto& key : keys_) {
     auto want = hmac(key, purpose, nonce, node);
-    if (proof.size() == want.size() && CRYPTO_memcmp(proof.data(), want.data(), want.size()) == 0)
+    if (proof.size() == want.size()
+        && CRYPTO_memcmp(proof.data(), want.data(), want.size()) == 0)
       return true;
   }
   return false;

@@ -31,10 +31,10 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 constexpr size_t basp_header_size = 32;
-constexpr uint8_t basp_last_operation = 6;       // heartbeat
-constexpr uint8_t basp_direct_message = 2;       // direct and routed messages are
-constexpr uint8_t basp_routed_message = 3;       // what a drop may lose
-constexpr uint32_t basp_max_payload = 1u << 28;  // larger: not BASP, relay raw
+constexpr uint8_t basp_last_operation = 6;      // heartbeat
+constexpr uint8_t basp_direct_message = 2;      // direct and routed messages are
+constexpr uint8_t basp_routed_message = 3;      // what a drop may lose
+constexpr uint32_t basp_max_payload = 1u << 28; // larger: not BASP, relay raw
 // What a link holds at most per direction (a long partition under load): beyond
 // it the connection is reset, as a peer's full receive buffer would end it.
 constexpr size_t max_held_bytes = 64u << 20;
@@ -65,7 +65,8 @@ public:
   /// `to` is the peer's endpoint: the node it names may be learnt later.
   relay(shared_state& s, asio::io_context& io, tcp::socket client, std::string from,
         std::string to) :
-    s_(s), sockets_{std::move(client), tcp::socket{io}}, from_(std::move(from)),
+    s_(s),
+    sockets_{std::move(client), tcp::socket{io}}, from_(std::move(from)),
     to_(std::move(to)), ways_{way{0, 1, io}, way{1, 0, io}} {}
 
   void start(const tcp::endpoint& peer);
@@ -175,7 +176,8 @@ void relay::lose(int side) {
 void relay::read(int wi) {
   auto& w = ways_[wi];
   sockets_[w.in].async_read_some(
-    asio::buffer(w.buf), [self = shared_from_this(), wi](boost::system::error_code ec, size_t n) {
+    asio::buffer(w.buf),
+    [self = shared_from_this(), wi](boost::system::error_code ec, size_t n) {
       if (self->closed_)
         return;
       if (ec)
@@ -290,28 +292,30 @@ struct fault_injector::impl {
       std::lock_guard<std::mutex> lock{io_mtx};
       if (stopped)
         return result{};
-      asio::post(state.io, [task] { (*task)(); });
+      asio::post(state.io, [task] {
+        (*task)();
+      });
     }
     return done.get();
   }
 
   void accept(const std::shared_ptr<tcp::acceptor>& acc, std::string from, tcp::endpoint peer,
               std::string peer_ep) {
-    acc->async_accept([this, acc, from, peer, peer_ep](boost::system::error_code ec,
-                                                        tcp::socket socket) {
-      if (ec)
-        return; // the injector is going away
-      ++state.counts.connections;
-      if (state.r.refused(from, state.node_at(peer_ep))) {
-        ++state.counts.refused;
-        socket.close(ec);
-      } else {
-        auto r = std::make_shared<relay>(state, state.io, std::move(socket), from, peer_ep);
-        state.relays.insert(r);
-        r->start(peer);
-      }
-      accept(acc, from, peer, peer_ep);
-    });
+    acc->async_accept(
+      [this, acc, from, peer, peer_ep](boost::system::error_code ec, tcp::socket socket) {
+        if (ec)
+          return; // the injector is going away
+        ++state.counts.connections;
+        if (state.r.refused(from, state.node_at(peer_ep))) {
+          ++state.counts.refused;
+          socket.close(ec);
+        } else {
+          auto r = std::make_shared<relay>(state, state.io, std::move(socket), from, peer_ep);
+          state.relays.insert(r);
+          r->start(peer);
+        }
+        accept(acc, from, peer, peer_ep);
+      });
   }
 
   uint64_t seed;
@@ -355,7 +359,9 @@ uint64_t fault_injector::seed() const {
 }
 
 void fault_injector::name(const std::string& node, const runtime::endpoint& ep) {
-  impl_->on_io([&] { return impl_->state.names[ep.to_string()] = node, 0; });
+  impl_->on_io([&] {
+    return impl_->state.names[ep.to_string()] = node, 0;
+  });
 }
 
 dial_fn fault_injector::dialer(std::string from) {
@@ -371,10 +377,13 @@ dial_fn fault_injector::dialer(std::string from) {
     if (auto i = im->links.find(key); i != im->links.end())
       return i->second;
     boost::system::error_code ec;
-    auto target = asio::ip::make_address(peer.host == "localhost" ? "127.0.0.1" : peer.host, ec);
+    auto target =
+      asio::ip::make_address(peer.host == "localhost" ? "127.0.0.1" : peer.host, ec);
     if (ec) {
       // Not an address a link can relay to: dialled directly, and counted.
-      im->on_io([&] { return ++im->state.counts.bypassed, 0; });
+      im->on_io([&] {
+        return ++im->state.counts.bypassed, 0;
+      });
       return peer;
     }
     auto acc = std::make_shared<tcp::acceptor>(
@@ -393,11 +402,15 @@ dial_fn fault_injector::dialer(std::string from) {
 }
 
 void fault_injector::partition(const std::string& a, const std::string& b) {
-  impl_->on_io([&] { return impl_->state.r.partitions.insert(std::minmax(a, b)), 0; });
+  impl_->on_io([&] {
+    return impl_->state.r.partitions.insert(std::minmax(a, b)), 0;
+  });
 }
 
 void fault_injector::isolate(const std::string& node) {
-  impl_->on_io([&] { return impl_->state.r.isolated.insert(node), 0; });
+  impl_->on_io([&] {
+    return impl_->state.r.isolated.insert(node), 0;
+  });
 }
 
 void fault_injector::heal() {
@@ -413,7 +426,9 @@ void fault_injector::heal() {
 }
 
 void fault_injector::drop(double probability) {
-  impl_->on_io([&] { return impl_->state.r.drop = std::clamp(probability, 0.0, 1.0), 0; });
+  impl_->on_io([&] {
+    return impl_->state.r.drop = std::clamp(probability, 0.0, 1.0), 0;
+  });
 }
 
 void fault_injector::delay(std::chrono::milliseconds min, std::chrono::milliseconds max) {
@@ -439,7 +454,9 @@ void fault_injector::crash(const std::string& node) {
 }
 
 void fault_injector::revive(const std::string& node) {
-  impl_->on_io([&] { return impl_->state.r.crashed.erase(node), 0; });
+  impl_->on_io([&] {
+    return impl_->state.r.crashed.erase(node), 0;
+  });
 }
 
 uint64_t fault_injector::random(uint64_t lo, uint64_t hi) {
@@ -448,7 +465,9 @@ uint64_t fault_injector::random(uint64_t lo, uint64_t hi) {
 }
 
 fault_injector::counters fault_injector::stats() const {
-  return impl_->on_io([this] { return impl_->state.counts; });
+  return impl_->on_io([this] {
+    return impl_->state.counts;
+  });
 }
 
 } // namespace chat::cluster

@@ -178,10 +178,13 @@ std::vector<member_status> membership::members() const {
   caf::scoped_actor scoped{sys_};
   scoped->request(actor_, std::chrono::seconds(5), status_atom::value)
     .receive(
-      [&](member_statuses& x) { out = std::move(x.members); },
+      [&](member_statuses& x) {
+        out = std::move(x.members);
+      },
       [](caf::error&) {});
-  std::sort(out.begin(), out.end(),
-            [](auto& x, auto& y) { return x.node_id < y.node_id; });
+  std::sort(out.begin(), out.end(), [](auto& x, auto& y) {
+    return x.node_id < y.node_id;
+  });
   return out;
 }
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -46,7 +46,7 @@ struct membership_state {
   membership_settings opts;
   cluster_secret secret;
   node_info me;
-  std::map<std::string, peer> peers; ///< node id -> what we know of it
+  std::map<std::string, peer> peers;     ///< node id -> what we know of it
   std::map<std::string, int64_t> nonces; ///< challenges issued -> when they expire
   static inline const char* name = "membership";
 };
@@ -190,12 +190,12 @@ void mark_down(membership_self* self, const std::string& id, const char* why) {
   publish_view(self);
 }
 
-
 // Says hello to another membership actor — with a cluster secret, after its
 // challenge, and accepting its answer only with its own proof — and gives
 // `done` the members it knows (itself first), or `failed` why not.
 void say_hello(membership_self* self, const caf::actor& other,
-               std::function<void(member_list&)> done, std::function<void(caf::error&)> failed) {
+               std::function<void(member_list&)> done,
+               std::function<void(caf::error&)> failed) {
   constexpr auto timeout = std::chrono::seconds(5);
   auto& st = self->state;
   if (!st.secret.enabled()) {
@@ -243,7 +243,8 @@ void redial(membership_self* self, const std::string& id, const std::string& end
         say_hello(
           self, member,
           [=](member_list& theirs) {
-            if (!theirs.empty() && theirs.front().node_id == id && add_peer(self, theirs.front()))
+            if (!theirs.empty() && theirs.front().node_id == id
+                && add_peer(self, theirs.front()))
               publish_view(self);
           },
           [=](caf::error& err) {
@@ -259,7 +260,7 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
   auto& st = self->state;
   st.opts = std::move(opts);
   st.secret = cluster_secret{st.opts.secrets};
-  st.me = node_info{st.opts.node_id, protocol_version, caf::actor_cast<caf::actor>(self),
+  st.me = node_info{st.opts.node_id,   protocol_version, caf::actor_cast<caf::actor>(self),
                     st.opts.directory, st.opts.endpoint, {}};
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& [id, p] : self->state.peers)
@@ -278,8 +279,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       for (auto i = nonces.begin(); i != nonces.end();)
         i = i->second < now ? nonces.erase(i) : std::next(i);
       if (nonces.size() >= max_nonces)
-        nonces.erase(std::min_element(nonces.begin(), nonces.end(),
-                                      [](auto& a, auto& b) { return a.second < b.second; }));
+        nonces.erase(std::min_element(nonces.begin(), nonces.end(), [](auto& a, auto& b) {
+          return a.second < b.second;
+        }));
       auto nonce = cluster_secret::nonce();
       nonces.emplace(nonce, now + nonce_ttl_ms);
       return nonce;
@@ -292,8 +294,8 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       if (add_peer(self, x.info))
         publish_view(self);
       auto members = known_members(self);
-      members.front().proof = self->state.secret.prove("welcome", x.client_nonce,
-                                                       self->state.me.node_id);
+      members.front().proof =
+        self->state.secret.prove("welcome", x.client_nonce, self->state.me.node_id);
       return members;
     },
     // Joining: a hello to the seed (answered with every member it knows), then
@@ -308,7 +310,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
             publish_view(self);
           rp.deliver(std::move(members));
         },
-        [=](caf::error& err) mutable { rp.deliver(err); });
+        [=](caf::error& err) mutable {
+          rp.deliver(err);
+        });
       return rp;
     },
     [=](greet_atom, caf::actor member) -> caf::result<bool> {
@@ -320,7 +324,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
             publish_view(self);
           rp.deliver(true);
         },
-        [=](caf::error& err) mutable { rp.deliver(err); });
+        [=](caf::error& err) mutable {
+          rp.deliver(err);
+        });
       return rp;
     },
     [=](beat_atom, const std::string& id) {
@@ -382,7 +388,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
         out.members.push_back({id, p.info.endpoint, p.up});
       return out;
     },
-    [=](endpoint_atom, std::string& endpoint) { self->state.me.endpoint = std::move(endpoint); },
+    [=](endpoint_atom, std::string& endpoint) {
+      self->state.me.endpoint = std::move(endpoint);
+    },
     [=](leave_atom) {
       for (auto& [id, p] : self->state.peers)
         if (p.up)

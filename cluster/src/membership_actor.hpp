@@ -17,8 +17,8 @@ struct membership_settings {
   caf::actor directory;
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{3000};
-  std::string members_file; ///< see cluster_options::members_file
-  dial_fn dial;             ///< see cluster_options::dial
+  std::string members_file;         ///< see cluster_options::members_file
+  dial_fn dial;                     ///< see cluster_options::dial
   std::vector<std::string> secrets; ///< see cluster_options::secrets
   bool tls = false;                 ///< links are TLS (cluster_options::tls)
 };

@@ -80,7 +80,8 @@ bool identity::has_scope(std::string_view scope) const {
   return false;
 }
 
-std::shared_ptr<const authenticator> authenticator::make(auth_options opts, std::string& error) {
+std::shared_ptr<const authenticator> authenticator::make(auth_options opts,
+                                                         std::string& error) {
   if (!opts.jwt_secret.empty() && !opts.jwt_public_key_pem.empty()) {
     error = "give --jwt-secret or --jwt-public-key, not both";
     return nullptr;

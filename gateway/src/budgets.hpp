@@ -21,9 +21,9 @@ struct refusal {
 class stream_budget {
 public:
   /// Takes all three places, or none and says which limit was reached.
-  static std::variant<stream_budget, refusal>
-  take(const std::shared_ptr<shared_state>& state, const std::string& user,
-       const std::string& address) {
+  static std::variant<stream_budget, refusal> take(const std::shared_ptr<shared_state>& state,
+                                                   const std::string& user,
+                                                   const std::string& address) {
     if (!state->streams_per_user.acquire(user))
       return refusal{true, "user '" + user + "' has "
                              + std::to_string(state->streams_per_user.max())

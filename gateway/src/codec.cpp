@@ -228,12 +228,15 @@ std::string check_history_window(const msg::history_window& w, bool has_before) 
 }
 
 std::variant<msg::cmd_send, command_error> parse_publish(std::string_view text,
-                                                        std::string room) {
+                                                         std::string room) {
   if (too_deep(text))
-    return command_error{{}, actors::wire_error::bad_request, "JSON nested deeper than 32 levels"};
+    return command_error{
+      {}, actors::wire_error::bad_request, "JSON nested deeper than 32 levels"};
   auto doc = json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
-    return command_error{{}, actors::wire_error::bad_request, "body must be a JSON object {\"id\":..,\"body\":..}"};
+    return command_error{{},
+                         actors::wire_error::bad_request,
+                         "body must be a JSON object {\"id\":..,\"body\":..}"};
   doc["type"] = "send";
   doc["room"] = std::move(room);
   auto parsed = parse_object(doc);
@@ -244,7 +247,8 @@ std::variant<msg::cmd_send, command_error> parse_publish(std::string_view text,
 
 std::variant<command, command_error> parse_command(std::string_view text) {
   if (too_deep(text))
-    return command_error{{}, actors::wire_error::bad_request, "JSON nested deeper than 32 levels"};
+    return command_error{
+      {}, actors::wire_error::bad_request, "JSON nested deeper than 32 levels"};
   auto doc = json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded())
     return command_error{{}, actors::wire_error::bad_request, "frame is not valid JSON"};

@@ -31,9 +31,15 @@ std::optional<actors::frame> screen_command(command& cmd, const identity& who,
   int64_t retry_after = 0;
   if (!connection.take(runtime::token_bucket::clock::now(), retry_after)
       || !users.take(who.user, retry_after))
-    return rate_limited_event(std::visit([](auto& x) { return x.ref; }, cmd), retry_after);
+    return rate_limited_event(std::visit(
+                                [](auto& x) {
+                                  return x.ref;
+                                },
+                                cmd),
+                              retry_after);
   auto forbidden = [](const std::string& ref, const std::string& room) {
-    return actors::error_event(ref, actors::wire_error::forbidden, "not allowed in room '" + room + "'");
+    return actors::error_event(ref, actors::wire_error::forbidden,
+                               "not allowed in room '" + room + "'");
   };
   return std::visit(overload{
                       [&](cmd_auth& x) -> std::optional<actors::frame> {
@@ -50,7 +56,9 @@ std::optional<actors::frame> screen_command(command& cmd, const identity& who,
                           return forbidden(x.ref, x.room);
                         return std::nullopt;
                       },
-                      [](auto&) -> std::optional<actors::frame> { return std::nullopt; },
+                      [](auto&) -> std::optional<actors::frame> {
+                        return std::nullopt;
+                      },
                     },
                     cmd);
 }
@@ -62,9 +70,10 @@ void forward_command(const caf::actor& conn, command&& cmd,
                [](cmd_auth&) {},
                [&](auto& x) {
                  // Anything else the codec makes must be one the actor executes.
-                 static_assert(msg::listed<std::decay_t<decltype(x)>, msg::actor_commands>::value,
-                               "a command of the codec that the connection actor does not "
-                               "execute: add it to msg::actor_commands, or answer it here");
+                 static_assert(
+                   msg::listed<std::decay_t<decltype(x)>, msg::actor_commands>::value,
+                   "a command of the codec that the connection actor does not "
+                   "execute: add it to msg::actor_commands, or answer it here");
                  if (reply)
                    caf::anon_send(conn, msg::reply_to{std::move(reply)}, std::move(x));
                  else

@@ -104,7 +104,8 @@ bool origin_allowed(const shared_state& state, std::string_view origin) {
 
 bool check_origin(http_exchange& ex, const request& req) {
   auto origin = req.find(http::field::origin);
-  if (origin == req.end() || origin_allowed(*ex.state, {origin->value().data(), origin->value().size()}))
+  if (origin == req.end()
+      || origin_allowed(*ex.state, {origin->value().data(), origin->value().size()}))
     return true;
   ex.reply(error_reply(wire_error::forbidden, "origin not allowed"));
   return false;

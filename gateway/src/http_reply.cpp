@@ -23,7 +23,8 @@ http_reply error_reply(actors::wire_error code, std::string_view message,
 }
 
 http_reply frame_reply(const actors::frame& f) {
-  return json_reply(static_cast<http::status>(http_status_for(f.error())), std::string{f.json()});
+  return json_reply(static_cast<http::status>(http_status_for(f.error())),
+                    std::string{f.json()});
 }
 
 http_reply refusal_reply(const refusal& no, int64_t retry_s) {

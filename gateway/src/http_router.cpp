@@ -81,8 +81,8 @@ void room_route(http_exchange& ex, const request& req, const target& t) {
       if (rest.substr(slash + 1) == what) {
         auto room = std::string{rest.substr(0, slash)};
         if (!valid_room_name(room))
-          return ex.reply(
-            error_reply(wire_error::bad_request, "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
+          return ex.reply(error_reply(wire_error::bad_request,
+                                      "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
         return run(ex, req, t, std::move(room));
       }
   ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t.path));
@@ -103,11 +103,12 @@ void route(http_exchange& ex, request req) {
   auto t = parse_target(std::string_view{req.target().data(), req.target().size()});
   if (!t)
     return ex.reply(error_reply(wire_error::bad_request, "malformed request target"));
-  auto entry = std::find_if(std::begin(routes), std::end(routes),
-                            [&](const route_entry& r) { return r.path == t->path; });
+  auto entry = std::find_if(std::begin(routes), std::end(routes), [&](const route_entry& r) {
+    return r.path == t->path;
+  });
   bool rooms = t->path.compare(0, rooms_prefix.size(), rooms_prefix) == 0;
-  auto need = entry != std::end(routes) ? entry->need
-                                         : (rooms ? credentials::rest : credentials::none);
+  auto need =
+    entry != std::end(routes) ? entry->need : (rooms ? credentials::rest : credentials::none);
   // Who asks comes before anything else about the request: a client without
   // valid credentials learns nothing of its shape (no 400 before the 401).
   if (!identify(ex, req, *t, need))

@@ -61,19 +61,21 @@ public:
       return;
     if constexpr (is_tls) {
       lowest().expires_after(state->opts.request_timeout);
-      stream_.async_handshake(asio::ssl::stream_base::server, [self = self_ptr()](error_code ec) {
-        if (ec)
-          return self->close();
-        self->do_read();
-      });
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = self_ptr()](error_code ec) {
+                                if (ec)
+                                  return self->close();
+                                self->do_read();
+                              });
     } else {
       do_read();
     }
   }
 
   void reply(http_reply r) override {
-    asio::post(lowest().get_executor(),
-               [self = self_ptr(), r = std::move(r)]() mutable { self->write(std::move(r)); });
+    asio::post(lowest().get_executor(), [self = self_ptr(), r = std::move(r)]() mutable {
+      self->write(std::move(r));
+    });
   }
 
   void expires_never() override { lowest().expires_never(); }
@@ -104,7 +106,8 @@ public:
                         }
                         auto early = beast::buffers_to_string(self->buffer_.data());
                         auto ws = std::make_shared<websocket_session>(
-                          self->take_transport(), self->state, std::move(id), std::move(pending));
+                          self->take_transport(), self->state, std::move(id),
+                          std::move(pending));
                         ws->start(early);
                       });
   }
@@ -122,7 +125,8 @@ private:
     if (peer.empty() || state->connects.take(peer, retry_after))
       return true;
     auto r = error_reply(wire_error::rate_limited, why);
-    r.headers.emplace_back(http::field::retry_after, std::to_string((retry_after + 999) / 1000));
+    r.headers.emplace_back(http::field::retry_after,
+                           std::to_string((retry_after + 999) / 1000));
     r.close = true;
     write(std::move(r));
     return false;
@@ -135,7 +139,9 @@ private:
     checks_ = {};
     lowest().expires_after(state->opts.request_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = self_ptr()](error_code ec, size_t) { self->on_header(ec); });
+                            [self = self_ptr()](error_code ec, size_t) {
+                              self->on_header(ec);
+                            });
   }
 
   // A request that cannot be read on: the answer, then the connection closes.
@@ -173,8 +179,9 @@ private:
   void read_body() {
     if (parser_->is_done()) // no body (GET): nothing more to read
       return on_read({});
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = self_ptr()](error_code ec, size_t) { self->on_read(ec); });
+    http::async_read(stream_, buffer_, *parser_, [self = self_ptr()](error_code ec, size_t) {
+      self->on_read(ec);
+    });
   }
 
   void on_read_error(error_code ec) {
@@ -272,9 +279,11 @@ private:
 
 void run_http_session(asio::ip::tcp::socket socket, std::shared_ptr<shared_state> state) {
   if (auto tls = state->tls)
-    std::make_shared<http_session<tls_stream>>(std::move(socket), *tls, std::move(state))->run();
+    std::make_shared<http_session<tls_stream>>(std::move(socket), *tls, std::move(state))
+      ->run();
   else
-    std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), std::move(state))->run();
+    std::make_shared<http_session<beast::tcp_stream>>(std::move(socket), std::move(state))
+      ->run();
 }
 
 } // namespace chat::gateway

@@ -9,17 +9,27 @@ namespace chat::gateway {
 [[nodiscard]] constexpr unsigned http_status_for(actors::wire_error code) noexcept {
   using e = actors::wire_error;
   switch (code) {
-    case e::none: return 200;
-    case e::bad_request: return 400;
-    case e::unauthorized: return 401;
-    case e::forbidden: return 403;
-    case e::not_found: return 404;
-    case e::not_joined: return 409;
-    case e::too_large: return 413;
-    case e::rate_limited: return 429;
+    case e::none:
+      return 200;
+    case e::bad_request:
+      return 400;
+    case e::unauthorized:
+      return 401;
+    case e::forbidden:
+      return 403;
+    case e::not_found:
+      return 404;
+    case e::not_joined:
+      return 409;
+    case e::too_large:
+      return 413;
+    case e::rate_limited:
+      return 429;
     case e::overloaded:
-    case e::unavailable: return 503;
-    case e::internal: return 500;
+    case e::unavailable:
+      return 503;
+    case e::internal:
+      return 500;
   }
   return 500;
 }

@@ -20,8 +20,8 @@ poll_stream::result error_result(actors::wire_error code, std::string_view why) 
 
 } // namespace
 
-poll_stream::poll_stream(std::shared_ptr<shared_state> state, identity who,
-                         stream_request req, stream_budget budget) :
+poll_stream::poll_stream(std::shared_ptr<shared_state> state, identity who, stream_request req,
+                         stream_budget budget) :
   stream_session(std::move(state), std::move(who), std::move(budget)),
   strand_(asio::make_strand(state_->io)), hold_(strand_), expiry_(strand_),
   req_(std::move(req)) {}
@@ -36,24 +36,29 @@ void poll_stream::start() {
     });
   });
   join_rooms(req_);
-  asio::post(strand_, [self = shared_from_this()] { self->arm_expiry(); });
+  asio::post(strand_, [self = shared_from_this()] {
+    self->arm_expiry();
+  });
 }
 
 void poll_stream::wait(uint64_t count, std::chrono::milliseconds timeout, reply_fn done) {
-  asio::post(strand_, [self = shared_from_this(), count, timeout, done = std::move(done)]() mutable {
-    self->on_wait(count, timeout, std::move(done));
-  });
+  asio::post(strand_,
+             [self = shared_from_this(), count, timeout, done = std::move(done)]() mutable {
+               self->on_wait(count, timeout, std::move(done));
+             });
 }
 
 void poll_stream::on_wait(uint64_t count, std::chrono::milliseconds timeout, reply_fn done) {
   if (closed_)
-    return done(error_result(actors::wire_error::bad_request, "stale cursor: the stream is closed; poll "
-                                                 "again without a cursor (rooms, since)"));
+    return done(error_result(actors::wire_error::bad_request,
+                             "stale cursor: the stream is closed; poll "
+                             "again without a cursor (rooms, since)"));
   if (count < confirmed_)
     return done(error_result(actors::wire_error::bad_request,
                              "stale cursor: a later cursor of this stream was already used"));
   if (count > issued_)
-    return done(error_result(actors::wire_error::bad_request, "invalid cursor: ahead of the stream"));
+    return done(
+      error_result(actors::wire_error::bad_request, "invalid cursor: ahead of the stream"));
   for (; confirmed_ < count; ++confirmed_) {
     out_->release(unconfirmed_.front().size());
     unconfirmed_.pop_front();

@@ -60,8 +60,8 @@ private:
   stream_request req_;
   std::vector<actors::frame> taken_;
   std::deque<actors::frame> unconfirmed_; ///< numbered confirmed_ + 1, + 2, ...
-  uint64_t confirmed_ = 0; ///< events the client has confirmed by a cursor
-  uint64_t issued_ = 0;    ///< the highest count handed out in a cursor
+  uint64_t confirmed_ = 0;                ///< events the client has confirmed by a cursor
+  uint64_t issued_ = 0;                   ///< the highest count handed out in a cursor
   reply_fn waiter_;
   uint64_t waiter_count_ = 0;
   bool closed_ = false;

@@ -43,7 +43,9 @@ bool may_access(http_exchange& ex, const std::string& room) {
 
 // Replies to `ex` with what an actor thread hands back.
 auto answer(http_exchange& ex) {
-  return [self = ex.shared_from_this()](const actors::frame& f) { self->reply(frame_reply(f)); };
+  return [self = ex.shared_from_this()](const actors::frame& f) {
+    self->reply(frame_reply(f));
+  };
 }
 
 void history(http_exchange& ex, const target& t, std::string room) {
@@ -79,7 +81,8 @@ void history(http_exchange& ex, const target& t, std::string room) {
 // mode an anonymous request publishes as "server"), a JSON body {id, body}.
 void publish(http_exchange& ex, const request& req, std::string room) {
   if (req[http::field::content_type].substr(0, 16) != "application/json")
-    return ex.reply(error_reply(wire_error::bad_request, "Content-Type must be application/json",
+    return ex.reply(error_reply(wire_error::bad_request,
+                                "Content-Type must be application/json",
                                 http::status::unsupported_media_type));
   if (!may_access(ex, room))
     return;
@@ -127,7 +130,8 @@ void health(http_exchange& ex, const request& req, const target& t) {
   if (ready && ex.state->node.metrics->storage_failing.load() != 0)
     return ex.reply(
       json_reply(http::status::service_unavailable, R"({"status":"storage_failing"})"));
-  ex.reply(json_reply(http::status::ok, ready ? R"({"status":"ready"})" : R"({"status":"ok"})"));
+  ex.reply(
+    json_reply(http::status::ok, ready ? R"({"status":"ready"})" : R"({"status":"ok"})"));
 }
 
 // Tests only (chatd --fault-injection): the node's fault injector.

@@ -5,8 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "chat/runtime/throttled_log.hpp"
@@ -169,7 +169,9 @@ bool server::start(std::string& error) {
   d.accept();
   for (auto& ioc : d.iocs) {
     d.work.emplace_back(ioc->get_executor());
-    d.threads.emplace_back([&ioc = *ioc] { run_io(ioc); });
+    d.threads.emplace_back([&ioc = *ioc] {
+      run_io(ioc);
+    });
   }
   return true;
 }

@@ -49,10 +49,10 @@ struct shared_state {
   actors::node_handles node;
   server_options opts;
   std::atomic<bool> accepting{true};
-  rate_limiter user_commands; ///< per user, across the user's connections
-  rate_limiter connects;      ///< new connections (and further requests on one) per client IP
-  keyed_limit streams_per_user;       ///< open SSE/poll streams per user
-  keyed_limit streams_per_ip;         ///< open SSE/poll streams per client IP
+  rate_limiter user_commands;   ///< per user, across the user's connections
+  rate_limiter connects;        ///< new connections (and further requests on one) per client IP
+  keyed_limit streams_per_user; ///< open SSE/poll streams per user
+  keyed_limit streams_per_ip;   ///< open SSE/poll streams per client IP
   counted_limit unauthenticated;      ///< WebSockets waiting for `auth`
   keyed_limit unauthenticated_per_ip; ///< the same per client IP
   counted_limit sockets;              ///< open sockets (HTTP, WebSocket, SSE)
@@ -76,7 +76,9 @@ struct shared_state {
   /// Waits until every live connection is gone, or `timeout`; true when gone.
   bool wait_drained(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock{mtx_};
-    return drained_.wait_for(lock, timeout, [this] { return sessions_.empty(); });
+    return drained_.wait_for(lock, timeout, [this] {
+      return sessions_.empty();
+    });
   }
 
   std::vector<std::shared_ptr<live_connection>> live_sessions() {

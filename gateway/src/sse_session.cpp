@@ -36,14 +36,19 @@ void sse_session::start() {
 }
 
 void sse_session::close_async(uint16_t, std::string) {
-  asio::post(stream_->get_executor(), [self = shared_from_this()] { self->finish(); });
+  asio::post(stream_->get_executor(), [self = shared_from_this()] {
+    self->finish();
+  });
 }
 
 // A room left through /rpc no longer belongs in the events' ids.
 void sse_session::leaving(const std::string& room) {
   asio::post(stream_->get_executor(), [self = shared_from_this(), room] {
     auto& p = self->positions_;
-    p.erase(std::remove_if(p.begin(), p.end(), [&](auto& x) { return x.first == room; }),
+    p.erase(std::remove_if(p.begin(), p.end(),
+                           [&](auto& x) {
+                             return x.first == room;
+                           }),
             p.end());
   });
 }
@@ -59,7 +64,9 @@ void sse_session::on_read(error_code ec, std::string_view) {
 }
 
 void sse_session::wake() {
-  asio::post(stream_->get_executor(), [self = shared_from_this()] { self->write_more(); });
+  asio::post(stream_->get_executor(), [self = shared_from_this()] {
+    self->write_more();
+  });
 }
 
 void sse_session::format(const actors::frame& f) {
@@ -76,8 +83,9 @@ void sse_session::format(const actors::frame& f) {
         if (auto since = req_.since[static_cast<size_t>(i - req_.rooms.begin())])
           seq = std::min(seq, *since);
     }
-    auto p = std::find_if(positions_.begin(), positions_.end(),
-                          [&](auto& x) { return x.first == room; });
+    auto p = std::find_if(positions_.begin(), positions_.end(), [&](auto& x) {
+      return x.first == room;
+    });
     if (p == positions_.end())
       positions_.emplace_back(room, seq);
     else

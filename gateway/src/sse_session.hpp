@@ -55,8 +55,8 @@ private:
   std::string pending_; ///< formatted text waiting for the next write
   std::string writing_buf_;
   std::vector<boost::asio::const_buffer> buffers_; ///< must outlive the write
-  size_t pending_bytes_ = 0; ///< outbox bytes behind `pending_`
-  size_t writing_bytes_ = 0; ///< outbox bytes behind `writing_buf_`
+  size_t pending_bytes_ = 0;                       ///< outbox bytes behind `pending_`
+  size_t writing_bytes_ = 0;                       ///< outbox bytes behind `writing_buf_`
   bool writing_ = false;
   bool closed_ = false;
 };

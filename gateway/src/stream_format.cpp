@@ -185,8 +185,8 @@ std::string sse_event_id(std::string_view room, uint64_t seq,
   return id;
 }
 
-std::string poll_reply_body(const std::vector<std::string_view>& events, std::string_view cursor,
-                            std::string_view session) {
+std::string poll_reply_body(const std::vector<std::string_view>& events,
+                            std::string_view cursor, std::string_view session) {
   size_t size = 64 + cursor.size() + session.size();
   for (auto e : events)
     size += e.size() + 1;

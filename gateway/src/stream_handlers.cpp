@@ -34,7 +34,8 @@ struct opened_stream {
 // Checks what opening an SSE or poll stream needs: GET, a node that accepts
 // connections, an allowed origin, valid rooms and positions, credentials that
 // may access every room, a free connection slot. Answers 4xx/5xx itself.
-std::optional<opened_stream> open_stream(http_exchange& ex, const request& req, const target& t) {
+std::optional<opened_stream> open_stream(http_exchange& ex, const request& req,
+                                         const target& t) {
   if (req.method() != http::verb::get) {
     ex.reply(method_not_allowed("use GET"));
     return std::nullopt;
@@ -70,7 +71,9 @@ std::optional<opened_stream> open_stream(http_exchange& ex, const request& req, 
 
 // Replies to `ex` with what an actor thread or a stream hands back.
 auto answer(http_exchange& ex) {
-  return [self = ex.shared_from_this()](const actors::frame& f) { self->reply(frame_reply(f)); };
+  return [self = ex.shared_from_this()](const actors::frame& f) {
+    self->reply(frame_reply(f));
+  };
 }
 
 } // namespace
@@ -125,9 +128,9 @@ void sse(http_exchange& ex, const request& req, const target& t) {
     head += "Access-Control-Allow-Origin: " + ex.cors_origin + "\r\nVary: Origin\r\n";
   head += "\r\n";
   ex.expires_never();
-  auto session = std::make_shared<sse_session>(ex.take_transport(), ex.state,
-                                               std::move(opened->who), std::move(opened->request),
-                                               std::move(head), std::move(opened->budget));
+  auto session = std::make_shared<sse_session>(
+    ex.take_transport(), ex.state, std::move(opened->who), std::move(opened->request),
+    std::move(head), std::move(opened->budget));
   session->start();
 }
 
@@ -137,9 +140,9 @@ void poll(http_exchange& ex, const request& req, const target& t) {
   if (auto* v = t.param("timeout")) {
     auto n = parse_uint(*v);
     if (!n || *n > max_poll_timeout_s)
-      return ex.reply(error_reply(
-        wire_error::bad_request,
-        "timeout must be 0-" + std::to_string(max_poll_timeout_s) + " seconds"));
+      return ex.reply(
+        error_reply(wire_error::bad_request,
+                    "timeout must be 0-" + std::to_string(max_poll_timeout_s) + " seconds"));
     timeout_s = *n;
   }
   std::shared_ptr<poll_stream> stream;
@@ -149,13 +152,14 @@ void poll(http_exchange& ex, const request& req, const target& t) {
       return ex.reply(method_not_allowed("use GET"));
     auto cursor = parse_cursor(*c);
     if (!cursor)
-      return ex.reply(error_reply(wire_error::bad_request,
-                                  "invalid cursor: pass the cursor of the previous reply unchanged"));
+      return ex.reply(
+        error_reply(wire_error::bad_request,
+                    "invalid cursor: pass the cursor of the previous reply unchanged"));
     stream = std::dynamic_pointer_cast<poll_stream>(ex.state->find_stream(cursor->stream));
     if (!stream)
-      return ex.reply(error_reply(
-        wire_error::bad_request, "stale cursor: the stream is gone (expired or the node "
-                                 "restarted); poll again without a cursor (rooms, since)"));
+      return ex.reply(error_reply(wire_error::bad_request,
+                                  "stale cursor: the stream is gone (expired or the node "
+                                  "restarted); poll again without a cursor (rooms, since)"));
     if (stream->who().user != ex.caller->user)
       return ex.reply(error_reply(wire_error::forbidden, "the cursor belongs to another user"));
     count = cursor->count;
@@ -163,14 +167,15 @@ void poll(http_exchange& ex, const request& req, const target& t) {
     auto opened = open_stream(ex, req, t);
     if (!opened)
       return;
-    stream = std::make_shared<poll_stream>(ex.state, std::move(opened->who),
-                                           std::move(opened->request), std::move(opened->budget));
+    stream = std::make_shared<poll_stream>(
+      ex.state, std::move(opened->who), std::move(opened->request), std::move(opened->budget));
     stream->start();
   }
   ex.expires_never();
   stream->wait(count, std::chrono::seconds(timeout_s),
                [self = ex.shared_from_this()](poll_stream::result r) {
-                 self->reply(json_reply(static_cast<http::status>(r.status), std::move(r.body)));
+                 self->reply(
+                   json_reply(static_cast<http::status>(r.status), std::move(r.body)));
                });
 }
 
@@ -180,17 +185,18 @@ void rpc(http_exchange& ex, const request& req, const target& t) {
   if (req.method() != http::verb::post)
     return ex.reply(method_not_allowed("use POST"));
   if (req[http::field::content_type].substr(0, 16) != "application/json")
-    return ex.reply(error_reply(wire_error::bad_request, "Content-Type must be application/json",
+    return ex.reply(error_reply(wire_error::bad_request,
+                                "Content-Type must be application/json",
                                 http::status::unsupported_media_type));
   auto* sid = t.param("session");
   if (sid == nullptr)
-    return ex.reply(error_reply(
-      wire_error::bad_request,
-      "?session= is required (from the SSE `session` event or a poll reply)"));
+    return ex.reply(
+      error_reply(wire_error::bad_request,
+                  "?session= is required (from the SSE `session` event or a poll reply)"));
   auto stream = ex.state->find_stream(*sid);
   if (!stream)
-    return ex.reply(error_reply(wire_error::not_found,
-                                "no open stream with this session id; open /sse or /poll again"));
+    return ex.reply(error_reply(
+      wire_error::not_found, "no open stream with this session id; open /sse or /poll again"));
   if (stream->who().user != ex.caller->user)
     return ex.reply(error_reply(wire_error::forbidden, "the session belongs to another user"));
   if (req.body().size() > ex.state->opts.max_frame_bytes)

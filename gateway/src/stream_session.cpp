@@ -38,8 +38,8 @@ stream_session::stream_session(std::shared_ptr<shared_state> state, identity who
                                stream_budget budget) :
   state_(std::move(state)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
-  budget_(std::move(budget)), id_(random_id()),
-  who_(std::move(who)), commands_(state_->opts.command_rate) {
+  budget_(std::move(budget)), id_(random_id()), who_(std::move(who)),
+  commands_(state_->opts.command_rate) {
   conn_ = actors::spawn_connection(state_->sys, state_->node, who_.user, out_);
 }
 
@@ -73,8 +73,13 @@ void stream_session::call(command cmd, std::function<void(actors::frame)> done) 
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopped_)
-      answer = actors::error_event(std::visit([](auto& x) { return x.ref; }, cmd),
-                                   actors::wire_error::unavailable, "the stream is closed; open it again");
+      answer = actors::error_event(std::visit(
+                                     [](auto& x) {
+                                       return x.ref;
+                                     },
+                                     cmd),
+                                   actors::wire_error::unavailable,
+                                   "the stream is closed; open it again");
     else
       answer = screen_command(cmd, who_, commands_, state_->user_commands);
   }

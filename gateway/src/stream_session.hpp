@@ -8,12 +8,12 @@
 
 #include <caf/actor.hpp>
 
+#include "budgets.hpp"
 #include "chat/actors/frame.hpp"
 #include "chat/actors/outbox.hpp"
 #include "chat/gateway/auth.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/stream_format.hpp"
-#include "budgets.hpp"
 #include "shared_state.hpp"
 
 namespace chat::gateway {

@@ -32,8 +32,9 @@ public:
 
   void async_write(const std::vector<asio::const_buffer>& buffers,
                    std::shared_ptr<transport_sink> sink) override {
-    asio::async_write(socket_, buffers,
-                      [sink = std::move(sink)](error_code ec, size_t) { sink->on_written(ec); });
+    asio::async_write(socket_, buffers, [sink = std::move(sink)](error_code ec, size_t) {
+      sink->on_written(ec);
+    });
   }
 
   void shutdown_send() override {

@@ -45,8 +45,8 @@ websocket_session::websocket_session(std::unique_ptr<transport> stream,
                                      std::shared_ptr<shared_state> state,
                                      std::optional<identity> id,
                                      std::unique_ptr<unauthenticated_ticket> pending) :
-  stream_(std::move(stream)), state_(std::move(state)), id_(std::move(id)),
-  pending_auth_(std::move(pending)),
+  stream_(std::move(stream)),
+  state_(std::move(state)), id_(std::move(id)), pending_auth_(std::move(pending)),
   out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
   reader_(state_->opts.max_frame_bytes), commands_(state_->opts.command_rate) {}
 
@@ -57,7 +57,7 @@ websocket_session::~websocket_session() {
     caf::anon_send(conn_, msg::closed_atom::value);
   state_->remove(this);
   if (!pending_auth_)
-    state_->release_slot(); // reserved by the handshake or by `auth`
+    state_->release_slot();  // reserved by the handshake or by `auth`
   state_->sockets.release(); // the socket came from the HTTP session
 }
 
@@ -100,7 +100,9 @@ void websocket_session::close_async(uint16_t code, std::string reason) {
 }
 
 void websocket_session::wake() {
-  asio::post(stream_->get_executor(), [self = shared_from_this()] { self->write_more(); });
+  asio::post(stream_->get_executor(), [self = shared_from_this()] {
+    self->write_more();
+  });
 }
 
 void websocket_session::wait_read() {
@@ -159,7 +161,8 @@ bool websocket_session::handle(const ws_reader::event& ev) {
       handle_text(ev.payload);
       break;
     case ws_reader::kind::binary:
-      reply(actors::error_event("", actors::wire_error::bad_request, "binary frames are not supported"));
+      reply(actors::error_event("", actors::wire_error::bad_request,
+                                "binary frames are not supported"));
       if (++bad_in_row_ >= max_bad_in_row)
         close(close_code::policy, "too many bad frames");
       break;

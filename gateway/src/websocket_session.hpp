@@ -8,11 +8,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <caf/send.hpp>
 
+#include "budgets.hpp"
 #include "chat/actors/outbox.hpp"
 #include "chat/gateway/auth.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/gateway/ws_protocol.hpp"
-#include "budgets.hpp"
 #include "session_clock.hpp"
 #include "shared_state.hpp"
 #include "transport.hpp"
@@ -78,8 +78,8 @@ private:
   enum class deadline : uint8_t { auth, heartbeat, close } due_ = deadline::auth;
   enum class phase : uint8_t { open, closing, closed } phase_ = phase::open;
   bool close_sent_ = false;
-  uint8_t missed_pongs_ = 0; ///< at most max_missed_pongs
-  uint8_t bad_in_row_ = 0;   ///< at most max_bad_in_row
+  uint8_t missed_pongs_ = 0;    ///< at most max_missed_pongs
+  uint8_t bad_in_row_ = 0;      ///< at most max_bad_in_row
   bool reading_paused_ = false; ///< too many unfinished commands (see saturated())
   std::shared_ptr<shared_state> state_;
   std::optional<identity> id_;
@@ -89,7 +89,7 @@ private:
   ws_reader reader_;
   std::vector<actors::frame> queue_;
   actors::frame close_frame_;
-  size_t writing_ = 0; ///< frames at the front of queue_ being written (0: no write)
+  size_t writing_ = 0;      ///< frames at the front of queue_ being written (0: no write)
   uint64_t dispatched_ = 0; ///< commands handed to the connection actor
   runtime::token_bucket commands_;
   std::chrono::steady_clock::time_point last_alive_{};

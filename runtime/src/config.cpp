@@ -36,8 +36,9 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
     ->envname("CHAT_DEV");
   app.add_option("--jwt-secret", cfg.jwt_secret, "HS256 secret for client tokens")
     ->envname("CHAT_JWT_SECRET");
-  app.add_option("--jwt-public-key", cfg.jwt_public_key,
-                 "PEM file with the RS256 public key for client tokens")
+  app
+    .add_option("--jwt-public-key", cfg.jwt_public_key,
+                "PEM file with the RS256 public key for client tokens")
     ->envname("CHAT_JWT_PUBLIC_KEY");
   app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
     ->envname("CHAT_LOG_LEVEL")
@@ -53,21 +54,25 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                 "passivate an empty room's actor after this idle time")
     ->envname("CHAT_ROOM_IDLE_MS")
     ->check(CLI::Range(10u, 86400000u));
-  app.add_option("--presence-ttl-ms", cfg.presence_ttl_ms,
-                 "a connection silent for this long no longer counts as online")
+  app
+    .add_option("--presence-ttl-ms", cfg.presence_ttl_ms,
+                "a connection silent for this long no longer counts as online")
     ->envname("CHAT_PRESENCE_TTL_MS")
     ->check(CLI::Range(100u, 86400000u));
-  app.add_option("--presence-coalesce-ms", cfg.presence_coalesce_ms,
-                 "presence changes within this window are published as one")
+  app
+    .add_option("--presence-coalesce-ms", cfg.presence_coalesce_ms,
+                "presence changes within this window are published as one")
     ->envname("CHAT_PRESENCE_COALESCE_MS")
     ->check(CLI::Range(0u, 60000u));
   std::string command_rate = cfg.command_rate.to_string();
   std::string connect_rate = cfg.connect_rate.to_string();
-  app.add_option("--rate-limit", command_rate,
-                 "commands per second per connection and per user: PER_SEC:BURST or off")
+  app
+    .add_option("--rate-limit", command_rate,
+                "commands per second per connection and per user: PER_SEC:BURST or off")
     ->envname("CHAT_RATE_LIMIT");
-  app.add_option("--connect-rate-limit", connect_rate,
-                 "new connections per second per client IP: PER_SEC:BURST or off")
+  app
+    .add_option("--connect-rate-limit", connect_rate,
+                "new connections per second per client IP: PER_SEC:BURST or off")
     ->envname("CHAT_CONNECT_RATE_LIMIT");
   app
     .add_option("--max-connections", cfg.limits.max_connections,
@@ -80,32 +85,39 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
                 "(0 = what RLIMIT_NOFILE allows)")
     ->envname("CHAT_MAX_SOCKETS")
     ->check(CLI::Range(0u, 10000000u));
-  app.add_option("--max-streams-per-user", cfg.limits.max_streams_per_user,
-                 "open SSE and poll streams per user on this node")
+  app
+    .add_option("--max-streams-per-user", cfg.limits.max_streams_per_user,
+                "open SSE and poll streams per user on this node")
     ->envname("CHAT_MAX_STREAMS_PER_USER")
     ->check(CLI::Range(1u, 1000000u));
-  app.add_option("--max-streams-per-ip", cfg.limits.max_streams_per_ip,
-                 "open SSE and poll streams per client address")
+  app
+    .add_option("--max-streams-per-ip", cfg.limits.max_streams_per_ip,
+                "open SSE and poll streams per client address")
     ->envname("CHAT_MAX_STREAMS_PER_IP")
     ->check(CLI::Range(1u, 10000000u));
-  app.add_option("--max-unauthenticated", cfg.limits.max_unauthenticated,
-                 "WebSockets waiting for their auth frame, on this node")
+  app
+    .add_option("--max-unauthenticated", cfg.limits.max_unauthenticated,
+                "WebSockets waiting for their auth frame, on this node")
     ->envname("CHAT_MAX_UNAUTHENTICATED")
     ->check(CLI::Range(1u, 10000000u));
-  app.add_option("--max-unauthenticated-per-ip", cfg.limits.max_unauthenticated_per_ip,
-                 "WebSockets waiting for their auth frame, per client address")
+  app
+    .add_option("--max-unauthenticated-per-ip", cfg.limits.max_unauthenticated_per_ip,
+                "WebSockets waiting for their auth frame, per client address")
     ->envname("CHAT_MAX_UNAUTHENTICATED_PER_IP")
     ->check(CLI::Range(1u, 10000000u));
-  app.add_option("--outbound-queue-bytes", cfg.outbound_queue_bytes,
-                 "bound of each connection's outbound queue")
+  app
+    .add_option("--outbound-queue-bytes", cfg.outbound_queue_bytes,
+                "bound of each connection's outbound queue")
     ->envname("CHAT_OUTBOUND_QUEUE_BYTES")
     ->check(CLI::Range(4096u, 1u << 30));
-  app.add_option("--request-timeout-ms", cfg.request_timeout_ms,
-                 "an HTTP request must arrive within this")
+  app
+    .add_option("--request-timeout-ms", cfg.request_timeout_ms,
+                "an HTTP request must arrive within this")
     ->envname("CHAT_REQUEST_TIMEOUT_MS")
     ->check(CLI::Range(100u, 600000u));
-  app.add_option("--allowed-origins", cfg.allowed_origins,
-                 "browser origins allowed to connect (comma-separated); default any")
+  app
+    .add_option("--allowed-origins", cfg.allowed_origins,
+                "browser origins allowed to connect (comma-separated); default any")
     ->envname("CHAT_ALLOWED_ORIGINS")
     ->delimiter(',');
   app.add_option("--tls-cert", cfg.tls_cert, "PEM certificate chain: serve HTTPS and WSS")
@@ -123,63 +135,80 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
 
   std::string cluster;
   std::vector<std::string> join;
-  app.add_option("--cluster", cluster,
-                 "cluster listen address HOST:PORT (CAF middleman); default: no cluster")
+  app
+    .add_option("--cluster", cluster,
+                "cluster listen address HOST:PORT (CAF middleman); default: no cluster")
     ->envname("CHAT_CLUSTER");
-  app.add_option("--join", join, "cluster members to join through, HOST:PORT (comma-separated)")
+  app
+    .add_option("--join", join, "cluster members to join through, HOST:PORT (comma-separated)")
     ->envname("CHAT_JOIN")
     ->delimiter(',');
-  app.add_option("--cluster-heartbeat-ms", cfg.cluster_heartbeat_ms,
-                 "heartbeat interval between cluster members in ms")
+  app
+    .add_option("--cluster-heartbeat-ms", cfg.cluster_heartbeat_ms,
+                "heartbeat interval between cluster members in ms")
     ->envname("CHAT_CLUSTER_HEARTBEAT_MS")
     ->check(CLI::Range(10u, 60000u));
-  app.add_option("--replication", cfg.replication,
-                 "nodes that keep each room's log; a send is acked once all hold it")
+  app
+    .add_option("--replication", cfg.replication,
+                "nodes that keep each room's log; a send is acked once all hold it")
     ->envname("CHAT_REPLICATION")
     ->check(CLI::Range(1u, 5u));
-  app.add_option("--failure-timeout-ms", cfg.failure_timeout_ms,
-                 "a member silent for this long is down (ms)")
+  app
+    .add_option("--failure-timeout-ms", cfg.failure_timeout_ms,
+                "a member silent for this long is down (ms)")
     ->envname("CHAT_FAILURE_TIMEOUT_MS")
     ->check(CLI::Range(50u, 600000u));
-  app.add_option("--min-free-disk-mb", cfg.min_free_disk_mb,
-                 "refuse writes (sends answered 'unavailable') while the data directory has "
-                 "less free space than this many MiB; 0: never")
+  app
+    .add_option("--min-free-disk-mb", cfg.min_free_disk_mb,
+                "refuse writes (sends answered 'unavailable') while the data directory has "
+                "less free space than this many MiB; 0: never")
     ->envname("CHAT_MIN_FREE_DISK_MB")
     ->check(CLI::Range(0u, 1u << 20));
-  app.add_option("--dedupe-window-ids", cfg.dedupe_window_ids,
-                 "a resend is 'dup' while its message is among the room's last N (or inside "
-                 "--dedupe-window-hours, whichever is longer)")
+  app
+    .add_option("--dedupe-window-ids", cfg.dedupe_window_ids,
+                "a resend is 'dup' while its message is among the room's last N (or inside "
+                "--dedupe-window-hours, whichever is longer)")
     ->envname("CHAT_DEDUPE_WINDOW_IDS")
     ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
-  app.add_option("--dedupe-window-hours", cfg.dedupe_window_hours,
-                 "a resend is 'dup' while its message is younger than this (or among the "
-                 "last --dedupe-window-ids, whichever is longer)")
+  app
+    .add_option("--dedupe-window-hours", cfg.dedupe_window_hours,
+                "a resend is 'dup' while its message is younger than this (or among the "
+                "last --dedupe-window-ids, whichever is longer)")
     ->envname("CHAT_DEDUPE_WINDOW_HOURS")
     ->check(CLI::Range(0u, 24u * 3660u));
-  app.add_option("--retention-messages", cfg.retention_messages,
-                 "keep each room's last N messages, remove older ones; 0: keep all")
+  app
+    .add_option("--retention-messages", cfg.retention_messages,
+                "keep each room's last N messages, remove older ones; 0: keep all")
     ->envname("CHAT_RETENTION_MESSAGES")
     ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40));
-  app.add_option("--retention-days", cfg.retention_days,
-                 "remove messages older than D days; 0: keep all")
+  app
+    .add_option("--retention-days", cfg.retention_days,
+                "remove messages older than D days; 0: keep all")
     ->envname("CHAT_RETENTION_DAYS")
     ->check(CLI::Range(0u, 36600u));
-  app.add_option("--trim-interval-ms", cfg.trim_interval_ms,
-                 "how often retention and the dedupe window are applied (ms)")
+  app
+    .add_option("--trim-interval-ms", cfg.trim_interval_ms,
+                "how often retention and the dedupe window are applied (ms)")
     ->envname("CHAT_TRIM_INTERVAL_MS")
     ->check(CLI::Range(10u, 86400000u));
-  app.add_option("--cluster-secret", cfg.cluster_secret_file,
-                 "file with the secret every cluster member must know (one per line: the "
-                 "current one, then optionally the one being retired)")
+  app
+    .add_option("--cluster-secret", cfg.cluster_secret_file,
+                "file with the secret every cluster member must know (one per line: the "
+                "current one, then optionally the one being retired)")
     ->envname("CHAT_CLUSTER_SECRET_FILE");
-  app.add_option("--cluster-tls-cert", cfg.cluster_tls_cert,
-                 "TLS between members: this node's certificate chain (PEM); with "
-                 "--cluster-tls-key and --cluster-tls-ca")
+  app
+    .add_option("--cluster-tls-cert", cfg.cluster_tls_cert,
+                "TLS between members: this node's certificate chain (PEM); with "
+                "--cluster-tls-key and --cluster-tls-ca")
     ->envname("CHAT_CLUSTER_TLS_CERT");
-  app.add_option("--cluster-tls-key", cfg.cluster_tls_key, "TLS between members: this node's key (PEM)")
+  app
+    .add_option("--cluster-tls-key", cfg.cluster_tls_key,
+                "TLS between members: this node's key (PEM)")
     ->envname("CHAT_CLUSTER_TLS_KEY");
-  app.add_option("--cluster-tls-ca", cfg.cluster_tls_ca,
-                 "TLS between members: the CA (PEM) every member's certificate must be signed by")
+  app
+    .add_option(
+      "--cluster-tls-ca", cfg.cluster_tls_ca,
+      "TLS between members: the CA (PEM) every member's certificate must be signed by")
     ->envname("CHAT_CLUSTER_TLS_CA");
   // No environment variable: a node is never put at the mercy of faults by
   // something inherited from its surroundings.
@@ -243,7 +272,8 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
     return parse_exit{2, "chatd: --fault-injection cannot see inside TLS links; use it without "
                          "--cluster-tls-*"};
   if (cfg.fault_injection && !cfg.cluster)
-    return parse_exit{2, "chatd: --fault-injection needs --cluster (it acts on links to peers)"};
+    return parse_exit{2,
+                      "chatd: --fault-injection needs --cluster (it acts on links to peers)"};
   if (cfg.fault_seed != 0 && !cfg.fault_injection)
     return parse_exit{2, "chatd: --fault-seed needs --fault-injection"};
   if (cfg.failure_timeout_ms <= 2 * cfg.cluster_heartbeat_ms)

@@ -17,7 +17,8 @@ descriptor_budget raise_descriptor_limit() {
       rl = raised;
   }
   // RLIM_INFINITY is not a count: stay with what one process can sensibly use.
-  auto limit = rl.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(rl.rlim_cur);
+  auto limit =
+    rl.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(rl.rlim_cur);
   descriptor_budget b;
   b.limit = limit;
   b.reserve = std::min<size_t>(1024, limit / 4);

@@ -36,8 +36,8 @@ std::optional<rate_limit> parse_rate_limit(std::string_view text, std::string& e
     return rate_limit{};
   auto colon = text.find(':');
   auto rate = parse_number(text.substr(0, colon));
-  auto burst = colon == std::string_view::npos ? std::nullopt
-                                               : parse_number(text.substr(colon + 1));
+  auto burst =
+    colon == std::string_view::npos ? std::nullopt : parse_number(text.substr(colon + 1));
   if (!rate || !burst || *rate <= 0 || *burst < 1) {
     error = "'" + std::string{text} + "' is not PER_SEC:BURST (e.g. 20:40) or off";
     return std::nullopt;

@@ -18,7 +18,15 @@ namespace {
 
 constexpr const char* cf_names[] = {"messages", "idem",     "rooms",
                                     "receipts", "presence", "staging"};
-enum cf_index { cf_messages, cf_idem, cf_rooms, cf_receipts, cf_presence, cf_staging, cf_count };
+enum cf_index {
+  cf_messages,
+  cf_idem,
+  cf_rooms,
+  cf_receipts,
+  cf_presence,
+  cf_staging,
+  cf_count
+};
 
 std::string room_prefix(const std::string& room) {
   std::string key;
@@ -395,7 +403,8 @@ status store::commit(const write_group& group, group_result& results) {
         continue;
       }
       // The last part: the staged ones and it replace the log after `from`.
-      if (auto st = scan(*d.db, d.cf[cf_staging], req.room, from + 1, true, SIZE_MAX, records); !st)
+      if (auto st = scan(*d.db, d.cf[cf_staging], req.room, from + 1, true, SIZE_MAX, records);
+          !st)
         return st;
       while (!records.empty() && records.back().seq > req.after)
         records.pop_back();
@@ -406,7 +415,9 @@ status store::commit(const write_group& group, group_result& results) {
     // What retention removed here stays removed (with its ids), whatever the
     // copy brings; and the ids the copy writes are walked by the next sweep.
     records.erase(std::remove_if(records.begin(), records.end(),
-                                 [&](const message_record& r) { return r.seq <= current.trimmed; }),
+                                 [&](const message_record& r) {
+                                   return r.seq <= current.trimmed;
+                                 }),
                   records.end());
     if (auto f = d.forgotten.find(req.room); f != d.forgotten.end())
       f->second = std::min(f->second, from);
@@ -522,7 +533,8 @@ status store::rewrite_room(const std::string& room, uint64_t after,
 // Deletes `rec`'s id key if it still names `rec` (a forgotten id sent again
 // is a new message, whose key must stay).
 status forget_id(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch& batch,
-                 const std::string& room, const message_record& rec, uint64_t* forgotten = nullptr) {
+                 const std::string& room, const message_record& rec,
+                 uint64_t* forgotten = nullptr) {
   auto key = idem_key(room, rec.id);
   std::string value;
   auto s = db.Get(rocksdb::ReadOptions{}, cf, key, &value);
@@ -545,7 +557,8 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
   auto& p = d.retention;
   rocksdb::WriteBatch batch;
   size_t examined = 0;
-  std::unique_ptr<rocksdb::Iterator> rooms{d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_rooms])};
+  std::unique_ptr<rocksdb::Iterator> rooms{
+    d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_rooms])};
   for (rooms->Seek(d.trim_cursor); rooms->Valid() && !out.more; rooms->Next()) {
     auto meta = decode_room_meta(rooms->value().ToStringView());
     if (!meta || meta->seq == 0)
@@ -568,7 +581,8 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
     auto trimmed = meta->trimmed;
     // Oldest first: retention removes a prefix of the log, the dedupe window
     // forgets the ids of the prefix after it.
-    std::unique_ptr<rocksdb::Iterator> it{d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_messages])};
+    std::unique_ptr<rocksdb::Iterator> it{
+      d.db->NewIterator(rocksdb::ReadOptions{}, d.cf[cf_messages])};
     bool removing = true;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       if (examined++ == budget) {

@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (ev.payload.size() > limit)
         std::abort();
       if (ev.what == chat::gateway::ws_reader::kind::text)
-        (void) chat::gateway::parse_command(ev.payload);
+        (void)chat::gateway::parse_command(ev.payload);
     }
     reader.idle();
   }

@@ -29,11 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto a = text.find('\xff');
   auto b = a == std::string_view::npos ? a : text.find('\xff', a + 1);
   auto field = [&](size_t from, size_t to) {
-    return from >= text.size() ? std::string_view{} : text.substr(from, to == std::string_view::npos ? to : to - from);
+    return from >= text.size()
+             ? std::string_view{}
+             : text.substr(from, to == std::string_view::npos ? to : to - from);
   };
   auto nonce = field(0, a);
   auto node = a == std::string_view::npos ? std::string_view{} : field(a + 1, b);
-  auto proof = b == std::string_view::npos ? std::string_view{} : field(b + 1, std::string_view::npos);
+  auto proof =
+    b == std::string_view::npos ? std::string_view{} : field(b + 1, std::string_view::npos);
   if (secret.verify("hello", nonce, node, proof))
     std::abort();
   return 0;

@@ -13,8 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (t->path.empty() || t->path.front() != '/' || t->params.size() > 32)
       std::abort();
     for (auto& [k, v] : t->params)
-      (void) chat::gateway::parse_uint(v);
+      (void)chat::gateway::parse_uint(v);
   }
-  (void) chat::gateway::parse_uint(text);
+  (void)chat::gateway::parse_uint(text);
   return 0;
 }

@@ -10,10 +10,10 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-#include "store_messages.hpp"
-#include "chat/actors/node.hpp"
 #include "actor_config.hpp"
+#include "chat/actors/node.hpp"
 #include "eventually.hpp"
+#include "store_messages.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
 
@@ -221,7 +221,9 @@ TEST_CASE("not joined, leave, history") {
 TEST_CASE("presence: a connection that falls silent is dropped after the TTL, and comes back") {
   test::temp_dir dir;
   node n{dir.path(), 200ms, 300ms}; // forget idle users after 200 ms; TTL 300 ms
-  auto held = [&] { return n.handles.metrics->presence_users.load(); };
+  auto held = [&] {
+    return n.handles.metrics->presence_users.load();
+  };
   client watcher{n.sys, n.handles, "w"};
   watcher.send(msg::cmd_presence{"1", {"quiet"}});
   watcher.next("presence_state");
@@ -231,9 +233,15 @@ TEST_CASE("presence: a connection that falls silent is dropped after the TTL, an
   watcher.send(msg::cmd_presence{"2", {}});
   watcher.next("presence_state");
   // Both users are silent and unwatched now: forgotten, connections and all.
-  CHECK(test::eventually([&] { return held() == 0; }, 5s));
+  CHECK(test::eventually(
+    [&] {
+      return held() == 0;
+    },
+    5s));
   quiet.send(msg::heartbeat_atom::value); // a sign of life registers it again
-  CHECK(test::eventually([&] { return held() == 1; }));
+  CHECK(test::eventually([&] {
+    return held() == 1;
+  }));
 }
 
 TEST_CASE("on a single node, history of a room that is not active comes from the store") {
@@ -243,7 +251,11 @@ TEST_CASE("on a single node, history of a room that is not active comes from the
   auto active = [&](const std::string& room) {
     bool found = false;
     self->request(n.handles.directory, 2s, msg::find_room{room, 0})
-      .receive([&](caf::actor& a) { found = static_cast<bool>(a); }, [](caf::error&) {});
+      .receive(
+        [&](caf::actor& a) {
+          found = static_cast<bool>(a);
+        },
+        [](caf::error&) {});
     return found;
   };
   client alice{n.sys, n.handles, "alice"};
@@ -254,7 +266,9 @@ TEST_CASE("on a single node, history of a room that is not active comes from the
     alice.next("ack");
   alice.send(msg::cmd_leave{"", "q"});
   alice.next("ok");
-  REQUIRE(test::eventually([&] { return !active("q"); }));
+  REQUIRE(test::eventually([&] {
+    return !active("q");
+  }));
   msg::cmd_history h;
   h.room = "q";
   h.window.limit = 10;
@@ -455,27 +469,38 @@ TEST_CASE("presence: watchers see a user with two devices go online once and off
   CHECK(watcher.quiet(400ms));
 }
 
-TEST_CASE("presence: users share the node's shards; an idle user is forgotten, its last-seen kept") {
+TEST_CASE(
+  "presence: users share the node's shards; an idle user is forgotten, its last-seen kept") {
   test::temp_dir dir;
   node n{dir.path(), 200ms}; // offline and unwatched users are forgotten after 200 ms
-  auto held = [&] { return n.handles.metrics->presence_users.load(); };
+  auto held = [&] {
+    return n.handles.metrics->presence_users.load();
+  };
   constexpr size_t users = 40; // more users than shards
   {
     std::vector<std::unique_ptr<client>> devices;
     for (size_t i = 0; i < users; ++i)
       devices.push_back(std::make_unique<client>(n.sys, n.handles, "idle" + std::to_string(i)));
-    CHECK(test::eventually([&] { return held() == users; }));
+    CHECK(test::eventually([&] {
+      return held() == users;
+    }));
     std::this_thread::sleep_for(20ms); // last seen strictly after
   }
   // Offline: held until the idle time and the next sweep (1 s at the default TTL).
   CHECK(held() == users);
-  CHECK(test::eventually([&] { return held() == 0; }, 5s));
+  CHECK(test::eventually(
+    [&] {
+      return held() == 0;
+    },
+    5s));
   client watcher{n.sys, n.handles, "w"};
   watcher.send(msg::cmd_presence{"1", {"idle7"}});
   auto state = watcher.next("presence_state");
   CHECK(state["users"]["idle7"] == "offline");
   CHECK(state["last_seen"]["idle7"].get<int64_t>() > 0); // from the store
-  CHECK(test::eventually([&] { return held() == 2; })); // "w" and the watched "idle7"
+  CHECK(test::eventually([&] {
+    return held() == 2;
+  })); // "w" and the watched "idle7"
 }
 
 TEST_CASE("a request to a connection actor is answered, never left waiting") {
@@ -487,12 +512,24 @@ TEST_CASE("a request to a connection actor is answered, never left waiting") {
   // empty answer.
   bool answered = false;
   self->request(alice.actor(), 2s, msg::cmd_join{"", "r", false, 0})
-    .receive([&] { answered = true; }, [&](caf::error& err) { FAIL(n.sys.render(err)); });
+    .receive(
+      [&] {
+        answered = true;
+      },
+      [&](caf::error& err) {
+        FAIL(n.sys.render(err));
+      });
   CHECK(answered);
   alice.next("joined");
   // A message no connection understands: an error, not a timeout.
   caf::error err;
   self->request(alice.actor(), 2s, std::string{"nonsense"})
-    .receive([] { FAIL("answered"); }, [&](caf::error& e) { err = e; });
+    .receive(
+      [] {
+        FAIL("answered");
+      },
+      [&](caf::error& e) {
+        err = e;
+      });
   CHECK(err == caf::sec::unexpected_message);
 }

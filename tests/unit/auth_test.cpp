@@ -38,7 +38,9 @@ TEST_CASE("bearer header parsing") {
 
 TEST_CASE("configuration errors") {
   std::string err;
-  auto refused = [&](auth_options o) { return authenticator::make(std::move(o), err) == nullptr; };
+  auto refused = [&](auth_options o) {
+    return authenticator::make(std::move(o), err) == nullptr;
+  };
   CHECK(refused({"short", "", false}));
   CHECK(err.find("32 bytes") != std::string::npos);
   CHECK(refused({std::string(40, 's'), "-----BEGIN PUBLIC KEY-----", false}));

@@ -44,7 +44,9 @@ TEST_CASE("many producers, one draining consumer: every frame once, bytes balanc
   while (received < size_t{producers} * per_producer) {
     {
       std::unique_lock<std::mutex> lock{mtx};
-      cv.wait_for(lock, std::chrono::milliseconds(10), [&] { return woken; });
+      cv.wait_for(lock, std::chrono::milliseconds(10), [&] {
+        return woken;
+      });
       woken = false;
     }
     batch.clear();
@@ -80,7 +82,7 @@ TEST_CASE("closing while producers push: no frame is accepted afterwards") {
   std::vector<frame> batch;
   for (int i = 0; i < 100; ++i) {
     batch.clear();
-    (void) out.take(batch);
+    (void)out.take(batch);
     out.release(batch.size() * f.size());
   }
   out.close();

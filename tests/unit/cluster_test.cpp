@@ -16,13 +16,13 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
-#include "store_messages.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/cluster/fault_injector.hpp"
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/hash_ring.hpp"
-#include "chat/cluster/fault_injector.hpp"
 #include "eventually.hpp"
 #include "ports.hpp"
+#include "store_messages.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
 
@@ -124,8 +124,9 @@ struct three_nodes {
     n2("n2", {n1.members->local_endpoint()}),
     n3(std::make_unique<cluster_node>("n3", std::vector{n1.members->local_endpoint()})) {
     std::set<std::string> all{"n1", "n2", "n3"};
-    REQUIRE(
-      eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
+    REQUIRE(eventually([&] {
+      return n1.view() == all && n2.view() == all && n3->view() == all;
+    }));
   }
   cluster_node n1{"n1"};
   cluster_node n2;
@@ -192,7 +193,8 @@ std::vector<std::string> history_ids(client& c, const std::string& room) {
 struct two_members {
   two_members(cluster_node& na, const std::string& user_a, cluster_node& nb,
               std::string room_name) :
-    room(std::move(room_name)), a(na.sys, na.handles, user_a), b(nb.sys, nb.handles, "bob") {
+    room(std::move(room_name)),
+    a(na.sys, na.handles, user_a), b(nb.sys, nb.handles, "bob") {
     for (auto* x : {&a, &b}) {
       x->send(msg::cmd_join{"", room, false, 0});
       x->next("joined");
@@ -317,7 +319,8 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   auto pe = round_trip(sys, msg::presence_event{{"u", false, 5}, f});
   CHECK((pe.info.last_seen == 5 && pe.frame.json() == f.json()));
   auto ri = round_trip(sys, msg::room_import{"r", {"a", "b"}, "m", {"u"}, {4}});
-  CHECK((ri.records.size() == 2 && ri.meta == "m" && ri.receipt_seqs == std::vector<uint64_t>{4}));
+  CHECK(
+    (ri.records.size() == 2 && ri.meta == "m" && ri.receipt_seqs == std::vector<uint64_t>{4}));
   auto pl = round_trip(sys, msg::room_pull{"r", 1000});
   CHECK((pl.room == "r" && pl.after == 1000));
   auto rp = round_trip(sys, msg::room_prepare{"r", 7, "n2"});
@@ -325,8 +328,8 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   auto pm = round_trip(sys, msg::room_promise{true, "m"});
   CHECK((pm.ok && pm.meta == "m"));
   auto rl = round_trip(sys, msg::room_replicate{"r", 3, {"a"}, "m", {"u"}, {2}, 1, false});
-  CHECK((rl.after == 3 && rl.records.size() == 1 && rl.meta == "m" && rl.receipt_seqs.size() == 1
-         && rl.from == 1 && !rl.last));
+  CHECK((rl.after == 3 && rl.records.size() == 1 && rl.meta == "m"
+         && rl.receipt_seqs.size() == 1 && rl.from == 1 && !rl.last));
   auto cmd = round_trip(sys, msg::cmd_send{"1", "r", "id", "{}"});
   CHECK((cmd.room == "r" && cmd.body == "{}"));
   CHECK(round_trip(sys, msg::seq_frame{3, f}).seq == 3);
@@ -337,12 +340,15 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   check_round_tripped(msg::node_types{});
 }
 
-TEST_CASE("three nodes: joining one member is enough, views agree, a node that leaves is dropped") {
+TEST_CASE(
+  "three nodes: joining one member is enough, views agree, a node that leaves is dropped") {
   cluster_node n1{"n1"};
   cluster_node n2{"n2", {n1.members->local_endpoint()}};
   cluster_node n3{"n3", {n2.members->local_endpoint()}}; // knows only n2
   std::set<std::string> all{"n1", "n2", "n3"};
-  CHECK(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
+  CHECK(eventually([&] {
+    return n1.view() == all && n2.view() == all && n3.view() == all;
+  }));
   n3.members->leave();
   CHECK(eventually([&] {
     return n1.view() == std::set<std::string>{"n1", "n2"}
@@ -368,7 +374,8 @@ TEST_CASE("a second node with the same id is refused with a clear reason") {
   actors::stop_node(sys, handles);
 }
 
-TEST_CASE("a room lives on its home node; clients on all three nodes chat in order, once each") {
+TEST_CASE(
+  "a room lives on its home node; clients on all three nodes chat in order, once each") {
   three_nodes cluster;
   auto& n1 = cluster.n1;
   auto& n2 = cluster.n2;
@@ -382,10 +389,14 @@ TEST_CASE("a room lives on its home node; clients on all three nodes chat in ord
       caf::scoped_actor self{asker->sys};
       caf::actor found;
       self->request(asker->handles.directory, 5s, msg::resolve_room{room})
-        .receive([&](caf::actor& a) { found = a; }, [](caf::error&) {});
+        .receive(
+          [&](caf::actor& a) {
+            found = a;
+          },
+          [](caf::error&) {});
       REQUIRE(found);
-      CHECK_MESSAGE(found.node() == home->sys.node(), room << " asked on "
-                                                          << asker->handles.node_id);
+      CHECK_MESSAGE(found.node() == home->sys.node(),
+                    room << " asked on " << asker->handles.node_id);
     }
   }
 
@@ -402,7 +413,8 @@ TEST_CASE("a room lives on its home node; clients on all three nodes chat in ord
   constexpr int per_client = 20;
   for (int i = 0; i < per_client; ++i)
     for (size_t k = 0; k < clients.size(); ++k)
-      clients[k]->send(msg::cmd_send{"", room, "m" + std::to_string(k) + "-" + std::to_string(i),
+      clients[k]->send(msg::cmd_send{"", room,
+                                     "m" + std::to_string(k) + "-" + std::to_string(i),
                                      "{\"i\":" + std::to_string(i) + "}"});
   std::vector<std::vector<std::string>> seen(clients.size());
   for (size_t k = 0; k < clients.size(); ++k) {
@@ -430,7 +442,9 @@ TEST_CASE("presence across nodes: a user with devices on two nodes is online whi
   cluster_node n1{"n1"};
   cluster_node n2{"n2", {n1.members->local_endpoint()}};
   std::set<std::string> all{"n1", "n2"};
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all; }));
+  REQUIRE(eventually([&] {
+    return n1.view() == all && n2.view() == all;
+  }));
   client watcher{n1.sys, n1.handles, "watcher"};
   watcher.send(msg::cmd_presence{"", {"dana"}});
   CHECK(watcher.next("presence_state")["users"]["dana"] == "offline");
@@ -449,7 +463,9 @@ TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged 
   two_members m{n1, "alice", n2, homed_on("n3", "moving")};
   m.send_ten("before");
   n3->members->leave();
-  CHECK(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
+  CHECK(eventually([&] {
+    return n1.view() == std::set<std::string>{"n1", "n2"};
+  }));
   m.send_ten("after");
   n3.reset();
 
@@ -467,21 +483,30 @@ TEST_CASE("a node leaving gracefully hands its rooms over: nothing acknowledged 
 TEST_CASE("a node joining takes over the rooms of its part of the ring with their logs") {
   cluster_node n1{"n1"};
   cluster_node n2{"n2", {n1.members->local_endpoint()}};
-  REQUIRE(eventually([&] { return n1.view() == std::set<std::string>{"n1", "n2"}; }));
+  REQUIRE(eventually([&] {
+    return n1.view() == std::set<std::string>{"n1", "n2"};
+  }));
   auto room = homed_on("n3", "joining");
   auto user = homed_on("n3", "member", true);
   two_members m{n1, user, n2, room}; // the user's presence moves too
   m.send_ten("before");
   cluster_node n3{"n3", {n2.members->local_endpoint()}};
   std::set<std::string> all{"n1", "n2", "n3"};
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3.view() == all; }));
+  REQUIRE(eventually([&] {
+    return n1.view() == all && n2.view() == all && n3.view() == all;
+  }));
   m.send_ten("after");
 
   // The room now runs on n3, with the whole log: history through n3 itself.
   caf::scoped_actor self{n3.sys};
   self->request(n3.handles.directory, 5s, msg::find_room{room})
-    .receive([&](caf::actor& r) { CHECK((r && r.node() == n3.sys.node())); },
-             [](caf::error& err) { FAIL(to_string(err)); });
+    .receive(
+      [&](caf::actor& r) {
+        CHECK((r && r.node() == n3.sys.node()));
+      },
+      [](caf::error& err) {
+        FAIL(to_string(err));
+      });
   client c{n3.sys, n3.handles, "carol"};
   auto ids = history_ids(c, room);
   INFO("history on n3: " << nlohmann::json(ids).dump());
@@ -496,15 +521,19 @@ TEST_CASE("a node joining takes over the rooms of its part of the ring with thei
         [&](caf::actor& p) {
           online = p.node() == n3.sys.node();
           self->request(p, 2s, msg::presence_query{user})
-            .receive([&](msg::presence_info& i) { online = online && i.online; },
-                     [](caf::error&) {});
+            .receive(
+              [&](msg::presence_info& i) {
+                online = online && i.online;
+              },
+              [](caf::error&) {});
         },
         [](caf::error&) {});
     return online;
   }));
 }
 
-TEST_CASE("presence follows a user to its new home after the old one left: devices and watchers") {
+TEST_CASE(
+  "presence follows a user to its new home after the old one left: devices and watchers") {
   three_nodes cluster;
   auto& [n1, n2, n3] = cluster;
   auto user = homed_on("n3", "u", true);
@@ -520,7 +549,11 @@ TEST_CASE("presence follows a user to its new home after the old one left: devic
       .receive(
         [&](caf::actor& p) {
           self->request(p, 2s, msg::presence_query{user})
-            .receive([&](msg::presence_info& i) { result = i.online; }, [](caf::error&) {});
+            .receive(
+              [&](msg::presence_info& i) {
+                result = i.online;
+              },
+              [](caf::error&) {});
         },
         [](caf::error&) {});
     return result;
@@ -571,8 +604,13 @@ TEST_CASE("fencing (ADR 8): once a replica promised a newer ballot, the old home
   // a partition): the replica promises it a newer ballot.
   caf::scoped_actor self{replica.sys};
   self->request(replica.handles.directory, 5s, msg::room_prepare{room, 1000, "n9"})
-    .receive([](msg::room_promise& p) { CHECK(p.ok); },
-             [&](caf::error& err) { FAIL("no promise: " << replica.sys.render(err)); });
+    .receive(
+      [](msg::room_promise& p) {
+        CHECK(p.ok);
+      },
+      [&](caf::error& err) {
+        FAIL("no promise: " << replica.sys.render(err));
+      });
 
   // The old home still thinks it writes under its ballot: its append is refused
   // by the replica, so the send is not acked.
@@ -648,10 +686,16 @@ TEST_CASE("five nodes, two views that each hold a majority: the node that cannot
 
   faults.partition("n1", "n4");
   faults.partition("n1", "n5");
-  REQUIRE(eventually([&] { return n["n1"]->view() == std::set<std::string>{"n1", "n2", "n3"}; },
-                     10s));
-  REQUIRE(eventually([&] { return n["n4"]->view() == std::set<std::string>{"n2", "n3", "n4", "n5"}; },
-                     10s));
+  REQUIRE(eventually(
+    [&] {
+      return n["n1"]->view() == std::set<std::string>{"n1", "n2", "n3"};
+    },
+    10s));
+  REQUIRE(eventually(
+    [&] {
+      return n["n4"]->view() == std::set<std::string>{"n2", "n3", "n4", "n5"};
+    },
+    10s));
 
   // n1 must not take the room over: 3 answers could all miss n4 and n5.
   for (int i = 0; i < 3; ++i) {
@@ -666,7 +710,11 @@ TEST_CASE("five nodes, two views that each hold a majority: the node that cannot
   CHECK(send_acked(d, room, "during", seen_d) == 2);
 
   faults.heal();
-  REQUIRE(eventually([&] { return n["n1"]->view() == all; }, 10s));
+  REQUIRE(eventually(
+    [&] {
+      return n["n1"]->view() == all;
+    },
+    10s));
   seqs seen_a;
   CHECK(send_acked(a, room, "after", seen_a) == 3);
   CHECK(history_ids(d, room) == std::vector<std::string>{"before", "during", "after"});
@@ -697,7 +745,9 @@ TEST_CASE("a node restarted at its endpoint before the others noticed its end is
   test::temp_dir n3_data;
   auto n3 = std::make_unique<cluster_node>(opts("n3", {at["n1"]}), "n3", n3_data.path());
   std::set<std::string> all{"n1", "n2", "n3"};
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
+  REQUIRE(eventually([&] {
+    return n1.view() == all && n2.view() == all && n3->view() == all;
+  }));
 
   auto room = homed_on("n3", "incarnation");
   client a{n1.sys, n1.handles, "alice"};
@@ -716,14 +766,18 @@ TEST_CASE("a node restarted at its endpoint before the others noticed its end is
   faults.revive("n3");
   n3 = std::make_unique<cluster_node>(opts("n3", {at["n1"]}), "n3", n3_data.path());
   REQUIRE_MESSAGE(n3->members, "the restart was refused: " << n3->start_error);
-  REQUIRE(eventually([&] { return n1.view() == all && n2.view() == all && n3->view() == all; }));
+  REQUIRE(eventually([&] {
+    return n1.view() == all && n2.view() == all && n3->view() == all;
+  }));
 
   // Its room goes on from its log, through any node.
   client c{n3->sys, n3->handles, "carol"};
-  CHECK(eventually([&] {
-    c.send(msg::cmd_join{"\"j2\"", room, false, 0});
-    return reply_to(c, "j2")["type"] == "joined";
-  }, 20s));
+  CHECK(eventually(
+    [&] {
+      c.send(msg::cmd_join{"\"j2\"", room, false, 0});
+      return reply_to(c, "j2")["type"] == "joined";
+    },
+    20s));
   seqs seen_c;
   CHECK(send_acked(a, room, "after-0", seen) == 4);
   CHECK(send_acked(c, room, "after-1", seen_c) == 5);
@@ -735,8 +789,9 @@ TEST_CASE("a node restarted at its endpoint before the others noticed its end is
     n->members->leave(false);
 }
 
-TEST_CASE("a cluster secret: a node with another secret, or none, is refused and is never given "
-          "a view; a node with the right one joins, also while the secret rotates") {
+TEST_CASE(
+  "a cluster secret: a node with another secret, or none, is refused and is never given "
+  "a view; a node with the right one joins, also while the secret rotates") {
   const std::string secret = "the-cluster-secret-0123456789";
   auto with = [](std::vector<std::string> secrets, std::vector<runtime::endpoint> seeds) {
     auto o = cluster_opts(std::move(seeds));
@@ -748,7 +803,9 @@ TEST_CASE("a cluster secret: a node with another secret, or none, is refused and
   cluster_node n2{with({secret}, {seed}), "n2"};
   REQUIRE_MESSAGE(n2.members, n2.start_error);
   std::set<std::string> both{"n1", "n2"};
-  REQUIRE(eventually([&] { return n1.view() == both && n2.view() == both; }));
+  REQUIRE(eventually([&] {
+    return n1.view() == both && n2.view() == both;
+  }));
 
   cluster_node wrong{with({"another-secret-0123456789"}, {seed}), "n3"};
   CHECK_FALSE(wrong.members);

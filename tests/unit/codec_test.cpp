@@ -44,7 +44,9 @@ TEST_CASE("valid commands parse into their structs") {
   CHECK(h.window.before == 100);
   CHECK(h.window.limit == 5);
   CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r"})")).window.limit == 50);
-  CHECK(std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","after":0})")).window.after == uint64_t{0});
+  CHECK(
+    std::get<msg::cmd_history>(ok(R"({"type":"history","room":"r","after":0})")).window.after
+    == uint64_t{0});
   CHECK(std::holds_alternative<cmd_ping>(ok(R"({"type":"ping"})")));
   CHECK(std::holds_alternative<msg::cmd_typing>(ok(R"({"type":"typing","room":"r"})")));
   // Unknown extra fields are ignored.
@@ -146,6 +148,7 @@ TEST_CASE("read, presence and signal") {
   bad(R"({"type":"signal","room":"r","data":{}})");
   bad(R"({"type":"signal","room":"r","to":"b b","data":{}})");
   bad(R"({"type":"signal","room":"r","to":"bob"})");
-  bad(R"({"type":"signal","room":"r","to":"bob","data":")" + std::string(65 * 1024, 'x') + "\"}",
+  bad(R"({"type":"signal","room":"r","to":"bob","data":")" + std::string(65 * 1024, 'x')
+        + "\"}",
       "too_large");
 }

@@ -21,17 +21,17 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/logger.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/logger.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
-#include "store_messages.hpp"
 #include "chat/cluster/fault_injector.hpp"
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/hash_ring.hpp"
 #include "eventually.hpp"
 #include "ports.hpp"
+#include "store_messages.hpp"
 #include "temp_dir.hpp"
 #include "test_client.hpp"
 
@@ -39,8 +39,8 @@ using namespace chat;
 using test::client;
 using test::eventually;
 using test::free_port;
-using test::port_free;
 using test::json;
+using test::port_free;
 using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 
@@ -91,9 +91,10 @@ struct sim_node {
 /// included) and every message frame, per client connection (a stream).
 struct observed {
   std::mutex mtx;
-  std::map<std::string, uint64_t> acked;                           ///< "room/id" -> seq
-  std::map<std::pair<std::string, uint64_t>, std::set<std::string>> acks; ///< (room, seq) -> ids
-  std::vector<std::pair<uint64_t, json>> messages;                 ///< (stream, frame)
+  std::map<std::string, uint64_t> acked; ///< "room/id" -> seq
+  std::map<std::pair<std::string, uint64_t>, std::set<std::string>>
+    acks;                                          ///< (room, seq) -> ids
+  std::vector<std::pair<uint64_t, json>> messages; ///< (stream, frame)
   std::vector<std::string> failures;
   std::atomic<uint64_t> streams{0};
 
@@ -133,8 +134,8 @@ public:
     for (auto& t : threads_)
       t.join();
   }
-  void bury(std::unique_ptr<caf::actor_system_config> cfg, std::unique_ptr<caf::actor_system> sys,
-            std::shared_ptr<test::temp_dir> dir) {
+  void bury(std::unique_ptr<caf::actor_system_config> cfg,
+            std::unique_ptr<caf::actor_system> sys, std::shared_ptr<test::temp_dir> dir) {
     std::lock_guard<std::mutex> lock{mtx_};
     threads_.emplace_back([cfg = std::move(cfg), sys = std::move(sys), dir]() mutable {
       sys.reset();
@@ -243,7 +244,7 @@ public:
     actors::stop_node(*n.sys, n.handles);
     n.handles = {}; // the system waits for its detached store, which they hold
     // The port is free at once, as after a real exit (the rest winds down below).
-    (void) n.sys->middleman().close(n.ep.port);
+    (void)n.sys->middleman().close(n.ep.port);
     // A scoped actor left this thread holding the system's logger, and the
     // system's destructor waits for the logger's.
     caf::logger::set_current_actor_system(nullptr);
@@ -274,7 +275,9 @@ public:
   void run_writers(ms length) {
     stop_at = std::chrono::steady_clock::now() + length;
     for (int k = 0; k < writer_count; ++k)
-      writers.emplace_back([this, k] { write(k); });
+      writers.emplace_back([this, k] {
+        write(k);
+      });
   }
 
   /// Writer k: sends `w<k>-<i>` to a random room through a random node until
@@ -344,8 +347,12 @@ public:
   std::vector<step> draw(size_t steps) {
     std::vector<step> out;
     for (size_t i = 0; i < steps; ++i) {
-      step x{ms(faults.random(100, 400)), faults.random(0, 7), faults.random(0, node_count - 1),
-             faults.random(1, node_count - 1), faults.random(1, 20), faults.random(0, 20),
+      step x{ms(faults.random(100, 400)),
+             faults.random(0, 7),
+             faults.random(0, node_count - 1),
+             faults.random(1, node_count - 1),
+             faults.random(1, 20),
+             faults.random(0, 20),
              faults.random(0, 60)};
       out.push_back(x);
     }
@@ -418,11 +425,14 @@ public:
     msg::message_list out;
     caf::scoped_actor self{*n.sys};
     self->request(n.handles.store, 10s, msg::store_read{room, {0, 0, 100000}})
-      .receive([&](msg::message_list& xs) { out = std::move(xs); },
-               [&](caf::error& e) {
-                 seen.failures.push_back("cannot read " + room + " on " + n.id + ": "
-                                         + n.sys->render(e));
-               });
+      .receive(
+        [&](msg::message_list& xs) {
+          out = std::move(xs);
+        },
+        [&](caf::error& e) {
+          seen.failures.push_back("cannot read " + room + " on " + n.id + ": "
+                                  + n.sys->render(e));
+        });
     return out;
   }
 
@@ -509,8 +519,8 @@ std::vector<std::string> check(simulation& sim, const std::map<std::string, uint
   }
   for (auto& [at, ids] : sim.seen.acks)
     if (ids.size() > 1)
-      fail(at.first, "seq " + std::to_string(at.second) + " acked for " + std::to_string(ids.size())
-                       + " ids");
+      fail(at.first, "seq " + std::to_string(at.second) + " acked for "
+                       + std::to_string(ids.size()) + " ids");
   // Each delivery is the logged record (id, sender, vector clock) at its seq,
   // and each connection receives a room's messages in seq order, each once.
   std::map<std::pair<uint64_t, std::string>, uint64_t> last_seen; ///< (stream, room) -> seq
@@ -549,8 +559,8 @@ struct schedule_result {
   uint64_t seed = 0;
   uint64_t faults = 0, acks = 0, deliveries = 0;
   std::vector<std::string> failures; ///< empty: every invariant held
-  std::string schedule;               ///< with times, for a failure
-  std::string events;                 ///< the faults, in one line
+  std::string schedule;              ///< with times, for a failure
+  std::string events;                ///< the faults, in one line
 };
 
 /// One seeded schedule on a fresh cluster: faults while the writers send, then
@@ -566,9 +576,15 @@ schedule_result run_schedule(uint64_t seed, size_t steps, reaper& graves) {
     return out;
   };
   for (int i = 0; i < node_count; ++i)
-    if (!eventually([&] { return sim.start(i); }, 10s))
+    if (!eventually(
+          [&] {
+            return sim.start(i);
+          },
+          10s))
       return fail("node " + node_ids[i] + " did not start");
-  if (!eventually([&] { return sim.all_see_all(); }))
+  if (!eventually([&] {
+        return sim.all_see_all();
+      }))
     return fail("the nodes never saw each other");
   auto schedule = sim.draw(steps);
   ms length{0};
@@ -582,12 +598,14 @@ schedule_result run_schedule(uint64_t seed, size_t steps, reaper& graves) {
   }
   sim.note("heal; restart every node down");
   sim.faults.heal();
-  bool whole = eventually([&] {
-    for (int i = 0; i < node_count; ++i)
-      if (!sim.nodes[i]->up && !sim.start(i))
-        return false;
-    return sim.all_see_all();
-  }, 20s);
+  bool whole = eventually(
+    [&] {
+      for (int i = 0; i < node_count; ++i)
+        if (!sim.nodes[i]->up && !sim.start(i))
+          return false;
+      return sim.all_see_all();
+    },
+    20s);
   if (!whole)
     return fail("the cluster did not become whole again after healing");
   for (auto& t : sim.writers)
@@ -602,22 +620,24 @@ schedule_result run_schedule(uint64_t seed, size_t steps, reaper& graves) {
     client c{*home.sys, home.handles, "checker"};
     auto stream = ++sim.seen.streams;
     json reply;
-    bool acked = eventually([&] {
-      // (Again after a failed join: a join that met a take-over answers `unavailable`.)
-      if (reply.empty() || reply.value("code", "") == "not_joined")
-        c.send(msg::cmd_join{"", room, false, 0});
-      c.send(msg::cmd_send{"\"final\"", room, "final", "{}"});
-      for (auto f = c.try_next(5s); f; f = c.try_next(5s)) {
-        sim.seen.frame(*f, stream);
-        if ((*f)["ref"] == "final") {
-          reply = *f;
-          if (reply["type"] == "ack")
-            last[room] = reply["seq"];
-          return reply["type"] == "ack";
+    bool acked = eventually(
+      [&] {
+        // (Again after a failed join: a join that met a take-over answers `unavailable`.)
+        if (reply.empty() || reply.value("code", "") == "not_joined")
+          c.send(msg::cmd_join{"", room, false, 0});
+        c.send(msg::cmd_send{"\"final\"", room, "final", "{}"});
+        for (auto f = c.try_next(5s); f; f = c.try_next(5s)) {
+          sim.seen.frame(*f, stream);
+          if ((*f)["ref"] == "final") {
+            reply = *f;
+            if (reply["type"] == "ack")
+              last[room] = reply["seq"];
+            return reply["type"] == "ack";
+          }
         }
-      }
-      return false;
-    }, 20s);
+        return false;
+      },
+      20s);
     if (!acked)
       return fail("no ack for the final send to " + room + ": " + reply.dump());
   }
@@ -643,9 +663,11 @@ schedule_result run_schedule(uint64_t seed, size_t steps, reaper& graves) {
 
 } // namespace
 
-TEST_CASE("randomized fault schedules: every ack survives, once, at its seq, on every replica") {
+TEST_CASE(
+  "randomized fault schedules: every ack survives, once, at its seq, on every replica") {
   auto count = env_or("FAULT_SCHEDULES", 100);
-  auto first_seed = env_or("FAULT_SEED", static_cast<uint64_t>(std::random_device{}()) % 100000);
+  auto first_seed =
+    env_or("FAULT_SEED", static_cast<uint64_t>(std::random_device{}()) % 100000);
   auto steps = env_or("FAULT_STEPS", 6);
   // Independent clusters side by side: a schedule mostly waits on timeouts.
   auto parallel = std::max<uint64_t>(1, env_or("FAULT_PARALLEL", 3));
@@ -687,11 +709,12 @@ TEST_CASE("randomized fault schedules: every ack survives, once, at its seq, on 
                                               << why.str() << "schedule:\n"
                                               << r.schedule);
   }
-  MESSAGE(results.size() << " schedule(s) from seed " << first_seed << ", " << faults
-                         << " faults, " << acks << " acked sends, " << deliveries
-                         << " deliveries checked: acks at one seq each, every ack in every "
-                            "replica's log at its seq, replicas equal, seqs gap-free, ids once, "
-                            "vector clocks increasing, each delivery the logged record (id, sender, "
-                            "vc), each connection's deliveries in seq order and once; the "
-                            "injector relayed every link");
+  MESSAGE(
+    results.size() << " schedule(s) from seed " << first_seed << ", " << faults << " faults, "
+                   << acks << " acked sends, " << deliveries
+                   << " deliveries checked: acks at one seq each, every ack in every "
+                      "replica's log at its seq, replicas equal, seqs gap-free, ids once, "
+                      "vector clocks increasing, each delivery the logged record (id, sender, "
+                      "vc), each connection's deliveries in seq order and once; the "
+                      "injector relayed every link");
 }

@@ -114,7 +114,7 @@ TEST_CASE("wake_when_done: a paused consumer is held and woken once enough comma
   auto c = std::make_shared<consumer>(wakes);
   std::weak_ptr<consumer> alive = c;
   box.set_waker(std::weak_ptr<outbox_waker>{c});
-  box.command_done(); // 1 done
+  box.command_done();                    // 1 done
   CHECK_FALSE(box.wake_when_done(1, c)); // already there: nothing arranged
   CHECK(box.wake_when_done(3, c));
   c.reset(); // only the outbox holds the consumer now
@@ -139,19 +139,26 @@ TEST_CASE("wake_when_done: a paused consumer is held and woken once enough comma
   CHECK(alive.expired());
 }
 
-TEST_CASE("resume_when_room: producers waiting for room resume once the consumer wrote enough") {
+TEST_CASE(
+  "resume_when_room: producers waiting for room resume once the consumer wrote enough") {
   outbox out{100};
   auto f = ok_event("");
   auto size = f.size();
-  CHECK_FALSE(out.resume_when_room(size, [] { FAIL("called with room to spare"); }));
+  CHECK_FALSE(out.resume_when_room(size, [] {
+    FAIL("called with room to spare");
+  }));
   auto k = 100 / size; // frames that fit; one more does not
   REQUIRE(k >= 3);
   for (size_t i = 0; i < k; ++i)
     REQUIRE(out.push(f, frame_kind::stored));
   REQUIRE_FALSE(out.has_room(size));
   int a = 0, b = 0;
-  CHECK(out.resume_when_room(size, [&] { ++a; })); // two rooms' replays
-  CHECK(out.resume_when_room(size * 3, [&] { ++b; }));
+  CHECK(out.resume_when_room(size, [&] {
+    ++a;
+  })); // two rooms' replays
+  CHECK(out.resume_when_room(size * 3, [&] {
+    ++b;
+  }));
   std::vector<frame> taken;
   out.take(taken);
   out.release(size); // room for one frame, not for three
@@ -163,7 +170,9 @@ TEST_CASE("resume_when_room: producers waiting for room resume once the consumer
   CHECK(b == 1);
   out.release(size);
   CHECK((a == 1 && b == 1)); // once each
-  CHECK(out.resume_when_room(size * k, [&] { ++a; }));
+  CHECK(out.resume_when_room(size * k, [&] {
+    ++a;
+  }));
   out.close();
   out.release(size);
   CHECK(a == 1); // dropped by close, never called

@@ -47,12 +47,16 @@ TEST_CASE("session clock: entries are called once their deadline passed; removed
       again.set_deadline(std::chrono::steady_clock::now() + 30ms);
   };
   // Removing itself from inside the call (a session that finishes) is allowed.
-  self_removing.then = [&] { session_clock::remove(self_removing); };
+  self_removing.then = [&] {
+    session_clock::remove(self_removing);
+  };
   for (auto* p : {&once, &again, &self_removing, &removed})
     clock.add(*p, 10ms);
   boost::asio::steady_timer t{ioc};
   t.expires_after(60ms);
-  t.async_wait([&](boost::system::error_code) { session_clock::remove(removed); });
+  t.async_wait([&](boost::system::error_code) {
+    session_clock::remove(removed);
+  });
   ioc.run_for(400ms);
   REQUIRE(once.calls.size() == 1);
   CHECK(once.calls[0] >= start + 40ms);
@@ -61,7 +65,8 @@ TEST_CASE("session clock: entries are called once their deadline passed; removed
   CHECK(removed.calls.empty());
 }
 
-TEST_CASE("session clock: one clock per io_context; an io_context going away unlinks its entries") {
+TEST_CASE(
+  "session clock: one clock per io_context; an io_context going away unlinks its entries") {
   probe p;
   {
     boost::asio::io_context a{1};

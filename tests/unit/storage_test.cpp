@@ -186,7 +186,8 @@ TEST_CASE("read receipts and last-seen times are stored and survive reopen") {
   CHECK_FALSE(seen);
 }
 
-TEST_CASE("a room's log is copied to another store in parts (a replica's catch-up); list_rooms skips promise-only rooms") {
+TEST_CASE("a room's log is copied to another store in parts (a replica's catch-up); list_rooms "
+          "skips promise-only rooms") {
   chat::test::temp_dir a_dir, b_dir;
   auto a = open_at(a_dir.path());
   auto b = open_at(b_dir.path());
@@ -236,7 +237,6 @@ TEST_CASE("a room's log is copied to another store in parts (a replica's catch-u
   CHECK(next.outcomes[0].dup);
   CHECK(next.outcomes[1].seq == 5u);
 
-
   // A node that only promised a ballot for a room holds no log of it.
   room_meta promised_only;
   promised_only.promised = {1, "n2"};
@@ -268,7 +268,8 @@ TEST_CASE("a stored promise fences appends under older ballots (ADR 8)") {
   CHECK_FALSE(seq);
 }
 
-TEST_CASE("rewrite_room replaces the tail of a log, ids included, and keeps the meta it is given") {
+TEST_CASE(
+  "rewrite_room replaces the tail of a log, ids included, and keeps the meta it is given") {
   chat::test::temp_dir dir;
   auto db = open_at(dir.path());
   room_meta meta;
@@ -297,8 +298,9 @@ TEST_CASE("rewrite_room replaces the tail of a log, ids included, and keeps the 
   CHECK(now.promised == ballot{2, "n2"});
 }
 
-TEST_CASE("the log a take-over adopts is the newest writer's (accepted), not the one whose last "
-          "record has the newest ballot (newer_log)") {
+TEST_CASE(
+  "the log a take-over adopts is the newest writer's (accepted), not the one whose last "
+  "record has the newest ballot (newer_log)") {
   // Seen in the randomized fault schedules: home A (ballot 1) wrote seq 1..2,
   // and a newer home C (ballot 3) adopted that log and synced it to replica n1
   // -- its records keep ballot 1. Meanwhile home B (ballot 2), deposed before
@@ -315,7 +317,8 @@ TEST_CASE("the log a take-over adopts is the newest writer's (accepted), not the
   room_meta b;
   b.promised = b.accepted = {2, "n3"};
   REQUIRE(append_one(*n3, make_append("r", b, {"m1"})).stored.size() == 1);
-  REQUIRE(append_one(*n3, make_append("r", [&] {
+  REQUIRE(append_one(*n3, make_append("r",
+                                      [&] {
                                         room_meta m;
                                         REQUIRE(n3->load_room("r", m).ok());
                                         return m;
@@ -338,7 +341,8 @@ TEST_CASE("the log a take-over adopts is the newest writer's (accepted), not the
   CHECK_FALSE(newer_log(m1, m1));
 }
 
-TEST_CASE("a promise with accept records the ballot as the log's writer and touches no record") {
+TEST_CASE(
+  "a promise with accept records the ballot as the log's writer and touches no record") {
   chat::test::temp_dir dir;
   auto db = open_at(dir.path());
   room_meta meta;
@@ -375,8 +379,9 @@ TEST_CASE("a promise with accept records the ballot as the log's writer and touc
   CHECK(now.accepted == ballot{2, "n1"});
 }
 
-TEST_CASE("a copied part keeps its writer's label; a part labelled older than the stored log is "
-          "refused") {
+TEST_CASE(
+  "a copied part keeps its writer's label; a part labelled older than the stored log is "
+  "refused") {
   chat::test::temp_dir dir;
   auto db = open_at(dir.path());
   room_meta a;
@@ -419,7 +424,8 @@ TEST_CASE("a copied part keeps its writer's label; a part labelled older than th
   CHECK(log.size() == 3);
 }
 
-TEST_CASE("an append that does not continue the stored log where its writer left it is refused") {
+TEST_CASE(
+  "an append that does not continue the stored log where its writer left it is refused") {
   chat::test::temp_dir dir;
   auto db = open_at(dir.path());
   room_meta a;
@@ -476,9 +482,9 @@ TEST_CASE("the dedupe window: ids of messages past the last N and older than T a
   p.dedupe_ids = 3;
   p.dedupe_ms = 60000;
   auto db = open_with(dir.path(), p);
-  append_at(*db, "r", {"old1", "old2"}, 1000);     // long ago
-  append_at(*db, "r", {"new1"}, 1'000'000);        // inside T
-  append_at(*db, "r", {"a", "b", "c"}, 1000);      // the last three
+  append_at(*db, "r", {"old1", "old2"}, 1000); // long ago
+  append_at(*db, "r", {"new1"}, 1'000'000);    // inside T
+  append_at(*db, "r", {"a", "b", "c"}, 1000);  // the last three
   trim_stats ts;
   REQUIRE(db->trim(1'030'000, 100, ts).ok());
   CHECK(ts.forgotten == 2); // old1, old2; new1 is young, a..c are the last three
@@ -569,7 +575,14 @@ TEST_CASE("a copy in parts changes the log only with its last part; a part of an
   // A part that does not follow the staged one: start again from 0.
   part.seq = 3;
   CHECK(rewrite(5, {}, part, true).seq == 0u);
-  auto again = rewrite(0, {record(1, "b1"), record(2, "b2")}, [&] { auto m = part; m.seq = 2; return m; }(), false);
+  auto again = rewrite(
+    0, {record(1, "b1"), record(2, "b2")},
+    [&] {
+      auto m = part;
+      m.seq = 2;
+      return m;
+    }(),
+    false);
   CHECK(again.seq == 2u);
   auto last = rewrite(2, {record(3, "b3")}, part, true);
   CHECK(last.seq == 3u);

@@ -102,8 +102,9 @@ TEST_CASE("event meta is read from the encoders' own output") {
   CHECK(meta.room.empty());
 
   // Truncated or foreign text yields nothing (found by the streams fuzz target).
-  for (auto text : {"", "{", R"({"type":"message")", R"({"type":"joined","ref":1)",
-                    R"({"type":"message","room":"r","seq":)", R"({"type":"message","room":"r)"}) {
+  for (auto text :
+       {"", "{", R"({"type":"message")", R"({"type":"joined","ref":1)",
+        R"({"type":"message","room":"r","seq":)", R"({"type":"message","room":"r)"}) {
     CAPTURE(text);
     CHECK(read_event_meta(text).room.empty());
   }

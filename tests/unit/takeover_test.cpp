@@ -9,13 +9,13 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "chat/actors/errc.hpp"
-#include "store_messages.hpp"
-#include "chat/actors/node.hpp"
 #include "actor_config.hpp"
+#include "chat/actors/errc.hpp"
+#include "chat/actors/node.hpp"
 #include "room_export.hpp"
 #include "room_replication.hpp"
 #include "store_actor.hpp"
+#include "store_messages.hpp"
 #include "temp_dir.hpp"
 
 using namespace chat;
@@ -96,8 +96,12 @@ caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, caf::actor store
     return false;
   };
   return {
-    [=](msg::room_prepare& x) { return self->delegate(store, std::move(x)); },
-    [=](msg::accept_atom a, msg::room_prepare& x) { return self->delegate(store, a, std::move(x)); },
+    [=](msg::room_prepare& x) {
+      return self->delegate(store, std::move(x));
+    },
+    [=](msg::accept_atom a, msg::room_prepare& x) {
+      return self->delegate(store, a, std::move(x));
+    },
     [=](msg::room_replicate& x) -> caf::result<uint64_t> {
       auto rp = self->make_response_promise<uint64_t>();
       if (silent()) {
@@ -105,8 +109,13 @@ caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, caf::actor store
         return rp;
       }
       self->request(store, 5s, std::move(x))
-        .then([=](uint64_t seq) mutable { rp.deliver(seq); },
-              [=](caf::error& err) mutable { rp.deliver(err); });
+        .then(
+          [=](uint64_t seq) mutable {
+            rp.deliver(seq);
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(err);
+          });
       return rp;
     },
     [=](msg::room_pull& x) -> caf::result<msg::room_import> {
@@ -117,8 +126,12 @@ caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, caf::actor store
       }
       actors::export_part(
         self, store, x.room, x.after,
-        [=](msg::room_import& part, uint64_t, bool) mutable { rp.deliver(std::move(part)); },
-        [=](caf::error& err) mutable { rp.deliver(err); });
+        [=](msg::room_import& part, uint64_t, bool) mutable {
+          rp.deliver(std::move(part));
+        },
+        [=](caf::error& err) mutable {
+          rp.deliver(err);
+        });
       return rp;
     },
   };
@@ -134,19 +147,18 @@ caf::actor peer(world& w, const store_node& n, int parts = -1) {
 /// reports.)
 caf::behavior take_over_driver(caf::event_based_actor* a, actors::room_nodes nodes,
                                caf::actor client) {
-  a->request(nodes.store, 5s, msg::store_load{room})
-    .then([=](storage::room_meta& own) {
-      actors::take_over(
-        a, nodes, own,
-        [=](storage::room_meta& m) {
-          a->send(client, true, m);
-          a->quit();
-        },
-        [=](const caf::error&) {
-          a->send(client, false, storage::room_meta{});
-          a->quit();
-        });
-    });
+  a->request(nodes.store, 5s, msg::store_load{room}).then([=](storage::room_meta& own) {
+    actors::take_over(
+      a, nodes, own,
+      [=](storage::room_meta& m) {
+        a->send(client, true, m);
+        a->quit();
+      },
+      [=](const caf::error&) {
+        a->send(client, false, storage::room_meta{});
+        a->quit();
+      });
+  });
   return {[](int) {}};
 }
 
@@ -155,7 +167,8 @@ caf::behavior take_over_driver(caf::event_based_actor* a, actors::room_nodes nod
 /// how it ended (take_over_driver).
 void start_take_over(world& w, store_node& home, std::vector<caf::actor> peers,
                      std::vector<caf::actor> replicas, caf::actor client) {
-  actors::room_nodes nodes{room, home.id, home.actor, std::move(peers), std::move(replicas), nullptr};
+  actors::room_nodes nodes{room,   home.id, home.actor, std::move(peers), std::move(replicas),
+                           nullptr};
   w.sys.spawn(take_over_driver, std::move(nodes), std::move(client));
 }
 
@@ -165,8 +178,14 @@ bool take_over(world& w, store_node& home, std::vector<caf::actor> peers,
   caf::scoped_actor self{w.sys};
   start_take_over(w, home, std::move(peers), std::move(replicas), self);
   bool done = false;
-  self->receive([&](bool ok, const storage::room_meta&) { done = ok; },
-                caf::after(10s) >> [] { FAIL("no take-over result"); });
+  self->receive(
+    [&](bool ok, const storage::room_meta&) {
+      done = ok;
+    },
+    caf::after(10s) >>
+      [] {
+        FAIL("no take-over result");
+      });
   return done;
 }
 
@@ -183,7 +202,9 @@ std::vector<std::string> log_of(world& w, const store_node& n) {
           ids.push_back(r.id);
         }
       },
-      [&](caf::error& err) { FAIL(w.sys.render(err)); });
+      [&](caf::error& err) {
+        FAIL(w.sys.render(err));
+      });
   return ids;
 }
 
@@ -242,7 +263,9 @@ TEST_CASE("a whole copy is the new home's: its replicas take later appends after
           CHECK(m.accepted == m.promised);
           CHECK(m.seq == acked);
         },
-        [&](caf::error& err) { FAIL(w.sys.render(err)); });
+        [&](caf::error& err) {
+          FAIL(w.sys.render(err));
+        });
 }
 
 TEST_CASE("two take-overs of one room on one node at once never share a ballot: at most one of "
@@ -261,14 +284,18 @@ TEST_CASE("two take-overs of one room on one node at once never share a ballot: 
         if (ok)
           done.push_back(m);
       },
-      caf::after(10s) >> [] { FAIL("no take-over result"); });
+      caf::after(10s) >>
+        [] {
+          FAIL("no take-over result");
+        });
   REQUIRE_FALSE(done.empty());
   if (done.size() == 2)
     CHECK(done[0].promised != done[1].promised);
   // Each writes the next message as its room actor would: one seq, one writer.
   int appended = 0;
   for (auto& m : done) {
-    storage::room_append req{room, "n1", m, {{"next-" + std::to_string(appended), "bob", 1, "{}"}}};
+    storage::room_append req{
+      room, "n1", m, {{"next-" + std::to_string(appended), "bob", 1, "{}"}}};
     self->request(n1.actor, 5s, msg::store_append{std::move(req)})
       .receive(
         [&](storage::room_append_result& r) {
@@ -277,7 +304,9 @@ TEST_CASE("two take-overs of one room on one node at once never share a ballot: 
             ++appended;
           }
         },
-        [&](caf::error& err) { FAIL(w.sys.render(err)); });
+        [&](caf::error& err) {
+          FAIL(w.sys.render(err));
+        });
   }
   CHECK(appended == 1);
 }

@@ -31,7 +31,9 @@ public:
     out_(std::make_shared<actors::outbox>(outbox_bytes)) {
     // The outbox outlives this client (the connection actor holds it until it
     // has seen `closed`): its waker must not reach into a destroyed client.
-    out_->set_waker([cv = cv_] { cv->notify_all(); });
+    out_->set_waker([cv = cv_] {
+      cv->notify_all();
+    });
     conn_ = actors::spawn_connection(sys, node, std::move(user), out_);
   }
   ~client() { caf::anon_send(conn_, msg::closed_atom::value); }

@@ -2,8 +2,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -116,7 +116,7 @@ CHAT_WIRE_TYPE(cmd_signal, x.ref, x.room, x.to, x.data)
 /// variant without being here, does not compile (gateway/include/chat/gateway/codec.hpp,
 /// actors/src/connection_actor.cpp).
 using actor_commands = type_list<cmd_join, cmd_leave, cmd_send, cmd_history, cmd_typing,
-                                    cmd_read, cmd_presence, cmd_signal>;
+                                 cmd_read, cmd_presence, cmd_signal>;
 
 /// True when `T` is one of `List`'s types.
 template <class T, class List>

@@ -18,8 +18,8 @@ enum class errc : uint8_t {
   bad_argument,       ///< a well-formed command the room refuses -> `bad_request`
   not_found,          ///< e.g. a signal to a user not in the room -> `not_found`
   overloaded,         ///< a queue is at its high-water mark -> `overloaded`
-  fenced,             ///< a write under an older ballot than a replica promised (ADR 8) -> `unavailable`
-  storage_full,       ///< the store cannot write now (a full disk); nothing written -> `unavailable`
+  fenced, ///< a write under an older ballot than a replica promised (ADR 8) -> `unavailable`
+  storage_full, ///< the store cannot write now (a full disk); nothing written -> `unavailable`
 };
 
 std::string to_string(errc x);

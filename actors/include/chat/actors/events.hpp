@@ -80,7 +80,8 @@ presence_state_event(std::string_view ref,
 [[nodiscard]] frame ok_event(std::string_view ref);
 [[nodiscard]] frame pong_event(std::string_view ref);
 /// An error frame; it carries `code` as a value too (frame::error()).
-[[nodiscard]] frame error_event(std::string_view ref, wire_error code, std::string_view message);
+[[nodiscard]] frame error_event(std::string_view ref, wire_error code,
+                                std::string_view message);
 /// The same with a `retry_after_ms` field (additive): when to try again.
 [[nodiscard]] frame error_event(std::string_view ref, wire_error code, std::string_view message,
                                 int64_t retry_after_ms);

@@ -74,7 +74,7 @@ typename Inspector::result_type inspect(Inspector& f, frame& x) {
   auto load = caf::meta::load_callback([&]() -> caf::error {
     x = json.empty() ? frame{} : frame::from_json(json);
     x.set_error(code <= static_cast<uint8_t>(last_wire_error) ? static_cast<wire_error>(code)
-                                                               : wire_error::internal);
+                                                              : wire_error::internal);
     return caf::none;
   });
   return f(caf::meta::type_name(msg::wire_name<frame>::value), json, code, load);

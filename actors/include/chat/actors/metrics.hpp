@@ -22,24 +22,25 @@ struct node_metrics {
   std::atomic<uint64_t> presence_users{0};
 
   // Replication (ADR 8).
-  std::atomic<uint64_t> takeovers{0};           ///< rooms this node took over
-  std::atomic<uint64_t> takeover_us_sum{0};     ///< how long those took, summed
+  std::atomic<uint64_t> takeovers{0};       ///< rooms this node took over
+  std::atomic<uint64_t> takeover_us_sum{0}; ///< how long those took, summed
   std::atomic<uint64_t> takeover_us_max{0};
-  std::atomic<uint64_t> adopted_records{0};     ///< records taken from a better log
-  std::atomic<uint64_t> catchup_parts{0};       ///< log parts written onto replicas in take-overs
-  std::atomic<uint64_t> replicated_batches{0};  ///< appends confirmed by every replica
-  std::atomic<uint64_t> replicate_us_sum{0};    ///< commit-to-all-replicas time, summed
-  std::atomic<uint64_t> replicate_us_last{0};   ///< the same for the newest confirmed batch
-  std::atomic<uint64_t> replica_lag_records{0}; ///< stored here, not yet confirmed by every replica
-  std::atomic<uint64_t> fenced{0};              ///< writes refused: a newer home took over
-  std::atomic<uint64_t> replica_failures{0};    ///< a replica behind or silent: stepped down
-  std::atomic<uint64_t> view_changes{0};        ///< cluster views this node's directory applied
-  std::atomic<uint64_t> nodes_up{1};            ///< nodes in the last view (this one included)
-  std::atomic<uint64_t> members{1};             ///< members known, down ones included
-  std::atomic<uint64_t> storage_failing{0};     ///< 1 while the store's writes fail
-  std::atomic<uint64_t> storage_failures{0};    ///< group commits that failed
-  std::atomic<uint64_t> trimmed_messages{0};    ///< removed by retention
-  std::atomic<uint64_t> forgotten_ids{0};       ///< ids past the dedupe window
+  std::atomic<uint64_t> adopted_records{0}; ///< records taken from a better log
+  std::atomic<uint64_t> catchup_parts{0};   ///< log parts written onto replicas in take-overs
+  std::atomic<uint64_t> replicated_batches{0}; ///< appends confirmed by every replica
+  std::atomic<uint64_t> replicate_us_sum{0};   ///< commit-to-all-replicas time, summed
+  std::atomic<uint64_t> replicate_us_last{0};  ///< the same for the newest confirmed batch
+  std::atomic<uint64_t> replica_lag_records{
+    0};                            ///< stored here, not yet confirmed by every replica
+  std::atomic<uint64_t> fenced{0}; ///< writes refused: a newer home took over
+  std::atomic<uint64_t> replica_failures{0}; ///< a replica behind or silent: stepped down
+  std::atomic<uint64_t> view_changes{0};     ///< cluster views this node's directory applied
+  std::atomic<uint64_t> nodes_up{1};         ///< nodes in the last view (this one included)
+  std::atomic<uint64_t> members{1};          ///< members known, down ones included
+  std::atomic<uint64_t> storage_failing{0};  ///< 1 while the store's writes fail
+  std::atomic<uint64_t> storage_failures{0}; ///< group commits that failed
+  std::atomic<uint64_t> trimmed_messages{0}; ///< removed by retention
+  std::atomic<uint64_t> forgotten_ids{0};    ///< ids past the dedupe window
 
   /// The Prometheus text exposition of these counters.
   [[nodiscard]] std::string prometheus() const;

@@ -76,9 +76,7 @@ public:
   // to be woken (its waker) once enough are done.
 
   void command_done();
-  [[nodiscard]] uint64_t commands_done() const {
-    return done_.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] uint64_t commands_done() const { return done_.load(std::memory_order_acquire); }
 
   /// Wakes the consumer once commands_done() reaches `count`, holding `keep`
   /// (the consumer) until then. Returns false (and arranges nothing) when it

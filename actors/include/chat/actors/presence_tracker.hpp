@@ -30,8 +30,8 @@ public:
     int64_t at_ms = 0; ///< for publish_at
   };
 
-  explicit presence_tracker(config cfg, int64_t last_seen_ms = 0)
-    : cfg_(cfg), last_seen_(last_seen_ms) {}
+  explicit presence_tracker(config cfg, int64_t last_seen_ms = 0) :
+    cfg_(cfg), last_seen_(last_seen_ms) {}
 
   /// The stored last-seen time arrived after the tracker started (it only
   /// ever moves forward).
@@ -48,8 +48,9 @@ public:
   [[nodiscard]] size_t devices() const { return devices_.size(); }
   /// Whether `device` is registered (it has not disconnected or expired).
   [[nodiscard]] bool has(uint64_t device) const {
-    return std::any_of(devices_.begin(), devices_.end(),
-                       [&](auto& d) { return d.first == device; });
+    return std::any_of(devices_.begin(), devices_.end(), [&](auto& d) {
+      return d.first == device;
+    });
   }
   /// Last activity of any device (ms); for an offline user, when it was last seen.
   [[nodiscard]] int64_t last_seen() const { return last_seen_; }

@@ -21,16 +21,16 @@ struct wire_name;
 
 /// In namespace chat::msg: `T`'s wire name ("chat::msg::T"). CAF's inspect for
 /// `T` over the fields given (as `x.field`) is CHAT_WIRE_TYPE's.
-#define CHAT_WIRE_NAME(T, name)                                                  \
-  template <>                                                                    \
-  struct wire_name<T> {                                                          \
-    static constexpr const char* value = name;                                   \
+#define CHAT_WIRE_NAME(T, name)                                                                \
+  template <>                                                                                  \
+  struct wire_name<T> {                                                                        \
+    static constexpr const char* value = name;                                                 \
   };
 
 /// In namespace chat::msg: `T`'s wire name and its inspect function.
-#define CHAT_WIRE_TYPE(T, ...)                                                   \
-  CHAT_WIRE_NAME(T, "chat::msg::" #T)                                            \
-  template <class Inspector>                                                     \
-  typename Inspector::result_type inspect(Inspector& f, T& x) {                  \
-    return f(caf::meta::type_name(wire_name<T>::value), __VA_ARGS__);            \
+#define CHAT_WIRE_TYPE(T, ...)                                                                 \
+  CHAT_WIRE_NAME(T, "chat::msg::" #T)                                                          \
+  template <class Inspector>                                                                   \
+  typename Inspector::result_type inspect(Inspector& f, T& x) {                                \
+    return f(caf::meta::type_name(wire_name<T>::value), __VA_ARGS__);                          \
   }

@@ -26,17 +26,28 @@ enum class wire_error : uint8_t {
 /// The code as the protocol spells it ("" for `none`).
 [[nodiscard]] constexpr std::string_view wire_name(wire_error e) noexcept {
   switch (e) {
-    case wire_error::none: return "";
-    case wire_error::bad_request: return "bad_request";
-    case wire_error::unauthorized: return "unauthorized";
-    case wire_error::forbidden: return "forbidden";
-    case wire_error::not_joined: return "not_joined";
-    case wire_error::too_large: return "too_large";
-    case wire_error::rate_limited: return "rate_limited";
-    case wire_error::overloaded: return "overloaded";
-    case wire_error::unavailable: return "unavailable";
-    case wire_error::not_found: return "not_found";
-    case wire_error::internal: return "internal";
+    case wire_error::none:
+      return "";
+    case wire_error::bad_request:
+      return "bad_request";
+    case wire_error::unauthorized:
+      return "unauthorized";
+    case wire_error::forbidden:
+      return "forbidden";
+    case wire_error::not_joined:
+      return "not_joined";
+    case wire_error::too_large:
+      return "too_large";
+    case wire_error::rate_limited:
+      return "rate_limited";
+    case wire_error::overloaded:
+      return "overloaded";
+    case wire_error::unavailable:
+      return "unavailable";
+    case wire_error::not_found:
+      return "not_found";
+    case wire_error::internal:
+      return "internal";
   }
   return "internal";
 }

@@ -66,9 +66,9 @@ public:
     uint64_t refused = 0;     ///< closed at once: crashed or partitioned
     uint64_t frames = 0;      ///< passed on
     uint64_t dropped = 0;
-    uint64_t cut = 0;         ///< connections closed by `crash`
-    uint64_t raw = 0;         ///< links whose bytes were not CAF's framing (relayed as is)
-    uint64_t bypassed = 0;    ///< dials to a host a link cannot relay to (dialled directly)
+    uint64_t cut = 0;      ///< connections closed by `crash`
+    uint64_t raw = 0;      ///< links whose bytes were not CAF's framing (relayed as is)
+    uint64_t bypassed = 0; ///< dials to a host a link cannot relay to (dialled directly)
   };
   [[nodiscard]] counters stats() const;
 

@@ -92,9 +92,10 @@ public:
   /// that answers. Fails (with a one-line reason) when nothing can be
   /// published, no seed answers, or the cluster refuses this node (its id is
   /// taken, or it speaks another protocol version).
-  [[nodiscard]] static std::unique_ptr<membership>
-  start(caf::actor_system& sys, const actors::node_handles& node, cluster_options opts,
-        std::string& error);
+  [[nodiscard]] static std::unique_ptr<membership> start(caf::actor_system& sys,
+                                                         const actors::node_handles& node,
+                                                         cluster_options opts,
+                                                         std::string& error);
 
   ~membership();
   membership(const membership&) = delete;
@@ -110,13 +111,15 @@ public:
   /// members (they drop this node from their ring at once) and stops the
   /// membership actor. Without a handover the rooms stay here, unreachable
   /// until the node returns (a whole cluster stopping keeps its data in place).
-  void leave(bool hand_over = true, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void leave(bool hand_over = true,
+             std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 private:
   membership(caf::actor_system& sys, caf::actor actor, caf::actor directory,
              runtime::endpoint endpoint) :
     sys_(sys),
-    actor_(std::move(actor)), directory_(std::move(directory)), endpoint_(std::move(endpoint)) {}
+    actor_(std::move(actor)), directory_(std::move(directory)), endpoint_(std::move(endpoint)) {
+  }
 
   caf::actor_system& sys_;
   caf::actor actor_;

@@ -57,7 +57,7 @@ struct command_error {
 /// Parses the body of `POST /api/rooms/{room}/messages`: `{"id":..,"body":..}`,
 /// with the same rules as a `send` (the room comes from the path).
 [[nodiscard]] std::variant<msg::cmd_send, command_error> parse_publish(std::string_view text,
-                                                                      std::string room);
+                                                                       std::string room);
 
 /// True for 1-128 bytes of [A-Za-z0-9._:-].
 [[nodiscard]] bool valid_room_name(std::string_view room);

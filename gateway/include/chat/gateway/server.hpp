@@ -3,9 +3,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 

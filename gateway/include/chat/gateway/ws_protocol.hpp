@@ -39,8 +39,9 @@ public:
   struct event {
     kind what = kind::need_more;
     std::string_view payload; ///< valid until the next call
-    uint16_t code = 0; ///< close: the peer's valid code (1005: none); fail: the code to close with
-    std::string_view reason;  ///< fail: why
+    uint16_t code =
+      0; ///< close: the peer's valid code (1005: none); fail: the code to close with
+    std::string_view reason; ///< fail: why
   };
 
   explicit ws_reader(size_t max_message_bytes) : max_message_(max_message_bytes) {}

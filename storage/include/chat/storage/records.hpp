@@ -47,10 +47,10 @@ struct message_record {
 struct room_meta {
   uint64_t seq = 0; ///< last assigned seq (0 = empty room)
   runtime::vector_clock vc;
-  ballot last;      ///< the ballot of the record at `seq`
-  ballot promised;  ///< no write under an older ballot is accepted here
-  ballot accepted;  ///< the ballot whose home last wrote this log
-  uint64_t commit = 0; ///< every record up to here is on every replica
+  ballot last;          ///< the ballot of the record at `seq`
+  ballot promised;      ///< no write under an older ballot is accepted here
+  ballot accepted;      ///< the ballot whose home last wrote this log
+  uint64_t commit = 0;  ///< every record up to here is on every replica
   uint64_t trimmed = 0; ///< every record up to here was removed by retention (this node's)
 };
 

@@ -224,7 +224,6 @@ public:
                       const std::vector<message_record>& records, const room_meta& meta,
                       const std::vector<std::pair<std::string, uint64_t>>& receipts = {});
 
-
   /// Applies the retention policy to every room, oldest records first, looking
   /// at no more than `budget` records (so a sweep never holds up the writes
   /// queued behind it; `out.more` says there is more to do). `now_ms`: ms since

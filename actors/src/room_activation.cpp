@@ -1,0 +1,89 @@
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/errc.hpp"
+#include "room_state.hpp"
+
+namespace chat::actors::room {
+
+namespace {
+
+void load_receipts(room_self* self, msg::receipt_list& xs) {
+  for (auto& [user, seq] : xs)
+    self->state.receipts[user] = seq;
+  self->state.roster.receipts_changed();
+}
+
+} // namespace
+
+void activate(room_self* self) {
+  auto& st = self->state;
+  // Nothing is handled before the room knows where its log stands.
+  auto load_failed = [=](caf::error& err) {
+    spdlog::error("room '{}': cannot load: {}", self->state.room, self->system().render(err));
+    self->quit(err);
+  };
+  // Awaited responses are handled last-requested first: the receipts, then
+  // the meta, then the other nodes' logs after it.
+  // In a cluster the room then takes its log over (ADR 8): the newest log of
+  // the view, on every replica, under a ballot of its own.
+  self->request(st.store, caf::infinite, msg::store_load{st.room})
+    .await(
+      [=](storage::room_meta& meta) {
+        auto& st = self->state;
+        st.meta = std::move(meta);
+        st.nodes.room = st.room;
+        st.nodes.node_id = st.node_id;
+        st.nodes.store = st.store;
+        st.nodes.metrics = st.metrics;
+        self->request(st.directory, caf::infinite, msg::peers_atom::value)
+          .await([=](std::vector<caf::actor>& peers) {
+            auto& st = self->state;
+            st.nodes.peers = std::move(peers);
+            // Asked also with no peer up: a cluster node that lost them all must
+            // not write alone (the directory refuses then).
+            self->request(st.directory, caf::infinite, msg::replicas_atom::value, st.room)
+              .await([=](std::vector<caf::actor>& replicas) {
+                auto& st = self->state;
+                st.nodes.replicas = std::move(replicas);
+                if (st.nodes.peers.empty())
+                  return; // a single node: nothing to take over
+                // Peers and replicas come from two asks: a view change between
+                // them could name a replica the take-over never prepares.
+                for (auto& r : st.nodes.replicas)
+                  if (std::find(st.nodes.peers.begin(), st.nodes.peers.end(), r)
+                      == st.nodes.peers.end()) {
+                    spdlog::info("room '{}': the view changed while it activated; it is "
+                                 "activated again by the next request",
+                                 st.room);
+                    return self->quit(caf::make_error(errc::room_unavailable, "view changed"));
+                  }
+                take_over(
+                  self, st.nodes, st.meta,
+                  [=](storage::room_meta& m) {
+                    self->state.meta = std::move(m);
+                    // The log taken over may have brought receipts.
+                    self->request(self->state.store, caf::infinite,
+                                  msg::store_load_receipts{self->state.room})
+                      .await([=](msg::receipt_list& xs) { load_receipts(self, xs); });
+                  },
+                  [=](const caf::error& err) {
+                    spdlog::warn("room '{}': cannot take over: {}", self->state.room,
+                                 self->system().render(err));
+                    self->quit(err);
+                  });
+              },
+              [=](caf::error& err) {
+                spdlog::warn("room '{}': cannot write: {}", self->state.room,
+                             self->system().render(err));
+                self->quit(err);
+              });
+          });
+      },
+      load_failed);
+  self->request(st.store, caf::infinite, msg::store_load_receipts{st.room})
+    .await([=](msg::receipt_list& xs) { load_receipts(self, xs); }, load_failed);
+}
+
+} // namespace chat::actors::room
