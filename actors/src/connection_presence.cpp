@@ -93,9 +93,13 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
               [=](msg::presence_info& info) {
                 answered({info.user, info.online, info.last_seen});
               },
-              [=](caf::error&) { answered({user, false, 0}); });
+              [=](caf::error&) {
+                answered({user, false, 0});
+              });
         },
-        [=](caf::error&) { answered({user, false, 0}); });
+        [=](caf::error&) {
+          answered({user, false, 0});
+        });
   }
 }
 

@@ -26,11 +26,11 @@ namespace chat::actors::connection {
 struct watch_state {
   uint64_t epoch = 0;
   std::string ref;
-  std::shared_ptr<outbox> reply; ///< where presence_state goes
+  std::shared_ptr<outbox> reply;                      ///< where presence_state goes
   std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence shard
   std::vector<caf::actor_addr> monitored; ///< the shards of the watched users, once each
   std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
-  size_t pending = 0;                   ///< replies still expected this epoch
+  size_t pending = 0;                    ///< replies still expected this epoch
   std::vector<msg::presence_event> held; ///< changes that overtook presence_state
 };
 
@@ -42,7 +42,8 @@ struct connection_state {
   std::string user;
   std::shared_ptr<outbox> out;
   caf::actor directory;
-  std::vector<std::pair<std::string, caf::actor>> joined; ///< room -> this node's relay, by room
+  std::vector<std::pair<std::string, caf::actor>>
+    joined;            ///< room -> this node's relay, by room
   caf::actor presence; ///< the presence shard of this user (monitored)
   std::unique_ptr<watch_state> watching;
   uint32_t joining = 0; ///< joins of rooms not joined yet, still on their way
@@ -56,7 +57,9 @@ struct connection_state {
   /// Where `room` is or would be in `joined`.
   auto joined_slot(const std::string& room) {
     return std::lower_bound(joined.begin(), joined.end(), room,
-                            [](auto& j, const std::string& r) { return j.first < r; });
+                            [](auto& j, const std::string& r) {
+                              return j.first < r;
+                            });
   }
 
   auto find_joined(const std::string& room) {

@@ -12,49 +12,18 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/runtime/hash_ring.hpp"
+#include "directory_state.hpp"
 #include "handover.hpp"
 #include "history_read.hpp"
 #include "relay_actor.hpp"
 #include "room_actor.hpp"
 #include "room_export.hpp"
-#include "store_messages.hpp"
 
 namespace chat::actors {
 
+namespace directory {
+
 namespace {
-
-using actor_map = std::unordered_map<std::string, caf::actor>;
-
-struct directory_state {
-  actor_map rooms; ///< room actors of the rooms whose home is this node
-  /// Presence shards (spawned on first use) of the users homed here.
-  std::vector<caf::actor> presence;
-  actor_map relays; ///< this node's relays (rooms with members here)
-  std::string node_id;
-  /// Homes of rooms and users. Empty (everything is local) until the node is
-  /// in a cluster.
-  runtime::hash_ring ring;
-  msg::cluster_view view; ///< the last view (told to presence shards spawned later)
-  std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
-  /// Nodes that said they are leaving: out of the ring and the peers already.
-  std::set<std::string> leaving_nodes;
-  /// The node is leaving the cluster: it hosts no room or user any more.
-  bool leaving = false;
-  /// The node is joining a cluster: requests it would answer as home wait in
-  /// `held` (each sends its request here again) until its view is complete.
-  bool joining = false;
-  std::vector<std::function<void()>> held;
-  static inline const char* name = "directory";
-};
-
-using directory_self = caf::stateful_actor<directory_state>;
-
-/// A store call that takes longer is answered with an error (the store is stuck).
-constexpr auto store_timeout = std::chrono::seconds(10);
-/// How long a pull or a prepare waits for the room active here to stop. Not
-/// longer: the asking home gives up after 3 s. Answering earlier is safe: the
-/// promise fences whatever the old room still writes (ADR 8).
-constexpr auto moving_timeout = std::chrono::seconds(2);
 
 bool erase_by_address(actor_map& xs, const caf::actor_addr& addr) {
   for (auto i = xs.begin(); i != xs.end(); ++i)
@@ -79,28 +48,6 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
 bool forget(directory_self* self, actor_map& xs, const std::string& name);
 void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication);
 
-// The room's actor active here (if any) is forgotten and stops after its commit
-// in flight; then `next` runs (at once when none is active), and nothing more
-// is appended to the room's log here until it is activated again.
-void when_room_stopped(directory_self* self, const std::string& name,
-                       std::function<void()> next) {
-  auto& rooms = self->state.rooms;
-  auto i = rooms.find(name);
-  if (i == rooms.end())
-    return next();
-  auto room = i->second;
-  self->demonitor(room);
-  rooms.erase(i);
-  self->request(room, moving_timeout, msg::moving_atom::value)
-    .then(
-      [=](bool) {
-        next();
-      },
-      [=](caf::error&) {
-        next();
-      });
-}
-
 // The ring and the peers from the last view, without the nodes that are leaving.
 void apply_view(directory_self* self, uint32_t replication) {
   auto& st = self->state;
@@ -119,16 +66,6 @@ void apply_view(directory_self* self, uint32_t replication) {
   move_away(self, before, replication);
 }
 void stop_presence(directory_self* self);
-
-// How many members (this one included) a node must reach to take a room over:
-// a majority, and enough that its prepare meets every possible replica set of
-// R nodes (Flexible Paxos: a phase-1 quorum of N - R + 1 intersects every
-// phase-2 quorum of R among N). A majority alone does not: two views can each
-// hold one (asymmetric reachability) while the room's R nodes are all outside
-// one of them (ADR 8; cluster_test, five nodes).
-size_t prepare_quorum(size_t members, size_t replication) {
-  return std::max(members / 2 + 1, members - replication + 1);
-}
 
 // The directory of the home node of `key` when that is another node, else
 // nothing (answer here). Requests already forwarded once are answered here.
@@ -170,8 +107,157 @@ void forward(directory_self* self, const caf::actor& home, Request x) {
   self->delegate(home, std::move(x));
 }
 
+// Where a request about `key` is answered: forwarded to the key's home (once),
+// held while this node joins, refused while it leaves, or here.
+enum class route { here, elsewhere, leaving };
+
+template <class Request>
+route route_of(directory_self* self, const std::string& key, Request& x) {
+  if (auto home = remote_home(self, key, x.hops)) {
+    forward(self, home, std::move(x));
+    return route::elsewhere;
+  }
+  if (hold(self, x))
+    return route::elsewhere;
+  return self->state.leaving ? route::leaving : route::here;
+}
+
+// The actor of a room homed here, activated if need be.
+caf::actor activate_room(directory_self* self, const directory_options& opts,
+                         const caf::actor& store, std::string name) {
+  return resolve(self, self->state.rooms, std::move(name), [&](const std::string& n) {
+    return spawn_room(self, n, opts.node_id, store, caf::actor_cast<caf::actor>(self),
+                      opts.room_idle, opts.metrics);
+  });
+}
+
+caf::result<caf::actor> room_of(directory_self* self, const directory_options& opts,
+                                const caf::actor& store, msg::resolve_room& x) {
+  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
+    case route::elsewhere:
+      return caf::delegated<caf::actor>{};
+    case route::leaving:
+      return leaving(self);
+    default:
+      return activate_room(self, opts, store, std::move(x.room));
+  }
+}
+
+caf::result<caf::actor> shard_of(directory_self* self, const directory_options& opts,
+                                 const caf::actor& store, msg::resolve_user& x) {
+  switch (route_of(self, runtime::hash_ring::user_key(x.user), x)) {
+    case route::elsewhere:
+      return caf::delegated<caf::actor>{};
+    case route::leaving:
+      return leaving(self);
+    default:
+      break;
+  }
+  auto& shard = self->state.presence[presence_shard_of(x.user, opts.presence.shards)];
+  if (!shard) {
+    shard = spawn_presence_shard(self, opts.node_id, store, opts.presence, opts.metrics);
+    self->monitor(shard);
+    if (!self->state.ring.empty())
+      self->send(shard, self->state.view);
+  }
+  return shard;
+}
+
+caf::result<frame> history(directory_self* self, const directory_options& opts,
+                           const caf::actor& store, msg::read_history& x) {
+  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
+    case route::elsewhere:
+      return caf::delegated<frame>{};
+    case route::leaving:
+      return leaving(self);
+    default:
+      break;
+  }
+  // A single node pulls nothing when a room activates: the history of a
+  // room that is not active comes from the store, without starting it.
+  if (self->state.ring.empty() && self->state.rooms.count(x.room) == 0)
+    return read_history_from(self, store, x);
+  // Through the room's actor: when it activates here it first pulls what
+  // other nodes have of its log, and the history must include that.
+  auto room = activate_room(self, opts, store, x.room);
+  self->delegate(room, std::move(x));
+  return caf::delegated<frame>{};
+}
+
+// The room's actor if it is active on its home (no activation; also while leaving).
+caf::result<caf::actor> active_room(directory_self* self, msg::find_room& x) {
+  if (route_of(self, runtime::hash_ring::room_key(x.room), x) == route::elsewhere)
+    return caf::delegated<caf::actor>{};
+  auto& rooms = self->state.rooms;
+  auto i = rooms.find(x.room);
+  return i != rooms.end() ? i->second : caf::actor{};
+}
+
+void on_view(directory_self* self, const directory_options& opts, msg::cluster_view& x) {
+  auto& st = self->state;
+  // A leaving node that is gone from the view may come back one day.
+  for (auto i = st.leaving_nodes.begin(); i != st.leaving_nodes.end();)
+    i = std::find(x.nodes.begin(), x.nodes.end(), *i) == x.nodes.end()
+          ? st.leaving_nodes.erase(i)
+          : std::next(i);
+  for (auto& shard : st.presence)
+    if (shard)
+      self->send(shard, x);
+  st.view = std::move(x);
+  auto& m = *opts.metrics;
+  m.view_changes.fetch_add(1, std::memory_order_relaxed);
+  m.nodes_up.store(st.view.nodes.size(), std::memory_order_relaxed);
+  m.members.store(std::max<size_t>(st.view.members, st.view.nodes.size()),
+                  std::memory_order_relaxed);
+  apply_view(self, opts.replication);
+}
+
+void on_joining(directory_self* self, bool joining) {
+  auto& st = self->state;
+  st.joining = joining;
+  if (joining)
+    return;
+  auto held = std::move(st.held);
+  st.held.clear();
+  for (auto& f : held)
+    f();
+}
+
+// This node leaves the cluster: its rooms and users stop here, and a worker
+// ships each stored room's log to its next home (it answers the request).
+void hand_over(directory_self* self, const caf::actor& store) {
+  auto& st = self->state;
+  st.leaving = true;
+  // No room or presence may run here while its log moves: relays and
+  // connections find them again on the new home once this node has left.
+  for (auto& [name, a] : st.rooms) {
+    self->demonitor(a);
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  st.rooms.clear();
+  stop_presence(self);
+  std::vector<std::string> others;
+  for (auto& [id, dir] : st.peers)
+    others.push_back(id);
+  auto worker = spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
+  self->delegate(worker, msg::handover_atom::value);
+}
+
+bool shut_down(directory_self* self) {
+  auto& st = self->state;
+  st.held.clear(); // they hold a handle to this actor
+  for (auto* xs : {&st.relays, &st.rooms}) {
+    for (auto& [name, a] : *xs)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    xs->clear();
+  }
+  stop_presence(self);
+  return true;
+}
+
 caf::behavior directory_actor(directory_self* self, directory_options opts, caf::actor store) {
   self->state.presence.resize(std::max<size_t>(opts.presence.shards, 1));
+  self->state.node_id = opts.node_id;
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     if (erase_by_address(st.rooms, dm.source) || erase_by_address(st.relays, dm.source))
@@ -180,61 +266,26 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       if (shard.address() == dm.source)
         shard = nullptr;
   });
-  auto me = caf::actor_cast<caf::actor>(self);
-  self->state.node_id = opts.node_id;
-  // The actor of a room homed here, activated if need be.
-  auto activate_room = [=](std::string name) {
-    return resolve(self, self->state.rooms, std::move(name), [&](const std::string& n) {
-      return spawn_room(self, n, opts.node_id, store, me, opts.room_idle, opts.metrics);
-    });
-  };
   return {
-    [=](msg::resolve_room& x) -> caf::result<caf::actor> {
-      if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
-        forward(self, home, std::move(x));
-        return caf::delegated<caf::actor>{};
-      }
-      if (hold(self, x))
-        return caf::delegated<caf::actor>{};
-      if (self->state.leaving)
-        return leaving(self);
-      return activate_room(std::move(x.room));
+    [=](msg::resolve_room& x) {
+      return room_of(self, opts, store, x);
     },
-    [=](msg::resolve_user& x) -> caf::result<caf::actor> {
-      if (auto home = remote_home(self, runtime::hash_ring::user_key(x.user), x.hops)) {
-        forward(self, home, std::move(x));
-        return caf::delegated<caf::actor>{};
-      }
-      if (hold(self, x))
-        return caf::delegated<caf::actor>{};
-      if (self->state.leaving)
-        return leaving(self);
-      auto& shard = self->state.presence[presence_shard_of(x.user, opts.presence.shards)];
-      if (!shard) {
-        shard = spawn_presence_shard(self, opts.node_id, store, opts.presence, opts.metrics);
-        self->monitor(shard);
-        if (!self->state.ring.empty())
-          self->send(shard, self->state.view);
-      }
-      return shard;
+    [=](msg::resolve_user& x) {
+      return shard_of(self, opts, store, x);
+    },
+    [=](msg::read_history& x) {
+      return history(self, opts, store, x);
+    },
+    [=](msg::find_room& x) {
+      return active_room(self, x);
+    },
+    [=](msg::resolve_relay& x) -> caf::actor {
+      return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
+        return spawn_relay(self, n, caf::actor_cast<caf::actor>(self));
+      });
     },
     [=](msg::cluster_view& x) {
-      auto& st = self->state;
-      // A leaving node that is gone from the view may come back one day.
-      for (auto i = st.leaving_nodes.begin(); i != st.leaving_nodes.end();)
-        i = std::find(x.nodes.begin(), x.nodes.end(), *i) == x.nodes.end()
-              ? st.leaving_nodes.erase(i)
-              : std::next(i);
-      for (auto& shard : st.presence)
-        if (shard)
-          self->send(shard, x);
-      st.view = std::move(x);
-      auto& m = *opts.metrics;
-      m.view_changes.fetch_add(1, std::memory_order_relaxed);
-      m.nodes_up.store(st.view.nodes.size(), std::memory_order_relaxed);
-      m.members.store(std::max<size_t>(st.view.members, st.view.nodes.size()),
-                      std::memory_order_relaxed);
-      apply_view(self, opts.replication);
+      on_view(self, opts, x);
     },
     [=](msg::node_leaving_atom, const std::string& node) {
       self->state.leaving_nodes.insert(node);
@@ -242,14 +293,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       return true;
     },
     [=](msg::joining_atom, bool joining) {
-      auto& st = self->state;
-      st.joining = joining;
-      if (joining)
-        return;
-      auto held = std::move(st.held);
-      st.held.clear();
-      for (auto& f : held)
-        f();
+      on_joining(self, joining);
     },
     [=](msg::peers_atom) {
       std::vector<caf::actor> out;
@@ -257,125 +301,20 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
         out.push_back(dir);
       return out;
     },
-    // Not a delegation: the store (a detached actor) must never answer another
-    // node itself. A remote node that learns a detached actor's handle keeps it
-    // referenced, and the actor system then waits for it forever at shutdown.
-    [=](msg::room_pull& x) -> caf::result<msg::room_import> {
-      auto rp = self->make_response_promise<msg::room_import>();
-      auto reply = [=]() mutable {
-        export_part(
-          self, store, x.room, x.after,
-          [=](msg::room_import& part, uint64_t, bool) mutable {
-            rp.deliver(std::move(part));
-          },
-          [=](caf::error& err) mutable {
-            rp.deliver(err);
-          });
-      };
-      // A room active here stops (after its commit) before its log is read.
-      when_room_stopped(self, x.room, reply);
-      return rp;
+    [=](msg::room_pull& x) {
+      return pull(self, store, x);
     },
-    // ADR 8. A room still active here has a newer home: it stops after its
-    // commit in flight, then the store gives the promise.
-    [=](msg::room_prepare& x) -> caf::result<msg::room_promise> {
-      auto rp = self->make_response_promise<msg::room_promise>();
-      when_room_stopped(self, x.room, [=]() mutable {
-        self->request(store, store_timeout, x)
-          .then(
-            [=](msg::room_promise& p) mutable {
-              rp.deliver(std::move(p));
-            },
-            [=](caf::error& err) mutable {
-              rp.deliver(err);
-            });
-      });
-      return rp;
+    [=](msg::room_prepare& x) {
+      return prepare(self, store, x);
     },
-    // A new home synced its whole log here: the log is now its ballot's.
-    [=](msg::accept_atom a, msg::room_prepare& x) -> caf::result<msg::room_promise> {
-      auto rp = self->make_response_promise<msg::room_promise>();
-      self->request(store, store_timeout, a, std::move(x))
-        .then(
-          [=](msg::room_promise& p) mutable {
-            rp.deliver(std::move(p));
-          },
-          [=](caf::error& err) mutable {
-            rp.deliver(err);
-          });
-      return rp;
+    [=](msg::accept_atom, msg::room_prepare& x) {
+      return accept(self, store, x);
     },
-    [=](msg::room_replicate& x) -> caf::result<uint64_t> {
-      auto rp = self->make_response_promise<uint64_t>();
-      self->request(store, store_timeout, std::move(x))
-        .then(
-          [=](uint64_t seq) mutable {
-            rp.deliver(seq);
-          },
-          [=](caf::error& err) mutable {
-            rp.deliver(err);
-          });
-      return rp;
+    [=](msg::room_replicate& x) {
+      return replicate(self, store, x);
     },
-    [=](msg::replicas_atom, const std::string& room) -> caf::result<std::vector<caf::actor>> {
-      auto& st = self->state;
-      std::vector<caf::actor> out;
-      if (st.ring.empty())
-        return out;
-      auto owners = st.ring.owners(runtime::hash_ring::room_key(room), opts.replication);
-      // Members that are down still count: a node that lost its peers (or was
-      // paused past the failure timeout) must not write alone.
-      auto members = std::max<size_t>(st.view.members, st.view.nodes.size());
-      auto needed = std::min<size_t>(opts.replication, members);
-      if (auto quorum = prepare_quorum(members, needed); st.view.nodes.size() < quorum)
-        return caf::make_error(errc::room_unavailable,
-                               "this node reaches " + std::to_string(st.view.nodes.size())
-                                 + " of " + std::to_string(members) + " cluster members; "
-                                 + std::to_string(quorum) + " are needed to write");
-      if (owners.size() < needed)
-        return caf::make_error(errc::room_unavailable, "room '" + room
-                                                         + "': " + std::to_string(owners.size())
-                                                         + " of the " + std::to_string(needed)
-                                                         + " nodes that keep it are up");
-      for (auto& id : owners)
-        if (auto i = st.peers.find(id); i != st.peers.end())
-          out.push_back(i->second);
-      return out;
-    },
-    [=](msg::resolve_relay& x) -> caf::actor {
-      return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
-        return spawn_relay(self, n, me);
-      });
-    },
-    [=](msg::read_history& x) -> caf::result<frame> {
-      if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
-        forward(self, home, std::move(x));
-        return caf::delegated<frame>{};
-      }
-      if (hold(self, x))
-        return caf::delegated<frame>{};
-      if (self->state.leaving)
-        return leaving(self);
-      // A single node pulls nothing when a room activates: the history of a
-      // room that is not active comes from the store, without starting it.
-      if (self->state.ring.empty() && self->state.rooms.count(x.room) == 0)
-        return read_history_from(self, store, x);
-      // Through the room's actor: when it activates here it first pulls what
-      // other nodes have of its log, and the history must include that.
-      auto room = activate_room(x.room);
-      self->delegate(room, std::move(x));
-      return caf::delegated<frame>{};
-    },
-    [=](msg::find_room& x) -> caf::result<caf::actor> {
-      if (auto home = remote_home(self, runtime::hash_ring::room_key(x.room), x.hops)) {
-        forward(self, home, std::move(x));
-        return caf::delegated<caf::actor>{};
-      }
-      if (hold(self, x))
-        return caf::delegated<caf::actor>{};
-      auto& rooms = self->state.rooms;
-      auto i = rooms.find(x.room);
-      return i != rooms.end() ? i->second : caf::actor{};
+    [=](msg::replicas_atom, const std::string& room) {
+      return replicas(self, opts.replication, room);
     },
     [=](msg::trim_atom a, const std::string& room, uint64_t seq) {
       auto& rooms = self->state.rooms;
@@ -389,33 +328,10 @@ caf::behavior directory_actor(directory_self* self, directory_options opts, caf:
       return forget(self, self->state.relays, room);
     },
     [=](msg::handover_atom) {
-      auto& st = self->state;
-      st.leaving = true;
-      // No room or presence may run here while its log moves: relays and
-      // connections find them again on the new home once this node has left.
-      for (auto& [name, a] : st.rooms) {
-        self->demonitor(a);
-        self->send_exit(a, caf::exit_reason::user_shutdown);
-      }
-      st.rooms.clear();
-      stop_presence(self);
-      std::vector<std::string> others;
-      for (auto& [id, dir] : st.peers)
-        others.push_back(id);
-      auto worker =
-        spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
-      self->delegate(worker, msg::handover_atom::value);
+      hand_over(self, store);
     },
-    [=](msg::shutdown_atom) -> bool {
-      auto& st = self->state;
-      st.held.clear(); // they hold a handle to this actor
-      for (auto* xs : {&st.relays, &st.rooms}) {
-        for (auto& [name, a] : *xs)
-          self->send_exit(a, caf::exit_reason::user_shutdown);
-        xs->clear();
-      }
-      stop_presence(self);
-      return true;
+    [=](msg::shutdown_atom) {
+      return shut_down(self);
     },
   };
 }
@@ -473,8 +389,29 @@ bool forget(directory_self* self, actor_map& xs, const std::string& name) {
 
 } // namespace
 
+void when_room_stopped(directory_self* self, const std::string& name,
+                       std::function<void()> next) {
+  auto& rooms = self->state.rooms;
+  auto i = rooms.find(name);
+  if (i == rooms.end())
+    return next();
+  auto room = i->second;
+  self->demonitor(room);
+  rooms.erase(i);
+  self->request(room, moving_timeout, msg::moving_atom::value)
+    .then(
+      [=](bool) {
+        next();
+      },
+      [=](caf::error&) {
+        next();
+      });
+}
+
+} // namespace directory
+
 caf::actor spawn_directory(caf::actor_system& sys, directory_options opts, caf::actor store) {
-  return sys.spawn(directory_actor, std::move(opts), std::move(store));
+  return sys.spawn(directory::directory_actor, std::move(opts), std::move(store));
 }
 
 } // namespace chat::actors

@@ -1,0 +1,76 @@
+#pragma once
+
+// The directory's state, shared by its two files: directory_actor.cpp (the
+// ring, rooms, relays, users, forwarding) and directory_log.cpp (the room-log
+// requests of ADR 8 that other nodes' rooms send here for this node's store).
+
+#include <chrono>
+#include <functional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+
+#include "chat/runtime/hash_ring.hpp"
+#include "directory_actor.hpp"
+#include "store_messages.hpp"
+
+namespace chat::actors::directory {
+
+using actor_map = std::unordered_map<std::string, caf::actor>;
+
+struct directory_state {
+  actor_map rooms; ///< room actors of the rooms whose home is this node
+  /// Presence shards (spawned on first use) of the users homed here.
+  std::vector<caf::actor> presence;
+  actor_map relays; ///< this node's relays (rooms with members here)
+  std::string node_id;
+  /// Homes of rooms and users. Empty (everything is local) until the node is
+  /// in a cluster.
+  runtime::hash_ring ring;
+  msg::cluster_view view; ///< the last view (told to presence shards spawned later)
+  std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
+  /// Nodes that said they are leaving: out of the ring and the peers already.
+  std::set<std::string> leaving_nodes;
+  /// The node is leaving the cluster: it hosts no room or user any more.
+  bool leaving = false;
+  /// The node is joining a cluster: requests it would answer as home wait in
+  /// `held` (each sends its request here again) until its view is complete.
+  bool joining = false;
+  std::vector<std::function<void()>> held;
+  static inline const char* name = "directory";
+};
+
+using directory_self = caf::stateful_actor<directory_state>;
+
+/// A store call that takes longer is answered with an error (the store is stuck).
+constexpr auto store_timeout = std::chrono::seconds(10);
+/// How long a pull or a prepare waits for the room active here to stop. Not
+/// longer: the asking home gives up after 3 s. Answering earlier is safe: the
+/// promise fences whatever the old room still writes (ADR 8).
+constexpr auto moving_timeout = std::chrono::seconds(2);
+
+/// The room's actor active here (if any) is forgotten and stops after its
+/// commit in flight; then `next` runs (at once when none is active), and
+/// nothing more is appended to the room's log here until it is activated again.
+void when_room_stopped(directory_self* self, const std::string& name,
+                       std::function<void()> next);
+
+// -- the room-log requests of ADR 8 (directory_log.cpp) --------------------------
+
+caf::result<msg::room_import> pull(directory_self* self, const caf::actor& store,
+                                   msg::room_pull& x);
+caf::result<msg::room_promise> prepare(directory_self* self, const caf::actor& store,
+                                       msg::room_prepare& x);
+caf::result<msg::room_promise> accept(directory_self* self, const caf::actor& store,
+                                      msg::room_prepare& x);
+caf::result<uint64_t> replicate(directory_self* self, const caf::actor& store,
+                                msg::room_replicate& x);
+/// The directories of the other nodes that keep `room` (its replica set after
+/// the home), or why this node may not write it now.
+caf::result<std::vector<caf::actor>> replicas(directory_self* self, uint32_t replication,
+                                              const std::string& room);
+
+} // namespace chat::actors::directory
