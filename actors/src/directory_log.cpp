@@ -60,7 +60,9 @@ caf::result<msg::room_import> pull(directory_self* self, const caf::actor& store
 caf::result<msg::room_promise> prepare(directory_self* self, const caf::actor& store,
                                        msg::room_prepare& x) {
   auto rp = self->make_response_promise<msg::room_promise>();
-  when_room_stopped(self, x.room, [=] { ask_store(self, store, rp, x); });
+  when_room_stopped(self, x.room, [=] {
+    ask_store(self, store, rp, x);
+  });
   return rp;
 }
 
@@ -92,14 +94,13 @@ caf::result<std::vector<caf::actor>> replicas(directory_self* self, uint32_t rep
   auto needed = std::min<size_t>(replication, members);
   if (auto quorum = prepare_quorum(members, needed); st.view.nodes.size() < quorum)
     return caf::make_error(errc::room_unavailable,
-                           "this node reaches " + std::to_string(st.view.nodes.size())
-                             + " of " + std::to_string(members) + " cluster members; "
+                           "this node reaches " + std::to_string(st.view.nodes.size()) + " of "
+                             + std::to_string(members) + " cluster members; "
                              + std::to_string(quorum) + " are needed to write");
   if (owners.size() < needed)
-    return caf::make_error(errc::room_unavailable, "room '" + room
-                                                     + "': " + std::to_string(owners.size())
-                                                     + " of the " + std::to_string(needed)
-                                                     + " nodes that keep it are up");
+    return caf::make_error(errc::room_unavailable,
+                           "room '" + room + "': " + std::to_string(owners.size()) + " of the "
+                             + std::to_string(needed) + " nodes that keep it are up");
   for (auto& id : owners)
     if (auto i = st.peers.find(id); i != st.peers.end())
       out.push_back(i->second);

@@ -82,7 +82,137 @@ std::optional<command_error> read_room(const reader& r, std::string& out) {
   return std::nullopt;
 }
 
-std::variant<command, command_error> parse_object(const json& obj) {
+using parsed = std::variant<command, command_error>;
+
+parsed parse_join(const reader& r) {
+  msg::cmd_join cmd{r.ref, {}, false, 0};
+  if (auto e = read_room(r, cmd.room))
+    return *e;
+  if (!r.optional_uint("since", cmd.since, cmd.has_since))
+    return r.fail("'since' must be a non-negative integer");
+  return cmd;
+}
+
+// A command that names a room and nothing else.
+template <class Cmd>
+parsed parse_room_only(const reader& r) {
+  Cmd cmd{r.ref, {}};
+  if (auto e = read_room(r, cmd.room))
+    return *e;
+  return cmd;
+}
+
+parsed parse_send(const reader& r) {
+  msg::cmd_send cmd{r.ref, {}, {}, {}};
+  if (auto e = read_room(r, cmd.room))
+    return *e;
+  auto* id = r.string("id");
+  if (id == nullptr || id->empty() || id->size() > max_id_bytes)
+    return r.fail("'id' must be a string of 1-64 bytes");
+  cmd.id = *id;
+  auto body = r.obj.find("body");
+  if (body == r.obj.end())
+    return r.fail("'body' is required");
+  cmd.body = body->dump();
+  if (cmd.body.size() > max_body_bytes)
+    return r.fail("'body' is larger than 64 KiB", actors::wire_error::too_large);
+  return cmd;
+}
+
+parsed parse_history(const reader& r) {
+  msg::cmd_history cmd;
+  cmd.ref = r.ref;
+  if (auto e = read_room(r, cmd.room))
+    return *e;
+  bool has_before = false;
+  uint64_t limit = default_history_limit;
+  bool has_limit = false;
+  uint64_t after = 0;
+  bool has_after = false;
+  if (!r.optional_uint("before", cmd.window.before, has_before))
+    return r.fail("'before' must be a non-negative integer");
+  if (!r.optional_uint("after", after, has_after))
+    return r.fail("'after' must be a non-negative integer");
+  if (has_after)
+    cmd.window.after = after;
+  if (!r.optional_uint("limit", limit, has_limit))
+    return r.fail("'limit' must be an integer from 1 to 200");
+  cmd.window.limit =
+    limit > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(limit);
+  if (auto why = check_history_window(cmd.window, has_before); !why.empty())
+    return r.fail(std::move(why));
+  return cmd;
+}
+
+parsed parse_read(const reader& r) {
+  msg::cmd_read cmd{r.ref, {}, 0};
+  if (auto e = read_room(r, cmd.room))
+    return *e;
+  bool has_seq = false;
+  if (!r.optional_uint("seq", cmd.seq, has_seq) || !has_seq)
+    return r.fail("'seq' must be a non-negative integer");
+  return cmd;
+}
+
+parsed parse_presence(const reader& r) {
+  auto users = r.obj.find("users");
+  if (users == r.obj.end() || !users->is_array())
+    return r.fail("'users' must be an array of user names");
+  if (users->size() > max_watch_users)
+    return r.fail("'users' may list at most 1000 users");
+  msg::cmd_presence cmd{r.ref, {}};
+  cmd.users.reserve(users->size());
+  for (auto& u : *users) {
+    if (!u.is_string() || !valid_user_name(u.get_ref<const std::string&>()))
+      return r.fail("each user must be 1-64 bytes of [A-Za-z0-9._-]");
+    cmd.users.push_back(u.get<std::string>());
+  }
+  return cmd;
+}
+
+parsed parse_signal(const reader& r) {
+  msg::cmd_signal cmd{r.ref, {}, {}, {}};
+  if (auto e = read_room(r, cmd.room))
+    return *e;
+  auto* to = r.string("to");
+  if (to == nullptr || !valid_user_name(*to))
+    return r.fail("'to' must be a user name (1-64 bytes of [A-Za-z0-9._-])");
+  cmd.to = *to;
+  auto data = r.obj.find("data");
+  if (data == r.obj.end())
+    return r.fail("'data' is required");
+  cmd.data = data->dump();
+  if (cmd.data.size() > max_signal_bytes)
+    return r.fail("'data' is larger than 64 KiB", actors::wire_error::too_large);
+  return cmd;
+}
+
+parsed parse_auth(const reader& r) {
+  auto* token = r.string("token");
+  if (token == nullptr)
+    return r.fail("'token' must be a string");
+  return cmd_auth{r.ref, *token};
+}
+
+parsed parse_ping(const reader& r) {
+  return cmd_ping{r.ref};
+}
+
+// Every command type the protocol knows, and its parser.
+constexpr std::pair<std::string_view, parsed (*)(const reader&)> parsers[] = {
+  {"ping", parse_ping},
+  {"join", parse_join},
+  {"leave", parse_room_only<msg::cmd_leave>},
+  {"send", parse_send},
+  {"history", parse_history},
+  {"typing", parse_room_only<msg::cmd_typing>},
+  {"read", parse_read},
+  {"presence", parse_presence},
+  {"signal", parse_signal},
+  {"auth", parse_auth},
+};
+
+parsed parse_object(const json& obj) {
   reader r{obj, {}};
   if (auto i = obj.find("ref"); i != obj.end()) {
     if (!i->is_string() && !i->is_number_integer())
@@ -96,114 +226,9 @@ std::variant<command, command_error> parse_object(const json& obj) {
   auto* type = r.string("type");
   if (type == nullptr)
     return r.fail("'type' must be a string");
-  if (*type == "ping")
-    return cmd_ping{r.ref};
-  if (*type == "join") {
-    msg::cmd_join cmd{r.ref, {}, false, 0};
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    if (!r.optional_uint("since", cmd.since, cmd.has_since))
-      return r.fail("'since' must be a non-negative integer");
-    return cmd;
-  }
-  if (*type == "leave") {
-    msg::cmd_leave cmd{r.ref, {}};
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    return cmd;
-  }
-  if (*type == "send") {
-    msg::cmd_send cmd{r.ref, {}, {}, {}};
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    auto* id = r.string("id");
-    if (id == nullptr || id->empty() || id->size() > max_id_bytes)
-      return r.fail("'id' must be a string of 1-64 bytes");
-    cmd.id = *id;
-    auto body = obj.find("body");
-    if (body == obj.end())
-      return r.fail("'body' is required");
-    cmd.body = body->dump();
-    if (cmd.body.size() > max_body_bytes)
-      return r.fail("'body' is larger than 64 KiB", actors::wire_error::too_large);
-    return cmd;
-  }
-  if (*type == "history") {
-    msg::cmd_history cmd;
-    cmd.ref = r.ref;
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    bool has_before = false;
-    uint64_t limit = default_history_limit;
-    bool has_limit = false;
-    uint64_t after = 0;
-    bool has_after = false;
-    if (!r.optional_uint("before", cmd.window.before, has_before))
-      return r.fail("'before' must be a non-negative integer");
-    if (!r.optional_uint("after", after, has_after))
-      return r.fail("'after' must be a non-negative integer");
-    if (has_after)
-      cmd.window.after = after;
-    if (!r.optional_uint("limit", limit, has_limit))
-      return r.fail("'limit' must be an integer from 1 to 200");
-    cmd.window.limit =
-      limit > max_history_limit ? max_history_limit + 1 : static_cast<uint32_t>(limit);
-    if (auto why = check_history_window(cmd.window, has_before); !why.empty())
-      return r.fail(std::move(why));
-    return cmd;
-  }
-  if (*type == "typing") {
-    msg::cmd_typing cmd{r.ref, {}};
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    return cmd;
-  }
-  if (*type == "read") {
-    msg::cmd_read cmd{r.ref, {}, 0};
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    bool has_seq = false;
-    if (!r.optional_uint("seq", cmd.seq, has_seq) || !has_seq)
-      return r.fail("'seq' must be a non-negative integer");
-    return cmd;
-  }
-  if (*type == "presence") {
-    auto users = obj.find("users");
-    if (users == obj.end() || !users->is_array())
-      return r.fail("'users' must be an array of user names");
-    if (users->size() > max_watch_users)
-      return r.fail("'users' may list at most 1000 users");
-    msg::cmd_presence cmd{r.ref, {}};
-    cmd.users.reserve(users->size());
-    for (auto& u : *users) {
-      if (!u.is_string() || !valid_user_name(u.get_ref<const std::string&>()))
-        return r.fail("each user must be 1-64 bytes of [A-Za-z0-9._-]");
-      cmd.users.push_back(u.get<std::string>());
-    }
-    return cmd;
-  }
-  if (*type == "signal") {
-    msg::cmd_signal cmd{r.ref, {}, {}, {}};
-    if (auto e = read_room(r, cmd.room))
-      return *e;
-    auto* to = r.string("to");
-    if (to == nullptr || !valid_user_name(*to))
-      return r.fail("'to' must be a user name (1-64 bytes of [A-Za-z0-9._-])");
-    cmd.to = *to;
-    auto data = obj.find("data");
-    if (data == obj.end())
-      return r.fail("'data' is required");
-    cmd.data = data->dump();
-    if (cmd.data.size() > max_signal_bytes)
-      return r.fail("'data' is larger than 64 KiB", actors::wire_error::too_large);
-    return cmd;
-  }
-  if (*type == "auth") {
-    auto* token = r.string("token");
-    if (token == nullptr)
-      return r.fail("'token' must be a string");
-    return cmd_auth{r.ref, *token};
-  }
+  for (auto& [name, parse] : parsers)
+    if (*type == name)
+      return parse(r);
   return r.fail("unknown type '" + type->substr(0, 32) + "'");
 }
 
