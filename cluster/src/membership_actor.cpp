@@ -256,6 +256,89 @@ void redial(membership_self* self, const std::string& id, const std::string& end
       [](caf::error&) {});
 }
 
+// A nonce for the next hello (cluster secret); expired ones go first.
+std::string challenge(membership_self* self) {
+  auto& nonces = self->state.nonces;
+  auto now = runtime::steady_ms();
+  for (auto i = nonces.begin(); i != nonces.end();)
+    i = i->second < now ? nonces.erase(i) : std::next(i);
+  if (nonces.size() >= max_nonces)
+    nonces.erase(std::min_element(nonces.begin(), nonces.end(), [](auto& a, auto& b) {
+      return a.second < b.second;
+    }));
+  auto nonce = cluster_secret::nonce();
+  nonces.emplace(nonce, now + nonce_ttl_ms);
+  return nonce;
+}
+
+// Another node says hello: admitted (it learns every member this node knows,
+// this one first, with its proof of the secret) or refused with the reason.
+caf::result<member_list> welcome(membership_self* self, hello& x) {
+  if (auto why = refusal(self, x); !why.empty()) {
+    spdlog::error("cluster: refused {}: {}", x.info.endpoint, why);
+    return caf::make_error(actors::errc::bad_argument, why);
+  }
+  if (add_peer(self, x.info))
+    publish_view(self);
+  auto members = known_members(self);
+  members.front().proof =
+    self->state.secret.prove("welcome", x.client_nonce, self->state.me.node_id);
+  return members;
+}
+
+void on_beat(membership_self* self, const std::string& id) {
+  auto& peers = self->state.peers;
+  auto i = peers.find(id);
+  if (i == peers.end())
+    return;
+  auto now = runtime::steady_ms();
+  auto& p = i->second;
+  p.last_heard_ms = now;
+  // A partition healed, or the node was paused: it is alive again. Our
+  // handle to it went with the lost connection (its messages would vanish),
+  // so it is up again only after a fresh dial and hello.
+  if (!p.up && now - p.last_dial_ms >= redial_interval_ms / 4) {
+    p.last_dial_ms = now;
+    spdlog::info("cluster: node '{}' is heard again; dialling it", id);
+    redial(self, id, p.info.endpoint);
+  }
+}
+
+void on_bye(membership_self* self, const std::string& id) {
+  auto& peers = self->state.peers;
+  auto i = peers.find(id);
+  if (i == peers.end())
+    return;
+  self->demonitor(i->second.info.membership);
+  bool was_up = i->second.up;
+  peers.erase(i);
+  spdlog::info("cluster: node '{}' left", id);
+  if (was_up)
+    publish_view(self);
+  else
+    save_members(self);
+}
+
+// Heartbeats to the members that are up, the failure detector, and redials of
+// the ones that are down.
+void on_tick(membership_self* self) {
+  auto& st = self->state;
+  auto now = runtime::steady_ms();
+  for (auto& [id, p] : st.peers) {
+    if (!p.up) {
+      if (now - p.last_dial_ms >= redial_interval_ms) {
+        p.last_dial_ms = now;
+        redial(self, id, p.info.endpoint);
+      }
+      continue;
+    }
+    self->send(p.info.membership, beat_atom::value, st.me.node_id);
+    if (now - p.last_heard_ms > st.opts.failure_timeout.count())
+      mark_down(self, id, "no heartbeat");
+  }
+  self->delayed_send(self, st.opts.heartbeat, tick_atom::value);
+}
+
 caf::behavior membership_actor(membership_self* self, membership_settings opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -274,29 +357,10 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
   publish_view(self);
   return {
     [=](challenge_atom) {
-      auto& nonces = self->state.nonces;
-      auto now = runtime::steady_ms();
-      for (auto i = nonces.begin(); i != nonces.end();)
-        i = i->second < now ? nonces.erase(i) : std::next(i);
-      if (nonces.size() >= max_nonces)
-        nonces.erase(std::min_element(nonces.begin(), nonces.end(), [](auto& a, auto& b) {
-          return a.second < b.second;
-        }));
-      auto nonce = cluster_secret::nonce();
-      nonces.emplace(nonce, now + nonce_ttl_ms);
-      return nonce;
+      return challenge(self);
     },
-    [=](hello& x) -> caf::result<member_list> {
-      if (auto why = refusal(self, x); !why.empty()) {
-        spdlog::error("cluster: refused {}: {}", x.info.endpoint, why);
-        return caf::make_error(actors::errc::bad_argument, why);
-      }
-      if (add_peer(self, x.info))
-        publish_view(self);
-      auto members = known_members(self);
-      members.front().proof =
-        self->state.secret.prove("welcome", x.client_nonce, self->state.me.node_id);
-      return members;
+    [=](hello& x) {
+      return welcome(self, x);
     },
     // Joining: a hello to the seed (answered with every member it knows), then
     // one to each of them over a direct connection (`greet`).
@@ -330,52 +394,13 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       return rp;
     },
     [=](beat_atom, const std::string& id) {
-      auto& peers = self->state.peers;
-      auto i = peers.find(id);
-      if (i == peers.end())
-        return;
-      auto now = runtime::steady_ms();
-      auto& p = i->second;
-      p.last_heard_ms = now;
-      // A partition healed, or the node was paused: it is alive again. Our
-      // handle to it went with the lost connection (its messages would vanish),
-      // so it is up again only after a fresh dial and hello.
-      if (!p.up && now - p.last_dial_ms >= redial_interval_ms / 4) {
-        p.last_dial_ms = now;
-        spdlog::info("cluster: node '{}' is heard again; dialling it", id);
-        redial(self, id, p.info.endpoint);
-      }
+      on_beat(self, id);
     },
     [=](bye_atom, const std::string& id) {
-      auto& peers = self->state.peers;
-      auto i = peers.find(id);
-      if (i == peers.end())
-        return;
-      self->demonitor(i->second.info.membership);
-      bool was_up = i->second.up;
-      peers.erase(i);
-      spdlog::info("cluster: node '{}' left", id);
-      if (was_up)
-        publish_view(self);
-      else
-        save_members(self);
+      on_bye(self, id);
     },
     [=](tick_atom) {
-      auto& st = self->state;
-      auto now = runtime::steady_ms();
-      for (auto& [id, p] : st.peers) {
-        if (!p.up) {
-          if (now - p.last_dial_ms >= redial_interval_ms) {
-            p.last_dial_ms = now;
-            redial(self, id, p.info.endpoint);
-          }
-          continue;
-        }
-        self->send(p.info.membership, beat_atom::value, st.me.node_id);
-        if (now - p.last_heard_ms > st.opts.failure_timeout.count())
-          mark_down(self, id, "no heartbeat");
-      }
-      self->delayed_send(self, st.opts.heartbeat, tick_atom::value);
+      on_tick(self);
     },
     [=](ready_atom) {
       publish_view(self);
