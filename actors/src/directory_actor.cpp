@@ -124,7 +124,7 @@ route route_of(directory_self* self, const std::string& key, Request& x) {
 
 // The actor of a room homed here, activated if need be.
 caf::actor activate_room(directory_self* self, const directory_options& opts,
-                         const caf::actor& store, std::string name) {
+                         const msg::store_actor& store, std::string name) {
   return resolve(self, self->state.rooms, std::move(name), [&](const std::string& n) {
     return spawn_room(self, n, opts.node_id, store, caf::actor_cast<caf::actor>(self),
                       opts.room_idle, opts.metrics);
@@ -132,7 +132,7 @@ caf::actor activate_room(directory_self* self, const directory_options& opts,
 }
 
 caf::result<caf::actor> room_of(directory_self* self, const directory_options& opts,
-                                const caf::actor& store, msg::resolve_room& x) {
+                                const msg::store_actor& store, msg::resolve_room& x) {
   switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
     case route::elsewhere:
       return caf::delegated<caf::actor>{};
@@ -144,7 +144,7 @@ caf::result<caf::actor> room_of(directory_self* self, const directory_options& o
 }
 
 caf::result<caf::actor> shard_of(directory_self* self, const directory_options& opts,
-                                 const caf::actor& store, msg::resolve_user& x) {
+                                 const msg::store_actor& store, msg::resolve_user& x) {
   switch (route_of(self, runtime::hash_ring::user_key(x.user), x)) {
     case route::elsewhere:
       return caf::delegated<caf::actor>{};
@@ -164,7 +164,7 @@ caf::result<caf::actor> shard_of(directory_self* self, const directory_options& 
 }
 
 caf::result<frame> history(directory_self* self, const directory_options& opts,
-                           const caf::actor& store, msg::read_history& x) {
+                           const msg::store_actor& store, msg::read_history& x) {
   switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
     case route::elsewhere:
       return caf::delegated<frame>{};
@@ -225,7 +225,7 @@ void on_joining(directory_self* self, bool joining) {
 
 // This node leaves the cluster: its rooms and users stop here, and a worker
 // ships each stored room's log to its next home (it answers the request).
-void hand_over(directory_self* self, const caf::actor& store) {
+void hand_over(directory_self* self, const msg::store_actor& store) {
   auto& st = self->state;
   st.leaving = true;
   // No room or presence may run here while its log moves: relays and
@@ -255,7 +255,8 @@ bool shut_down(directory_self* self) {
   return true;
 }
 
-caf::behavior directory_actor(directory_self* self, directory_options opts, caf::actor store) {
+caf::behavior directory_actor(directory_self* self, directory_options opts,
+                              msg::store_actor store) {
   self->state.presence.resize(std::max<size_t>(opts.presence.shards, 1));
   self->state.node_id = opts.node_id;
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -410,7 +411,8 @@ void when_room_stopped(directory_self* self, const std::string& name,
 
 } // namespace directory
 
-caf::actor spawn_directory(caf::actor_system& sys, directory_options opts, caf::actor store) {
+caf::actor spawn_directory(caf::actor_system& sys, directory_options opts,
+                           msg::store_actor store) {
   return sys.spawn(directory::directory_actor, std::move(opts), std::move(store));
 }
 

@@ -60,13 +60,13 @@ void when_room_stopped(directory_self* self, const std::string& name,
 
 // -- the room-log requests of ADR 8 (directory_log.cpp) --------------------------
 
-caf::result<msg::room_import> pull(directory_self* self, const caf::actor& store,
+caf::result<msg::room_import> pull(directory_self* self, const msg::store_actor& store,
                                    msg::room_pull& x);
-caf::result<msg::room_promise> prepare(directory_self* self, const caf::actor& store,
+caf::result<msg::room_promise> prepare(directory_self* self, const msg::store_actor& store,
                                        msg::room_prepare& x);
-caf::result<msg::room_promise> accept(directory_self* self, const caf::actor& store,
+caf::result<msg::room_promise> accept(directory_self* self, const msg::store_actor& store,
                                       msg::room_prepare& x);
-caf::result<uint64_t> replicate(directory_self* self, const caf::actor& store,
+caf::result<uint64_t> replicate(directory_self* self, const msg::store_actor& store,
                                 msg::room_replicate& x);
 /// The directories of the other nodes that keep `room` (its replica set after
 /// the home), or why this node may not write it now.

@@ -15,7 +15,7 @@ constexpr auto takeover_timeout = std::chrono::seconds(15);
 constexpr auto peer_timeout = std::chrono::seconds(3);
 
 struct handover_state {
-  caf::actor store;
+  msg::store_actor store;
   std::string node_id;
   runtime::hash_ring ring; ///< the cluster without this node
   std::unordered_map<std::string, caf::actor> peers;
@@ -75,7 +75,7 @@ void list_rooms(handover_self* self) {
       });
 }
 
-caf::behavior handover_actor(handover_self* self, caf::actor store, std::string node_id,
+caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::string node_id,
                              runtime::hash_ring ring,
                              std::unordered_map<std::string, caf::actor> peers) {
   auto& st = self->state;
@@ -110,7 +110,7 @@ caf::behavior handover_actor(handover_self* self, caf::actor store, std::string 
 
 } // namespace
 
-caf::actor spawn_handover(caf::local_actor* parent, caf::actor store, std::string node_id,
+caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
                           std::unordered_map<std::string, caf::actor> peers) {
   return parent->spawn(handover_actor, std::move(store), std::move(node_id), std::move(ring),

@@ -7,6 +7,7 @@
 #include <caf/local_actor.hpp>
 
 #include "chat/runtime/hash_ring.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -16,7 +17,7 @@ namespace chat::actors {
 /// (the cluster without this node) to take the room over, which writes its log
 /// onto a replica set without this node. This node's copy stays on its disk.
 /// Answers `(handover_atom)` with true once every room was asked.
-caf::actor spawn_handover(caf::local_actor* parent, caf::actor store, std::string node_id,
+caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
                           std::unordered_map<std::string, caf::actor> peers);
 

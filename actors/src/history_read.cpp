@@ -4,8 +4,9 @@
 
 namespace chat::actors {
 
-caf::result<frame> read_history_from(caf::event_based_actor* self, const caf::actor& store,
-                                     const msg::read_history& x, uint64_t last) {
+caf::result<frame> read_history_from(caf::event_based_actor* self,
+                                     const msg::store_actor& store, const msg::read_history& x,
+                                     uint64_t last) {
   auto rp = self->make_response_promise<frame>();
   // "Before" reads start at the newest servable record (0 means the newest).
   auto window = x.window;

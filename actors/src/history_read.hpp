@@ -12,7 +12,8 @@ namespace chat::actors {
 /// room's log on this node), or the store's error. Records after `last` are not
 /// served: a room's home passes its last acked seq (records it stored but its
 /// replicas do not hold yet may still be discarded, ADR 8).
-caf::result<frame> read_history_from(caf::event_based_actor* self, const caf::actor& store,
-                                     const msg::read_history& x, uint64_t last = UINT64_MAX);
+caf::result<frame> read_history_from(caf::event_based_actor* self,
+                                     const msg::store_actor& store, const msg::read_history& x,
+                                     uint64_t last = UINT64_MAX);
 
 } // namespace chat::actors

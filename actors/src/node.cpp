@@ -39,8 +39,9 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
                         std::unique_ptr<storage::store> db) {
   node_handles node;
   node.node_id = opts.node_id;
-  node.store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)}, node.metrics,
+  auto store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)}, node.metrics,
                            opts.trim_interval);
+  node.store = caf::actor_cast<caf::actor>(store);
   directory_options dir;
   dir.node_id = opts.node_id;
   dir.metrics = node.metrics;
@@ -49,8 +50,8 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   dir.presence.tracker.ttl_ms = opts.presence_ttl.count();
   dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();
   dir.presence.idle = opts.room_idle;
-  node.directory = spawn_directory(sys, std::move(dir), node.store);
-  caf::anon_send(node.store, msg::trim_atom::value, node.directory);
+  node.directory = spawn_directory(sys, std::move(dir), store);
+  caf::anon_send(store, msg::trim_atom::value, node.directory);
   return node;
 }
 

@@ -48,7 +48,7 @@ struct monitored_conn {
 
 struct shard_state {
   std::string node_id;
-  caf::actor store;
+  msg::store_actor store;
   presence_options opts;
   std::shared_ptr<node_metrics> metrics; ///< presence_users counts `users`
   runtime::hash_ring ring;               ///< empty until the node is in a cluster
@@ -310,7 +310,7 @@ void move_away(shard_self* self) {
   }
 }
 
-caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor store,
+caf::behavior presence_shard(shard_self* self, std::string node_id, msg::store_actor store,
                              presence_options opts, std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
@@ -411,8 +411,9 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, caf::actor s
 
 } // namespace
 
-caf::actor spawn_presence_shard(caf::local_actor* parent, std::string node_id, caf::actor store,
-                                presence_options opts, std::shared_ptr<node_metrics> metrics) {
+caf::actor spawn_presence_shard(caf::local_actor* parent, std::string node_id,
+                                msg::store_actor store, presence_options opts,
+                                std::shared_ptr<node_metrics> metrics) {
   return parent->spawn(presence_shard, std::move(node_id), std::move(store), opts,
                        std::move(metrics));
 }

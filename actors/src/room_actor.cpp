@@ -319,7 +319,8 @@ caf::result<bool> signal(room_self* self, msg::room_signal& x) {
 }
 
 caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
-                         caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
+                         msg::store_actor store, caf::actor directory,
+                         std::chrono::milliseconds idle,
                          std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
@@ -414,8 +415,8 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
 } // namespace room
 
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
-                      std::shared_ptr<node_metrics> metrics) {
+                      msg::store_actor store, caf::actor directory,
+                      std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics) {
   return parent->spawn(room::room_actor, std::move(room), std::move(node_id), std::move(store),
                        std::move(directory), idle, std::move(metrics));
 }

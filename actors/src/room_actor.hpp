@@ -7,6 +7,7 @@
 #include <caf/local_actor.hpp>
 
 #include "chat/actors/metrics.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -14,7 +15,7 @@ namespace chat::actors {
 /// (gap-free seq, vector clock), has them committed by the store actor, then acks
 /// the senders and fans each message out as one shared frame to every live member.
 caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      caf::actor store, caf::actor directory, std::chrono::milliseconds idle,
-                      std::shared_ptr<node_metrics> metrics);
+                      msg::store_actor store, caf::actor directory,
+                      std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics);
 
 } // namespace chat::actors

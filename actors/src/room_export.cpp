@@ -15,7 +15,7 @@ void on_answer(Handle&& h, bool await, F f, G g) {
 
 } // namespace
 
-void export_part(caf::event_based_actor* self, caf::actor store, const std::string& room,
+void export_part(caf::event_based_actor* self, msg::store_actor store, const std::string& room,
                  uint64_t after,
                  std::function<void(msg::room_import&, uint64_t end, bool last)> done,
                  std::function<void(caf::error&)> failed, bool await) {

@@ -21,7 +21,7 @@ constexpr uint32_t export_part_size = 1000;
 /// leaving node pushes its rooms), the pull (a new home asks for them) and a
 /// home bringing a replica up to date. With `await` the actor handles nothing
 /// else until the part is read (a room that is still activating).
-void export_part(caf::event_based_actor* self, caf::actor store, const std::string& room,
+void export_part(caf::event_based_actor* self, msg::store_actor store, const std::string& room,
                  uint64_t after,
                  std::function<void(msg::room_import&, uint64_t end, bool last)> done,
                  std::function<void(caf::error&)> failed, bool await = false);

@@ -312,7 +312,7 @@ void prepare(const takeover_ptr& t) {
   t->refused = false;
   t->promised.assign(t->nodes.peers.size() + 1, storage::room_meta{});
   msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
-  auto ask = [&](size_t k, const caf::actor& target) {
+  auto ask = [&](size_t k, const auto& target) { // the typed store, or a directory
     t->self->request(target, node_timeout, req)
       .await(
         [t, k, round = t->round](msg::room_promise& p) {

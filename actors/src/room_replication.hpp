@@ -11,6 +11,7 @@
 
 #include "chat/actors/metrics.hpp"
 #include "chat/storage/records.hpp"
+#include "store_messages.hpp"
 
 namespace chat::actors {
 
@@ -19,7 +20,7 @@ namespace chat::actors {
 struct room_nodes {
   std::string room;
   std::string node_id;              ///< this node: the room's home
-  caf::actor store;                 ///< this node's store
+  msg::store_actor store;           ///< this node's store
   std::vector<caf::actor> peers;    ///< the directories of every other node in the view
   std::vector<caf::actor> replicas; ///< the directories of the other nodes of the replica set
   std::shared_ptr<node_metrics> metrics;

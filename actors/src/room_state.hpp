@@ -34,7 +34,7 @@ struct pending_post {
 struct room_state {
   std::string room;
   std::string node_id;
-  caf::actor store;
+  msg::store_actor store;
   caf::actor directory;
   std::chrono::milliseconds idle{60000};
   storage::room_meta meta;

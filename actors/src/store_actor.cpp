@@ -3,7 +3,9 @@
 #include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
@@ -24,10 +26,11 @@ struct store_state {
   std::shared_ptr<node_metrics> metrics;
   bool failing = false; ///< the last group commit failed (a full disk, say)
   storage::write_group pending;
-  std::vector<caf::response_promise> append_promises;  ///< one per pending append
-  std::vector<caf::response_promise> receipt_promises; ///< one per pending receipt
-  std::vector<caf::response_promise> rewrite_promises; ///< one per pending rewrite
-  std::vector<caf::response_promise> promise_promises; ///< one per pending promise
+  /// One per pending append, receipt, rewrite (a replica's copy), promise.
+  std::vector<caf::typed_response_promise<storage::room_append_result>> append_promises;
+  std::vector<caf::typed_response_promise<bool>> receipt_promises;
+  std::vector<caf::typed_response_promise<uint64_t>> rewrite_promises;
+  std::vector<caf::typed_response_promise<msg::room_promise>> promise_promises;
   /// Rooms with an append, rewrite or promise in `pending`: a second operation
   /// on one of them starts a new group, so each sees the one before it.
   std::unordered_set<std::string> rooms;
@@ -37,13 +40,13 @@ struct store_state {
   static inline const char* name = "store";
 };
 
-using store_self = caf::stateful_actor<store_state>;
+using store_self = msg::store_actor::stateful_pointer<store_state>;
 
 // Group commit: every write that is already in the mailbox when the first one
 // is handled lands in the same WriteBatch, because the flush trigger is queued
 // behind them. While a commit (fsync) runs, new writes queue up and form the
 // next group, so the batch grows with the load.
-void commit_pending(store_self* self) {
+void commit_pending(store_self self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.pending.empty())
@@ -62,10 +65,15 @@ void commit_pending(store_self* self) {
                     s.error);
       self->delayed_send(self, resume_interval, msg::resume_atom::value);
     }
-    for (auto* promises : {&st.append_promises, &st.receipt_promises, &st.rewrite_promises,
-                           &st.promise_promises})
-      for (auto& rp : *promises)
-        rp.deliver(caf::make_error(errc::storage_full, s.error));
+    auto err = caf::make_error(errc::storage_full, s.error);
+    for (auto& rp : st.append_promises)
+      rp.deliver(err);
+    for (auto& rp : st.receipt_promises)
+      rp.deliver(err);
+    for (auto& rp : st.rewrite_promises)
+      rp.deliver(err);
+    for (auto& rp : st.promise_promises)
+      rp.deliver(err);
   } else {
     if (std::exchange(st.failing, false)) {
       st.metrics->storage_failing.store(0, std::memory_order_relaxed);
@@ -99,14 +107,14 @@ void commit_pending(store_self* self) {
 }
 
 // A second operation on a room in the pending group commits the group first.
-void claim_room(store_self* self, const std::string& room) {
+void claim_room(store_self self, const std::string& room) {
   if (!self->state.rooms.insert(room).second) {
     commit_pending(self);
     self->state.rooms.insert(room);
   }
 }
 
-void schedule_flush(store_self* self) {
+void schedule_flush(store_self self) {
   if (!self->state.flush_scheduled) {
     self->state.flush_scheduled = true;
     self->send(self, msg::flush_atom::value);
@@ -118,26 +126,127 @@ caf::error storage_error(const char* what, const std::string& name, const storag
   return caf::make_error(errc::storage_failed);
 }
 
-caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
-                          std::shared_ptr<node_metrics> metrics,
-                          std::chrono::milliseconds trim_interval) {
+// ADR 8: a promise (with `accept`: and that the ballot wrote the log as it
+// stands), durable before it is given (so a restarted node keeps it).
+caf::result<msg::room_promise> promise(store_self self, const msg::room_prepare& x,
+                                       bool accept) {
+  claim_room(self, x.room);
+  auto& st = self->state;
+  st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}, accept});
+  auto rp = self->make_response_promise<msg::room_promise>();
+  st.promise_promises.emplace_back(rp);
+  schedule_flush(self);
+  return rp;
+}
+
+// A replica's copy of a room's log (ADR 8), in the group commit.
+caf::result<uint64_t> replicate(store_self self, msg::room_replicate& x) {
+  auto meta = storage::decode_room_meta(x.meta);
+  if (!meta)
+    return caf::make_error(errc::bad_argument, "undecodable room meta in replication");
+  storage::room_rewrite w{x.room, x.after, {}, std::move(*meta), {}, x.from, x.last};
+  w.records.reserve(x.records.size());
+  for (auto& bytes : x.records) {
+    auto rec = storage::decode_message(bytes);
+    if (!rec)
+      return caf::make_error(errc::bad_argument, "undecodable record in replication");
+    w.records.push_back(std::move(*rec));
+  }
+  for (size_t i = 0; i < x.receipt_users.size() && i < x.receipt_seqs.size(); ++i)
+    w.receipts.emplace_back(x.receipt_users[i], x.receipt_seqs[i]);
+  claim_room(self, x.room);
+  auto& st = self->state;
+  st.pending.rewrites.push_back(std::move(w));
+  auto rp = self->make_response_promise<uint64_t>();
+  st.rewrite_promises.emplace_back(rp);
+  schedule_flush(self);
+  return rp;
+}
+
+// After a failed commit (a full disk): ask RocksDB to write again, each second.
+void resume(store_self self) {
+  auto& st = self->state;
+  if (!st.failing)
+    return;
+  if (auto s = st.db->resume(); !s.ok()) {
+    spdlog::debug("store: cannot resume writes yet: {}", s.error);
+    self->delayed_send(self, resume_interval, msg::resume_atom::value);
+    return;
+  }
+  st.failing = false;
+  st.metrics->storage_failing.store(0, std::memory_order_relaxed);
+  spdlog::warn("store: writes resumed");
+}
+
+// One retention sweep (bounded), then the next: soon if there is more, else
+// after the interval.
+void sweep(store_self self, std::chrono::milliseconds trim_interval) {
+  auto& st = self->state;
+  // The writes queued behind this sweep go first: a sweep never delays a
+  // group commit (a prepare or a replica's copy waits on it).
+  commit_pending(self);
+  storage::trim_stats ts;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  // Not while writes fail (a full disk): RocksDB must never meet it.
+  if (st.failing) {
+    self->delayed_send(self, trim_interval, msg::trim_atom::value);
+    return;
+  }
+  if (auto s = st.db->trim(now, trim_budget, ts); !s.ok()) {
+    spdlog::warn("store: retention sweep failed: {}", s.error);
+    self->delayed_send(self, trim_interval, msg::trim_atom::value);
+    return;
+  }
+  st.metrics->trimmed_messages.fetch_add(ts.removed, std::memory_order_relaxed);
+  st.metrics->forgotten_ids.fetch_add(ts.forgotten, std::memory_order_relaxed);
+  if (st.trim_listener)
+    for (auto& [room, seq] : ts.rooms)
+      caf::anon_send(st.trim_listener, msg::trim_atom::value, room,
+                     seq); // untyped: the directory
+  if (ts.more)
+    self->send(self, msg::trim_atom::value);
+  else
+    self->delayed_send(self, trim_interval, msg::trim_atom::value);
+}
+
+caf::result<msg::message_list> read(store_self self, msg::store_read& x) {
+  msg::message_list out;
+  auto& db = *self->state.db;
+  auto& w = x.window;
+  auto s = w.after
+             ? db.read_after(x.room, *w.after, w.limit, out)
+             : db.read_before(x.room, w.before == 0 ? UINT64_MAX : w.before, w.limit, out);
+  if (!s.ok())
+    return storage_error("reading room", x.room, s);
+  return out;
+}
+
+msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<storage::store> db,
+                                            std::shared_ptr<node_metrics> metrics,
+                                            std::chrono::milliseconds trim_interval) {
   self->state.db = std::move(db);
   self->state.metrics = std::move(metrics);
   if (trim_interval.count() > 0)
     self->delayed_send(self, trim_interval, msg::trim_atom::value);
   return {
-    [=](msg::store_append& x) {
+    [=](msg::store_append& x) -> caf::result<storage::room_append_result> {
       claim_room(self, x.req.room);
       auto& st = self->state;
       st.pending.appends.emplace_back(std::move(x.req));
-      st.append_promises.emplace_back(self->make_response_promise());
+      auto rp = self->make_response_promise<storage::room_append_result>();
+      st.append_promises.emplace_back(rp);
       schedule_flush(self);
+      return rp;
     },
-    [=](msg::store_receipt& x) {
+    [=](msg::store_receipt& x) -> caf::result<bool> {
       auto& st = self->state;
       st.pending.receipts.emplace_back(std::move(x.update));
-      st.receipt_promises.emplace_back(self->make_response_promise());
+      auto rp = self->make_response_promise<bool>();
+      st.receipt_promises.emplace_back(rp);
       schedule_flush(self);
+      return rp;
     },
     [=](msg::store_last_seen& x) {
       self->state.pending.last_seen.emplace_back(std::move(x.update));
@@ -146,7 +255,7 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
     [=](msg::flush_atom) {
       commit_pending(self);
     },
-    [=](msg::stats_atom) {
+    [=](msg::stats_atom) -> msg::store_stats {
       return self->state.stats;
     },
     [=](msg::store_load& x) -> caf::result<storage::room_meta> {
@@ -167,16 +276,8 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
         return storage_error("loading last-seen of", x.user, s);
       return seen.value_or(0);
     },
-    [=](msg::store_read& x) -> caf::result<msg::message_list> {
-      msg::message_list out;
-      auto& db = *self->state.db;
-      auto& w = x.window;
-      auto s = w.after
-                 ? db.read_after(x.room, *w.after, w.limit, out)
-                 : db.read_before(x.room, w.before == 0 ? UINT64_MAX : w.before, w.limit, out);
-      if (!s.ok())
-        return storage_error("reading room", x.room, s);
-      return out;
+    [=](msg::store_read& x) {
+      return read(self, x);
     },
     [=](msg::rooms_atom) -> caf::result<std::vector<std::string>> {
       commit_pending(self); // writes already queued belong to the logs being listed
@@ -188,83 +289,19 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
     // ADR 8: the promise is durable before it is given (so a restarted node
     // keeps it); promises and replica writes join the group commit.
     [=](msg::room_prepare& x) {
-      claim_room(self, x.room);
-      auto& st = self->state;
-      st.pending.promises.push_back(
-        {x.room, storage::ballot{x.ballot_n, x.ballot_node}, false});
-      st.promise_promises.emplace_back(self->make_response_promise());
-      schedule_flush(self);
+      return promise(self, x, false);
     },
     [=](msg::accept_atom, msg::room_prepare& x) {
-      claim_room(self, x.room);
-      auto& st = self->state;
-      st.pending.promises.push_back({x.room, storage::ballot{x.ballot_n, x.ballot_node}, true});
-      st.promise_promises.emplace_back(self->make_response_promise());
-      schedule_flush(self);
+      return promise(self, x, true);
     },
-    [=](msg::room_replicate& x) -> caf::result<uint64_t> {
-      auto meta = storage::decode_room_meta(x.meta);
-      if (!meta)
-        return caf::make_error(errc::bad_argument, "undecodable room meta in replication");
-      storage::room_rewrite w{x.room, x.after, {}, std::move(*meta), {}, x.from, x.last};
-      w.records.reserve(x.records.size());
-      for (auto& bytes : x.records) {
-        auto rec = storage::decode_message(bytes);
-        if (!rec)
-          return caf::make_error(errc::bad_argument, "undecodable record in replication");
-        w.records.push_back(std::move(*rec));
-      }
-      for (size_t i = 0; i < x.receipt_users.size() && i < x.receipt_seqs.size(); ++i)
-        w.receipts.emplace_back(x.receipt_users[i], x.receipt_seqs[i]);
-      claim_room(self, x.room);
-      auto& st = self->state;
-      st.pending.rewrites.push_back(std::move(w));
-      auto rp = self->make_response_promise<uint64_t>();
-      st.rewrite_promises.emplace_back(rp);
-      schedule_flush(self);
-      return rp;
+    [=](msg::room_replicate& x) {
+      return replicate(self, x);
     },
     [=](msg::resume_atom) {
-      auto& st = self->state;
-      if (!st.failing)
-        return;
-      if (auto s = st.db->resume(); !s.ok()) {
-        spdlog::debug("store: cannot resume writes yet: {}", s.error);
-        self->delayed_send(self, resume_interval, msg::resume_atom::value);
-        return;
-      }
-      st.failing = false;
-      st.metrics->storage_failing.store(0, std::memory_order_relaxed);
-      spdlog::warn("store: writes resumed");
+      resume(self);
     },
     [=](msg::trim_atom) {
-      auto& st = self->state;
-      // The writes queued behind this sweep go first: a sweep never delays a
-      // group commit (a prepare or a replica's copy waits on it).
-      commit_pending(self);
-      storage::trim_stats ts;
-      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-      // Not while writes fail (a full disk): RocksDB must never meet it.
-      if (st.failing) {
-        self->delayed_send(self, trim_interval, msg::trim_atom::value);
-        return;
-      }
-      if (auto s = st.db->trim(now, trim_budget, ts); !s.ok()) {
-        spdlog::warn("store: retention sweep failed: {}", s.error);
-        self->delayed_send(self, trim_interval, msg::trim_atom::value);
-        return;
-      }
-      st.metrics->trimmed_messages.fetch_add(ts.removed, std::memory_order_relaxed);
-      st.metrics->forgotten_ids.fetch_add(ts.forgotten, std::memory_order_relaxed);
-      if (st.trim_listener)
-        for (auto& [room, seq] : ts.rooms)
-          self->send(st.trim_listener, msg::trim_atom::value, room, seq);
-      if (ts.more)
-        self->send(self, msg::trim_atom::value);
-      else
-        self->delayed_send(self, trim_interval, msg::trim_atom::value);
+      sweep(self, trim_interval);
     },
     [=](msg::trim_atom, caf::actor listener) {
       self->state.trim_listener = std::move(listener);
@@ -282,9 +319,9 @@ caf::behavior store_actor(store_self* self, std::shared_ptr<storage::store> db,
 
 } // namespace
 
-caf::actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
-                       std::shared_ptr<node_metrics> metrics,
-                       std::chrono::milliseconds trim_interval) {
+msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<storage::store> db,
+                             std::shared_ptr<node_metrics> metrics,
+                             std::chrono::milliseconds trim_interval) {
   return sys.spawn<caf::detached>(store_actor, std::move(db), std::move(metrics),
                                   trim_interval);
 }

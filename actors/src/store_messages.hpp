@@ -7,6 +7,8 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "chat/actors/commands.hpp"
 #include "chat/storage/store.hpp"
@@ -82,6 +84,24 @@ using trim_atom = caf::atom_constant<caf::atom("trim")>;
 
 /// Store: flush everything to disk and answer; sent at shutdown.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+/// The store actor's interface: every request it takes and what it answers
+/// with. Appends, receipts, promises and replica copies are answered after
+/// their group commit; `flush_atom` and `resume_atom` are its own timers.
+using store_actor =
+  caf::typed_actor<caf::replies_to<store_append>::with<storage::room_append_result>,
+                   caf::replies_to<store_receipt>::with<bool>, caf::reacts_to<store_last_seen>,
+                   caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<store_stats>,
+                   caf::replies_to<store_load>::with<storage::room_meta>,
+                   caf::replies_to<store_load_receipts>::with<receipt_list>,
+                   caf::replies_to<store_load_last_seen>::with<int64_t>,
+                   caf::replies_to<store_read>::with<message_list>,
+                   caf::replies_to<rooms_atom>::with<std::vector<std::string>>,
+                   caf::replies_to<room_prepare>::with<room_promise>,
+                   caf::replies_to<accept_atom, room_prepare>::with<room_promise>,
+                   caf::replies_to<room_replicate>::with<uint64_t>, caf::reacts_to<resume_atom>,
+                   caf::reacts_to<trim_atom>, caf::reacts_to<trim_atom, caf::actor>,
+                   caf::replies_to<shutdown_atom>::with<bool>>;
 
 } // namespace chat::msg
 

@@ -69,12 +69,13 @@ struct store_node {
       auto st = db->commit(g, out);
       REQUIRE_MESSAGE(st.ok(), st.error);
     }
-    actor = w.keep(actors::spawn_store(w.sys, std::shared_ptr<storage::store>(std::move(db)),
-                                       std::make_shared<actors::node_metrics>()));
+    actor = actors::spawn_store(w.sys, std::shared_ptr<storage::store>(std::move(db)),
+                                std::make_shared<actors::node_metrics>());
+    w.keep(caf::actor_cast<caf::actor>(actor));
   }
   std::string id;
   test::temp_dir& dir;
-  caf::actor actor;
+  msg::store_actor actor;
 };
 
 struct peer_state {
@@ -85,7 +86,8 @@ struct peer_state {
 /// A node's directory as a take-over sees it, in front of a real store; it
 /// answers promises and accepts, and `parts` parts of a copy (pulls and
 /// replicated parts), then nothing more.
-caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, caf::actor store, int parts) {
+caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, msg::store_actor store,
+                         int parts) {
   self->state.parts_left = parts;
   auto silent = [self] {
     auto& left = self->state.parts_left;
