@@ -92,9 +92,12 @@ caf::result<std::vector<caf::actor>> replicas(directory_self* self, uint32_t rep
   // paused past the failure timeout) must not write alone.
   auto members = std::max<size_t>(st.view.members, st.view.nodes.size());
   auto needed = std::min<size_t>(replication, members);
-  if (auto quorum = prepare_quorum(members, needed); st.view.nodes.size() < quorum)
+  // Counted: the nodes a take-over prepares (this one and its peers), not the
+  // view: a node that said it is leaving is out of the peers already.
+  auto reached = st.peers.size() + 1;
+  if (auto quorum = prepare_quorum(members, needed); reached < quorum)
     return caf::make_error(errc::room_unavailable,
-                           "this node reaches " + std::to_string(st.view.nodes.size()) + " of "
+                           "this node reaches " + std::to_string(reached) + " of "
                              + std::to_string(members) + " cluster members; "
                              + std::to_string(quorum) + " are needed to write");
   if (owners.size() < needed)

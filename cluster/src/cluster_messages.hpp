@@ -73,7 +73,8 @@ using endpoint_atom = caf::atom_constant<caf::atom("endpoint")>;
 /// Local: `(ready_atom)` -> bool: the join is complete (every member greeted);
 /// the directory gets the full view, then may host rooms and users.
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
-/// Local: say goodbye to every member, then stop.
+/// Local: `(leave_atom, goodbye)`: stop; with goodbye, first tell every member
+/// to forget this node (only after a complete handover).
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 } // namespace chat::cluster

@@ -191,15 +191,24 @@ std::vector<member_status> membership::members() const {
 void membership::leave(bool hand_over, std::chrono::milliseconds timeout) {
   if (!actor_)
     return;
+  // Goodbye only after a complete handover: the others then stop counting this
+  // node, and a room copy it still held would no longer be met by their
+  // take-over quorum (ADR 8). Without one it stays a member, down.
+  bool goodbye = false;
   if (hand_over) {
     caf::scoped_actor scoped{sys_};
     scoped->request(directory_, timeout, msg::handover_atom::value)
-      .receive([](bool) {},
-               [&](caf::error& err) {
-                 spdlog::error("cluster: handover incomplete: {}", sys_.render(err));
-               });
+      .receive(
+        [&](bool) {
+          goodbye = true;
+        },
+        [&](caf::error& err) {
+          spdlog::error("cluster: handover incomplete ({}); the other nodes keep counting this "
+                        "one as a member",
+                        sys_.render(err));
+        });
   }
-  caf::anon_send(actor_, leave_atom::value);
+  caf::anon_send(actor_, leave_atom::value, goodbye);
   actor_ = nullptr;
 }
 

@@ -416,10 +416,11 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
     [=](endpoint_atom, std::string& endpoint) {
       self->state.me.endpoint = std::move(endpoint);
     },
-    [=](leave_atom) {
-      for (auto& [id, p] : self->state.peers)
-        if (p.up)
-          self->send(p.info.membership, bye_atom::value, self->state.me.node_id);
+    [=](leave_atom, bool goodbye) {
+      if (goodbye)
+        for (auto& [id, p] : self->state.peers)
+          if (p.up)
+            self->send(p.info.membership, bye_atom::value, self->state.me.node_id);
       self->quit();
     },
   };
