@@ -354,6 +354,24 @@ TEST_CASE(
     return n1.view() == std::set<std::string>{"n1", "n2"}
            && n2.view() == std::set<std::string>{"n1", "n2"};
   }));
+  // Its handover was complete: it said goodbye, and nobody counts it any more.
+  CHECK(eventually([&] {
+    return n1.members->members().size() == 2 && n2.members->members().size() == 2;
+  }));
+}
+
+TEST_CASE("a node stopped without a handover (SIGINT) stays a member, down: the others keep "
+          "counting it (ADR 8, the take-over quorum)") {
+  three_nodes c;
+  c.n3->members->leave(false);
+  c.n3.reset();
+  CHECK(eventually([&] {
+    return c.n1.view() == std::set<std::string>{"n1", "n2"};
+  }));
+  auto members = c.n1.members->members();
+  REQUIRE(members.size() == 3);
+  CHECK(members[2].node_id == "n3");
+  CHECK_FALSE(members[2].up);
 }
 
 TEST_CASE("a second node with the same id is refused with a clear reason") {
