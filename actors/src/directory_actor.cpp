@@ -296,12 +296,6 @@ caf::behavior directory_actor(directory_self* self, directory_options opts,
     [=](msg::joining_atom, bool joining) {
       on_joining(self, joining);
     },
-    [=](msg::peers_atom) {
-      std::vector<caf::actor> out;
-      for (auto& [id, dir] : self->state.peers)
-        out.push_back(dir);
-      return out;
-    },
     [=](msg::room_pull& x) {
       return pull(self, store, x);
     },

@@ -81,10 +81,10 @@ caf::result<uint64_t> replicate(directory_self* self, const msg::store_actor& st
   return rp;
 }
 
-caf::result<std::vector<caf::actor>> replicas(directory_self* self, uint32_t replication,
-                                              const std::string& room) {
+caf::result<msg::room_nodes_of> replicas(directory_self* self, uint32_t replication,
+                                         const std::string& room) {
   auto& st = self->state;
-  std::vector<caf::actor> out;
+  msg::room_nodes_of out;
   if (st.ring.empty())
     return out;
   auto owners = st.ring.owners(runtime::hash_ring::room_key(room), replication);
@@ -104,9 +104,11 @@ caf::result<std::vector<caf::actor>> replicas(directory_self* self, uint32_t rep
     return caf::make_error(errc::room_unavailable,
                            "room '" + room + "': " + std::to_string(owners.size()) + " of the "
                              + std::to_string(needed) + " nodes that keep it are up");
+  for (auto& [id, dir] : st.peers)
+    out.peers.push_back(dir);
   for (auto& id : owners)
     if (auto i = st.peers.find(id); i != st.peers.end())
-      out.push_back(i->second);
+      out.replicas.push_back(i->second);
   return out;
 }
 

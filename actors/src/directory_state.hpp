@@ -70,7 +70,7 @@ caf::result<uint64_t> replicate(directory_self* self, const msg::store_actor& st
                                 msg::room_replicate& x);
 /// The directories of the other nodes that keep `room` (its replica set after
 /// the home), or why this node may not write it now.
-caf::result<std::vector<caf::actor>> replicas(directory_self* self, uint32_t replication,
-                                              const std::string& room);
+caf::result<msg::room_nodes_of> replicas(directory_self* self, uint32_t replication,
+                                         const std::string& room);
 
 } // namespace chat::actors::directory

@@ -198,16 +198,22 @@ struct room_replicate {
   bool last = true;
 };
 
-/// Directory: `(replicas_atom, room)` -> the directories of the other nodes
-/// that keep `room`'s log (its replica set after the home, ADR 8).
+/// Local directory: `(replicas_atom, room)` -> room_nodes_of, or why this node
+/// may not write the room now (ADR 8, the take-over quorum).
 using replicas_atom = caf::atom_constant<caf::atom("replicas")>;
+
+/// Who a take-over of a room asks, from one view (two asks could straddle a
+/// view change and count nodes the take-over never prepares): the directories
+/// of every other node it reaches, and of those that keep the room's log (its
+/// replica set after the home).
+struct room_nodes_of {
+  std::vector<caf::actor> peers;
+  std::vector<caf::actor> replicas;
+};
 
 /// Room: its home moved to another node. It refuses new posts, finishes the
 /// commit in flight, answers true and stops (its relays find the new home).
 using moving_atom = caf::atom_constant<caf::atom("moving")>;
-
-/// Local directory: the other nodes' directories -> std::vector<caf::actor>.
-using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
 /// Local directory: this node's relay of a room (spawned on demand).
 struct resolve_relay {
@@ -409,3 +415,4 @@ using node_types =
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::relay_join)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::relay_leave)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::resolve_relay)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::msg::room_nodes_of)

@@ -37,54 +37,39 @@ void activate(room_self* self) {
         st.nodes.node_id = st.node_id;
         st.nodes.store = st.store;
         st.nodes.metrics = st.metrics;
-        self->request(st.directory, caf::infinite, msg::peers_atom::value)
-          .await([=](std::vector<caf::actor>& peers) {
-            auto& st = self->state;
-            st.nodes.peers = std::move(peers);
-            // Asked also with no peer up: a cluster node that lost them all must
-            // not write alone (the directory refuses then).
-            self->request(st.directory, caf::infinite, msg::replicas_atom::value, st.room)
-              .await(
-                [=](std::vector<caf::actor>& replicas) {
-                  auto& st = self->state;
-                  st.nodes.replicas = std::move(replicas);
-                  if (st.nodes.peers.empty())
-                    return; // a single node: nothing to take over
-                  // Peers and replicas come from two asks: a view change between
-                  // them could name a replica the take-over never prepares.
-                  for (auto& r : st.nodes.replicas)
-                    if (std::find(st.nodes.peers.begin(), st.nodes.peers.end(), r)
-                        == st.nodes.peers.end()) {
-                      spdlog::info("room '{}': the view changed while it activated; it is "
-                                   "activated again by the next request",
-                                   st.room);
-                      return self->quit(
-                        caf::make_error(errc::room_unavailable, "view changed"));
-                    }
-                  take_over(
-                    self, st.nodes, st.meta,
-                    [=](storage::room_meta& m) {
-                      self->state.meta = std::move(m);
-                      // The log taken over may have brought receipts.
-                      self
-                        ->request(self->state.store, caf::infinite,
-                                  msg::store_load_receipts{self->state.room})
-                        .await([=](msg::receipt_list& xs) {
-                          load_receipts(self, xs);
-                        });
-                    },
-                    [=](const caf::error& err) {
-                      spdlog::warn("room '{}': cannot take over: {}", self->state.room,
-                                   self->system().render(err));
-                      self->quit(err);
+        // Asked also with no peer up: a cluster node that lost them all must
+        // not write alone (the directory refuses then).
+        self->request(st.directory, caf::infinite, msg::replicas_atom::value, st.room)
+          .await(
+            [=](msg::room_nodes_of& x) {
+              auto& st = self->state;
+              st.nodes.peers = std::move(x.peers);
+              st.nodes.replicas = std::move(x.replicas);
+              if (st.nodes.peers.empty())
+                return; // a single node: nothing to take over
+              take_over(
+                self, st.nodes, st.meta,
+                [=](storage::room_meta& m) {
+                  self->state.meta = std::move(m);
+                  // The log taken over may have brought receipts.
+                  self
+                    ->request(self->state.store, caf::infinite,
+                              msg::store_load_receipts{self->state.room})
+                    .await([=](msg::receipt_list& xs) {
+                      load_receipts(self, xs);
                     });
                 },
-                [=](caf::error& err) {
-                  spdlog::warn("room '{}': cannot write: {}", self->state.room,
+                [=](const caf::error& err) {
+                  spdlog::warn("room '{}': cannot take over: {}", self->state.room,
                                self->system().render(err));
                   self->quit(err);
                 });
-          });
+            },
+            [=](caf::error& err) {
+              spdlog::warn("room '{}': cannot write: {}", self->state.room,
+                           self->system().render(err));
+              self->quit(err);
+            });
       },
       load_failed);
   self->request(st.store, caf::infinite, msg::store_load_receipts{st.room})
