@@ -136,10 +136,21 @@ void outbox::release(size_t bytes) {
 }
 
 bool outbox::resume_when_room(size_t size, std::function<void()> resume) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (closed_ || room_for(size))
-    return false;
-  resume_.emplace_back(size, std::move(resume));
+  std::function<void()> oldest;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_ || room_for(size))
+      return false;
+    // Bounded: a reader that never reads keeps its replays' waits (stale ones
+    // of earlier joins among them) until the connection closes.
+    if (resume_.size() >= max_resume_waiters) {
+      oldest = std::move(resume_.front().second);
+      resume_.erase(resume_.begin());
+    }
+    resume_.emplace_back(size, std::move(resume));
+  }
+  if (oldest)
+    oldest();
   return true;
 }
 

@@ -13,13 +13,10 @@ http_reply json_reply(http::status status, std::string body) {
 
 http_reply error_reply(actors::wire_error code, std::string_view message,
                        std::optional<http::status> status) {
-  std::string body = R"({"type":"error","code":)";
-  actors::append_json_string(body, actors::wire_name(code));
-  body += R"(,"message":)";
-  actors::append_json_string(body, message);
-  body += '}';
+  // The same error frame a WebSocket client gets (no ref: a request has none).
+  auto f = actors::error_event("", code, message);
   return json_reply(status ? *status : static_cast<http::status>(http_status_for(code)),
-                    std::move(body));
+                    std::string{f.json()});
 }
 
 http_reply frame_reply(const actors::frame& f) {

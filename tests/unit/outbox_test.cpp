@@ -178,3 +178,23 @@ TEST_CASE(
   CHECK(a == 1); // dropped by close, never called
   CHECK_FALSE(out.resume_when_room(1, [] {}));
 }
+
+TEST_CASE("resume_when_room is bounded: past the bound the oldest waiter is called at once") {
+  outbox out{100};
+  auto f = ok_event("");
+  while (out.has_room(f.size()))
+    REQUIRE(out.push(f, frame_kind::stored));
+  std::vector<int> called(outbox::max_resume_waiters + 2, 0);
+  for (size_t i = 0; i < called.size(); ++i)
+    CHECK(out.resume_when_room(f.size(), [&called, i] {
+      ++called[i];
+    }));
+  CHECK(called[0] == 1); // pushed out by the last two
+  CHECK(called[1] == 1);
+  CHECK(called[2] == 0);
+  std::vector<frame> taken;
+  out.take(taken);
+  out.release(out.queued_bytes());
+  for (auto n : called)
+    CHECK(n == 1); // each once
+}

@@ -89,10 +89,13 @@ public:
 
   /// Calls `resume` (once, from the consumer's thread, outside the lock) when
   /// the consumer released bytes and a frame of `size` bytes would be accepted.
-  /// Several producers may wait (one replay per room the connection joined).
+  /// Several producers may wait (one replay per room the connection joined), at
+  /// most `max_resume_waiters`: past that the oldest is called at once (a
+  /// producer called early checks for room again and waits anew).
   /// Returns false (and keeps nothing) when there is room already or the outbox
   /// is closed; `close()` drops what waits without calling it.
   [[nodiscard]] bool resume_when_room(size_t size, std::function<void()> resume);
+  static constexpr size_t max_resume_waiters = 1024;
 
 private:
   mutable std::mutex mtx_;
