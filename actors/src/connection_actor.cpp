@@ -31,7 +31,7 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, b
   };
   self->request(st.directory, join_timeout, msg::resolve_relay{cmd.room})
     .await(
-      [=](caf::actor& relay) {
+      [=](msg::relay_actor& relay) {
         auto& st = self->state;
         msg::relay_join req{
           caf::actor_cast<caf::actor>(self), st.user, st.out, cmd.ref, cmd.has_since, cmd.since,
@@ -71,7 +71,7 @@ void leave_all(connection_self* self) {
   unwatch_all(self);
   if (st.presence) {
     self->send(st.presence, msg::presence_disconnect{me, st.user});
-    self->demonitor(st.presence);
+    self->demonitor(st.presence.address());
   }
 }
 
@@ -82,13 +82,13 @@ void not_joined(connection_self* self, const reply_out& to, const std::string& r
 }
 
 // The joined room's actor, or nothing after answering not_joined.
-caf::actor joined_room(connection_self* self, const reply_out& to, const std::string& ref,
-                       const std::string& room) {
+msg::relay_actor joined_room(connection_self* self, const reply_out& to, const std::string& ref,
+                             const std::string& room) {
   auto& st = self->state;
   auto i = st.find_joined(room);
   if (i == st.joined.end()) {
     not_joined(self, to, ref, room);
-    return nullptr;
+    return {};
   }
   return i->second;
 }

@@ -8,7 +8,7 @@ namespace {
 
 // Shards live as long as their node: a monitor left behind would stay in the
 // shard after this actor stops, so every monitor is taken once and undone.
-void monitor_shard(connection_self* self, const caf::actor& p) {
+void monitor_shard(connection_self* self, const msg::presence_shard_actor& p) {
   auto& m = self->state.watch().monitored;
   if (std::find(m.begin(), m.end(), p.address()) != m.end())
     return;
@@ -33,7 +33,8 @@ void lost_presence(connection_self* self) {
   self->delayed_send(self, std::chrono::milliseconds(300), msg::heartbeat_atom::value);
 }
 
-void lost_watched(connection_self* self, const std::string& user, caf::actor& p) {
+void lost_watched(connection_self* self, const std::string& user,
+                  msg::presence_shard_actor& p) {
   p = nullptr;
   self->delayed_send(self, std::chrono::milliseconds(300), msg::rewatch_atom::value, user,
                      self->state.watch().epoch);
@@ -83,7 +84,7 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
   for (auto& user : cmd.users) {
     self->request(st.directory, cross_node_timeout, msg::resolve_user{user})
       .then(
-        [=](caf::actor& p) {
+        [=](msg::presence_shard_actor& p) {
           if (self->state.watch().epoch != epoch)
             return;
           self->state.watch().actors[user] = p;
@@ -106,11 +107,11 @@ void watch(connection_self* self, reply_out to, msg::cmd_presence cmd) {
 void register_presence(connection_self* self) {
   self->request(self->state.directory, cross_node_timeout, msg::resolve_user{self->state.user})
     .then(
-      [=](caf::actor& p) {
+      [=](msg::presence_shard_actor& p) {
         auto& st = self->state;
         if (st.presence != p) { // two registrations may cross: monitor once
           if (st.presence)
-            self->demonitor(st.presence);
+            self->demonitor(st.presence.address());
           self->monitor(p);
           st.presence = p;
         }
@@ -156,7 +157,7 @@ void on_rewatch(connection_self* self, const std::string& user, uint64_t epoch) 
   auto me = caf::actor_cast<caf::actor>(self);
   self->request(self->state.directory, cross_node_timeout, msg::resolve_user{user})
     .then(
-      [=](caf::actor& p) {
+      [=](msg::presence_shard_actor& p) {
         auto& w = self->state.watch();
         auto i = w.actors.find(user);
         if (w.epoch != epoch || i == w.actors.end())
@@ -182,7 +183,7 @@ void on_heartbeat(connection_self* self) {
 void on_presence_moved(connection_self* self, const std::string& user) {
   auto& st = self->state;
   if (user == st.user && st.presence) {
-    self->demonitor(st.presence);
+    self->demonitor(st.presence.address());
     lost_presence(self);
   }
   if (!st.watching)

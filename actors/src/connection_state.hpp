@@ -26,8 +26,8 @@ namespace chat::actors::connection {
 struct watch_state {
   uint64_t epoch = 0;
   std::string ref;
-  std::shared_ptr<outbox> reply;                      ///< where presence_state goes
-  std::unordered_map<std::string, caf::actor> actors; ///< watched user -> presence shard
+  std::shared_ptr<outbox> reply; ///< where presence_state goes
+  std::unordered_map<std::string, msg::presence_shard_actor> actors; ///< watched user -> shard
   std::vector<caf::actor_addr> monitored; ///< the shards of the watched users, once each
   std::vector<std::tuple<std::string, bool, int64_t>> state; ///< gathered replies
   size_t pending = 0;                    ///< replies still expected this epoch
@@ -41,10 +41,10 @@ struct watch_state {
 struct connection_state {
   std::string user;
   std::shared_ptr<outbox> out;
-  caf::actor directory;
-  std::vector<std::pair<std::string, caf::actor>>
-    joined;            ///< room -> this node's relay, by room
-  caf::actor presence; ///< the presence shard of this user (monitored)
+  msg::directory_actor directory;
+  std::vector<std::pair<std::string, msg::relay_actor>>
+    joined;                           ///< room -> this node's relay, by room
+  msg::presence_shard_actor presence; ///< the presence shard of this user (monitored)
   std::unique_ptr<watch_state> watching;
   uint32_t joining = 0; ///< joins of rooms not joined yet, still on their way
 
@@ -76,7 +76,7 @@ public:
   connection_actor(caf::actor_config& cfg, caf::actor directory, std::string user,
                    std::shared_ptr<outbox> out) :
     caf::event_based_actor(cfg) {
-    state.directory = std::move(directory);
+    state.directory = caf::actor_cast<msg::directory_actor>(std::move(directory));
     state.user = std::move(user);
     state.out = std::move(out);
   }

@@ -6,8 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
@@ -25,7 +25,8 @@ namespace directory {
 
 namespace {
 
-bool erase_by_address(actor_map& xs, const caf::actor_addr& addr) {
+template <class Handle>
+bool erase_by_address(actor_map<Handle>& xs, const caf::actor_addr& addr) {
   for (auto i = xs.begin(); i != xs.end(); ++i)
     if (i->second.address() == addr) {
       xs.erase(i);
@@ -35,8 +36,8 @@ bool erase_by_address(actor_map& xs, const caf::actor_addr& addr) {
 }
 
 // Finds or activates the actor of `name` in `xs`.
-template <class Spawn>
-caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn spawn) {
+template <class Handle, class Spawn>
+Handle resolve(directory_self self, actor_map<Handle>& xs, std::string name, Spawn spawn) {
   if (auto i = xs.find(name); i != xs.end())
     return i->second;
   auto a = spawn(name);
@@ -45,11 +46,12 @@ caf::actor resolve(directory_self* self, actor_map& xs, std::string name, Spawn 
   return a;
 }
 
-bool forget(directory_self* self, actor_map& xs, const std::string& name);
-void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication);
+template <class Handle>
+bool forget(directory_self self, actor_map<Handle>& xs, const std::string& name);
+void move_away(directory_self self, const runtime::hash_ring& before, uint32_t replication);
 
 // The ring and the peers from the last view, without the nodes that are leaving.
-void apply_view(directory_self* self, uint32_t replication) {
+void apply_view(directory_self self, uint32_t replication) {
   auto& st = self->state;
   std::vector<std::string> nodes;
   st.peers.clear();
@@ -59,28 +61,28 @@ void apply_view(directory_self* self, uint32_t replication) {
       continue;
     nodes.push_back(id);
     if (id != st.node_id)
-      st.peers.emplace(id, st.view.directories[i]);
+      st.peers.emplace(id, caf::actor_cast<msg::directory_actor>(st.view.directories[i]));
   }
   auto before = std::move(st.ring);
   st.ring = runtime::hash_ring{nodes};
   move_away(self, before, replication);
 }
-void stop_presence(directory_self* self);
+void stop_presence(directory_self self);
 
 // The directory of the home node of `key` when that is another node, else
 // nothing (answer here). Requests already forwarded once are answered here.
-caf::actor remote_home(directory_self* self, const std::string& key, uint8_t hops) {
+msg::directory_actor remote_home(directory_self self, const std::string& key, uint8_t hops) {
   auto& st = self->state;
   if (hops > 0 || st.ring.empty())
-    return nullptr;
+    return {};
   auto& owner = st.ring.owner(key);
   if (owner == st.node_id)
-    return nullptr;
+    return {};
   auto i = st.peers.find(owner);
-  return i == st.peers.end() ? nullptr : i->second;
+  return i == st.peers.end() ? msg::directory_actor{} : i->second;
 }
 
-caf::error leaving(directory_self* self) {
+caf::error leaving(directory_self self) {
   return caf::make_error(errc::room_unavailable,
                          "node '" + self->state.node_id + "' is leaving the cluster");
 }
@@ -88,12 +90,12 @@ caf::error leaving(directory_self* self) {
 // While the node joins, the current request waits (see joining_atom); true
 // when it was held.
 template <class Request>
-bool hold(directory_self* self, Request& x) {
+bool hold(directory_self self, Request& x) {
   auto& st = self->state;
   if (!st.joining)
     return false;
   auto rp = self->make_response_promise();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<msg::directory_actor>(self);
   st.held.push_back([me, rp, x]() mutable {
     rp.delegate(me, std::move(x));
   });
@@ -102,7 +104,7 @@ bool hold(directory_self* self, Request& x) {
 
 // Forwards the current request to `home` (which answers the requester directly).
 template <class Request>
-void forward(directory_self* self, const caf::actor& home, Request x) {
+void forward(directory_self self, const msg::directory_actor& home, Request x) {
   x.hops = 1;
   self->delegate(home, std::move(x));
 }
@@ -112,7 +114,7 @@ void forward(directory_self* self, const caf::actor& home, Request x) {
 enum class route { here, elsewhere, leaving };
 
 template <class Request>
-route route_of(directory_self* self, const std::string& key, Request& x) {
+route route_of(directory_self self, const std::string& key, Request& x) {
   if (auto home = remote_home(self, key, x.hops)) {
     forward(self, home, std::move(x));
     return route::elsewhere;
@@ -123,19 +125,19 @@ route route_of(directory_self* self, const std::string& key, Request& x) {
 }
 
 // The actor of a room homed here, activated if need be.
-caf::actor activate_room(directory_self* self, const directory_options& opts,
-                         const msg::store_actor& store, std::string name) {
+msg::room_actor activate_room(directory_self self, const directory_options& opts,
+                              const msg::store_actor& store, std::string name) {
   return resolve(self, self->state.rooms, std::move(name), [&](const std::string& n) {
-    return spawn_room(self, n, opts.node_id, store, caf::actor_cast<caf::actor>(self),
+    return spawn_room(self, n, opts.node_id, store, caf::actor_cast<msg::directory_actor>(self),
                       opts.room_idle, opts.metrics);
   });
 }
 
-caf::result<caf::actor> room_of(directory_self* self, const directory_options& opts,
-                                const msg::store_actor& store, msg::resolve_room& x) {
+caf::result<msg::room_actor> room_of(directory_self self, const directory_options& opts,
+                                     const msg::store_actor& store, msg::resolve_room& x) {
   switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
     case route::elsewhere:
-      return caf::delegated<caf::actor>{};
+      return caf::delegated<msg::room_actor>{};
     case route::leaving:
       return leaving(self);
     default:
@@ -143,11 +145,13 @@ caf::result<caf::actor> room_of(directory_self* self, const directory_options& o
   }
 }
 
-caf::result<caf::actor> shard_of(directory_self* self, const directory_options& opts,
-                                 const msg::store_actor& store, msg::resolve_user& x) {
+caf::result<msg::presence_shard_actor> shard_of(directory_self self,
+                                                const directory_options& opts,
+                                                const msg::store_actor& store,
+                                                msg::resolve_user& x) {
   switch (route_of(self, runtime::hash_ring::user_key(x.user), x)) {
     case route::elsewhere:
-      return caf::delegated<caf::actor>{};
+      return caf::delegated<msg::presence_shard_actor>{};
     case route::leaving:
       return leaving(self);
     default:
@@ -163,7 +167,7 @@ caf::result<caf::actor> shard_of(directory_self* self, const directory_options& 
   return shard;
 }
 
-caf::result<frame> history(directory_self* self, const directory_options& opts,
+caf::result<frame> history(directory_self self, const directory_options& opts,
                            const msg::store_actor& store, msg::read_history& x) {
   switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
     case route::elsewhere:
@@ -185,15 +189,15 @@ caf::result<frame> history(directory_self* self, const directory_options& opts,
 }
 
 // The room's actor if it is active on its home (no activation; also while leaving).
-caf::result<caf::actor> active_room(directory_self* self, msg::find_room& x) {
+caf::result<msg::room_actor> active_room(directory_self self, msg::find_room& x) {
   if (route_of(self, runtime::hash_ring::room_key(x.room), x) == route::elsewhere)
-    return caf::delegated<caf::actor>{};
+    return caf::delegated<msg::room_actor>{};
   auto& rooms = self->state.rooms;
   auto i = rooms.find(x.room);
-  return i != rooms.end() ? i->second : caf::actor{};
+  return i != rooms.end() ? i->second : msg::room_actor{};
 }
 
-void on_view(directory_self* self, const directory_options& opts, msg::cluster_view& x) {
+void on_view(directory_self self, const directory_options& opts, msg::cluster_view& x) {
   auto& st = self->state;
   // A leaving node that is gone from the view may come back one day.
   for (auto i = st.leaving_nodes.begin(); i != st.leaving_nodes.end();)
@@ -212,7 +216,7 @@ void on_view(directory_self* self, const directory_options& opts, msg::cluster_v
   apply_view(self, opts.replication);
 }
 
-void on_joining(directory_self* self, bool joining) {
+void on_joining(directory_self self, bool joining) {
   auto& st = self->state;
   st.joining = joining;
   if (joining)
@@ -225,13 +229,13 @@ void on_joining(directory_self* self, bool joining) {
 
 // This node leaves the cluster: its rooms and users stop here, and a worker
 // ships each stored room's log to its next home (it answers the request).
-void hand_over(directory_self* self, const msg::store_actor& store) {
+caf::delegated<bool> hand_over(directory_self self, const msg::store_actor& store) {
   auto& st = self->state;
   st.leaving = true;
   // No room or presence may run here while its log moves: relays and
   // connections find them again on the new home once this node has left.
   for (auto& [name, a] : st.rooms) {
-    self->demonitor(a);
+    self->demonitor(a.address());
     self->send_exit(a, caf::exit_reason::user_shutdown);
   }
   st.rooms.clear();
@@ -241,22 +245,25 @@ void hand_over(directory_self* self, const msg::store_actor& store) {
     others.push_back(id);
   auto worker = spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
   self->delegate(worker, msg::handover_atom::value);
+  return {};
 }
 
-bool shut_down(directory_self* self) {
+bool shut_down(directory_self self) {
   auto& st = self->state;
   st.held.clear(); // they hold a handle to this actor
-  for (auto* xs : {&st.relays, &st.rooms}) {
-    for (auto& [name, a] : *xs)
+  auto stop_all = [&](auto& xs) {
+    for (auto& [name, a] : xs)
       self->send_exit(a, caf::exit_reason::user_shutdown);
-    xs->clear();
-  }
+    xs.clear();
+  };
+  stop_all(st.relays);
+  stop_all(st.rooms);
   stop_presence(self);
   return true;
 }
 
-caf::behavior directory_actor(directory_self* self, directory_options opts,
-                              msg::store_actor store) {
+msg::directory_actor::behavior_type directory_actor(directory_self self, directory_options opts,
+                                                    msg::store_actor store) {
   self->state.presence.resize(std::max<size_t>(opts.presence.shards, 1));
   self->state.node_id = opts.node_id;
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -280,9 +287,9 @@ caf::behavior directory_actor(directory_self* self, directory_options opts,
     [=](msg::find_room& x) {
       return active_room(self, x);
     },
-    [=](msg::resolve_relay& x) -> caf::actor {
+    [=](msg::resolve_relay& x) -> msg::relay_actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
-        return spawn_relay(self, n, caf::actor_cast<caf::actor>(self));
+        return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self));
       });
     },
     [=](msg::cluster_view& x) {
@@ -323,7 +330,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts,
       return forget(self, self->state.relays, room);
     },
     [=](msg::handover_atom) {
-      hand_over(self, store);
+      return hand_over(self, store);
     },
     [=](msg::shutdown_atom) {
       return shut_down(self);
@@ -337,7 +344,7 @@ caf::behavior directory_actor(directory_self* self, directory_options opts,
 // (ADR 8): the next request activates them again and the take-over writes their
 // log onto the new set (a room activated while its node was alone has no copy
 // at all until then). Presence shards move their users themselves.
-void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t replication) {
+void move_away(directory_self self, const runtime::hash_ring& before, uint32_t replication) {
   auto& st = self->state;
   if (st.ring.empty())
     return;
@@ -360,11 +367,11 @@ void move_away(directory_self* self, const runtime::hash_ring& before, uint32_t 
 
 // The presence shards stop; connections that registered with them (here or on
 // other nodes) notice and register again with the user's home.
-void stop_presence(directory_self* self) {
+void stop_presence(directory_self self) {
   for (auto& shard : self->state.presence) {
     if (!shard)
       continue;
-    self->demonitor(shard);
+    self->demonitor(shard.address());
     self->send_exit(shard, caf::exit_reason::user_shutdown);
     shard = nullptr;
   }
@@ -372,26 +379,27 @@ void stop_presence(directory_self* self) {
 
 // The actor asking to stop is still the one registered under `name`: forget
 // it, and from now on the name activates a fresh one.
-bool forget(directory_self* self, actor_map& xs, const std::string& name) {
+template <class Handle>
+bool forget(directory_self self, actor_map<Handle>& xs, const std::string& name) {
   auto i = xs.find(name);
   if (i == xs.end()
       || caf::actor_cast<caf::strong_actor_ptr>(i->second) != self->current_sender())
     return false;
-  self->demonitor(i->second);
+  self->demonitor(i->second.address());
   xs.erase(i);
   return true;
 }
 
 } // namespace
 
-void when_room_stopped(directory_self* self, const std::string& name,
+void when_room_stopped(directory_self self, const std::string& name,
                        std::function<void()> next) {
   auto& rooms = self->state.rooms;
   auto i = rooms.find(name);
   if (i == rooms.end())
     return next();
   auto room = i->second;
-  self->demonitor(room);
+  self->demonitor(room.address());
   rooms.erase(i);
   self->request(room, moving_timeout, msg::moving_atom::value)
     .then(
@@ -405,8 +413,8 @@ void when_room_stopped(directory_self* self, const std::string& name,
 
 } // namespace directory
 
-caf::actor spawn_directory(caf::actor_system& sys, directory_options opts,
-                           msg::store_actor store) {
+msg::directory_actor spawn_directory(caf::actor_system& sys, directory_options opts,
+                                     msg::store_actor store) {
   return sys.spawn(directory::directory_actor, std::move(opts), std::move(store));
 }
 

@@ -22,7 +22,7 @@ struct directory_options {
 /// Spawns the node's directory: resolves a room name or a user to its actor,
 /// activating it on first use, and forgets actors that passivate or die. (The
 /// cluster issue turns this into the consistent-hash ring over all nodes.)
-caf::actor spawn_directory(caf::actor_system& sys, directory_options opts,
-                           msg::store_actor store);
+msg::directory_actor spawn_directory(caf::actor_system& sys, directory_options opts,
+                                     msg::store_actor store);
 
 } // namespace chat::actors

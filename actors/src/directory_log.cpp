@@ -23,7 +23,7 @@ size_t prepare_quorum(size_t members, size_t replication) {
 // itself. A remote node that learns a detached actor's handle keeps it
 // referenced, and the actor system then waits for it forever at shutdown.
 template <class Reply, class... Ts>
-void ask_store(directory_self* self, const msg::store_actor& store,
+void ask_store(directory_self self, const msg::store_actor& store,
                caf::typed_response_promise<Reply> rp, Ts... xs) {
   self->request(store, store_timeout, std::move(xs)...)
     .then(
@@ -37,7 +37,7 @@ void ask_store(directory_self* self, const msg::store_actor& store,
 
 } // namespace
 
-caf::result<msg::room_import> pull(directory_self* self, const msg::store_actor& store,
+caf::result<msg::room_import> pull(directory_self self, const msg::store_actor& store,
                                    msg::room_pull& x) {
   auto rp = self->make_response_promise<msg::room_import>();
   auto reply = [=]() mutable {
@@ -57,7 +57,7 @@ caf::result<msg::room_import> pull(directory_self* self, const msg::store_actor&
 
 // A room still active here has a newer home: it stops after its commit in
 // flight, then the store gives the promise.
-caf::result<msg::room_promise> prepare(directory_self* self, const msg::store_actor& store,
+caf::result<msg::room_promise> prepare(directory_self self, const msg::store_actor& store,
                                        msg::room_prepare& x) {
   auto rp = self->make_response_promise<msg::room_promise>();
   when_room_stopped(self, x.room, [=] {
@@ -67,21 +67,21 @@ caf::result<msg::room_promise> prepare(directory_self* self, const msg::store_ac
 }
 
 // A new home synced its whole log here: the log is now its ballot's.
-caf::result<msg::room_promise> accept(directory_self* self, const msg::store_actor& store,
+caf::result<msg::room_promise> accept(directory_self self, const msg::store_actor& store,
                                       msg::room_prepare& x) {
   auto rp = self->make_response_promise<msg::room_promise>();
   ask_store(self, store, rp, msg::accept_atom::value, std::move(x));
   return rp;
 }
 
-caf::result<uint64_t> replicate(directory_self* self, const msg::store_actor& store,
+caf::result<uint64_t> replicate(directory_self self, const msg::store_actor& store,
                                 msg::room_replicate& x) {
   auto rp = self->make_response_promise<uint64_t>();
   ask_store(self, store, rp, std::move(x));
   return rp;
 }
 
-caf::result<msg::room_nodes_of> replicas(directory_self* self, uint32_t replication,
+caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
                                          const std::string& room) {
   auto& st = self->state;
   msg::room_nodes_of out;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "chat/runtime/hash_ring.hpp"
 #include "directory_actor.hpp"
@@ -19,19 +20,21 @@
 
 namespace chat::actors::directory {
 
-using actor_map = std::unordered_map<std::string, caf::actor>;
+/// Actors by name (a room's, or its relay on this node).
+template <class Handle>
+using actor_map = std::unordered_map<std::string, Handle>;
 
 struct directory_state {
-  actor_map rooms; ///< room actors of the rooms whose home is this node
+  actor_map<msg::room_actor> rooms; ///< room actors of the rooms whose home is this node
   /// Presence shards (spawned on first use) of the users homed here.
-  std::vector<caf::actor> presence;
-  actor_map relays; ///< this node's relays (rooms with members here)
+  std::vector<msg::presence_shard_actor> presence;
+  actor_map<msg::relay_actor> relays; ///< this node's relays (rooms with members here)
   std::string node_id;
   /// Homes of rooms and users. Empty (everything is local) until the node is
   /// in a cluster.
   runtime::hash_ring ring;
   msg::cluster_view view; ///< the last view (told to presence shards spawned later)
-  std::unordered_map<std::string, caf::actor> peers; ///< node id -> its directory
+  std::unordered_map<std::string, msg::directory_actor> peers; ///< node id -> its directory
   /// Nodes that said they are leaving: out of the ring and the peers already.
   std::set<std::string> leaving_nodes;
   /// The node is leaving the cluster: it hosts no room or user any more.
@@ -43,7 +46,7 @@ struct directory_state {
   static inline const char* name = "directory";
 };
 
-using directory_self = caf::stateful_actor<directory_state>;
+using directory_self = msg::directory_actor::stateful_pointer<directory_state>;
 
 /// A store call that takes longer is answered with an error (the store is stuck).
 constexpr auto store_timeout = std::chrono::seconds(10);
@@ -55,22 +58,22 @@ constexpr auto moving_timeout = std::chrono::seconds(2);
 /// The room's actor active here (if any) is forgotten and stops after its
 /// commit in flight; then `next` runs (at once when none is active), and
 /// nothing more is appended to the room's log here until it is activated again.
-void when_room_stopped(directory_self* self, const std::string& name,
+void when_room_stopped(directory_self self, const std::string& name,
                        std::function<void()> next);
 
 // -- the room-log requests of ADR 8 (directory_log.cpp) --------------------------
 
-caf::result<msg::room_import> pull(directory_self* self, const msg::store_actor& store,
+caf::result<msg::room_import> pull(directory_self self, const msg::store_actor& store,
                                    msg::room_pull& x);
-caf::result<msg::room_promise> prepare(directory_self* self, const msg::store_actor& store,
+caf::result<msg::room_promise> prepare(directory_self self, const msg::store_actor& store,
                                        msg::room_prepare& x);
-caf::result<msg::room_promise> accept(directory_self* self, const msg::store_actor& store,
+caf::result<msg::room_promise> accept(directory_self self, const msg::store_actor& store,
                                       msg::room_prepare& x);
-caf::result<uint64_t> replicate(directory_self* self, const msg::store_actor& store,
+caf::result<uint64_t> replicate(directory_self self, const msg::store_actor& store,
                                 msg::room_replicate& x);
 /// The directories of the other nodes that keep `room` (its replica set after
 /// the home), or why this node may not write it now.
-caf::result<msg::room_nodes_of> replicas(directory_self* self, uint32_t replication,
+caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
                                          const std::string& room);
 
 } // namespace chat::actors::directory

@@ -18,7 +18,7 @@ struct handover_state {
   msg::store_actor store;
   std::string node_id;
   runtime::hash_ring ring; ///< the cluster without this node
-  std::unordered_map<std::string, caf::actor> peers;
+  std::unordered_map<std::string, msg::directory_actor> peers;
   std::vector<std::string> rooms;
   size_t next = 0;
   size_t moved = 0;
@@ -77,7 +77,7 @@ void list_rooms(handover_self* self) {
 
 caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::string node_id,
                              runtime::hash_ring ring,
-                             std::unordered_map<std::string, caf::actor> peers) {
+                             std::unordered_map<std::string, msg::directory_actor> peers) {
   auto& st = self->state;
   st.store = std::move(store);
   st.node_id = std::move(node_id);
@@ -112,7 +112,7 @@ caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::s
 
 caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
-                          std::unordered_map<std::string, caf::actor> peers) {
+                          std::unordered_map<std::string, msg::directory_actor> peers) {
   return parent->spawn(handover_actor, std::move(store), std::move(node_id), std::move(ring),
                        std::move(peers));
 }

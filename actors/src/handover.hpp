@@ -19,6 +19,6 @@ namespace chat::actors {
 /// Answers `(handover_atom)` with true once every room was asked.
 caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
-                          std::unordered_map<std::string, caf::actor> peers);
+                          std::unordered_map<std::string, msg::directory_actor> peers);
 
 } // namespace chat::actors

@@ -50,7 +50,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   dir.presence.tracker.ttl_ms = opts.presence_ttl.count();
   dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();
   dir.presence.idle = opts.room_idle;
-  node.directory = spawn_directory(sys, std::move(dir), store);
+  node.directory = caf::actor_cast<caf::actor>(spawn_directory(sys, std::move(dir), store));
   caf::anon_send(store, msg::trim_atom::value, node.directory);
   return node;
 }
@@ -70,8 +70,14 @@ void stop_node(caf::actor_system& sys, const node_handles& node) {
 
 namespace {
 
+// node_handles keeps the directory untyped for embedders and tests; within the
+// module it is asked through its interface.
+msg::directory_actor directory_of(const node_handles& node) {
+  return caf::actor_cast<msg::directory_actor>(node.directory);
+}
+
 struct publish_request {
-  caf::actor directory;
+  msg::directory_actor directory;
   std::string room;
   std::string from;
   std::string id;
@@ -84,7 +90,7 @@ void publish_attempt(caf::event_based_actor* self, std::shared_ptr<publish_reque
                      int attempt) {
   self->request(req->directory, cross_node_timeout, msg::resolve_room{req->room})
     .then(
-      [=](caf::actor& room) {
+      [=](msg::room_actor& room) {
         self->request(room, cross_node_timeout, msg::room_post{req->from, req->id, req->body})
           .then(
             [=](msg::post_result& res) {
@@ -107,7 +113,7 @@ void publish(caf::actor_system& sys, const node_handles& node, std::string room,
              std::string from, std::string id, std::string body,
              std::function<void(frame)> done) {
   auto req = std::make_shared<publish_request>(
-    publish_request{node.directory, std::move(room), std::move(from), std::move(id),
+    publish_request{directory_of(node), std::move(room), std::move(from), std::move(id),
                     std::move(body), std::move(done)});
   sys.spawn([req](caf::event_based_actor* self) {
     publish_attempt(self, req, 1);
@@ -116,7 +122,7 @@ void publish(caf::actor_system& sys, const node_handles& node, std::string room,
 
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,
                   std::function<void(frame)> done) {
-  sys.spawn([dir = node.directory, cmd = std::move(cmd),
+  sys.spawn([dir = directory_of(node), cmd = std::move(cmd),
              done = std::move(done)](caf::event_based_actor* self) {
     self->request(dir, cross_node_timeout, msg::read_history{cmd.room, cmd.window, cmd.ref})
       .then(
@@ -151,7 +157,7 @@ std::string room_presence_json(const std::string& room, std::vector<std::string>
 
 void room_presence(caf::actor_system& sys, const node_handles& node, std::string room,
                    std::function<void(std::string)> done) {
-  sys.spawn([dir = node.directory, room = std::move(room),
+  sys.spawn([dir = directory_of(node), room = std::move(room),
              done = std::move(done)](caf::event_based_actor* self) {
     auto empty = [=]() {
       done(room_presence_json(room, {}));
@@ -162,7 +168,7 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
     // An inactive room has no members: no activation just to answer this.
     self->request(dir, cross_node_timeout, msg::find_room{room})
       .then(
-        [=](caf::actor& r) {
+        [=](msg::room_actor& r) {
           if (!r)
             return empty();
           self->request(r, cross_node_timeout, msg::members_atom::value)
@@ -184,7 +190,7 @@ void room_presence(caf::actor_system& sys, const node_handles& node, std::string
                 for (auto& u : users)
                   self->request(dir, cross_node_timeout, msg::resolve_user{u})
                     .then(
-                      [=](caf::actor& p) {
+                      [=](msg::presence_shard_actor& p) {
                         self->request(p, cross_node_timeout, msg::presence_query{u})
                           .then(
                             [=](msg::presence_info& i) {

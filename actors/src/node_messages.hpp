@@ -8,6 +8,8 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "chat/actors/frame.hpp"
 #include "chat/actors/messages.hpp"
@@ -21,6 +23,40 @@
 // local-only ("unsafe") at the end of this file.
 
 namespace chat::msg {
+
+struct relay_join;
+struct relay_leave;
+struct relay_msg;
+struct relay_event;
+struct relay_unicast;
+struct room_post;
+struct post_result;
+struct room_typing;
+struct room_read;
+struct room_signal;
+struct room_nodes_of;
+
+/// Relay: look for the room's new home again `(rejoin_atom, attempt)` after
+/// an attempt failed.
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+
+/// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once
+/// its outbox has drained.
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
+
+/// Room, relay: check whether it has been idle long enough to passivate.
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+
+/// A node's relay of one room: what its node's connections ask (joins, and
+/// what they send to the room, passed on to wherever the room is) and what the
+/// room fans out to it; its own timers.
+using relay_actor = caf::typed_actor<
+  caf::replies_to<relay_join>::with<bool>, caf::replies_to<relay_leave>::with<bool>,
+  caf::reacts_to<relay_msg>, caf::reacts_to<relay_event>, caf::reacts_to<relay_unicast>,
+  caf::replies_to<room_post>::with<post_result>, caf::reacts_to<room_typing>,
+  caf::replies_to<room_read>::with<bool>, caf::replies_to<room_signal>::with<bool>,
+  caf::reacts_to<rejoin_atom, int>, caf::reacts_to<replay_atom, caf::actor_id, uint64_t>,
+  caf::reacts_to<idle_atom, uint64_t>>;
 
 // -- rooms: the room actor lives on the room's home node; each node with
 // members has one relay per room, which fans out to the node's connections ---
@@ -48,7 +84,7 @@ struct relay_leave {
 struct room_join {
   caf::actor conn;
   std::string user;
-  caf::actor relay;
+  relay_actor relay;
   std::string ref;
 };
 
@@ -202,15 +238,6 @@ struct room_replicate {
 /// may not write the room now (ADR 8, the take-over quorum).
 using replicas_atom = caf::atom_constant<caf::atom("replicas")>;
 
-/// Who a take-over of a room asks, from one view (two asks could straddle a
-/// view change and count nodes the take-over never prepares): the directories
-/// of every other node it reaches, and of those that keep the room's log (its
-/// replica set after the home).
-struct room_nodes_of {
-  std::vector<caf::actor> peers;
-  std::vector<caf::actor> replicas;
-};
-
 /// Room: its home moved to another node. It refuses new posts, finishes the
 /// commit in flight, answers true and stops (its relays find the new home).
 using moving_atom = caf::atom_constant<caf::atom("moving")>;
@@ -256,6 +283,21 @@ using members_atom = caf::atom_constant<caf::atom("members")>;
 
 /// Room (to itself): send the coalesced membership changes of a big room.
 using roster_atom = caf::atom_constant<caf::atom("roster")>;
+
+/// Room: `(trim_atom, seq)`: retention removed its messages up to seq (never
+/// replay them from memory). Store: see store_messages.hpp.
+using trim_atom = caf::atom_constant<caf::atom("trim")>;
+
+/// A room's actor, on its home node: what relays (and the server-side publish)
+/// ask of it, what its directory tells it, its own timers.
+using room_actor = caf::typed_actor<
+  caf::replies_to<room_join>::with<room_joined>, caf::reacts_to<room_leave>,
+  caf::replies_to<room_fetch>::with<seq_frames>, caf::reacts_to<trim_atom, uint64_t>,
+  caf::replies_to<room_post>::with<post_result>, caf::reacts_to<room_typing>,
+  caf::replies_to<room_read>::with<bool>, caf::replies_to<room_signal>::with<bool>,
+  caf::replies_to<moving_atom>::with<bool>, caf::replies_to<read_history>::with<actors::frame>,
+  caf::replies_to<members_atom>::with<std::vector<std::string>>, caf::reacts_to<roster_atom>,
+  caf::reacts_to<idle_atom, uint64_t>>;
 
 // -- presence -----------------------------------------------------------------
 
@@ -317,21 +359,53 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
+/// A presence shard, on its users' home node: what connections (of any node)
+/// and the server's presence lookup ask, the view, its own timers.
+using presence_shard_actor =
+  caf::typed_actor<caf::reacts_to<presence_heartbeat>, caf::reacts_to<presence_disconnect>,
+                   caf::replies_to<presence_watch>::with<presence_info>,
+                   caf::reacts_to<presence_unwatch>,
+                   caf::replies_to<presence_query>::with<presence_info>,
+                   caf::reacts_to<publish_atom, std::string>, caf::reacts_to<expire_atom>,
+                   caf::reacts_to<cluster_view>>;
+
 /// Store and directory: `(accept_atom, room_prepare)` -> room_promise: the
 /// promise, and that the ballot wrote the log as it stands (a new home whose
 /// log, its own or copied, is whole; a replica that took it all).
 using accept_atom = caf::atom_constant<caf::atom("accept")>;
 
-/// Relay: continue a member's replay `(replay_atom, actor_id, generation)` once
-/// its outbox has drained.
-using replay_atom = caf::atom_constant<caf::atom("replay")>;
+/// Flush and stop: the store (everything to disk) and the directory (its
+/// rooms, relays and shards) answer true; sent at shutdown.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
-/// Relay: look for the room's new home again `(rejoin_atom, attempt)` after
-/// an attempt failed.
-using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+/// A node's directory: where rooms, relays and users live (activating them),
+/// the room-log requests of ADR 8 that other nodes' rooms send to this node's
+/// store, and what the membership tells it.
+using directory_actor = caf::typed_actor<
+  caf::replies_to<resolve_room>::with<room_actor>,
+  caf::replies_to<resolve_user>::with<presence_shard_actor>,
+  caf::replies_to<read_history>::with<actors::frame>,
+  caf::replies_to<find_room>::with<room_actor>,
+  caf::replies_to<resolve_relay>::with<relay_actor>, caf::reacts_to<cluster_view>,
+  caf::replies_to<node_leaving_atom, std::string>::with<bool>,
+  caf::reacts_to<joining_atom, bool>, caf::replies_to<room_pull>::with<room_import>,
+  caf::replies_to<room_prepare>::with<room_promise>,
+  caf::replies_to<accept_atom, room_prepare>::with<room_promise>,
+  caf::replies_to<room_replicate>::with<uint64_t>,
+  caf::replies_to<replicas_atom, std::string>::with<room_nodes_of>,
+  caf::reacts_to<trim_atom, std::string, uint64_t>,
+  caf::replies_to<passivate_room_atom, std::string>::with<bool>,
+  caf::replies_to<passivate_relay_atom, std::string>::with<bool>,
+  caf::replies_to<handover_atom>::with<bool>, caf::replies_to<shutdown_atom>::with<bool>>;
 
-/// Room, relay: check whether it has been idle long enough to passivate.
-using idle_atom = caf::atom_constant<caf::atom("idle")>;
+/// Who a take-over of a room asks, from one view (two asks could straddle a
+/// view change and count nodes the take-over never prepares): the directories
+/// of every other node it reaches, and of those that keep the room's log (its
+/// replica set after the home).
+struct room_nodes_of {
+  std::vector<directory_actor> peers;
+  std::vector<directory_actor> replicas;
+};
 
 // -- every type that crosses nodes: its wire name and inspect --------------------
 
@@ -396,6 +470,12 @@ CHAT_WIRE_TYPE(room_replicate, x.room, x.after, x.records, x.meta, x.receipt_use
 
 CHAT_WIRE_NAME(seq_frames, "chat::msg::seq_frames")
 
+// Handles that are answers across nodes (a directory's resolve_room, find_room
+// and resolve_user).
+CHAT_WIRE_NAME(room_actor, "chat::msg::room_actor")
+
+CHAT_WIRE_NAME(presence_shard_actor, "chat::msg::presence_shard_actor")
+
 // caf::actor_id is uint64_t: one registration serves relay_unicast's ids and
 // the receipts' seqs.
 CHAT_WIRE_NAME(std::vector<uint64_t>, "std::vector<uint64_t>")
@@ -408,7 +488,8 @@ using node_types =
             resolve_room, find_room, resolve_user, read_history, room_read, room_signal,
             presence_heartbeat, presence_disconnect, presence_watch, presence_unwatch,
             presence_query, presence_info, presence_event, room_import, room_pull, room_prepare,
-            room_promise, room_replicate, seq_frames, std::vector<uint64_t>>;
+            room_promise, room_replicate, seq_frames, std::vector<uint64_t>, room_actor,
+            presence_shard_actor>;
 
 } // namespace chat::msg
 

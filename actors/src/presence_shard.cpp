@@ -5,8 +5,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
@@ -30,7 +30,7 @@ struct user_presence {
   std::vector<std::pair<caf::actor, uint64_t>> devices;
   std::unique_ptr<std::unordered_map<caf::actor_addr, caf::actor>> watchers;
   /// Watch (true) or query (false) replies held until last-seen is loaded.
-  std::vector<std::pair<caf::response_promise, bool>> waiting;
+  std::vector<std::pair<caf::typed_response_promise<msg::presence_info>, bool>> waiting;
   uint64_t next_device = 0;
   /// Since when the user is offline, unwatched and idle (0 = it is not).
   int64_t idle_since = 0;
@@ -66,7 +66,7 @@ struct shard_state {
   }
 };
 
-using shard_self = caf::stateful_actor<shard_state>;
+using shard_self = msg::presence_shard_actor::stateful_pointer<shard_state>;
 
 bool watched(const user_presence& p) {
   return p.watchers && !p.watchers->empty();
@@ -81,7 +81,7 @@ bool erase_watcher(user_presence& p, const caf::actor_addr& addr) {
 }
 
 // The entry of `conn` in the monitor index, monitoring it on first use.
-monitored_conn& monitor_entry(shard_self* self, const caf::actor& conn) {
+monitored_conn& monitor_entry(shard_self self, const caf::actor& conn) {
   auto [i, added] = self->state.monitored.try_emplace(conn.address());
   if (added)
     self->monitor(conn);
@@ -89,7 +89,7 @@ monitored_conn& monitor_entry(shard_self* self, const caf::actor& conn) {
 }
 
 // Drops `conn`'s index entry (and its monitor) once it stands for nothing.
-void release_entry(shard_self* self, const caf::actor_addr& conn) {
+void release_entry(shard_self self, const caf::actor_addr& conn) {
   auto i = self->state.monitored.find(conn);
   if (i == self->state.monitored.end() || !i->second.watching.empty()
       || !i->second.device_of.empty())
@@ -98,7 +98,7 @@ void release_entry(shard_self* self, const caf::actor_addr& conn) {
   self->state.monitored.erase(i);
 }
 
-void unindex_watch(shard_self* self, const caf::actor_addr& conn, const std::string& user) {
+void unindex_watch(shard_self self, const caf::actor_addr& conn, const std::string& user) {
   auto i = self->state.monitored.find(conn);
   if (i == self->state.monitored.end())
     return;
@@ -110,7 +110,7 @@ void unindex_watch(shard_self* self, const caf::actor_addr& conn, const std::str
   release_entry(self, conn);
 }
 
-void unindex_device(shard_self* self, const caf::actor_addr& conn) {
+void unindex_device(shard_self self, const caf::actor_addr& conn) {
   auto i = self->state.monitored.find(conn);
   if (i == self->state.monitored.end())
     return;
@@ -124,7 +124,7 @@ std::chrono::milliseconds sweep_interval(const presence_options& opts) {
   return std::chrono::milliseconds(std::clamp<int64_t>(opts.tracker.ttl_ms / 8, 20, 1000));
 }
 
-void arm_sweep(shard_self* self) {
+void arm_sweep(shard_self self) {
   auto& st = self->state;
   if (st.sweeping || st.users.empty())
     return;
@@ -137,18 +137,18 @@ msg::presence_info info_of(const std::string& user, const user_presence& p, bool
   return {user, online, p.tracker.last_seen()};
 }
 
-void publish(shard_self* self, const std::string& user, const user_presence& p) {
+void publish(shard_self self, const std::string& user, const user_presence& p) {
   if (!watched(p))
     return; // nobody to tell: the frame is not even built
   auto online = p.tracker.published_online();
   auto seen = p.tracker.last_seen();
   msg::presence_event ev{{user, online, seen}, presence_event(user, online, seen)};
   for (auto& [addr, w] : *p.watchers)
-    self->send(w, ev);
+    self->anon_send(w, ev); // `send` is for typed receivers; a connection is not
 }
 
 // Called after every change of the user's device set.
-void after_change(shard_self* self, const std::string& user, user_presence& p, bool was_online,
+void after_change(shard_self self, const std::string& user, user_presence& p, bool was_online,
                   int64_t now) {
   auto& st = self->state;
   if (was_online && !p.tracker.online()) // the user just went offline: remember when
@@ -161,7 +161,7 @@ void after_change(shard_self* self, const std::string& user, user_presence& p, b
                        msg::publish_atom::value, user);
 }
 
-void loaded(shard_self* self, const std::string& user, int64_t seen) {
+void loaded(shard_self self, const std::string& user, int64_t seen) {
   auto i = self->state.users.find(user);
   if (i == self->state.users.end() || i->second.loaded)
     return;
@@ -175,7 +175,7 @@ void loaded(shard_self* self, const std::string& user, int64_t seen) {
 
 // The user's presence, created on first use (when the user is homed here);
 // nullptr when the user's home is another node.
-user_presence* presence_of(shard_self* self, const std::string& user) {
+user_presence* presence_of(shard_self self, const std::string& user) {
   auto& st = self->state;
   if (auto i = st.users.find(user); i != st.users.end())
     return &i->second;
@@ -201,12 +201,12 @@ user_presence* presence_of(shard_self* self, const std::string& user) {
 // monitoring it too made every close also deliver a down message, which the
 // shard can only match by scanning all its users. A local connection that
 // stopped without a word (a crash) is dropped once its TTL runs out.
-bool monitors_device(shard_self* self, const caf::actor& conn) {
+bool monitors_device(shard_self self, const caf::actor& conn) {
   return conn.node() != self->node();
 }
 
 // Returns whether `conn` was one of the user's devices.
-bool drop_device(shard_self* self, const std::string& user, user_presence& p,
+bool drop_device(shard_self self, const std::string& user, user_presence& p,
                  const caf::actor_addr& conn) {
   auto i = std::find_if(p.devices.begin(), p.devices.end(), [&](auto& d) {
     return d.first.address() == conn;
@@ -225,7 +225,7 @@ bool drop_device(shard_self* self, const std::string& user, user_presence& p,
 using user_iterator = std::unordered_map<std::string, user_presence>::iterator;
 
 // Erases the user and advances `i`.
-void forget(shard_self* self, user_iterator& i) {
+void forget(shard_self self, user_iterator& i) {
   i = self->state.users.erase(i);
   self->state.metrics->presence_users.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -234,7 +234,7 @@ void forget(shard_self* self, user_iterator& i) {
 // than after the idle time: otherwise a client replacing its watch list with
 // fresh names over and over makes the shard hold every name it ever sent.
 // (Its last-seen time is stored; a later watch loads it again.)
-void forget_if_unused(shard_self* self, const std::string& user) {
+void forget_if_unused(shard_self self, const std::string& user) {
   auto i = self->state.users.find(user);
   if (i == self->state.users.end())
     return;
@@ -245,7 +245,7 @@ void forget_if_unused(shard_self* self, const std::string& user) {
 }
 
 // Expires silent devices and forgets users idle for long enough.
-void sweep(shard_self* self) {
+void sweep(shard_self self) {
   auto& st = self->state;
   st.sweeping = false;
   auto now = runtime::wall_ms();
@@ -286,7 +286,7 @@ void sweep(shard_self* self) {
 
 // A view change: users whose home is now another node leave this shard; their
 // connections and watchers register with the new home.
-void move_away(shard_self* self) {
+void move_away(shard_self self) {
   auto& st = self->state;
   for (auto i = st.users.begin(); i != st.users.end();) {
     if (st.ring.owner(runtime::hash_ring::user_key(i->first)) == st.node_id) {
@@ -297,12 +297,12 @@ void move_away(shard_self* self) {
     for (auto& [conn, device] : p.devices) {
       if (monitors_device(self, conn))
         unindex_device(self, conn.address());
-      self->send(conn, msg::presence_moved_atom::value, i->first);
+      self->anon_send(conn, msg::presence_moved_atom::value, i->first);
     }
     if (p.watchers)
       for (auto& [addr, w] : *p.watchers) {
         unindex_watch(self, addr, i->first);
-        self->send(w, msg::presence_moved_atom::value, i->first);
+        self->anon_send(w, msg::presence_moved_atom::value, i->first);
       }
     for (auto& [rp, watch] : p.waiting)
       rp.deliver(caf::make_error(errc::room_unavailable, "the user's home moved"));
@@ -310,8 +310,10 @@ void move_away(shard_self* self) {
   }
 }
 
-caf::behavior presence_shard(shard_self* self, std::string node_id, msg::store_actor store,
-                             presence_options opts, std::shared_ptr<node_metrics> metrics) {
+msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::string node_id,
+                                                        msg::store_actor store,
+                                                        presence_options opts,
+                                                        std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
   st.node_id = std::move(node_id);
@@ -338,7 +340,7 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, msg::store_a
     [=](msg::presence_heartbeat& x) {
       auto* p = presence_of(self, x.user);
       if (p == nullptr)
-        return self->send(x.conn, msg::presence_moved_atom::value, x.user);
+        return self->anon_send(x.conn, msg::presence_moved_atom::value, x.user);
       auto i = std::find_if(p->devices.begin(), p->devices.end(), [&](auto& d) {
         return d.first == x.conn;
       });
@@ -373,9 +375,9 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, msg::store_a
       // next published change is a change for it too.
       if (p->loaded)
         return info_of(x.user, *p, true);
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<msg::presence_info>();
       p->waiting.emplace_back(rp, true);
-      return caf::delegated<msg::presence_info>{};
+      return rp;
     },
     [=](msg::presence_unwatch& x) {
       auto i = self->state.users.find(x.user);
@@ -390,9 +392,9 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, msg::store_a
         return caf::make_error(errc::room_unavailable, "the user's home moved");
       if (p->loaded)
         return info_of(x.user, *p, false);
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<msg::presence_info>();
       p->waiting.emplace_back(rp, false);
-      return caf::delegated<msg::presence_info>{};
+      return rp;
     },
     [=](msg::publish_atom, const std::string& user) {
       auto i = self->state.users.find(user);
@@ -411,9 +413,9 @@ caf::behavior presence_shard(shard_self* self, std::string node_id, msg::store_a
 
 } // namespace
 
-caf::actor spawn_presence_shard(caf::local_actor* parent, std::string node_id,
-                                msg::store_actor store, presence_options opts,
-                                std::shared_ptr<node_metrics> metrics) {
+msg::presence_shard_actor spawn_presence_shard(caf::local_actor* parent, std::string node_id,
+                                               msg::store_actor store, presence_options opts,
+                                               std::shared_ptr<node_metrics> metrics) {
   return parent->spawn(presence_shard, std::move(node_id), std::move(store), opts,
                        std::move(metrics));
 }

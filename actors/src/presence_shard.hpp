@@ -30,9 +30,9 @@ struct presence_options {
 /// and a user's presence ~0.2 KiB, and an idle connection must stay small
 /// (docs/benchmarks.md). A user's presence is still handled by exactly one
 /// actor, in the order its messages arrive.
-caf::actor spawn_presence_shard(caf::local_actor* parent, std::string node_id,
-                                msg::store_actor store, presence_options opts,
-                                std::shared_ptr<node_metrics> metrics);
+msg::presence_shard_actor spawn_presence_shard(caf::local_actor* parent, std::string node_id,
+                                               msg::store_actor store, presence_options opts,
+                                               std::shared_ptr<node_metrics> metrics);
 
 /// The shard (of `shards`) that serves `user`.
 size_t presence_shard_of(const std::string& user, size_t shards);

@@ -2,8 +2,8 @@
 
 #include <unordered_map>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
@@ -27,8 +27,8 @@ struct local_member {
 
 struct relay_state {
   std::string room;
-  caf::actor directory;
-  caf::actor home; ///< the room's actor, on its home node
+  msg::directory_actor directory;
+  msg::room_actor home; ///< the room's actor, on its home node
   std::unordered_map<caf::actor_id, local_member> members;
   uint64_t seq = 0;     ///< the room's last seq as far as this relay knows
   recent_frames recent; ///< so that most joins with `since` replay from memory
@@ -40,7 +40,7 @@ struct relay_state {
   static inline const char* name = "relay";
 };
 
-using relay_self = caf::stateful_actor<relay_state>;
+using relay_self = msg::relay_actor::stateful_pointer<relay_state>;
 
 constexpr uint32_t replay_batch = 256;
 /// An empty relay stops after this long (a reconnecting client usually returns sooner).
@@ -52,7 +52,7 @@ constexpr auto room_request_timeout = std::chrono::seconds(5);
 /// just failed: an answer that does not come within this is a failure (retried).
 constexpr auto resolve_timeout = std::chrono::seconds(4);
 
-caf::error moving(relay_self* self) {
+caf::error moving(relay_self self) {
   return caf::make_error(errc::room_unavailable, "room '" + self->state.room + "' is moving");
 }
 
@@ -60,15 +60,15 @@ caf::error moving(relay_self* self) {
 // the requests it had not answered are answered here at once (`unavailable`,
 // the client resends) instead of running into the member's timeout.
 template <class Result, class Request>
-void to_room(relay_self* self, Request&& x) {
+caf::typed_response_promise<Result> to_room(relay_self self, Request&& x) {
   auto& st = self->state;
-  auto rp = self->make_response_promise();
+  auto rp = self->template make_response_promise<Result>();
   if (!st.home) {
     rp.deliver(moving(self));
-    return;
+    return rp;
   }
   auto id = ++st.last_request;
-  st.in_flight.emplace(id, rp);
+  st.in_flight.emplace(id, static_cast<caf::response_promise&>(rp));
   auto answer = [=](auto&& result) {
     auto& pending = self->state.in_flight;
     if (auto i = pending.find(id); i != pending.end()) {
@@ -84,9 +84,10 @@ void to_room(relay_self* self, Request&& x) {
       [=](caf::error& err) mutable {
         answer(std::move(err));
       });
+  return rp;
 }
 
-void fail_in_flight(relay_self* self) {
+void fail_in_flight(relay_self self) {
   auto pending = std::move(self->state.in_flight);
   self->state.in_flight.clear();
   for (auto& [id, rp] : pending)
@@ -94,7 +95,7 @@ void fail_in_flight(relay_self* self) {
                                "room '" + self->state.room + "': its node failed; resend"));
 }
 
-void arm_idle_timer(relay_self* self) {
+void arm_idle_timer(relay_self self) {
   auto& st = self->state;
   ++st.idle_epoch;
   if (st.members.empty())
@@ -105,12 +106,12 @@ void arm_idle_timer(relay_self* self) {
 // written enough of it to take a frame of `size` (the outbox calls back on the
 // session's thread), not on a timer. The relay is held weakly: a member that
 // never reads keeps nothing alive.
-void wait_for_room(relay_self* self, local_member& m, caf::actor_id key, size_t size) {
+void wait_for_room(relay_self self, local_member& m, caf::actor_id key, size_t size) {
   auto generation = m.generation;
   auto relay = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto resume = [relay, key, generation] {
     if (auto strong = relay.lock())
-      caf::anon_send(caf::actor_cast<caf::actor>(strong), msg::replay_atom::value, key,
+      caf::anon_send(caf::actor_cast<msg::relay_actor>(strong), msg::replay_atom::value, key,
                      generation);
   };
   if (!m.out->resume_when_room(size, resume) && !m.out->closed())
@@ -119,7 +120,7 @@ void wait_for_room(relay_self* self, local_member& m, caf::actor_id key, size_t 
 
 // Tells a member that its replay goes on from `first` (what came before was
 // removed by retention); false (and waits for room) when its outbox is full.
-bool notice_trimmed(relay_self* self, local_member& m, caf::actor_id key, uint64_t first) {
+bool notice_trimmed(relay_self self, local_member& m, caf::actor_id key, uint64_t first) {
   auto notice = trimmed_event(self->state.room, first);
   if (!m.out->has_room(notice.size())) {
     wait_for_room(self, m, key, notice.size());
@@ -135,7 +136,7 @@ bool notice_trimmed(relay_self* self, local_member& m, caf::actor_id key, uint64
 // Live fan-out skips the member until then, so the replay and the live messages
 // never interleave. The replay never overflows the member's outbox: when it is
 // full, the replay pauses and resumes from where it stopped once there is room.
-void catch_up(relay_self* self, caf::actor_id key) {
+void catch_up(relay_self self, caf::actor_id key) {
   auto& st = self->state;
   auto i = st.members.find(key);
   if (i == st.members.end())
@@ -199,14 +200,14 @@ void catch_up(relay_self* self, caf::actor_id key) {
       });
 }
 
-void push_to_live(relay_self* self, const frame& f, frame_kind kind,
+void push_to_live(relay_self self, const frame& f, frame_kind kind,
                   const std::string& except_user = {}) {
   for (auto& [id, m] : self->state.members)
     if (m.live && (except_user.empty() || m.user != except_user))
       m.out->push(f, kind);
 }
 
-void remove_member(relay_self* self, caf::actor_id key) {
+void remove_member(relay_self self, caf::actor_id key) {
   auto& st = self->state;
   auto i = st.members.find(key);
   if (i == st.members.end())
@@ -218,24 +219,24 @@ void remove_member(relay_self* self, caf::actor_id key) {
     arm_idle_timer(self);
 }
 
-void rejoin_all(relay_self* self, int attempt);
+void rejoin_all(relay_self self, int attempt);
 
 // The room's actor is known: watch it, so that the relay notices when its node
 // leaves and moves its members to the room's next home.
-void bind_home(relay_self* self, caf::actor home) {
+void bind_home(relay_self self, msg::room_actor home) {
   self->state.home = std::move(home);
   self->monitor(self->state.home);
 }
 
 // The room moved (its home node left or failed): find its new home and join
 // every member there again, each from what it has already received.
-void rejoin_all(relay_self* self, int attempt) {
+void rejoin_all(relay_self self, int attempt) {
   auto& st = self->state;
   self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
     .await(
-      [=](caf::actor& home) {
+      [=](msg::room_actor& home) {
         bind_home(self, home);
-        auto me = caf::actor_cast<caf::actor>(self);
+        auto me = caf::actor_cast<msg::relay_actor>(self);
         for (auto& [key, m] : self->state.members) {
           m.live = false;
           m.generation = ++self->state.generation;
@@ -281,12 +282,13 @@ void rejoin_all(relay_self* self, int attempt) {
 // Joins one local connection at the room. The room's actor may have passivated
 // (when the room was empty) or moved since the relay last saw it: then the
 // relay finds the room again and retries.
-void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, int attempt) {
+void join_member(relay_self self, msg::relay_join x, caf::typed_response_promise<bool> rp,
+                 int attempt) {
   auto& st = self->state;
   if (!st.home) {
     self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
       .await(
-        [=](caf::actor& home) mutable {
+        [=](msg::room_actor& home) mutable {
           bind_home(self, home);
           join_member(self, std::move(x), std::move(rp), attempt);
         },
@@ -295,7 +297,7 @@ void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, 
         });
     return;
   }
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<msg::relay_actor>(self);
   auto home = st.home;
   // `then`, not `await`: events the room sent before its answer (the member
   // event of this very join) must be handled first, so that they do not reach
@@ -324,22 +326,25 @@ void join_member(relay_self* self, msg::relay_join x, caf::response_promise rp, 
       },
       [=](caf::error& err) mutable {
         auto gone = err == caf::sec::request_receiver_down || err == caf::sec::request_timeout;
-        if (!gone || attempt >= max_resolve_attempts)
-          return rp.deliver(err);
+        if (!gone || attempt >= max_resolve_attempts) {
+          rp.deliver(err);
+          return;
+        }
         if (self->state.home == home)
           self->state.home = nullptr;
         join_member(self, std::move(x), std::move(rp), attempt + 1);
       });
 }
 
-caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directory) {
+msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
+                                            msg::directory_actor directory) {
   auto& st = self->state;
   st.room = std::move(room);
   st.directory = std::move(directory);
   // Nothing is handled before the relay knows the room's actor.
   self->request(st.directory, resolve_timeout, msg::resolve_room{st.room})
     .await(
-      [=](caf::actor& home) {
+      [=](msg::room_actor& home) {
         bind_home(self, home);
       },
       [=](caf::error& err) {
@@ -366,7 +371,9 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
   return {
     [=](msg::relay_join& x) {
       ++self->state.idle_epoch;
-      join_member(self, std::move(x), self->make_response_promise<bool>(), 1);
+      auto rp = self->make_response_promise<bool>();
+      join_member(self, std::move(x), rp, 1);
+      return rp;
     },
     [=](msg::relay_leave& x) -> bool {
       self->demonitor(x.conn.address());
@@ -406,17 +413,17 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
     // What members send to the room goes through: the relay always knows where
     // the room is, also after it moved.
     [=](msg::room_post& x) {
-      to_room<msg::post_result>(self, std::move(x));
+      return to_room<msg::post_result>(self, std::move(x));
     },
     [=](msg::room_typing& x) {
       if (self->state.home)
         self->send(self->state.home, std::move(x));
     },
     [=](msg::room_read& x) {
-      to_room<bool>(self, std::move(x));
+      return to_room<bool>(self, std::move(x));
     },
     [=](msg::room_signal& x) {
-      to_room<bool>(self, std::move(x));
+      return to_room<bool>(self, std::move(x));
     },
     [=](msg::rejoin_atom, int attempt) {
       rejoin_all(self, attempt);
@@ -441,7 +448,8 @@ caf::behavior relay_actor(relay_self* self, std::string room, caf::actor directo
 
 } // namespace
 
-caf::actor spawn_relay(caf::local_actor* parent, std::string room, caf::actor directory) {
+msg::relay_actor spawn_relay(caf::local_actor* parent, std::string room,
+                             msg::directory_actor directory) {
   return parent->spawn(relay_actor, std::move(room), std::move(directory));
 }
 

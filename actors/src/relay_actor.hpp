@@ -6,6 +6,8 @@
 #include <caf/actor.hpp>
 #include <caf/local_actor.hpp>
 
+#include "node_messages.hpp"
+
 namespace chat::actors {
 
 /// Spawns this node's relay of one room. Every connection of the node joins the
@@ -15,6 +17,7 @@ namespace chat::actors {
 /// date (from its recent frames or the room), and forwards its members' posts,
 /// reads and signals to the room. When the room's actor goes away (its node
 /// left), the relay finds the room's new home and joins its members there again.
-caf::actor spawn_relay(caf::local_actor* parent, std::string room, caf::actor directory);
+msg::relay_actor spawn_relay(caf::local_actor* parent, std::string room,
+                             msg::directory_actor directory);
 
 } // namespace chat::actors

@@ -9,7 +9,7 @@ namespace chat::actors::room {
 
 namespace {
 
-void load_receipts(room_self* self, msg::receipt_list& xs) {
+void load_receipts(room_self self, msg::receipt_list& xs) {
   for (auto& [user, seq] : xs)
     self->state.receipts[user] = seq;
   self->state.roster.receipts_changed();
@@ -17,7 +17,7 @@ void load_receipts(room_self* self, msg::receipt_list& xs) {
 
 } // namespace
 
-void activate(room_self* self) {
+void activate(room_self self) {
   auto& st = self->state;
   // Nothing is handled before the room knows where its log stands.
   auto load_failed = [=](caf::error& err) {

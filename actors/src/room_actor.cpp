@@ -28,7 +28,7 @@ constexpr size_t max_pending_posts = 10000;
 constexpr int64_t typing_interval_ms = 1000;
 constexpr uint32_t max_fetch = 1000;
 
-void arm_idle_timer(room_self* self) {
+void arm_idle_timer(room_self self) {
   auto& st = self->state;
   ++st.idle_epoch;
   if (st.members.empty())
@@ -36,19 +36,19 @@ void arm_idle_timer(room_self* self) {
 }
 
 // An event for every relay, which passes it to its caught-up members.
-void broadcast(room_self* self, const frame& f, bool ephemeral,
+void broadcast(room_self self, const frame& f, bool ephemeral,
                const std::string& except_user = {}) {
   for (auto& [addr, r] : self->state.relays)
     self->send(r.first, msg::relay_event{f, ephemeral, except_user});
 }
 
-void commit_pending(room_self* self);
-void committed(room_self* self, std::vector<pending_post>& batch,
+void commit_pending(room_self self);
+void committed(room_self self, std::vector<pending_post>& batch,
                storage::room_append_result& res);
-void step_down(room_self* self, std::vector<pending_post>& batch, const caf::error& err);
+void step_down(room_self self, std::vector<pending_post>& batch, const caf::error& err);
 
 // A moving room stops once nothing it accepted is still uncommitted.
-void finish_move(room_self* self) {
+void finish_move(room_self self) {
   auto& st = self->state;
   if (!st.moving || st.in_flight || !st.pending.empty())
     return;
@@ -56,7 +56,7 @@ void finish_move(room_self* self) {
   self->quit();
 }
 
-void on_committed(room_self* self, std::vector<pending_post>& batch,
+void on_committed(room_self self, std::vector<pending_post>& batch,
                   storage::room_append_result& res) {
   auto& st = self->state;
   st.meta = std::move(res.meta);
@@ -87,7 +87,7 @@ void on_committed(room_self* self, std::vector<pending_post>& batch,
 
 // One append in flight per room: the next batch is formed from whatever posts
 // arrived during the commit, which keeps the log gap-free and in arrival order.
-void commit_pending(room_self* self) {
+void commit_pending(room_self self) {
   auto& st = self->state;
   if (st.in_flight || st.pending.empty())
     return;
@@ -132,7 +132,7 @@ void commit_pending(room_self* self) {
       });
 }
 
-void committed(room_self* self, std::vector<pending_post>& batch,
+void committed(room_self self, std::vector<pending_post>& batch,
                storage::room_append_result& res) {
   on_committed(self, batch, res);
   self->state.in_flight = false;
@@ -143,7 +143,7 @@ void committed(room_self* self, std::vector<pending_post>& batch,
 // The room cannot be sure its log is kept (a replica refused or is gone): it
 // acks nothing more and stops; the next request activates it again, which
 // takes the room over afresh. Unacked posts are resent by their clients.
-void step_down(room_self* self, std::vector<pending_post>& batch, const caf::error& err) {
+void step_down(room_self self, std::vector<pending_post>& batch, const caf::error& err) {
   auto& st = self->state;
   spdlog::warn("room '{}': stops writing: {}", st.room, self->system().render(err));
   for (auto& p : batch)
@@ -157,14 +157,14 @@ void step_down(room_self* self, std::vector<pending_post>& batch, const caf::err
 }
 
 // Sends a membership change now, or arranges for the coalesced ones to go out.
-void announce(room_self* self, std::optional<frame> now, bool schedule_flush) {
+void announce(room_self self, std::optional<frame> now, bool schedule_flush) {
   if (now)
     broadcast(self, *now, false);
   if (schedule_flush)
     self->delayed_send(self, room_roster::coalesce_interval, msg::roster_atom::value);
 }
 
-void remove_member(room_self* self, const caf::actor_addr& conn) {
+void remove_member(room_self self, const caf::actor_addr& conn) {
   auto& st = self->state;
   auto i = st.members.find(conn);
   if (i == st.members.end())
@@ -184,7 +184,7 @@ void remove_member(room_self* self, const caf::actor_addr& conn) {
 }
 
 // A relay stopped (or its node left): its connections are no longer members.
-void remove_relay(room_self* self, const caf::actor_addr& relay) {
+void remove_relay(room_self self, const caf::actor_addr& relay) {
   auto& members = self->state.members;
   std::vector<caf::actor_addr> gone;
   for (auto& [addr, m] : members)
@@ -197,7 +197,7 @@ void remove_relay(room_self* self, const caf::actor_addr& relay) {
 
 // Stored messages after `after`: from the recent frames when they reach back
 // far enough, else from the store.
-caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
+caf::result<msg::seq_frames> fetch(room_self self, msg::room_fetch x) {
   auto& st = self->state;
   auto limit = std::min(x.limit, max_fetch);
   x.after = std::max(x.after, st.meta.trimmed); // never from memory what retention removed
@@ -230,7 +230,7 @@ caf::result<msg::seq_frames> fetch(room_self* self, msg::room_fetch x) {
 }
 
 // A connection of `x.user` joins through its node's relay.
-msg::room_joined join(room_self* self, msg::room_join& x) {
+msg::room_joined join(room_self self, msg::room_join& x) {
   auto& st = self->state;
   auto addr = x.conn.address();
   if (st.members.count(addr) == 0) {
@@ -249,29 +249,26 @@ msg::room_joined join(room_self* self, msg::room_join& x) {
           st.meta.trimmed};
 }
 
-void post(room_self* self, msg::room_post& x) {
+caf::result<msg::post_result> post(room_self self, msg::room_post& x) {
   auto& st = self->state;
-  if (st.moving) {
-    self->make_response_promise().deliver(caf::make_error(
-      errc::room_unavailable, "room '" + st.room + "' is moving to another node"));
-    return;
-  }
-  if (st.pending.size() >= max_pending_posts) {
-    // High-water mark: shed instead of queueing without bound. Sends are
-    // idempotent, so the client retries with the same id.
-    self->make_response_promise().deliver(
-      caf::make_error(errc::overloaded, "room '" + st.room + "' is overloaded"));
-    return;
-  }
+  if (st.moving)
+    return caf::make_error(errc::room_unavailable,
+                           "room '" + st.room + "' is moving to another node");
+  // High-water mark: shed instead of queueing without bound. Sends are
+  // idempotent, so the client retries with the same id.
+  if (st.pending.size() >= max_pending_posts)
+    return caf::make_error(errc::overloaded, "room '" + st.room + "' is overloaded");
+  auto rp = self->make_response_promise<msg::post_result>();
   st.pending.push_back(
     pending_post{storage::append_entry{std::move(x.id), std::move(x.user), runtime::wall_ms(),
                                        std::move(x.body)},
-                 self->make_response_promise()});
+                 rp});
   commit_pending(self);
+  return rp;
 }
 
 // A read receipt: stored (group-committed), then told to the members.
-caf::result<bool> read(room_self* self, msg::room_read& x) {
+caf::result<bool> read(room_self self, msg::room_read& x) {
   auto& st = self->state;
   if (st.members.count(x.conn.address()) == 0)
     return caf::make_error(errc::not_joined);
@@ -284,7 +281,7 @@ caf::result<bool> read(room_self* self, msg::room_read& x) {
     return true; // receipts only move forward; an older one is ignored
   current = x.seq;
   st.roster.receipts_changed();
-  auto rp = self->make_response_promise();
+  auto rp = self->make_response_promise<bool>();
   self->request(st.store, caf::infinite, msg::store_receipt{{st.room, x.user, x.seq}})
     .then(
       [=](bool) mutable {
@@ -299,7 +296,7 @@ caf::result<bool> read(room_self* self, msg::room_read& x) {
 }
 
 // A signal to one user's connections in the room (WebRTC negotiation).
-caf::result<bool> signal(room_self* self, msg::room_signal& x) {
+caf::result<bool> signal(room_self self, msg::room_signal& x) {
   auto& st = self->state;
   if (st.members.count(x.conn.address()) == 0)
     return caf::make_error(errc::not_joined);
@@ -318,10 +315,11 @@ caf::result<bool> signal(room_self* self, msg::room_signal& x) {
   return true;
 }
 
-caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
-                         msg::store_actor store, caf::actor directory,
-                         std::chrono::milliseconds idle,
-                         std::shared_ptr<node_metrics> metrics) {
+msg::room_actor::behavior_type room_actor(room_self self, std::string room, std::string node_id,
+                                          msg::store_actor store,
+                                          msg::directory_actor directory,
+                                          std::chrono::milliseconds idle,
+                                          std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
   st.room = std::move(room);
@@ -349,7 +347,7 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
       st.meta.trimmed = std::max(st.meta.trimmed, seq);
     },
     [=](msg::room_post& x) {
-      post(self, x);
+      return post(self, x);
     },
     [=](msg::room_typing& x) {
       auto& st = self->state;
@@ -368,20 +366,19 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
     [=](msg::room_signal& x) {
       return signal(self, x);
     },
-    [=](msg::moving_atom) {
+    [=](msg::moving_atom) -> caf::result<bool> {
       auto& st = self->state;
-      if (!st.moving) {
-        st.moving = true;
-        st.moved = self->make_response_promise();
-        finish_move(self);
-        return;
-      }
-      self->make_response_promise().deliver(true);
+      if (st.moving)
+        return true;
+      st.moving = true;
+      st.moved = self->make_response_promise<bool>();
+      finish_move(self);
+      return st.moved;
     },
     [=](msg::read_history& x) -> caf::result<frame> {
       return read_history_from(self, self->state.store, x, self->state.meta.seq);
     },
-    [=](msg::members_atom) {
+    [=](msg::members_atom) -> std::vector<std::string> {
       std::vector<std::string> users;
       for (auto& [u, n] : self->state.roster.users())
         users.push_back(u);
@@ -414,9 +411,10 @@ caf::behavior room_actor(room_self* self, std::string room, std::string node_id,
 
 } // namespace room
 
-caf::actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
-                      msg::store_actor store, caf::actor directory,
-                      std::chrono::milliseconds idle, std::shared_ptr<node_metrics> metrics) {
+msg::room_actor spawn_room(caf::local_actor* parent, std::string room, std::string node_id,
+                           msg::store_actor store, msg::directory_actor directory,
+                           std::chrono::milliseconds idle,
+                           std::shared_ptr<node_metrics> metrics) {
   return parent->spawn(room::room_actor, std::move(room), std::move(node_id), std::move(store),
                        std::move(directory), idle, std::move(metrics));
 }

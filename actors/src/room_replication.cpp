@@ -7,6 +7,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "room_export.hpp"
+#include "room_state.hpp"
 #include "store_messages.hpp"
 
 namespace chat::actors {
@@ -32,8 +33,9 @@ uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
       .count());
 }
 
+template <class Self>
 struct takeover {
-  caf::event_based_actor* self;
+  Self self;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   room_nodes nodes;
   storage::room_meta own; ///< this node's meta, as its store last said
@@ -59,14 +61,23 @@ struct takeover {
   }
 };
 
-using takeover_ptr = std::shared_ptr<takeover>;
+template <class Self>
+using takeover_ptr = std::shared_ptr<takeover<Self>>;
 
-void prepare(const takeover_ptr& t);
-void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t after);
-void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t after, int behind);
-void accept_own(const takeover_ptr& t);
-void accept_replica(const takeover_ptr& t, size_t i);
-void next_replica(const takeover_ptr& t, size_t i);
+template <class Self>
+void prepare(const takeover_ptr<Self>& t);
+template <class Self>
+void adopt(const takeover_ptr<Self>& t, msg::directory_actor from, uint64_t start,
+           uint64_t after);
+template <class Self>
+void sync_replica(const takeover_ptr<Self>& t, size_t i, uint64_t start, uint64_t after,
+                  int behind);
+template <class Self>
+void accept_own(const takeover_ptr<Self>& t);
+template <class Self>
+void accept_replica(const takeover_ptr<Self>& t, size_t i);
+template <class Self>
+void next_replica(const takeover_ptr<Self>& t, size_t i);
 
 // Who proposes a ballot: this take-over, not only this node. Two room actors
 // of one room on one node (one still finishing while the next activates) that
@@ -140,7 +151,8 @@ msg::room_replicate as_replicate(msg::room_import& part, uint64_t from, uint64_t
 }
 
 // Every replica holds the log: the take-over is done.
-void finish(const takeover_ptr& t) {
+template <class Self>
+void finish(const takeover_ptr<Self>& t) {
   auto meta = t->own;
   meta.promised = t->ballot;
   meta.accepted = t->ballot;
@@ -165,7 +177,8 @@ caf::error fenced(const std::string& room) {
 // its own store that its ballot wrote that log (`accepted`; no record is
 // touched), as each replica will once synced: else a later take-over could
 // prefer another node's stale tail to it.
-void accept_own(const takeover_ptr& t) {
+template <class Self>
+void accept_own(const takeover_ptr<Self>& t) {
   msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
   t->self->request(t->nodes.store, node_timeout, msg::accept_atom::value, req)
     .await(
@@ -182,7 +195,8 @@ void accept_own(const takeover_ptr& t) {
 }
 
 // Replica i holds the whole log: from now on it is the new ballot's.
-void accept_replica(const takeover_ptr& t, size_t i) {
+template <class Self>
+void accept_replica(const takeover_ptr<Self>& t, size_t i) {
   msg::room_prepare req{t->nodes.room, t->ballot.n, t->ballot.node};
   t->self->request(t->nodes.replicas[i], node_timeout, msg::accept_atom::value, req)
     .await(
@@ -196,7 +210,8 @@ void accept_replica(const takeover_ptr& t, size_t i) {
       });
 }
 
-void next_replica(const takeover_ptr& t, size_t i) {
+template <class Self>
+void next_replica(const takeover_ptr<Self>& t, size_t i) {
   if (i == t->nodes.replicas.size())
     return finish(t);
   // Where the replica's log is surely the same as ours: its commit point
@@ -210,7 +225,9 @@ void next_replica(const takeover_ptr& t, size_t i) {
 }
 
 // One part of the copy of our log after `start` onto replica i.
-void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t after, int behind) {
+template <class Self>
+void sync_replica(const takeover_ptr<Self>& t, size_t i, uint64_t start, uint64_t after,
+                  int behind) {
   auto self = t->self;
   export_part(
     self, t->nodes.store, t->nodes.room, after,
@@ -249,7 +266,9 @@ void sync_replica(const takeover_ptr& t, size_t i, uint64_t start, uint64_t afte
 
 // Takes the best log after `start` in place of our own, one part (after
 // `after`) at a time; our log changes with the last part only.
-void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t after) {
+template <class Self>
+void adopt(const takeover_ptr<Self>& t, msg::directory_actor from, uint64_t start,
+           uint64_t after) {
   auto self = t->self;
   self->request(from, node_timeout, msg::room_pull{t->nodes.room, after})
     .await(
@@ -283,7 +302,8 @@ void adopt(const takeover_ptr& t, caf::actor from, uint64_t start, uint64_t afte
       });
 }
 
-void promised_all(const takeover_ptr& t) {
+template <class Self>
+void promised_all(const takeover_ptr<Self>& t) {
   if (t->refused) {
     if (++t->round == max_rounds)
       return t->fail(unreachable(t->nodes.room, "other nodes keep promising newer ballots"));
@@ -305,7 +325,8 @@ void promised_all(const takeover_ptr& t) {
   adopt(t, t->nodes.peers[best - 1], start, start);
 }
 
-void prepare(const takeover_ptr& t) {
+template <class Self>
+void prepare(const takeover_ptr<Self>& t) {
   t->ballot = storage::ballot{std::max(t->highest_n, t->own.promised.n) + 1,
                               proposer(t->nodes.node_id, t->self->id())};
   t->answers = 0;
@@ -340,10 +361,11 @@ void prepare(const takeover_ptr& t) {
 
 } // namespace
 
-void take_over(caf::event_based_actor* self, room_nodes nodes, storage::room_meta own,
+template <class Self>
+void take_over(Self self, room_nodes nodes, storage::room_meta own,
                std::function<void(storage::room_meta&)> done,
                std::function<void(const caf::error&)> failed) {
-  auto t = std::make_shared<takeover>();
+  auto t = std::make_shared<takeover<Self>>();
   t->self = self;
   t->nodes = std::move(nodes);
   t->own = std::move(own);
@@ -352,7 +374,14 @@ void take_over(caf::event_based_actor* self, room_nodes nodes, storage::room_met
   prepare(t);
 }
 
-void replicate(caf::event_based_actor* self, const room_nodes& nodes, uint64_t after,
+template void take_over(room::room_self, room_nodes, storage::room_meta,
+                        std::function<void(storage::room_meta&)>,
+                        std::function<void(const caf::error&)>);
+template void take_over(caf::event_based_actor*, room_nodes, storage::room_meta,
+                        std::function<void(storage::room_meta&)>,
+                        std::function<void(const caf::error&)>);
+
+void replicate(room::room_self self, const room_nodes& nodes, uint64_t after,
                const std::vector<storage::message_record>& records,
                const storage::room_meta& meta, std::function<void()> done,
                std::function<void(const caf::error&)> failed) {

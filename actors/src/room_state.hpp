@@ -23,19 +23,19 @@ namespace chat::actors::room {
 
 struct member {
   std::string user;
-  caf::actor relay; ///< the relay of the member's node
+  msg::relay_actor relay; ///< the relay of the member's node
 };
 
 struct pending_post {
   storage::append_entry entry;
-  caf::response_promise promise;
+  caf::typed_response_promise<msg::post_result> promise;
 };
 
 struct room_state {
   std::string room;
   std::string node_id;
   msg::store_actor store;
-  caf::actor directory;
+  msg::directory_actor directory;
   std::chrono::milliseconds idle{60000};
   storage::room_meta meta;
   /// The other nodes that keep the log (ADR 8): an append is acked once all hold it.
@@ -44,7 +44,7 @@ struct room_state {
   std::unordered_map<caf::actor_addr, member> members;
   room_roster roster; ///< the users in the room, and what is said about them
   /// One relay per node with members: the fan-out sends each message once per relay.
-  std::unordered_map<caf::actor_addr, std::pair<caf::actor, size_t>> relays;
+  std::unordered_map<caf::actor_addr, std::pair<msg::relay_actor, size_t>> relays;
   std::vector<pending_post> pending;
   bool in_flight = false;
   recent_frames recent;
@@ -53,16 +53,14 @@ struct room_state {
   std::unordered_map<std::string, int64_t> last_typing_ms; ///< user -> last relayed
   std::shared_ptr<node_metrics> metrics;
   /// The room's home moved: answered once the last commit is done.
-  caf::response_promise moved;
+  caf::typed_response_promise<bool> moved;
   bool moving = false;
   static inline const char* name = "room";
 };
 
-using room_self = caf::stateful_actor<room_state>;
-
 /// Loads the room's log (meta, receipts) and, in a cluster, takes it over
 /// (ADR 8). The room quits when either fails; awaited, so nothing else is
 /// handled meanwhile.
-void activate(room_self* self);
+void activate(room_self self);
 
 } // namespace chat::actors::room

@@ -76,14 +76,11 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// Store: ask RocksDB to write again after a failed commit (a full disk).
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
-/// Store: apply the retention policy (a sweep; again soon if there is more);
-/// `(trim_atom, actor)`: tell that actor `(trim_atom, room, seq)` when a sweep
-/// removed a room's messages up to seq (the directory, which tells the room
-/// actor, so that it never replays them from memory).
-using trim_atom = caf::atom_constant<caf::atom("trim")>;
-
-/// Store: flush everything to disk and answer; sent at shutdown.
-using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+// Store: `(trim_atom)` applies the retention policy (a sweep; again soon if
+// there is more); `(trim_atom, actor)`: tell that actor `(trim_atom, room,
+// seq)` when a sweep removed a room's messages up to seq (the directory, which
+// tells the room actor, so that it never replays them from memory).
+// `(shutdown_atom)`: flush everything to disk and answer.
 
 /// The store actor's interface: every request it takes and what it answers
 /// with. Appends, receipts, promises and replica copies are answered after

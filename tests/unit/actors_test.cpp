@@ -250,9 +250,11 @@ TEST_CASE("on a single node, history of a room that is not active comes from the
   caf::scoped_actor self{n.sys};
   auto active = [&](const std::string& room) {
     bool found = false;
-    self->request(n.handles.directory, 2s, msg::find_room{room, 0})
+    self
+      ->request(caf::actor_cast<msg::directory_actor>(n.handles.directory), 2s,
+                msg::find_room{room, 0})
       .receive(
-        [&](caf::actor& a) {
+        [&](msg::room_actor& a) {
           found = static_cast<bool>(a);
         },
         [](caf::error&) {});

@@ -271,8 +271,14 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(round_trip(sys, e).error() == actors::wire_error::not_joined);
   CHECK(round_trip(sys, e).json() == e.json());
 
-  auto j = round_trip(sys, msg::room_join{a, "alice", a, "\"r1\""});
-  CHECK((j.conn == a && j.user == "alice" && j.relay == a && j.ref == "\"r1\""));
+  auto relay = caf::actor_cast<msg::relay_actor>(a);
+  auto j = round_trip(sys, msg::room_join{a, "alice", relay, "\"r1\""});
+  CHECK((j.conn == a && j.user == "alice" && j.relay == relay && j.ref == "\"r1\""));
+  // The typed handles a directory answers with, across nodes.
+  auto room_handle = caf::actor_cast<msg::room_actor>(a);
+  CHECK(round_trip(sys, room_handle) == room_handle);
+  auto shard_handle = caf::actor_cast<msg::presence_shard_actor>(a);
+  CHECK(round_trip(sys, shard_handle) == shard_handle);
   auto jd = round_trip(sys, msg::room_joined{f, 42});
   CHECK((jd.joined.json() == f.json() && jd.seq == 42));
   CHECK(round_trip(sys, msg::room_leave{a}).conn == a);
@@ -405,10 +411,12 @@ TEST_CASE(
     auto room = homed_on(home->handles.node_id, "room");
     for (auto* asker : nodes) {
       caf::scoped_actor self{asker->sys};
-      caf::actor found;
-      self->request(asker->handles.directory, 5s, msg::resolve_room{room})
+      msg::room_actor found;
+      self
+        ->request(caf::actor_cast<msg::directory_actor>(asker->handles.directory), 5s,
+                  msg::resolve_room{room})
         .receive(
-          [&](caf::actor& a) {
+          [&](msg::room_actor& a) {
             found = a;
           },
           [](caf::error&) {});
@@ -517,9 +525,11 @@ TEST_CASE("a node joining takes over the rooms of its part of the ring with thei
 
   // The room now runs on n3, with the whole log: history through n3 itself.
   caf::scoped_actor self{n3.sys};
-  self->request(n3.handles.directory, 5s, msg::find_room{room})
+  self
+    ->request(caf::actor_cast<msg::directory_actor>(n3.handles.directory), 5s,
+              msg::find_room{room})
     .receive(
-      [&](caf::actor& r) {
+      [&](msg::room_actor& r) {
         CHECK((r && r.node() == n3.sys.node()));
       },
       [](caf::error& err) {
@@ -534,9 +544,11 @@ TEST_CASE("a node joining takes over the rooms of its part of the ring with thei
   // The user's presence lives on n3 now, and the device on n1 is registered there.
   CHECK(eventually([&] {
     bool online = false;
-    self->request(n3.handles.directory, 2s, msg::resolve_user{user})
+    self
+      ->request(caf::actor_cast<msg::directory_actor>(n3.handles.directory), 2s,
+                msg::resolve_user{user})
       .receive(
-        [&](caf::actor& p) {
+        [&](msg::presence_shard_actor& p) {
           online = p.node() == n3.sys.node();
           self->request(p, 2s, msg::presence_query{user})
             .receive(
@@ -563,9 +575,11 @@ TEST_CASE(
   auto online = [&] {
     caf::scoped_actor self{n1.sys};
     bool result = false;
-    self->request(n1.handles.directory, 2s, msg::resolve_user{user})
+    self
+      ->request(caf::actor_cast<msg::directory_actor>(n1.handles.directory), 2s,
+                msg::resolve_user{user})
       .receive(
-        [&](caf::actor& p) {
+        [&](msg::presence_shard_actor& p) {
           self->request(p, 2s, msg::presence_query{user})
             .receive(
               [&](msg::presence_info& i) {

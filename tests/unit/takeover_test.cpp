@@ -139,8 +139,9 @@ caf::behavior flaky_peer(caf::stateful_actor<peer_state>* self, msg::store_actor
   };
 }
 
-caf::actor peer(world& w, const store_node& n, int parts = -1) {
-  return w.keep(w.sys.spawn(flaky_peer, n.actor, parts));
+/// A flaky peer answers the room-log requests a node's directory answers.
+msg::directory_actor peer(world& w, const store_node& n, int parts = -1) {
+  return caf::actor_cast<msg::directory_actor>(w.keep(w.sys.spawn(flaky_peer, n.actor, parts)));
 }
 
 /// Runs actors::take_over as a room actor would and tells `client` (true, meta)
@@ -167,16 +168,16 @@ caf::behavior take_over_driver(caf::event_based_actor* a, actors::room_nodes nod
 /// Starts a take-over of `room` by `home` over `peers` (every other node of
 /// its view) and `replicas` (those of them that keep the log); `client` hears
 /// how it ended (take_over_driver).
-void start_take_over(world& w, store_node& home, std::vector<caf::actor> peers,
-                     std::vector<caf::actor> replicas, caf::actor client) {
+void start_take_over(world& w, store_node& home, std::vector<msg::directory_actor> peers,
+                     std::vector<msg::directory_actor> replicas, caf::actor client) {
   actors::room_nodes nodes{room,   home.id, home.actor, std::move(peers), std::move(replicas),
                            nullptr};
   w.sys.spawn(take_over_driver, std::move(nodes), std::move(client));
 }
 
 /// Runs a take-over (start_take_over): true once done.
-bool take_over(world& w, store_node& home, std::vector<caf::actor> peers,
-               std::vector<caf::actor> replicas) {
+bool take_over(world& w, store_node& home, std::vector<msg::directory_actor> peers,
+               std::vector<msg::directory_actor> replicas) {
   caf::scoped_actor self{w.sys};
   start_take_over(w, home, std::move(peers), std::move(replicas), self);
   bool done = false;
