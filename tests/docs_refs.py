@@ -20,6 +20,10 @@ SKIP_DIRS = {'build', 'node_modules', '.git', 'data', 'corpus'}
 LINK = re.compile(r'\[[^\]]*\]\(([^)\s]+)\)')
 CODE = re.compile(r'`([^`\n]+)`')
 PATH = re.compile(r'^[\w.-]+(/[\w.*-]+)+/?$')
+# The client contract is kept beside the repository (../shared), not in it.
+OUTSIDE = {'PROTOCOL.md'}
+# A file named without its folder (`relay_actor.cpp` in actors/README.md).
+FILE = re.compile(r'^[\w-]+(\.[\w-]+)*\.(cpp|hpp|h|mjs|js|py|md|sh|json|html|css|toml|yml)$')
 NAME = re.compile(r'^(?:[A-Za-z_]\w*::)+([A-Za-z_]\w*)(?:\(\))?$|^([A-Za-z_]\w*)\(\)$')
 
 
@@ -86,6 +90,10 @@ def check(root):
                 if not found:
                     problems.append(f'{rel}: no such path: `{code}`')
                 continue
+            if FILE.match(code):
+                if code not in OUTSIDE and not any(os.path.basename(f) == code for f in files):
+                    problems.append(f'{rel}: no such file: `{code}`')
+                continue
             m = NAME.match(code)
             if m:
                 name = m.group(1) or m.group(2)
@@ -103,7 +111,7 @@ def self_test():
         with open(os.path.join(root, 'README.md'), 'w') as fh:
             fh.write('See [the docs](docs/a.md) and `src/store.cpp`, `store::commit`.\n')
         with open(os.path.join(root, 'docs', 'a.md'), 'w') as fh:
-            fh.write('Fine: `commit()`.\n')
+            fh.write('Fine: `commit()`, `store.cpp`.\n')
         if check(root):
             return f'a clean tree was reported: {check(root)}'
         planted = {
@@ -111,10 +119,11 @@ def self_test():
             'path': '`src/gone.cpp`',
             'name': '`store::append_group`',
             'call': '`append_group()`',
+            'file': '`gone.cpp`',
         }
         for what, ref in planted.items():
             with open(os.path.join(root, 'docs', 'a.md'), 'w') as fh:
-                fh.write(f'Fine: `commit()`. Dead: {ref}\n')
+                fh.write(f'Fine: `commit()`, `store.cpp`. Dead: {ref}\n')
             if not check(root):
                 return f'a planted dead {what} ({ref}) was not found'
     return None

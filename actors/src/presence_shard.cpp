@@ -310,6 +310,43 @@ void move_away(shard_self self) {
   }
 }
 
+// A device of the user is alive (its first heartbeat registers it).
+void heartbeat(shard_self self, const msg::presence_heartbeat& x) {
+  auto* p = presence_of(self, x.user);
+  if (p == nullptr)
+    return self->anon_send(x.conn, msg::presence_moved_atom::value, x.user);
+  auto i = std::find_if(p->devices.begin(), p->devices.end(), [&](auto& d) {
+    return d.first == x.conn;
+  });
+  if (i == p->devices.end()) {
+    if (monitors_device(self, x.conn))
+      monitor_entry(self, x.conn).device_of = x.user;
+    i = p->devices.emplace(p->devices.end(), x.conn, p->next_device++);
+  }
+  auto now = runtime::wall_ms();
+  auto was_online = p->tracker.online();
+  p->tracker.heartbeat(i->second, now);
+  if (!was_online)
+    after_change(self, x.user, *p, was_online, now);
+}
+
+caf::result<msg::presence_info> watch(shard_self self, const msg::presence_watch& x) {
+  auto* p = presence_of(self, x.user);
+  if (p == nullptr)
+    return caf::make_error(errc::room_unavailable, "the user's home moved");
+  if (!p->watchers)
+    p->watchers = std::make_unique<std::unordered_map<caf::actor_addr, caf::actor>>();
+  if (p->watchers->emplace(x.conn.address(), x.conn).second)
+    monitor_entry(self, x.conn).watching.push_back(x.user);
+  // The watcher starts from what the others were last told, so that the
+  // next published change is a change for it too.
+  if (p->loaded)
+    return info_of(x.user, *p, true);
+  auto rp = self->make_response_promise<msg::presence_info>();
+  p->waiting.emplace_back(rp, true);
+  return rp;
+}
+
 msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::string node_id,
                                                         msg::store_actor store,
                                                         presence_options opts,
@@ -338,22 +375,7 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
   });
   return {
     [=](msg::presence_heartbeat& x) {
-      auto* p = presence_of(self, x.user);
-      if (p == nullptr)
-        return self->anon_send(x.conn, msg::presence_moved_atom::value, x.user);
-      auto i = std::find_if(p->devices.begin(), p->devices.end(), [&](auto& d) {
-        return d.first == x.conn;
-      });
-      if (i == p->devices.end()) {
-        if (monitors_device(self, x.conn))
-          monitor_entry(self, x.conn).device_of = x.user;
-        i = p->devices.emplace(p->devices.end(), x.conn, p->next_device++);
-      }
-      auto now = runtime::wall_ms();
-      auto was_online = p->tracker.online();
-      p->tracker.heartbeat(i->second, now);
-      if (!was_online)
-        after_change(self, x.user, *p, was_online, now);
+      heartbeat(self, x);
     },
     [=](msg::presence_disconnect& x) {
       auto i = self->state.users.find(x.user);
@@ -363,21 +385,8 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
           && monitors_device(self, x.conn))
         unindex_device(self, x.conn.address());
     },
-    [=](msg::presence_watch& x) -> caf::result<msg::presence_info> {
-      auto* p = presence_of(self, x.user);
-      if (p == nullptr)
-        return caf::make_error(errc::room_unavailable, "the user's home moved");
-      if (!p->watchers)
-        p->watchers = std::make_unique<std::unordered_map<caf::actor_addr, caf::actor>>();
-      if (p->watchers->emplace(x.conn.address(), x.conn).second)
-        monitor_entry(self, x.conn).watching.push_back(x.user);
-      // The watcher starts from what the others were last told, so that the
-      // next published change is a change for it too.
-      if (p->loaded)
-        return info_of(x.user, *p, true);
-      auto rp = self->make_response_promise<msg::presence_info>();
-      p->waiting.emplace_back(rp, true);
-      return rp;
+    [=](msg::presence_watch& x) {
+      return watch(self, x);
     },
     [=](msg::presence_unwatch& x) {
       auto i = self->state.users.find(x.user);

@@ -7,50 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
-#include "chat/actors/events.hpp"
-#include "recent_frames.hpp"
-#include "store_messages.hpp"
+#include "relay_state.hpp"
 
 namespace chat::actors {
 
+namespace relay {
+
 namespace {
-
-struct local_member {
-  caf::actor conn;
-  std::string user;
-  std::shared_ptr<outbox> out;
-  uint64_t delivered = 0; ///< last seq pushed to this member
-  uint64_t trimmed = 0;   ///< retention removed the room's messages up to here (at the join)
-  bool live = false;      ///< caught up: receives the fan-out directly
-  uint64_t generation = 0;
-};
-
-struct relay_state {
-  std::string room;
-  msg::directory_actor directory;
-  msg::room_actor home; ///< the room's actor, on its home node
-  std::unordered_map<caf::actor_id, local_member> members;
-  uint64_t seq = 0;     ///< the room's last seq as far as this relay knows
-  recent_frames recent; ///< so that most joins with `since` replay from memory
-  uint64_t generation = 0;
-  uint64_t idle_epoch = 0;
-  /// Members' requests the room has not answered yet, by a relay-local number.
-  std::unordered_map<uint64_t, caf::response_promise> in_flight;
-  uint64_t last_request = 0;
-  static inline const char* name = "relay";
-};
-
-using relay_self = msg::relay_actor::stateful_pointer<relay_state>;
-
-constexpr uint32_t replay_batch = 256;
-/// An empty relay stops after this long (a reconnecting client usually returns sooner).
-constexpr auto relay_idle = std::chrono::seconds(5);
-constexpr int max_resolve_attempts = 10;
-/// Bounds `in_flight`: the member itself gives up after 3 s.
-constexpr auto room_request_timeout = std::chrono::seconds(5);
-/// Finding the room's home (and joining it) crosses nodes, one of which may have
-/// just failed: an answer that does not come within this is a failure (retried).
-constexpr auto resolve_timeout = std::chrono::seconds(4);
 
 caf::error moving(relay_self self) {
   return caf::make_error(errc::room_unavailable, "room '" + self->state.room + "' is moving");
@@ -100,104 +63,6 @@ void arm_idle_timer(relay_self self) {
   ++st.idle_epoch;
   if (st.members.empty())
     self->delayed_send(self, relay_idle, msg::idle_atom::value, st.idle_epoch);
-}
-
-// A replay that found its member's outbox full goes on when the session has
-// written enough of it to take a frame of `size` (the outbox calls back on the
-// session's thread), not on a timer. The relay is held weakly: a member that
-// never reads keeps nothing alive.
-void wait_for_room(relay_self self, local_member& m, caf::actor_id key, size_t size) {
-  auto generation = m.generation;
-  auto relay = caf::actor_cast<caf::weak_actor_ptr>(self);
-  auto resume = [relay, key, generation] {
-    if (auto strong = relay.lock())
-      caf::anon_send(caf::actor_cast<msg::relay_actor>(strong), msg::replay_atom::value, key,
-                     generation);
-  };
-  if (!m.out->resume_when_room(size, resume) && !m.out->closed())
-    self->send(self, msg::replay_atom::value, key, generation); // room came meanwhile
-}
-
-// Tells a member that its replay goes on from `first` (what came before was
-// removed by retention); false (and waits for room) when its outbox is full.
-bool notice_trimmed(relay_self self, local_member& m, caf::actor_id key, uint64_t first) {
-  auto notice = trimmed_event(self->state.room, first);
-  if (!m.out->has_room(notice.size())) {
-    wait_for_room(self, m, key, notice.size());
-    return false;
-  }
-  m.out->push(notice, frame_kind::stored);
-  m.delivered = first - 1;
-  return true;
-}
-
-// Brings a member that joined with `since` up to the live stream: from the
-// recent frames when they reach back far enough, else from the room in batches.
-// Live fan-out skips the member until then, so the replay and the live messages
-// never interleave. The replay never overflows the member's outbox: when it is
-// full, the replay pauses and resumes from where it stopped once there is room.
-void catch_up(relay_self self, caf::actor_id key) {
-  auto& st = self->state;
-  auto i = st.members.find(key);
-  if (i == st.members.end())
-    return;
-  auto& m = i->second;
-  // A replay from before what retention keeps starts with a notice of where
-  // the log now starts (docs/protocol.md), never with removed messages.
-  if (m.delivered < m.trimmed && !notice_trimmed(self, m, key, m.trimmed + 1))
-    return;
-  if (m.delivered >= st.seq) {
-    m.live = true;
-    return;
-  }
-  if (!st.recent.empty() && st.recent.first_seq() <= m.delivered + 1) {
-    for (auto& [seq, f] : st.recent) {
-      if (seq <= m.delivered)
-        continue;
-      if (seq != m.delivered + 1)
-        break; // the recent frames have a hole: fetch the rest
-      if (!m.out->has_room(f.size()))
-        return wait_for_room(self, m, key, f.size());
-      m.out->push(f, frame_kind::stored);
-      m.delivered = seq;
-    }
-    if (m.delivered >= st.seq) {
-      m.live = true;
-      return;
-    }
-  }
-  auto generation = m.generation;
-  self->request(st.home, room_request_timeout, msg::room_fetch{m.delivered, replay_batch})
-    .then(
-      [=](msg::seq_frames& xs) {
-        auto& st = self->state;
-        auto i = st.members.find(key);
-        if (i == st.members.end() || i->second.generation != generation)
-          return;
-        auto& m = i->second;
-        // Retention removed more since the join: the same notice.
-        auto first = xs.empty() ? st.seq + 1 : xs.front().seq;
-        if (first > m.delivered + 1 && !notice_trimmed(self, m, key, first))
-          return;
-        for (auto& x : xs) {
-          if (x.seq <= m.delivered)
-            continue;
-          if (!m.out->has_room(x.frame.size()))
-            return wait_for_room(self, m, key, x.frame.size());
-          m.out->push(x.frame, frame_kind::stored);
-          m.delivered = x.seq;
-        }
-        catch_up(self, key);
-      },
-      [=](caf::error&) {
-        auto& st = self->state;
-        auto i = st.members.find(key);
-        if (i == st.members.end() || i->second.generation != generation)
-          return;
-        // The replay cannot complete: closing the outbox makes the session drop
-        // the connection, and the client rejoins with `since` and loses nothing.
-        i->second.out->close();
-      });
 }
 
 void push_to_live(relay_self self, const frame& f, frame_kind kind,
@@ -336,6 +201,57 @@ void join_member(relay_self self, msg::relay_join x, caf::typed_response_promise
       });
 }
 
+// The room's actor stopped (its node left or failed: follow the room to its
+// new home), or a member's connection did.
+void on_down(relay_self self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (dm.source == st.home.address()) {
+    st.home = nullptr;
+    fail_in_flight(self);
+    if (!st.members.empty())
+      rejoin_all(self, 1);
+    return;
+  }
+  for (auto& [key, m] : st.members)
+    if (m.conn.address() == dm.source) {
+      remove_member(self, key);
+      return;
+    }
+}
+
+// The messages of one commit, to every caught-up member, each once and in order.
+void fan_out(relay_self self, const msg::relay_msg& x) {
+  auto& st = self->state;
+  for (auto& [seq, f] : x.frames) {
+    st.seq = std::max(st.seq, seq);
+    st.recent.push(seq, f);
+  }
+  for (auto& [id, m] : st.members) {
+    for (auto& [seq, f] : x.frames) {
+      if (!m.live || seq <= m.delivered)
+        continue;
+      if (seq == m.delivered + 1) {
+        m.out->push(f, frame_kind::stored);
+        m.delivered = seq;
+      } else { // a gap (the room moved): fetch what is missing first
+        m.live = false;
+        catch_up(self, id);
+      }
+    }
+  }
+}
+
+void passivate_if_idle(relay_self self, uint64_t epoch) {
+  auto& st = self->state;
+  if (epoch != st.idle_epoch || !st.members.empty())
+    return;
+  self->request(st.directory, caf::infinite, msg::passivate_relay_atom::value, st.room)
+    .await([=](bool ok) {
+      if (ok)
+        self->quit();
+    });
+}
+
 msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
                                             msg::directory_actor directory) {
   auto& st = self->state;
@@ -353,19 +269,7 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
         self->quit(err);
       });
   self->set_down_handler([=](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (dm.source == st.home.address()) {
-      st.home = nullptr;
-      fail_in_flight(self);
-      if (!st.members.empty())
-        rejoin_all(self, 1);
-      return;
-    }
-    for (auto& [key, m] : st.members)
-      if (m.conn.address() == dm.source) {
-        remove_member(self, key);
-        return;
-      }
+    on_down(self, dm);
   });
   arm_idle_timer(self);
   return {
@@ -381,24 +285,7 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
       return true;
     },
     [=](msg::relay_msg& x) {
-      auto& st = self->state;
-      for (auto& [seq, f] : x.frames) {
-        st.seq = std::max(st.seq, seq);
-        st.recent.push(seq, f);
-      }
-      for (auto& [id, m] : st.members) {
-        for (auto& [seq, f] : x.frames) {
-          if (!m.live || seq <= m.delivered)
-            continue;
-          if (seq == m.delivered + 1) {
-            m.out->push(f, frame_kind::stored);
-            m.delivered = seq;
-          } else { // a gap (the room moved): fetch what is missing first
-            m.live = false;
-            catch_up(self, id);
-          }
-        }
-      }
+      fan_out(self, x);
     },
     [=](msg::relay_event& x) {
       push_to_live(self, x.frame, x.ephemeral ? frame_kind::ephemeral : frame_kind::reply,
@@ -434,23 +321,18 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
         catch_up(self, key);
     },
     [=](msg::idle_atom, uint64_t epoch) {
-      auto& st = self->state;
-      if (epoch != st.idle_epoch || !st.members.empty())
-        return;
-      self->request(st.directory, caf::infinite, msg::passivate_relay_atom::value, st.room)
-        .await([=](bool ok) {
-          if (ok)
-            self->quit();
-        });
+      passivate_if_idle(self, epoch);
     },
   };
 }
 
 } // namespace
 
+} // namespace relay
+
 msg::relay_actor spawn_relay(caf::local_actor* parent, std::string room,
                              msg::directory_actor directory) {
-  return parent->spawn(relay_actor, std::move(room), std::move(directory));
+  return parent->spawn(relay::relay_actor, std::move(room), std::move(directory));
 }
 
 } // namespace chat::actors

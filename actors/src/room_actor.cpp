@@ -315,6 +315,46 @@ caf::result<bool> signal(room_self self, msg::room_signal& x) {
   return true;
 }
 
+// An ephemeral typing signal, at most one per user per interval.
+void typing(room_self self, const msg::room_typing& x) {
+  auto& st = self->state;
+  if (st.members.count(x.conn.address()) == 0)
+    return;
+  auto now = runtime::steady_ms();
+  auto& last = st.last_typing_ms[x.user];
+  if (last != 0 && now - last < typing_interval_ms)
+    return; // throttled: dropped silently
+  last = now;
+  broadcast(self, typing_event(st.room, x.user), true, x.user);
+}
+
+// The room's home moved: answered once the commit in flight is done.
+caf::result<bool> start_move(room_self self) {
+  auto& st = self->state;
+  if (st.moving)
+    return true;
+  st.moving = true;
+  st.moved = self->make_response_promise<bool>();
+  finish_move(self);
+  return st.moved;
+}
+
+void passivate_if_idle(room_self self, uint64_t epoch) {
+  auto& st = self->state;
+  if (epoch != st.idle_epoch || !st.members.empty() || st.in_flight || !st.pending.empty())
+    return;
+  // While the directory decides, nothing else is handled; joins that were
+  // already on their way are bounced by CAF once the room has quit, and
+  // their senders resolve the room again.
+  self->request(st.directory, caf::infinite, msg::passivate_room_atom::value, st.room)
+    .await([=](bool ok) {
+      if (ok) {
+        spdlog::debug("room '{}': passivated", self->state.room);
+        self->quit();
+      }
+    });
+}
+
 msg::room_actor::behavior_type room_actor(room_self self, std::string room, std::string node_id,
                                           msg::store_actor store,
                                           msg::directory_actor directory,
@@ -350,15 +390,7 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
       return post(self, x);
     },
     [=](msg::room_typing& x) {
-      auto& st = self->state;
-      if (st.members.count(x.conn.address()) == 0)
-        return;
-      auto now = runtime::steady_ms();
-      auto& last = st.last_typing_ms[x.user];
-      if (last != 0 && now - last < typing_interval_ms)
-        return; // throttled: dropped silently
-      last = now;
-      broadcast(self, typing_event(st.room, x.user), true, x.user);
+      typing(self, x);
     },
     [=](msg::room_read& x) {
       return read(self, x);
@@ -366,14 +398,8 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
     [=](msg::room_signal& x) {
       return signal(self, x);
     },
-    [=](msg::moving_atom) -> caf::result<bool> {
-      auto& st = self->state;
-      if (st.moving)
-        return true;
-      st.moving = true;
-      st.moved = self->make_response_promise<bool>();
-      finish_move(self);
-      return st.moved;
+    [=](msg::moving_atom) {
+      return start_move(self);
     },
     [=](msg::read_history& x) -> caf::result<frame> {
       return read_history_from(self, self->state.store, x, self->state.meta.seq);
@@ -390,19 +416,7 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
         broadcast(self, *f, false);
     },
     [=](msg::idle_atom, uint64_t epoch) {
-      auto& st = self->state;
-      if (epoch != st.idle_epoch || !st.members.empty() || st.in_flight || !st.pending.empty())
-        return;
-      // While the directory decides, nothing else is handled; joins that were
-      // already on their way are bounced by CAF once the room has quit, and
-      // their senders resolve the room again.
-      self->request(st.directory, caf::infinite, msg::passivate_room_atom::value, st.room)
-        .await([=](bool ok) {
-          if (ok) {
-            spdlog::debug("room '{}': passivated", self->state.room);
-            self->quit();
-          }
-        });
+      passivate_if_idle(self, epoch);
     },
   };
 }

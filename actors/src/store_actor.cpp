@@ -223,6 +223,36 @@ caf::result<msg::message_list> read(store_self self, msg::store_read& x) {
   return out;
 }
 
+caf::result<storage::room_meta> load(store_self self, const msg::store_load& x) {
+  storage::room_meta meta;
+  if (auto s = self->state.db->load_room(x.room, meta); !s.ok())
+    return storage_error("loading room", x.room, s);
+  return meta;
+}
+
+caf::result<msg::receipt_list> load(store_self self, const msg::store_load_receipts& x) {
+  msg::receipt_list out;
+  if (auto s = self->state.db->load_receipts(x.room, out); !s.ok())
+    return storage_error("loading receipts of", x.room, s);
+  return out;
+}
+
+caf::result<int64_t> load(store_self self, const msg::store_load_last_seen& x) {
+  std::optional<int64_t> seen;
+  if (auto s = self->state.db->load_last_seen(x.user, seen); !s.ok())
+    return storage_error("loading last-seen of", x.user, s);
+  return seen.value_or(0);
+}
+
+bool final_flush(store_self self) {
+  commit_pending(self);
+  if (auto s = self->state.db->flush(); !s.ok()) {
+    spdlog::error("store: final flush failed: {}", s.error);
+    return false;
+  }
+  return true;
+}
+
 msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<storage::store> db,
                                             std::shared_ptr<node_metrics> metrics,
                                             std::chrono::milliseconds trim_interval) {
@@ -258,23 +288,14 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
     [=](msg::stats_atom) -> msg::store_stats {
       return self->state.stats;
     },
-    [=](msg::store_load& x) -> caf::result<storage::room_meta> {
-      storage::room_meta meta;
-      if (auto s = self->state.db->load_room(x.room, meta); !s.ok())
-        return storage_error("loading room", x.room, s);
-      return meta;
+    [=](msg::store_load& x) {
+      return load(self, x);
     },
-    [=](msg::store_load_receipts& x) -> caf::result<msg::receipt_list> {
-      msg::receipt_list out;
-      if (auto s = self->state.db->load_receipts(x.room, out); !s.ok())
-        return storage_error("loading receipts of", x.room, s);
-      return out;
+    [=](msg::store_load_receipts& x) {
+      return load(self, x);
     },
-    [=](msg::store_load_last_seen& x) -> caf::result<int64_t> {
-      std::optional<int64_t> seen;
-      if (auto s = self->state.db->load_last_seen(x.user, seen); !s.ok())
-        return storage_error("loading last-seen of", x.user, s);
-      return seen.value_or(0);
+    [=](msg::store_load_last_seen& x) {
+      return load(self, x);
     },
     [=](msg::store_read& x) {
       return read(self, x);
@@ -306,13 +327,8 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
     [=](msg::trim_atom, caf::actor listener) {
       self->state.trim_listener = std::move(listener);
     },
-    [=](msg::shutdown_atom) -> caf::result<bool> {
-      commit_pending(self);
-      if (auto s = self->state.db->flush(); !s.ok()) {
-        spdlog::error("store: final flush failed: {}", s.error);
-        return false;
-      }
-      return true;
+    [=](msg::shutdown_atom) {
+      return final_flush(self);
     },
   };
 }

@@ -339,6 +339,32 @@ void on_tick(membership_self* self) {
   self->delayed_send(self, st.opts.heartbeat, tick_atom::value);
 }
 
+// Says hello to `member` (the seed of a join, or each member the seed named)
+// and takes it as a peer: a member answers with itself first (known_members).
+// The request is answered with what `answer` makes of the member list.
+template <class Result, class Answer>
+caf::result<Result> introduce(membership_self* self, caf::actor member, Answer answer) {
+  auto rp = self->make_response_promise<Result>();
+  say_hello(
+    self, member,
+    [=](member_list& members) mutable {
+      if (!members.empty() && add_peer(self, members.front()))
+        publish_view(self);
+      rp.deliver(answer(members));
+    },
+    [=](caf::error& err) mutable {
+      rp.deliver(err);
+    });
+  return rp;
+}
+
+member_statuses statuses(membership_self* self) {
+  member_statuses out{{{self->state.me.node_id, self->state.me.endpoint, true}}};
+  for (auto& [id, p] : self->state.peers)
+    out.members.push_back({id, p.info.endpoint, p.up});
+  return out;
+}
+
 caf::behavior membership_actor(membership_self* self, membership_settings opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -364,34 +390,15 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
     },
     // Joining: a hello to the seed (answered with every member it knows), then
     // one to each of them over a direct connection (`greet`).
-    [=](join_atom, caf::actor seed) -> caf::result<member_list> {
-      auto rp = self->make_response_promise<member_list>();
-      say_hello(
-        self, seed,
-        [=](member_list& members) mutable {
-          // A member answers with itself first (see known_members).
-          if (!members.empty() && add_peer(self, members.front()))
-            publish_view(self);
-          rp.deliver(std::move(members));
-        },
-        [=](caf::error& err) mutable {
-          rp.deliver(err);
-        });
-      return rp;
+    [=](join_atom, caf::actor seed) {
+      return introduce<member_list>(self, seed, [](member_list& members) {
+        return std::move(members);
+      });
     },
-    [=](greet_atom, caf::actor member) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      say_hello(
-        self, member,
-        [=](member_list& theirs) mutable {
-          if (!theirs.empty() && add_peer(self, theirs.front()))
-            publish_view(self);
-          rp.deliver(true);
-        },
-        [=](caf::error& err) mutable {
-          rp.deliver(err);
-        });
-      return rp;
+    [=](greet_atom, caf::actor member) {
+      return introduce<bool>(self, member, [](member_list&) {
+        return true;
+      });
     },
     [=](beat_atom, const std::string& id) {
       on_beat(self, id);
@@ -408,10 +415,7 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       return true;
     },
     [=](status_atom) {
-      member_statuses out{{{self->state.me.node_id, self->state.me.endpoint, true}}};
-      for (auto& [id, p] : self->state.peers)
-        out.members.push_back({id, p.info.endpoint, p.up});
-      return out;
+      return statuses(self);
     },
     [=](endpoint_atom, std::string& endpoint) {
       self->state.me.endpoint = std::move(endpoint);
