@@ -61,6 +61,10 @@ using bye_atom = caf::atom_constant<caf::atom("bye")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 /// Local: `(greet_atom, caf::actor membership)` -> bool, says hello to a member.
 using greet_atom = caf::atom_constant<caf::atom("greet")>;
+/// Local: `(known_atom, node_info)`: a member the seed listed that this node
+/// could not reach while joining. It counts as a member (down) and is dialled
+/// again like any down member, so that the two end up knowing each other.
+using known_atom = caf::atom_constant<caf::atom("known")>;
 /// Local: the heartbeat and failure-detector timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Local: `(status_atom)` -> member_statuses: every member this node knows.

@@ -68,12 +68,14 @@ void connect_members(caf::actor_system& sys, const caf::actor& me, const std::st
     if (!direct) {
       spdlog::warn("cluster: no direct link to '{}' at {}: {}", m.node_id, m.endpoint,
                    ep ? sys.render(direct.error()) : err);
+      caf::anon_send(me, known_atom::value, m);
       continue;
     }
     scoped->request(me, std::chrono::seconds(10), greet_atom::value, *direct)
       .receive([](bool) {},
                [&](caf::error& e) {
                  spdlog::warn("cluster: '{}' did not answer: {}", m.node_id, sys.render(e));
+                 caf::anon_send(me, known_atom::value, m);
                });
   }
 }

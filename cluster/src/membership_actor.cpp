@@ -190,6 +190,22 @@ void mark_down(membership_self* self, const std::string& id, const char* why) {
   publish_view(self);
 }
 
+// A member the seed listed that this node could not reach yet: it counts
+// (a take-over here needs it: ADR 8) and the tick dials it until it answers.
+// Without this, the two never learned of each other until a restart.
+void add_known(membership_self* self, const node_info& info) {
+  auto& st = self->state;
+  if (info.node_id == st.me.node_id || st.peers.count(info.node_id) != 0)
+    return;
+  auto& p = st.peers[info.node_id];
+  p.info.node_id = info.node_id;
+  p.info.endpoint = info.endpoint;
+  p.last_dial_ms = runtime::steady_ms();
+  spdlog::warn("cluster: node '{}' ({}) counts as a member, down until it answers",
+               info.node_id, info.endpoint);
+  publish_view(self);
+}
+
 // Says hello to another membership actor — with a cluster secret, after its
 // challenge, and accepting its answer only with its own proof — and gives
 // `done` the members it knows (itself first), or `failed` why not.
@@ -399,6 +415,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       return introduce<bool>(self, member, [](member_list&) {
         return true;
       });
+    },
+    [=](known_atom, const node_info& info) {
+      add_known(self, info);
     },
     [=](beat_atom, const std::string& id) {
       on_beat(self, id);

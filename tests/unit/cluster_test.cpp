@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <numeric>
 #include <set>
@@ -893,4 +895,35 @@ TEST_CASE(
   // Rotation: a node proving with the current secret and accepting the next.
   cluster_node rotating{with({secret, "the-next-secret-0123456789"}, {seed}), "n5"};
   CHECK_MESSAGE(rotating.members, rotating.start_error);
+}
+
+TEST_CASE("a member a joining node cannot reach at first counts as a member and is dialled "
+          "until the two know each other") {
+  cluster_node n1{"n1"};
+  auto seed = n1.members->local_endpoint();
+  cluster_node n2{"n2", {seed}};
+  REQUIRE_MESSAGE(n2.members, n2.start_error);
+  // n3's first dials of n2 fail (a link that is not up yet): every attempt of the
+  // join (4), then the first redial; later ones reach n2.
+  auto n2_at = n2.members->local_endpoint();
+  auto dead = runtime::endpoint{"127.0.0.1", test::free_port()};
+  auto failed = std::make_shared<std::atomic<int>>(0);
+  auto opts = cluster_opts({seed});
+  opts.dial = [=](const runtime::endpoint& ep) {
+    if (ep.port == n2_at.port && failed->fetch_add(1) < 5)
+      return dead;
+    return ep;
+  };
+  cluster_node n3{opts, "n3"};
+  REQUIRE_MESSAGE(n3.members, n3.start_error);
+  // Before the join returned, n3 counted n2 (down): a take-over on n3 needs it.
+  auto known = n3.members->members();
+  CHECK(std::any_of(known.begin(), known.end(), [](auto& m) {
+    return m.node_id == "n2";
+  }));
+  std::set<std::string> all{"n1", "n2", "n3"};
+  CHECK(eventually([&] {
+    return n1.view() == all && n2.view() == all && n3.view() == all;
+  }));
+  CHECK(*failed >= 5);
 }
