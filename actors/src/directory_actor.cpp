@@ -289,7 +289,7 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     },
     [=](msg::resolve_relay& x) -> msg::relay_actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
-        return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self));
+        return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self), opts.metrics);
       });
     },
     [=](msg::cluster_view& x) {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/runtime/clock.hpp"
 #include "relay_state.hpp"
 
 namespace chat::actors {
@@ -222,12 +223,12 @@ void on_down(relay_self self, const caf::down_msg& dm) {
 // The messages of one commit, to every caught-up member, each once and in order.
 void fan_out(relay_self self, const msg::relay_msg& x) {
   auto& st = self->state;
-  for (auto& [seq, f] : x.frames) {
+  for (auto& [seq, f, received_us] : x.frames) {
     st.seq = std::max(st.seq, seq);
     st.recent.push(seq, f);
   }
   for (auto& [id, m] : st.members) {
-    for (auto& [seq, f] : x.frames) {
+    for (auto& [seq, f, received_us] : x.frames) {
       if (!m.live || seq <= m.delivered)
         continue;
       if (seq == m.delivered + 1) {
@@ -238,6 +239,15 @@ void fan_out(relay_self self, const msg::relay_msg& x) {
         catch_up(self, id);
       }
     }
+  }
+  // Once per message and node (not per member): when the room received it
+  // until its relay pushed it to the node's members.
+  if (!st.members.empty() && st.metrics) {
+    auto now = runtime::wall_us();
+    for (auto& f : x.frames)
+      if (f.received_us != 0)
+        st.metrics->delivery_us.observe(
+          static_cast<uint64_t>(std::max<int64_t>(now - f.received_us, 0)));
   }
 }
 
@@ -253,8 +263,10 @@ void passivate_if_idle(relay_self self, uint64_t epoch) {
 }
 
 msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
-                                            msg::directory_actor directory) {
+                                            msg::directory_actor directory,
+                                            std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
+  st.metrics = std::move(metrics);
   st.room = std::move(room);
   st.directory = std::move(directory);
   // Nothing is handled before the relay knows the room's actor.
@@ -331,8 +343,10 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
 } // namespace relay
 
 msg::relay_actor spawn_relay(caf::local_actor* parent, std::string room,
-                             msg::directory_actor directory) {
-  return parent->spawn(relay::relay_actor, std::move(room), std::move(directory));
+                             msg::directory_actor directory,
+                             std::shared_ptr<node_metrics> metrics) {
+  return parent->spawn(relay::relay_actor, std::move(room), std::move(directory),
+                       std::move(metrics));
 }
 
 } // namespace chat::actors

@@ -13,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "chat/actors/metrics.hpp"
 #include "chat/actors/outbox.hpp"
 #include "node_messages.hpp"
 #include "recent_frames.hpp"
@@ -41,6 +42,7 @@ struct relay_state {
   /// Members' requests the room has not answered yet, by a relay-local number.
   std::unordered_map<uint64_t, caf::response_promise> in_flight;
   uint64_t last_request = 0;
+  std::shared_ptr<node_metrics> metrics;
   static inline const char* name = "relay";
 };
 

@@ -69,16 +69,25 @@ void on_committed(room_self self, std::vector<pending_post>& batch,
   m.relay_messages_local.fetch_add(res.stored.size() * (st.relays.size() - remote),
                                    std::memory_order_relaxed);
   // Acks after the counters: a client that reads /metrics after its ack sees its message.
-  for (size_t i = 0; i < batch.size(); ++i)
+  auto now = runtime::wall_us();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    m.send_ack_us.observe(
+      static_cast<uint64_t>(std::max<int64_t>(now - batch[i].received_us, 0)));
     batch[i].promise.deliver(msg::post_result{res.outcomes[i].seq, res.outcomes[i].dup});
+  }
   if (res.stored.empty())
     return;
   msg::relay_msg out;
   out.frames.reserve(res.stored.size());
+  size_t k = 0; // the post each stored record came from (outcomes are in batch order)
   for (auto& rec : res.stored) {
+    while (k < batch.size() && (res.outcomes[k].dup || res.outcomes[k].seq < rec.seq))
+      ++k;
+    auto received =
+      k < batch.size() && res.outcomes[k].seq == rec.seq ? batch[k].received_us : 0;
     auto f = message_event(st.room, rec);
     st.recent.push(rec.seq, f);
-    out.frames.push_back(msg::seq_frame{rec.seq, std::move(f)});
+    out.frames.push_back(msg::seq_frame{rec.seq, std::move(f), received});
   }
   // The frames are shared (reference counted): every relay gets the same bytes.
   for (auto& [addr, r] : st.relays)
@@ -262,7 +271,7 @@ caf::result<msg::post_result> post(room_self self, msg::room_post& x) {
   st.pending.push_back(
     pending_post{storage::append_entry{std::move(x.id), std::move(x.user), runtime::wall_ms(),
                                        std::move(x.body)},
-                 rp});
+                 rp, runtime::wall_us()});
   commit_pending(self);
   return rp;
 }

@@ -123,6 +123,9 @@ struct room_fetch {
 struct seq_frame {
   uint64_t seq = 0;
   actors::frame frame;
+  /// When the room received the message (wall µs), for the delivery latency
+  /// (a live fan-out only; 0 in a replay).
+  int64_t received_us = 0;
 };
 
 using seq_frames = std::vector<seq_frame>;
@@ -214,7 +217,7 @@ CHAT_WIRE_TYPE(room_typing, x.conn, x.user)
 
 CHAT_WIRE_TYPE(room_fetch, x.after, x.limit)
 
-CHAT_WIRE_TYPE(seq_frame, x.seq, x.frame)
+CHAT_WIRE_TYPE(seq_frame, x.seq, x.frame, x.received_us)
 
 CHAT_WIRE_TYPE(relay_msg, x.frames)
 

@@ -29,6 +29,7 @@ struct member {
 struct pending_post {
   storage::append_entry entry;
   caf::typed_response_promise<msg::post_result> promise;
+  int64_t received_us = 0; ///< wall clock (the delivery latency is measured across nodes)
 };
 
 struct room_state {

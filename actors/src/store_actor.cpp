@@ -52,7 +52,12 @@ void commit_pending(store_self self) {
   if (st.pending.empty())
     return;
   storage::group_result results;
+  auto started = std::chrono::steady_clock::now();
   auto s = st.db->commit(st.pending, results);
+  st.metrics->store_commit_us.observe(
+    static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count()));
   if (!s.ok()) {
     // Nothing of the group was written (one WriteBatch): every sender may
     // resend with the same id. One line when writes start failing, not one per
@@ -80,6 +85,8 @@ void commit_pending(store_self self) {
       spdlog::warn("store: writes succeed again");
     }
     st.stats.appends += st.pending.appends.size();
+    if (!st.pending.appends.empty())
+      st.metrics->store_batch_appends.observe(st.pending.appends.size());
     ++st.stats.commits;
     for (size_t i = 0; i < st.append_promises.size(); ++i)
       st.append_promises[i].deliver(std::move(results.appends[i]));

@@ -212,6 +212,12 @@ constexpr std::pair<std::string_view, parsed (*)(const reader&)> parsers[] = {
   {"auth", parse_auth},
 };
 
+// In the order of the `command` variant (msg::actor_commands, then ping, auth).
+constexpr std::string_view command_names[] = {"join", "leave",    "send",   "history", "typing",
+                                              "read", "presence", "signal", "ping",    "auth"};
+static_assert(std::size(command_names) == std::variant_size_v<command>,
+              "a name for each command (codec_test checks the order)");
+
 parsed parse_object(const json& obj) {
   reader r{obj, {}};
   if (auto i = obj.find("ref"); i != obj.end()) {
@@ -280,6 +286,10 @@ std::variant<command, command_error> parse_command(std::string_view text) {
   if (!doc.is_object())
     return command_error{{}, actors::wire_error::bad_request, "frame must be a JSON object"};
   return parse_object(doc);
+}
+
+std::string_view command_name(size_t index) {
+  return index < std::size(command_names) ? command_names[index] : "unknown";
 }
 
 } // namespace chat::gateway

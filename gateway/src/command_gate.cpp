@@ -21,11 +21,8 @@ actors::frame rate_limited_event(const std::string& ref, int64_t retry_after) {
                              "too many commands; retry later", retry_after);
 }
 
-} // namespace
-
-std::optional<actors::frame> screen_command(command& cmd, const identity& who,
-                                            runtime::token_bucket& connection,
-                                            rate_limiter& users) {
+std::optional<actors::frame> screen(command& cmd, const identity& who,
+                                    runtime::token_bucket& connection, rate_limiter& users) {
   if (auto* ping = std::get_if<cmd_ping>(&cmd))
     return actors::pong_event(ping->ref);
   int64_t retry_after = 0;
@@ -61,6 +58,20 @@ std::optional<actors::frame> screen_command(command& cmd, const identity& who,
                       },
                     },
                     cmd);
+}
+
+} // namespace
+
+std::optional<actors::frame> screen_command(command& cmd, const identity& who,
+                                            runtime::token_bucket& connection,
+                                            rate_limiter& users, command_counts& counts) {
+  auto answer = screen(cmd, who, connection, users);
+  auto code = answer ? answer->error() : actors::wire_error::none;
+  counts.count(cmd, !answer                                    ? gate_result::forwarded
+                    : code == actors::wire_error::rate_limited ? gate_result::rate_limited
+                    : code == actors::wire_error::forbidden    ? gate_result::forbidden
+                                                               : gate_result::answered);
+  return answer;
 }
 
 void forward_command(const caf::actor& conn, command&& cmd,

@@ -9,6 +9,7 @@
 #include "chat/gateway/auth.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/runtime/rate_limit.hpp"
+#include "command_counts.hpp"
 #include "rate_limiter.hpp"
 
 namespace chat::gateway {
@@ -21,9 +22,11 @@ namespace chat::gateway {
 /// nothing executed; pings are exempt), `join`/`history` of a room the identity
 /// may not access (`forbidden`). Returns nothing when the command goes on to
 /// the connection actor.
+/// Each command is counted in `counts` by type and by what happened to it.
 [[nodiscard]] std::optional<actors::frame> screen_command(command& cmd, const identity& who,
                                                           runtime::token_bucket& connection,
-                                                          rate_limiter& users);
+                                                          rate_limiter& users,
+                                                          command_counts& counts);
 
 /// Hands a screened command to the connection actor. With `reply`, the
 /// command's reply goes there instead of the connection's outbox (POST /rpc).

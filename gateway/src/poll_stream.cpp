@@ -27,7 +27,7 @@ poll_stream::poll_stream(std::shared_ptr<shared_state> state, identity who, stre
   req_(std::move(req)) {}
 
 void poll_stream::start() {
-  state_->add(this, weak_from_this());
+  state_->add(this, weak_from_this(), client_transport::poll);
   state_->add_stream(id(), std::static_pointer_cast<stream_session>(shared_from_this()));
   out_->set_waker([weak = weak_from_this(), ex = strand_] {
     asio::post(ex, [weak] {

@@ -4,6 +4,7 @@
 
 #include "chat/actors/events.hpp"
 #include "chat/gateway/codec.hpp"
+#include "chat/runtime/prometheus.hpp"
 
 namespace chat::gateway {
 
@@ -114,9 +115,14 @@ void metrics(http_exchange& ex, const request& req, const target&) {
   if (req.method() != http::verb::get)
     return ex.reply(method_not_allowed("use GET"));
   auto text = ex.state->node.metrics->prometheus();
-  text += "# HELP chat_connections Open client connections (WebSocket, SSE, poll).\n"
-          "# TYPE chat_connections gauge\nchat_connections "
-          + std::to_string(ex.state->session_count()) + "\n";
+  runtime::prometheus_text out;
+  out.family("chat_connections", "gauge", "Open client connections, by transport.");
+  auto counts = ex.state->connections_by_transport();
+  for (auto t : {client_transport::ws, client_transport::sse, client_transport::poll})
+    out.sample("chat_connections", {{"transport", transport_name(t)}},
+               uint64_t{counts[static_cast<size_t>(t)]});
+  ex.state->commands.write(out);
+  text += out.str();
   static_file(ex, req, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +14,7 @@
 
 #include "chat/actors/node.hpp"
 #include "chat/gateway/server.hpp"
+#include "command_counts.hpp"
 #include "keyed_limit.hpp"
 #include "rate_limiter.hpp"
 
@@ -26,6 +28,13 @@ class stream_session;
 
 /// A client connection that outlives one HTTP request (WebSocket, SSE stream,
 /// poll stream): the server closes each at shutdown.
+/// How a client is connected (the `chat_connections` gauge's label).
+enum class client_transport : uint8_t { ws, sse, poll };
+
+inline const char* transport_name(client_transport t) {
+  return t == client_transport::ws ? "ws" : t == client_transport::sse ? "sse" : "poll";
+}
+
 class live_connection {
 public:
   virtual ~live_connection() = default;
@@ -50,6 +59,7 @@ struct shared_state {
   server_options opts;
   std::atomic<bool> accepting{true};
   rate_limiter user_commands;   ///< per user, across the user's connections
+  command_counts commands;      ///< client commands by type and gate result (/metrics)
   rate_limiter connects;        ///< new connections (and further requests on one) per client IP
   keyed_limit streams_per_user; ///< open SSE/poll streams per user
   keyed_limit streams_per_ip;   ///< open SSE/poll streams per client IP
@@ -61,16 +71,26 @@ struct shared_state {
   /// The io_context's executor (for objects that outlive one socket: poll streams).
   boost::asio::any_io_executor io;
 
-  void add(live_connection* key, std::weak_ptr<live_connection> s) {
+  void add(live_connection* key, std::weak_ptr<live_connection> s, client_transport t) {
     std::lock_guard<std::mutex> guard{mtx_};
-    sessions_.emplace(key, std::move(s));
+    if (sessions_.emplace(key, entry{std::move(s), t}).second)
+      ++by_transport_[static_cast<size_t>(t)];
   }
 
   void remove(live_connection* key) {
     std::lock_guard<std::mutex> guard{mtx_};
-    sessions_.erase(key);
+    if (auto i = sessions_.find(key); i != sessions_.end()) {
+      --by_transport_[static_cast<size_t>(i->second.how)];
+      sessions_.erase(i);
+    }
     if (sessions_.empty())
       drained_.notify_all();
+  }
+
+  /// Live connections of each transport (ws, sse, poll).
+  std::array<size_t, 3> connections_by_transport() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return by_transport_;
   }
 
   /// Waits until every live connection is gone, or `timeout`; true when gone.
@@ -84,8 +104,8 @@ struct shared_state {
   std::vector<std::shared_ptr<live_connection>> live_sessions() {
     std::vector<std::shared_ptr<live_connection>> out;
     std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& [key, weak] : sessions_)
-      if (auto s = weak.lock())
+    for (auto& [key, e] : sessions_)
+      if (auto s = e.session.lock())
         out.push_back(std::move(s));
     return out;
   }
@@ -130,7 +150,12 @@ private:
   std::atomic<size_t> slots_{0};
   std::mutex mtx_;
   std::condition_variable drained_;
-  std::unordered_map<live_connection*, std::weak_ptr<live_connection>> sessions_;
+  struct entry {
+    std::weak_ptr<live_connection> session;
+    client_transport how;
+  };
+  std::unordered_map<live_connection*, entry> sessions_;
+  std::array<size_t, 3> by_transport_{};
   std::unordered_map<std::string, std::weak_ptr<stream_session>> streams_;
 };
 

@@ -22,7 +22,7 @@ sse_session::~sse_session() {
 }
 
 void sse_session::start() {
-  state_->add(this, weak_from_this());
+  state_->add(this, weak_from_this(), client_transport::sse);
   state_->add_stream(id(), std::static_pointer_cast<stream_session>(shared_from_this()));
   // Additive: the first event names the session, for POST /rpc?session=.
   append_sse_event(pending_, "", "session",

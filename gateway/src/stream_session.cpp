@@ -81,7 +81,7 @@ void stream_session::call(command cmd, std::function<void(actors::frame)> done) 
                                    actors::wire_error::unavailable,
                                    "the stream is closed; open it again");
     else
-      answer = screen_command(cmd, who_, commands_, state_->user_commands);
+      answer = screen_command(cmd, who_, commands_, state_->user_commands, state_->commands);
   }
   if (answer)
     return done(*answer);

@@ -62,7 +62,7 @@ websocket_session::~websocket_session() {
 }
 
 void websocket_session::start(std::string_view early) {
-  state_->add(this, weak_from_this());
+  state_->add(this, weak_from_this(), client_transport::ws);
   out_->set_waker(std::weak_ptr<actors::outbox_waker>{shared_from_this()});
   // Deadlines are met within an eighth of a heartbeat (at most 0.5 s).
   session_clock::of(stream_->get_executor())
@@ -205,7 +205,8 @@ void websocket_session::handle_text(std::string_view text) {
 // The gateway answers what it can itself (pong, rate_limited, forbidden);
 // everything else goes to the connection actor.
 void websocket_session::dispatch(command& cmd) {
-  if (auto answer = screen_command(cmd, *id_, commands_, state_->user_commands))
+  if (auto answer =
+        screen_command(cmd, *id_, commands_, state_->user_commands, state_->commands))
     return reply(*answer);
   ++dispatched_;
   forward_command(conn_, std::move(cmd));

@@ -152,3 +152,22 @@ TEST_CASE("read, presence and signal") {
         + "\"}",
       "too_large");
 }
+
+TEST_CASE("command_name names each command by its protocol type (the metrics' label)") {
+  std::pair<std::string_view, std::string_view> frames[] = {
+    {"join", R"({"type":"join","room":"r"})"},
+    {"leave", R"({"type":"leave","room":"r"})"},
+    {"send", R"({"type":"send","room":"r","id":"i","body":1})"},
+    {"history", R"({"type":"history","room":"r"})"},
+    {"typing", R"({"type":"typing","room":"r"})"},
+    {"read", R"({"type":"read","room":"r","seq":1})"},
+    {"presence", R"({"type":"presence","users":["bob"]})"},
+    {"signal", R"({"type":"signal","room":"r","to":"bob","data":{}})"},
+    {"ping", R"({"type":"ping"})"},
+    {"auth", R"({"type":"auth","token":"x.y.z"})"},
+  };
+  static_assert(std::size(frames) == std::variant_size_v<command>);
+  for (auto [type, text] : frames)
+    CHECK(command_name(ok(text).index()) == type);
+  CHECK(command_name(99) == "unknown");
+}

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "chat/runtime/histogram.hpp"
+
 namespace chat::actors {
 
 /// Counters of one node, updated by its actors and read by /metrics (and
@@ -41,6 +43,17 @@ struct node_metrics {
   std::atomic<uint64_t> storage_failures{0}; ///< group commits that failed
   std::atomic<uint64_t> trimmed_messages{0}; ///< removed by retention
   std::atomic<uint64_t> forgotten_ids{0};    ///< ids past the dedupe window
+
+  // Distributions (microseconds or counts; /metrics shows base units).
+  /// A group commit: the RocksDB WriteBatch (and its fsync) of one group.
+  runtime::histogram store_commit_us{runtime::histogram::latency_us()};
+  /// Room appends per group commit (how well the group commit batches).
+  runtime::histogram store_batch_appends{{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000}};
+  /// A send, from the room's receiving it to its ack (commit and replicas).
+  runtime::histogram send_ack_us{runtime::histogram::latency_us()};
+  /// A stored message, from the room's receiving it to its relay on a node
+  /// pushing it to that node's members (wall clocks: across nodes, their skew).
+  runtime::histogram delivery_us{runtime::histogram::latency_us()};
 
   /// The Prometheus text exposition of these counters.
   [[nodiscard]] std::string prometheus() const;

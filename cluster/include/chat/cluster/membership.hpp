@@ -21,8 +21,9 @@ namespace chat::cluster {
 /// hello carries the cluster-secret challenge. 3: a room's log is copied in
 /// staged parts (room_replicate's `from` and `last`), accepted by the replica,
 /// and `room_joined` says what retention removed. 4: a frame carries its error
-/// code next to its JSON.
-inline constexpr uint32_t protocol_version = 4;
+/// code next to its JSON. 5: a fanned-out message carries when its room received
+/// it (the delivery latency metric).
+inline constexpr uint32_t protocol_version = 5;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0

@@ -51,6 +51,10 @@ struct command_error {
   std::string message;
 };
 
+/// The protocol's `type` of the command at `index` of the `command` variant
+/// ("join", "ping", ...), for metrics.
+[[nodiscard]] std::string_view command_name(size_t index);
+
 /// Parses and validates one client frame (UTF-8 JSON text).
 [[nodiscard]] std::variant<command, command_error> parse_command(std::string_view text);
 

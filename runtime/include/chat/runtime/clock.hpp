@@ -17,6 +17,12 @@ inline int64_t wall_s() {
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
+/// Wall-clock time in µs since the epoch: latencies measured across nodes.
+inline int64_t wall_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 /// Monotonic time in ms, for intervals (throttles) that must not jump.
 inline int64_t steady_ms() {
   using namespace std::chrono;
