@@ -188,6 +188,25 @@ caf::result<frame> history(directory_self self, const directory_options& opts,
   return caf::delegated<frame>{};
 }
 
+// The admin API's view of a room, on its home: from its actor when active
+// (no activation just to look), else from the store.
+caf::result<frame> inspect(directory_self self, const directory_options& opts,
+                           const msg::store_actor& store, msg::inspect_room& x) {
+  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
+    case route::elsewhere:
+      return caf::delegated<frame>{};
+    case route::leaving:
+      return leaving(self);
+    default:
+      break;
+  }
+  if (auto i = self->state.rooms.find(x.room); i != self->state.rooms.end()) {
+    self->delegate(i->second, msg::inspect_atom::value);
+    return caf::delegated<frame>{};
+  }
+  return inspect_stored(self, store, opts.replication, x.room);
+}
+
 // The room's actor if it is active on its home (no activation; also while leaving).
 caf::result<msg::room_actor> active_room(directory_self self, msg::find_room& x) {
   if (route_of(self, runtime::hash_ring::room_key(x.room), x) == route::elsewhere)
@@ -287,9 +306,13 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     [=](msg::find_room& x) {
       return active_room(self, x);
     },
+    [=](msg::inspect_room& x) {
+      return inspect(self, opts, store, x);
+    },
     [=](msg::resolve_relay& x) -> msg::relay_actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
-        return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self), opts.metrics);
+        return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self), opts.node_id,
+                           opts.metrics);
       });
     },
     [=](msg::cluster_view& x) {

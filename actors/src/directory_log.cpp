@@ -107,8 +107,10 @@ caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replicati
   for (auto& [id, dir] : st.peers)
     out.peers.push_back(dir);
   for (auto& id : owners)
-    if (auto i = st.peers.find(id); i != st.peers.end())
+    if (auto i = st.peers.find(id); i != st.peers.end()) {
       out.replicas.push_back(i->second);
+      out.replica_ids.push_back(id);
+    }
   return out;
 }
 

@@ -33,6 +33,14 @@ struct resolve_room {
   uint8_t hops = 0;
 };
 
+/// Directory: the admin API's view of a room (a frame), on the room's home node:
+/// from its actor when it is active, else from the store (not_found when the
+/// room has no log there).
+struct inspect_room {
+  std::string room;
+  uint8_t hops = 0;
+};
+
 /// Directory: the room's actor if it is active (on its home node), else an
 /// invalid handle.
 struct find_room {
@@ -136,6 +144,7 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<resolve_user>::with<presence_shard_actor>,
   caf::replies_to<read_history>::with<actors::frame>,
   caf::replies_to<find_room>::with<room_actor>,
+  caf::replies_to<inspect_room>::with<actors::frame>,
   caf::replies_to<resolve_relay>::with<relay_actor>, caf::reacts_to<cluster_view>,
   caf::replies_to<node_leaving_atom, std::string>::with<bool>,
   caf::reacts_to<joining_atom, bool>, caf::replies_to<room_pull>::with<room_import>,
@@ -155,6 +164,7 @@ using directory_actor = caf::typed_actor<
 struct room_nodes_of {
   std::vector<directory_actor> peers;
   std::vector<directory_actor> replicas;
+  std::vector<std::string> replica_ids; ///< the node ids of `replicas`
 };
 
 // -- wire names and inspect (node_messages.hpp lists them) --------------------
@@ -162,6 +172,8 @@ struct room_nodes_of {
 CHAT_WIRE_TYPE(resolve_room, x.room, x.hops)
 
 CHAT_WIRE_TYPE(find_room, x.room, x.hops)
+
+CHAT_WIRE_TYPE(inspect_room, x.room, x.hops)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

@@ -73,6 +73,11 @@ caf::result<uint64_t> replicate(directory_self self, const msg::store_actor& sto
                                 msg::room_replicate& x);
 /// The directories of the other nodes that keep `room` (its replica set after
 /// the home), or why this node may not write it now.
+/// The admin API's view of a room homed here that is not active: from the
+/// store (directory_inspect.cpp); not_found when there is no log of it here.
+caf::result<frame> inspect_stored(directory_self self, const msg::store_actor& store,
+                                  uint32_t replication, const std::string& room);
+
 caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
                                          const std::string& room);
 

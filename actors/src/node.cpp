@@ -137,6 +137,21 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
   });
 }
 
+void inspect_room(caf::actor_system& sys, const node_handles& node, std::string room,
+                  std::function<void(frame)> done) {
+  sys.spawn([dir = directory_of(node), room = std::move(room),
+             done = std::move(done)](caf::event_based_actor* self) {
+    self->request(dir, cross_node_timeout, msg::inspect_room{room})
+      .then(
+        [=](frame& f) {
+          done(f);
+        },
+        [=](caf::error& err) {
+          done(error_frame("", err, self->system()));
+        });
+  });
+}
+
 } // namespace chat::actors
 
 namespace chat::actors {

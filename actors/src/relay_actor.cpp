@@ -107,7 +107,9 @@ void rejoin_all(relay_self self, int attempt) {
           m.live = false;
           m.generation = ++self->state.generation;
           auto key_copy = key;
-          self->request(home, resolve_timeout, msg::room_join{m.conn, m.user, me, ""})
+          self
+            ->request(home, resolve_timeout,
+                      msg::room_join{m.conn, m.user, me, "", self->state.node_id})
             .then(
               [=](msg::room_joined& j) {
                 auto& st = self->state;
@@ -168,7 +170,9 @@ void join_member(relay_self self, msg::relay_join x, caf::typed_response_promise
   // `then`, not `await`: events the room sent before its answer (the member
   // event of this very join) must be handled first, so that they do not reach
   // the new member.
-  self->request(home, resolve_timeout, msg::room_join{x.conn, x.user, me, x.ref})
+  self
+    ->request(home, resolve_timeout,
+              msg::room_join{x.conn, x.user, me, x.ref, self->state.node_id})
     .then(
       [=](msg::room_joined& j) mutable {
         auto& st = self->state;
@@ -263,10 +267,11 @@ void passivate_if_idle(relay_self self, uint64_t epoch) {
 }
 
 msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
-                                            msg::directory_actor directory,
+                                            msg::directory_actor directory, std::string node_id,
                                             std::shared_ptr<node_metrics> metrics) {
   auto& st = self->state;
   st.metrics = std::move(metrics);
+  st.node_id = std::move(node_id);
   st.room = std::move(room);
   st.directory = std::move(directory);
   // Nothing is handled before the relay knows the room's actor.
@@ -343,10 +348,10 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
 } // namespace relay
 
 msg::relay_actor spawn_relay(caf::local_actor* parent, std::string room,
-                             msg::directory_actor directory,
+                             msg::directory_actor directory, std::string node_id,
                              std::shared_ptr<node_metrics> metrics) {
   return parent->spawn(relay::relay_actor, std::move(room), std::move(directory),
-                       std::move(metrics));
+                       std::move(node_id), std::move(metrics));
 }
 
 } // namespace chat::actors

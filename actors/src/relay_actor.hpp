@@ -19,7 +19,7 @@ namespace chat::actors {
 /// reads and signals to the room. When the room's actor goes away (its node
 /// left), the relay finds the room's new home and joins its members there again.
 msg::relay_actor spawn_relay(caf::local_actor* parent, std::string room,
-                             msg::directory_actor directory,
+                             msg::directory_actor directory, std::string node_id,
                              std::shared_ptr<node_metrics> metrics);
 
 } // namespace chat::actors

@@ -32,6 +32,7 @@ struct local_member {
 
 struct relay_state {
   std::string room;
+  std::string node_id; ///< this node's (the room tells the admin API where members are)
   msg::directory_actor directory;
   msg::room_actor home; ///< the room's actor, on its home node
   std::unordered_map<caf::actor_id, local_member> members;

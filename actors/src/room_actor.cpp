@@ -39,7 +39,7 @@ void arm_idle_timer(room_self self) {
 void broadcast(room_self self, const frame& f, bool ephemeral,
                const std::string& except_user = {}) {
   for (auto& [addr, r] : self->state.relays)
-    self->send(r.first, msg::relay_event{f, ephemeral, except_user});
+    self->send(r.relay, msg::relay_event{f, ephemeral, except_user});
 }
 
 void commit_pending(room_self self);
@@ -91,7 +91,7 @@ void on_committed(room_self self, std::vector<pending_post>& batch,
   }
   // The frames are shared (reference counted): every relay gets the same bytes.
   for (auto& [addr, r] : st.relays)
-    self->send(r.first, out);
+    self->send(r.relay, out);
 }
 
 // One append in flight per room: the next batch is formed from whatever posts
@@ -182,7 +182,7 @@ void remove_member(room_self self, const caf::actor_addr& conn) {
   auto user = std::move(i->second.user);
   auto relay = i->second.relay.address();
   st.members.erase(i);
-  if (auto r = st.relays.find(relay); r != st.relays.end() && --r->second.second == 0) {
+  if (auto r = st.relays.find(relay); r != st.relays.end() && --r->second.members == 0) {
     self->demonitor(relay);
     st.relays.erase(r);
   }
@@ -247,8 +247,9 @@ msg::room_joined join(room_self self, msg::room_join& x) {
     auto now = st.roster.add(st.room, x.user, flush);
     announce(self, std::move(now), flush);
     auto& r = st.relays[x.relay.address()];
-    if (r.second++ == 0) {
-      r.first = x.relay;
+    if (r.members++ == 0) {
+      r.relay = x.relay;
+      r.node = x.node;
       self->monitor(x.relay);
     }
     st.members.emplace(addr, member{x.user, x.relay});
@@ -319,7 +320,7 @@ caf::result<bool> signal(room_self self, msg::room_signal& x) {
   auto f = signal_event(st.room, x.from, x.data);
   for (auto& [relay, u] : per_relay) {
     u.frame = f;
-    self->send(st.relays[relay].first, std::move(u));
+    self->send(st.relays[relay].relay, std::move(u));
   }
   return true;
 }
@@ -426,6 +427,9 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
     },
     [=](msg::idle_atom, uint64_t epoch) {
       passivate_if_idle(self, epoch);
+    },
+    [=](msg::inspect_atom) {
+      return inspect(self);
     },
   };
 }

@@ -82,6 +82,7 @@ struct room_join {
   std::string user;
   relay_actor relay;
   std::string ref;
+  std::string node; ///< the relay's node id (the admin API shows where members are)
 };
 
 /// Room -> relay: the `joined` frame and the room's last seq at the join.
@@ -190,6 +191,10 @@ using roster_atom = caf::atom_constant<caf::atom("roster")>;
 /// replay them from memory). Store: see store_messages.hpp.
 using trim_atom = caf::atom_constant<caf::atom("trim")>;
 
+/// Admin: `(inspect_atom)` -> frame: the room's state as the admin API's JSON
+/// (docs/protocol.md, "Admin API").
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+
 /// A room's actor, on its home node: what relays (and the server-side publish)
 /// ask of it, what its directory tells it, its own timers.
 using room_actor = caf::typed_actor<
@@ -199,11 +204,11 @@ using room_actor = caf::typed_actor<
   caf::replies_to<room_read>::with<bool>, caf::replies_to<room_signal>::with<bool>,
   caf::replies_to<moving_atom>::with<bool>, caf::replies_to<read_history>::with<actors::frame>,
   caf::replies_to<members_atom>::with<std::vector<std::string>>, caf::reacts_to<roster_atom>,
-  caf::reacts_to<idle_atom, uint64_t>>;
+  caf::reacts_to<idle_atom, uint64_t>, caf::replies_to<inspect_atom>::with<actors::frame>>;
 
 // -- wire names and inspect (node_messages.hpp lists them) --------------------
 
-CHAT_WIRE_TYPE(room_join, x.conn, x.user, x.relay, x.ref)
+CHAT_WIRE_TYPE(room_join, x.conn, x.user, x.relay, x.ref, x.node)
 
 CHAT_WIRE_TYPE(room_joined, x.joined, x.seq, x.trimmed)
 

@@ -34,6 +34,7 @@ struct room_nodes {
   std::vector<msg::directory_actor> peers; ///< the directories of every other node in the view
   std::vector<msg::directory_actor>
     replicas; ///< the directories of the other nodes of the replica set
+  std::vector<std::string> replica_ids; ///< their node ids
   std::shared_ptr<node_metrics> metrics;
 };
 

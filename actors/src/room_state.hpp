@@ -26,6 +26,12 @@ struct member {
   msg::relay_actor relay; ///< the relay of the member's node
 };
 
+struct relay_entry {
+  msg::relay_actor relay;
+  size_t members = 0; ///< its connections that are members
+  std::string node;   ///< its node's id
+};
+
 struct pending_post {
   storage::append_entry entry;
   caf::typed_response_promise<msg::post_result> promise;
@@ -45,7 +51,7 @@ struct room_state {
   std::unordered_map<caf::actor_addr, member> members;
   room_roster roster; ///< the users in the room, and what is said about them
   /// One relay per node with members: the fan-out sends each message once per relay.
-  std::unordered_map<caf::actor_addr, std::pair<msg::relay_actor, size_t>> relays;
+  std::unordered_map<caf::actor_addr, relay_entry> relays;
   std::vector<pending_post> pending;
   bool in_flight = false;
   recent_frames recent;
@@ -63,5 +69,8 @@ struct room_state {
 /// (ADR 8). The room quits when either fails; awaited, so nothing else is
 /// handled meanwhile.
 void activate(room_self self);
+
+/// The room as the admin API shows it (room_inspection.cpp).
+frame inspect(room_self self);
 
 } // namespace chat::actors::room

@@ -3,8 +3,8 @@
 namespace chat::gateway {
 
 void command_counts::write(runtime::prometheus_text& out) const {
-  static constexpr const char* result_names[results] = {"forwarded", "answered",
-                                                        "rate_limited", "forbidden"};
+  static constexpr const char* result_names[results] = {"forwarded", "answered", "rate_limited",
+                                                        "forbidden"};
   out.family("chat_commands_total", "counter",
              "Client commands by type and what the gateway did with them: forwarded to the "
              "connection's actor, answered by the gateway (ping, auth), refused "

@@ -71,9 +71,14 @@ bool identify(http_exchange& ex, const request& req, const target& t, credential
     return true;
   if (!client_identity(ex, req, t))
     return false;
-  if (ex.caller)
-    return true;
   auto& auth = *ex.state->opts.auth;
+  if (ex.caller) {
+    if (need != credentials::admin || auth.dev() || ex.caller->has_scope("admin"))
+      return true;
+    ex.reply(
+      error_reply(wire_error::forbidden, "the admin API needs a token with the admin scope"));
+    return false;
+  }
   switch (need) {
     case credentials::optional:
       if (auth.verifies_tokens())
@@ -82,6 +87,7 @@ bool identify(http_exchange& ex, const request& req, const target& t, credential
                            "no credentials: connect with ?user=NAME (dev mode)"));
       return false;
     case credentials::rest:
+    case credentials::admin:
       if (auth.dev()) {
         ex.caller = identity{}; // an anonymous reader of public rooms
         return true;

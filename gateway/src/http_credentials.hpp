@@ -10,7 +10,11 @@ namespace chat::gateway {
 /// What a path needs: /ws may authenticate with its first frame instead (when
 /// tokens can be verified); streams and /rpc must carry credentials; REST takes
 /// a token, or reads anonymously in --dev mode.
-enum class credentials { none, optional, required, rest };
+/// What an endpoint needs of its caller: nothing, a connection's identity
+/// (optional with a token verifier, else required), the REST API's (an
+/// anonymous reader in --dev), or the admin API's (a token with the `admin`
+/// scope; anyone in --dev).
+enum class credentials { none, optional, required, rest, admin };
 
 /// Sets `ex.caller` from the request's credentials (a token in Authorization:
 /// Bearer or ?token=, or a dev-mode ?user=). Answers 401 (or 400 for a

@@ -43,6 +43,8 @@ struct http_reply {
 /// HTTP's own refusals (405, 415, 426, ...) carry the protocol code `bad_request`.
 [[nodiscard]] http_reply error_reply(actors::wire_error code, std::string_view message,
                                      std::optional<http::status> status = std::nullopt);
+/// 405, the body saying what is `allowed`.
+[[nodiscard]] http_reply method_not_allowed(std::string_view allowed);
 /// A frame from the actors (an ack, a history, an error): its error code, a
 /// value kept with the frame, gives the status.
 [[nodiscard]] http_reply frame_reply(const actors::frame& f);

@@ -19,6 +19,11 @@ http_reply error_reply(actors::wire_error code, std::string_view message,
                     std::string{f.json()});
 }
 
+http_reply method_not_allowed(std::string_view allowed) {
+  return error_reply(actors::wire_error::bad_request, allowed,
+                     http::status::method_not_allowed);
+}
+
 http_reply frame_reply(const actors::frame& f) {
   return json_reply(static_cast<http::status>(http_status_for(f.error())),
                     std::string{f.json()});

@@ -4,6 +4,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include "admin_handlers.hpp"
 #include "chat/gateway/codec.hpp"
 #include "http_credentials.hpp"
 #include "rest_handlers.hpp"
@@ -47,6 +48,24 @@ constexpr std::pair<std::string_view, room_handler> room_routes[] = {
   {"presence", rest::presence},
   {"messages", rest::messages},
 };
+
+// /admin/api/...: a token with the admin scope (anyone in --dev).
+constexpr std::string_view admin_prefix = "/admin/api/";
+constexpr std::string_view admin_rooms_prefix = "/admin/api/rooms/";
+
+void admin_route(http_exchange& ex, const request& req, const target& t) {
+  auto path = std::string_view{t.path};
+  if (path.compare(0, admin_rooms_prefix.size(), admin_rooms_prefix) == 0) {
+    auto room = std::string{path.substr(admin_rooms_prefix.size())};
+    if (room.find('/') == std::string::npos) {
+      if (!valid_room_name(room))
+        return ex.reply(
+          error_reply(wire_error::bad_request, "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
+      return admin::room(ex, req, t, std::move(room));
+    }
+  }
+  ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t.path));
+}
 
 // CORS preflight: allowed only for origins in --allowed-origins.
 void preflight(http_exchange& ex) {
@@ -107,8 +126,11 @@ void route(http_exchange& ex, request req) {
     return r.path == t->path;
   });
   bool rooms = t->path.compare(0, rooms_prefix.size(), rooms_prefix) == 0;
-  auto need =
-    entry != std::end(routes) ? entry->need : (rooms ? credentials::rest : credentials::none);
+  bool admin = t->path.compare(0, admin_prefix.size(), admin_prefix) == 0;
+  auto need = entry != std::end(routes) ? entry->need
+              : rooms                   ? credentials::rest
+              : admin                   ? credentials::admin
+                                        : credentials::none;
   // Who asks comes before anything else about the request: a client without
   // valid credentials learns nothing of its shape (no 400 before the 401).
   if (!identify(ex, req, *t, need))
@@ -121,6 +143,8 @@ void route(http_exchange& ex, request req) {
     return entry->run(ex, req, *t);
   if (rooms)
     return room_route(ex, req, *t);
+  if (admin)
+    return admin_route(ex, req, *t);
   ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t->path));
 }
 

@@ -19,10 +19,6 @@ namespace {
 
 using actors::wire_error;
 
-http_reply method_not_allowed(std::string_view allowed) {
-  return error_reply(wire_error::bad_request, allowed, http::status::method_not_allowed);
-}
-
 void static_file(http_exchange& ex, const request& req, std::string_view type,
                  std::string content) {
   if (req.method() != http::verb::get && req.method() != http::verb::head)

@@ -120,8 +120,7 @@ prometheus_text& prometheus_text::histogram(std::string_view name, std::string_v
   std::string bucket{name};
   bucket += "_bucket";
   for (size_t i = 0; i < s.bounds.size(); ++i)
-    sample(bucket, {{"le", number(static_cast<double>(s.bounds[i]) / scale)}},
-           s.cumulative[i]);
+    sample(bucket, {{"le", number(static_cast<double>(s.bounds[i]) / scale)}}, s.cumulative[i]);
   sample(bucket, {{"le", "+Inf"}}, s.count);
   sample(std::string{name} + "_sum", {}, static_cast<double>(s.sum) / scale);
   sample(std::string{name} + "_count", {}, s.count);

@@ -274,8 +274,9 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(round_trip(sys, e).json() == e.json());
 
   auto relay = caf::actor_cast<msg::relay_actor>(a);
-  auto j = round_trip(sys, msg::room_join{a, "alice", relay, "\"r1\""});
-  CHECK((j.conn == a && j.user == "alice" && j.relay == relay && j.ref == "\"r1\""));
+  auto j = round_trip(sys, msg::room_join{a, "alice", relay, "\"r1\"", "n7"});
+  CHECK((j.conn == a && j.user == "alice" && j.relay == relay && j.ref == "\"r1\""
+         && j.node == "n7"));
   // The typed handles a directory answers with, across nodes.
   auto room_handle = caf::actor_cast<msg::room_actor>(a);
   CHECK(round_trip(sys, room_handle) == room_handle);
@@ -303,6 +304,8 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(ru.conns == std::vector<caf::actor_id>{4, 5});
   CHECK(round_trip(sys, msg::resolve_room{"r", 1}).hops == 1);
   CHECK(round_trip(sys, msg::find_room{"r", 0}).room == "r");
+  auto ir = round_trip(sys, msg::inspect_room{"r", 1});
+  CHECK((ir.room == "r" && ir.hops == 1));
   CHECK(round_trip(sys, msg::resolve_user{"u", 1}).user == "u");
   auto h = round_trip(sys, msg::read_history{"r", {10, std::nullopt, 20}, "7", 1});
   CHECK((h.window.before == 10 && !h.window.after && h.window.limit == 20 && h.ref == "7"

@@ -76,7 +76,9 @@ inline exposition parse_exposition(const std::string& text) {
         out.problems.push_back(where + "sample outside its family ('" + current + "')");
       std::string raw = m[7];
       char* end = nullptr;
-      double v = raw == "+Inf" ? INFINITY : raw == "-Inf" ? -INFINITY : std::strtod(raw.c_str(), &end);
+      double v = raw == "+Inf"   ? INFINITY
+                 : raw == "-Inf" ? -INFINITY
+                                 : std::strtod(raw.c_str(), &end);
       if (end != nullptr && *end != '\0')
         out.problems.push_back(where + "not a number");
       auto key = name + std::string{m[2]};

@@ -48,13 +48,14 @@ TEST_CASE("the exposition checker finds what a scraper would reject") {
   };
   CHECK(parse_exposition(hist("1", "2", "2")).problems.empty());
   for (auto bad : {
-         std::string{"a_total 1\n"},                                      // no family
+         std::string{"a_total 1\n"},                                            // no family
          std::string{"# HELP a A.\n# TYPE a counter\n# TYPE a counter\na 1\n"}, // TYPE twice
-         std::string{"# HELP a A.\n# TYPE a counter\na one\n"},           // not a number
-         std::string{"# HELP a A.\n# TYPE a counter\na{x=\"1} 1\n"},      // broken label
-         hist("3", "2", "2"),                                            // not cumulative
-         hist("1", "2", "3"),                                            // +Inf != count
-         std::string{"# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n"},
+         std::string{"# HELP a A.\n# TYPE a counter\na one\n"},                 // not a number
+         std::string{"# HELP a A.\n# TYPE a counter\na{x=\"1} 1\n"},            // broken label
+         hist("3", "2", "2"), // not cumulative
+         hist("1", "2", "3"), // +Inf != count
+         std::string{
+           "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n"},
        })
     CHECK_MESSAGE(!parse_exposition(bad).problems.empty(), bad);
 }

@@ -170,8 +170,12 @@ caf::behavior take_over_driver(caf::event_based_actor* a, actors::room_nodes nod
 /// how it ended (take_over_driver).
 void start_take_over(world& w, store_node& home, std::vector<msg::directory_actor> peers,
                      std::vector<msg::directory_actor> replicas, caf::actor client) {
-  actors::room_nodes nodes{room,   home.id, home.actor, std::move(peers), std::move(replicas),
-                           nullptr};
+  actors::room_nodes nodes;
+  nodes.room = room;
+  nodes.node_id = home.id;
+  nodes.store = home.actor;
+  nodes.peers = std::move(peers);
+  nodes.replicas = std::move(replicas);
   w.sys.spawn(take_over_driver, std::move(nodes), std::move(client));
 }
 

@@ -74,4 +74,10 @@ void publish(caf::actor_system& sys, const node_handles& node, std::string room,
 void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_history cmd,
                   std::function<void(frame)> done);
 
+/// The admin API's view of `room` (docs/protocol.md, "Admin API"), asked of its
+/// home node: calls `done` with the JSON frame, or an error frame (not_found
+/// for a room without a log), from an actor thread.
+void inspect_room(caf::actor_system& sys, const node_handles& node, std::string room,
+                  std::function<void(frame)> done);
+
 } // namespace chat::actors

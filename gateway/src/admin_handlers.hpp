@@ -1,0 +1,18 @@
+#pragma once
+
+// The admin JSON API (docs/protocol.md, "Admin API"): what a node answers for
+// the whole cluster under /admin/api/. The router checked the caller (a token
+// with the admin scope, or --dev) and the room name.
+
+#include <string>
+
+#include "chat/gateway/http_query.hpp"
+#include "http_exchange.hpp"
+
+namespace chat::gateway::admin {
+
+/// GET /admin/api/rooms/{room}: the room's home, replicas, epoch, seq, vector
+/// clock, members, mailbox and recent messages, asked of its home node.
+void room(http_exchange& ex, const request& req, const target& t, std::string room);
+
+} // namespace chat::gateway::admin

@@ -1,0 +1,124 @@
+// The admin JSON API (docs/protocol.md, "Admin API"): who may ask, and a room's
+// view true to a scripted scenario, on one node and from every node of a cluster.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNode, startCluster, Client, getJson } from './lib.mjs';
+import { sign, inOneHour } from './jwt.mjs';
+
+const SECRET = 'an-admin-test-secret-long-enough-0123456789';
+const token = (claims) => sign({ exp: inOneHour(), ...claims }, { secret: SECRET });
+const bearer = (t) => ({ headers: { Authorization: `Bearer ${t}` } });
+
+test('GET /admin/api/rooms/{room}: 401 without a token, 403 without the admin scope, 404 for a room without a log, 400 for a bad name', async () => {
+  const node = await startNode({ dev: false, args: ['--jwt-secret', SECRET] });
+  try {
+    const url = `${node.http}/admin/api/rooms/lobby`;
+    const none = await getJson(url);
+    assert.equal(none.status, 401);
+    assert.equal(none.body.code, 'unauthorized');
+    const user = await getJson(url, bearer(token({ sub: 'alice' })));
+    assert.equal(user.status, 403);
+    assert.equal(user.body.code, 'forbidden');
+    const publisher = await getJson(url, bearer(token({ sub: 'svc', scope: 'publish' })));
+    assert.equal(publisher.status, 403);
+    const admin = bearer(token({ sub: 'ops', scope: ['admin'] }));
+    const missing = await getJson(url, admin);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.type, 'error');
+    assert.equal(missing.body.code, 'not_found');
+    const bad = await getJson(`${node.http}/admin/api/rooms/a%20b`, admin);
+    assert.equal(bad.status, 400);
+    const unknown = await getJson(`${node.http}/admin/api/whatever`, admin);
+    assert.equal(unknown.status, 404);
+    const post = await getJson(url, { method: 'POST', ...admin });
+    assert.equal(post.status, 405);
+  } finally {
+    await node.stop();
+  }
+});
+
+/** Joins alice and bob to `room` on their nodes and sends 7 messages from alice. */
+async function scenario(aliceUrl, bobUrl, room) {
+  const alice = await Client.connect(aliceUrl);
+  const bob = await Client.connect(bobUrl);
+  await alice.join(room);
+  await bob.join(room);
+  for (let i = 1; i <= 7; ++i) {
+    const ack = await alice.request({ type: 'send', room, id: `m-${i}`, body: { i } });
+    assert.equal(ack.type, 'ack');
+    assert.equal(ack.seq, i);
+  }
+  await bob.take(7, (f) => f.type === 'message' && f.room === room);
+  return [alice, bob];
+}
+
+function checkView(view, { room, members }) {
+  for (const key of ['room', 'home', 'replicas', 'epoch', 'seq', 'vc', 'members', 'mailbox', 'recent'])
+    assert.ok(key in view, `field ${key}`);
+  assert.equal(view.room, room);
+  assert.equal(view.seq, 7);
+  assert.equal(Object.values(view.vc).reduce((a, b) => a + b, 0), 7, 'the vector clock counts the 7 messages');
+  assert.deepEqual(view.members.map((m) => [m.user, m.node]), members);
+  for (const m of view.members) assert.match(m.connection, new RegExp(`^${m.node}:\\d+$`));
+  assert.deepEqual(view.recent.map((f) => f.id), ['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm-6', 'm-7']);
+  assert.ok(view.recent.every((f) => f.type === 'message' && f.room === room));
+  assert.equal(typeof view.mailbox, 'number');
+}
+
+test('a room seen through the admin API after 7 sends: seq 7, its two members, its recent messages (one node, --dev); after a restart, from the store', async () => {
+  const node = await startNode();
+  try {
+    const [alice, bob] = await scenario(node.ws('alice'), node.ws('bob'), 'lobby');
+    const view = await getJson(`${node.http}/admin/api/rooms/lobby`);
+    assert.equal(view.status, 200);
+    checkView(view.body, { room: 'lobby', members: [['alice', 'n1'], ['bob', 'n1']] });
+    assert.equal(view.body.home, 'n1');
+    assert.deepEqual(view.body.replicas, []);
+    assert.equal(view.body.active, true);
+    alice.close();
+    bob.close();
+  } finally {
+    await node.stop();
+  }
+  // After a restart the room is not active: its view comes from the store.
+  const again = await startNode({ dataDir: node.dir });
+  try {
+    const view = await getJson(`${again.http}/admin/api/rooms/lobby`);
+    assert.equal(view.status, 200);
+    assert.equal(view.body.active, false);
+    assert.equal(view.body.seq, 7);
+    assert.deepEqual(view.body.members, []);
+    assert.deepEqual(view.body.recent.map((f) => f.id), ['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm-6', 'm-7']);
+    // Looking does not activate it.
+    assert.equal((await getJson(`${again.http}/admin/api/rooms/lobby`)).body.active, false);
+  } finally {
+    await again.stop();
+    again.cleanup();
+  }
+});
+
+test('three nodes: every node answers for a room homed anywhere, with its home, replicas and members per node', async () => {
+  const cluster = await startCluster();
+  try {
+    const room = 'admin-room';
+    const [alice, bob] = await scenario(cluster.ws(1, 'alice'), cluster.ws(3, 'bob'), room);
+    const views = [];
+    for (let k = 1; k <= 3; ++k) {
+      const r = await getJson(`${cluster.http(k)}/admin/api/rooms/${room}`);
+      assert.equal(r.status, 200, `asked on n${k}: ${JSON.stringify(r.body)}`);
+      checkView(r.body, { room, members: [['alice', 'n1'], ['bob', 'n3']] });
+      views.push(r.body);
+    }
+    const { home, replicas, epoch } = views[0];
+    console.log(`# ${room}: home ${home}, replicas ${JSON.stringify(replicas)}, epoch ${epoch}`);
+    assert.match(home, /^n[123]$/);
+    assert.equal(replicas.length, 1, '--replication 2: one other node');
+    assert.notEqual(replicas[0], home);
+    assert.ok(epoch >= 1, 'a cluster room is written under a ballot');
+    for (const v of views) assert.deepEqual([v.home, v.replicas, v.epoch], [home, replicas, epoch]);
+    alice.close();
+    bob.close();
+  } finally {
+    await cluster.stop();
+  }
+});
