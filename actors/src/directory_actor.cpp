@@ -12,6 +12,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/runtime/hash_ring.hpp"
+#include "directory_routing.hpp"
 #include "directory_state.hpp"
 #include "handover.hpp"
 #include "history_read.hpp"
@@ -68,61 +69,6 @@ void apply_view(directory_self self, uint32_t replication) {
   move_away(self, before, replication);
 }
 void stop_presence(directory_self self);
-
-// The directory of the home node of `key` when that is another node, else
-// nothing (answer here). Requests already forwarded once are answered here.
-msg::directory_actor remote_home(directory_self self, const std::string& key, uint8_t hops) {
-  auto& st = self->state;
-  if (hops > 0 || st.ring.empty())
-    return {};
-  auto& owner = st.ring.owner(key);
-  if (owner == st.node_id)
-    return {};
-  auto i = st.peers.find(owner);
-  return i == st.peers.end() ? msg::directory_actor{} : i->second;
-}
-
-caf::error leaving(directory_self self) {
-  return caf::make_error(errc::room_unavailable,
-                         "node '" + self->state.node_id + "' is leaving the cluster");
-}
-
-// While the node joins, the current request waits (see joining_atom); true
-// when it was held.
-template <class Request>
-bool hold(directory_self self, Request& x) {
-  auto& st = self->state;
-  if (!st.joining)
-    return false;
-  auto rp = self->make_response_promise();
-  auto me = caf::actor_cast<msg::directory_actor>(self);
-  st.held.push_back([me, rp, x]() mutable {
-    rp.delegate(me, std::move(x));
-  });
-  return true;
-}
-
-// Forwards the current request to `home` (which answers the requester directly).
-template <class Request>
-void forward(directory_self self, const msg::directory_actor& home, Request x) {
-  x.hops = 1;
-  self->delegate(home, std::move(x));
-}
-
-// Where a request about `key` is answered: forwarded to the key's home (once),
-// held while this node joins, refused while it leaves, or here.
-enum class route { here, elsewhere, leaving };
-
-template <class Request>
-route route_of(directory_self self, const std::string& key, Request& x) {
-  if (auto home = remote_home(self, key, x.hops)) {
-    forward(self, home, std::move(x));
-    return route::elsewhere;
-  }
-  if (hold(self, x))
-    return route::elsewhere;
-  return self->state.leaving ? route::leaving : route::here;
-}
 
 // The actor of a room homed here, activated if need be.
 msg::room_actor activate_room(directory_self self, const directory_options& opts,
@@ -186,25 +132,6 @@ caf::result<frame> history(directory_self self, const directory_options& opts,
   auto room = activate_room(self, opts, store, x.room);
   self->delegate(room, std::move(x));
   return caf::delegated<frame>{};
-}
-
-// The admin API's view of a room, on its home: from its actor when active
-// (no activation just to look), else from the store.
-caf::result<frame> inspect(directory_self self, const directory_options& opts,
-                           const msg::store_actor& store, msg::inspect_room& x) {
-  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
-    case route::elsewhere:
-      return caf::delegated<frame>{};
-    case route::leaving:
-      return leaving(self);
-    default:
-      break;
-  }
-  if (auto i = self->state.rooms.find(x.room); i != self->state.rooms.end()) {
-    self->delegate(i->second, msg::inspect_atom::value);
-    return caf::delegated<frame>{};
-  }
-  return inspect_stored(self, store, opts.replication, x.room);
 }
 
 // The room's actor if it is active on its home (no activation; also while leaving).
@@ -308,6 +235,9 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     },
     [=](msg::inspect_room& x) {
       return inspect(self, opts, store, x);
+    },
+    [=](msg::stop_room& x) {
+      return stop(self, store, x);
     },
     [=](msg::resolve_relay& x) -> msg::relay_actor {
       return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {

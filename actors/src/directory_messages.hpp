@@ -41,6 +41,13 @@ struct inspect_room {
   uint8_t hops = 0;
 };
 
+/// Directory (admin): stop the room's actor on its home after its commit in
+/// flight -> an `ok` frame, or not_found for a room without a log.
+struct stop_room {
+  std::string room;
+  uint8_t hops = 0;
+};
+
 /// Directory: the room's actor if it is active (on its home node), else an
 /// invalid handle.
 struct find_room {
@@ -145,6 +152,7 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<read_history>::with<actors::frame>,
   caf::replies_to<find_room>::with<room_actor>,
   caf::replies_to<inspect_room>::with<actors::frame>,
+  caf::replies_to<stop_room>::with<actors::frame>,
   caf::replies_to<resolve_relay>::with<relay_actor>, caf::reacts_to<cluster_view>,
   caf::replies_to<node_leaving_atom, std::string>::with<bool>,
   caf::reacts_to<joining_atom, bool>, caf::replies_to<room_pull>::with<room_import>,
@@ -174,6 +182,8 @@ CHAT_WIRE_TYPE(resolve_room, x.room, x.hops)
 CHAT_WIRE_TYPE(find_room, x.room, x.hops)
 
 CHAT_WIRE_TYPE(inspect_room, x.room, x.hops)
+
+CHAT_WIRE_TYPE(stop_room, x.room, x.hops)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

@@ -73,10 +73,16 @@ caf::result<uint64_t> replicate(directory_self self, const msg::store_actor& sto
                                 msg::room_replicate& x);
 /// The directories of the other nodes that keep `room` (its replica set after
 /// the home), or why this node may not write it now.
-/// The admin API's view of a room homed here that is not active: from the
-/// store (directory_inspect.cpp); not_found when there is no log of it here.
-caf::result<frame> inspect_stored(directory_self self, const msg::store_actor& store,
-                                  uint32_t replication, const std::string& room);
+// -- the admin API's requests (directory_admin.cpp) -------------------------------
+
+/// A room's view, on its home: from its actor when active (no activation just
+/// to look), else from the store; not_found when the home has no log of it.
+caf::result<frame> inspect(directory_self self, const directory_options& opts,
+                           const msg::store_actor& store, msg::inspect_room& x);
+
+/// Stops a room's actor on its home after its commit in flight (its members'
+/// relays find it again, activated afresh): an `ok` frame, or not_found.
+caf::result<frame> stop(directory_self self, const msg::store_actor& store, msg::stop_room& x);
 
 caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
                                          const std::string& room);

@@ -137,11 +137,16 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
   });
 }
 
-void inspect_room(caf::actor_system& sys, const node_handles& node, std::string room,
-                  std::function<void(frame)> done) {
-  sys.spawn([dir = directory_of(node), room = std::move(room),
+namespace {
+
+// Asks the directory something it answers with a frame (the admin API's
+// requests), off the caller's thread.
+template <class Request>
+void ask_for_frame(caf::actor_system& sys, const node_handles& node, Request req,
+                   std::function<void(frame)> done) {
+  sys.spawn([dir = directory_of(node), req = std::move(req),
              done = std::move(done)](caf::event_based_actor* self) {
-    self->request(dir, cross_node_timeout, msg::inspect_room{room})
+    self->request(dir, cross_node_timeout, req)
       .then(
         [=](frame& f) {
           done(f);
@@ -150,6 +155,18 @@ void inspect_room(caf::actor_system& sys, const node_handles& node, std::string 
           done(error_frame("", err, self->system()));
         });
   });
+}
+
+} // namespace
+
+void inspect_room(caf::actor_system& sys, const node_handles& node, std::string room,
+                  std::function<void(frame)> done) {
+  ask_for_frame(sys, node, msg::inspect_room{std::move(room)}, std::move(done));
+}
+
+void stop_room(caf::actor_system& sys, const node_handles& node, std::string room,
+               std::function<void(frame)> done) {
+  ask_for_frame(sys, node, msg::stop_room{std::move(room)}, std::move(done));
 }
 
 } // namespace chat::actors

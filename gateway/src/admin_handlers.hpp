@@ -15,4 +15,8 @@ namespace chat::gateway::admin {
 /// clock, members, mailbox and recent messages, asked of its home node.
 void room(http_exchange& ex, const request& req, const target& t, std::string room);
 
+/// POST /admin/api/rooms/{room}/passivate: stops the room's actor after its
+/// commit in flight; `{"type":"ok"}`.
+void passivate(http_exchange& ex, const request& req, const target& t, std::string room);
+
 } // namespace chat::gateway::admin

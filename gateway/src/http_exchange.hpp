@@ -6,6 +6,7 @@
 // handlers (routing, credentials, REST, streams) are plain functions of it,
 // compiled once. As in Beast's examples: the session does I/O only.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,5 +75,9 @@ public:
   std::string cors_origin;        ///< the request's Origin when it is allowed
   std::optional<identity> caller; ///< who sent the current request (see identify)
 };
+
+/// A callback that replies to `ex` with the frame an actor thread hands back
+/// (frame_reply); it keeps the exchange alive until then.
+[[nodiscard]] std::function<void(const actors::frame&)> answer_with_frame(http_exchange& ex);
 
 } // namespace chat::gateway

@@ -4,6 +4,12 @@
 
 namespace chat::gateway {
 
+std::function<void(const actors::frame&)> answer_with_frame(http_exchange& ex) {
+  return [self = ex.shared_from_this()](const actors::frame& f) {
+    self->reply(frame_reply(f));
+  };
+}
+
 http_reply json_reply(http::status status, std::string body) {
   http_reply r;
   r.status = status;

@@ -41,6 +41,14 @@ constexpr route_entry routes[] = {
 
 using room_handler = void (*)(http_exchange&, const request&, const target&, std::string);
 
+// A room name in a path, checked once for every route that takes one.
+bool valid_room(http_exchange& ex, const std::string& room) {
+  if (valid_room_name(room))
+    return true;
+  ex.reply(error_reply(wire_error::bad_request, "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
+  return false;
+}
+
 // /api/rooms/{room}/{what}: REST credentials (a token, or anonymous reads in
 // --dev mode), and a room name checked here, once.
 constexpr std::string_view rooms_prefix = "/api/rooms/";
@@ -56,12 +64,15 @@ constexpr std::string_view admin_rooms_prefix = "/admin/api/rooms/";
 void admin_route(http_exchange& ex, const request& req, const target& t) {
   auto path = std::string_view{t.path};
   if (path.compare(0, admin_rooms_prefix.size(), admin_rooms_prefix) == 0) {
-    auto room = std::string{path.substr(admin_rooms_prefix.size())};
-    if (room.find('/') == std::string::npos) {
-      if (!valid_room_name(room))
-        return ex.reply(
-          error_reply(wire_error::bad_request, "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
-      return admin::room(ex, req, t, std::move(room));
+    auto rest = path.substr(admin_rooms_prefix.size());
+    auto slash = rest.find('/');
+    auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+    room_handler run = slash == std::string_view::npos ? admin::room
+                       : what == "passivate"           ? admin::passivate
+                                                       : nullptr;
+    if (run != nullptr) {
+      auto room = std::string{rest.substr(0, slash)};
+      return valid_room(ex, room) ? run(ex, req, t, std::move(room)) : void();
     }
   }
   ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t.path));
@@ -99,10 +110,7 @@ void room_route(http_exchange& ex, const request& req, const target& t) {
     for (auto& [what, run] : room_routes)
       if (rest.substr(slash + 1) == what) {
         auto room = std::string{rest.substr(0, slash)};
-        if (!valid_room_name(room))
-          return ex.reply(error_reply(wire_error::bad_request,
-                                      "room must be 1-128 bytes of [A-Za-z0-9._:-]"));
-        return run(ex, req, t, std::move(room));
+        return valid_room(ex, room) ? run(ex, req, t, std::move(room)) : void();
       }
   ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t.path));
 }

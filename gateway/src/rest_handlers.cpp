@@ -38,13 +38,6 @@ bool may_access(http_exchange& ex, const std::string& room) {
   return false;
 }
 
-// Replies to `ex` with what an actor thread hands back.
-auto answer(http_exchange& ex) {
-  return [self = ex.shared_from_this()](const actors::frame& f) {
-    self->reply(frame_reply(f));
-  };
-}
-
 void history(http_exchange& ex, const target& t, std::string room) {
   if (!may_access(ex, room))
     return;
@@ -71,7 +64,7 @@ void history(http_exchange& ex, const target& t, std::string room) {
   }
   if (auto why = check_history_window(cmd.window, has_before); !why.empty())
     return ex.reply(error_reply(wire_error::bad_request, why));
-  actors::read_history(ex.state->sys, ex.state->node, std::move(cmd), answer(ex));
+  actors::read_history(ex.state->sys, ex.state->node, std::move(cmd), answer_with_frame(ex));
 }
 
 // Server-side publish: a token with the `publish` or `admin` scope (in --dev
@@ -94,7 +87,7 @@ void publish(http_exchange& ex, const request& req, std::string room) {
   auto cmd = std::get<msg::cmd_send>(std::move(parsed));
   actors::publish(ex.state->sys, ex.state->node, std::move(room),
                   anonymous_dev ? "server" : id.user, std::move(cmd.id), std::move(cmd.body),
-                  answer(ex));
+                  answer_with_frame(ex));
 }
 
 } // namespace

@@ -65,7 +65,7 @@ function checkView(view, { room, members }) {
   assert.equal(typeof view.mailbox, 'number');
 }
 
-test('a room seen through the admin API after 7 sends: seq 7, its two members, its recent messages (one node, --dev); after a restart, from the store', async () => {
+test('a room seen through the admin API after 7 sends: seq 7, its two members, its recent messages; passivated, it goes on; after a restart, from the store (one node, --dev)', async () => {
   const node = await startNode();
   try {
     const [alice, bob] = await scenario(node.ws('alice'), node.ws('bob'), 'lobby');
@@ -75,6 +75,26 @@ test('a room seen through the admin API after 7 sends: seq 7, its two members, i
     assert.equal(view.body.home, 'n1');
     assert.deepEqual(view.body.replicas, []);
     assert.equal(view.body.active, true);
+    // Passivate: the room's actor stops after its commit in flight; its members
+    // stay (their relay joins the fresh actor) and the log goes on at seq 8.
+    const stop = await getJson(`${node.http}/admin/api/rooms/lobby/passivate`, { method: 'POST' });
+    assert.equal(stop.status, 200);
+    assert.deepEqual(stop.body, { type: 'ok' });
+    // A send that reaches the room while it stops is answered `unavailable`:
+    // resent with the same id, as clients do.
+    let ack;
+    for (let i = 0; i < 50; ++i) {
+      ack = await alice.request({ type: 'send', room: 'lobby', id: 'm-8', body: { i: 8 } });
+      if (ack.type === 'ack' || ack.code !== 'unavailable') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    assert.equal(ack.seq, 8);
+    const eighth = await bob.next((f) => f.type === 'message' && f.id === 'm-8');
+    assert.equal(eighth.seq, 8);
+    assert.equal((await getJson(`${node.http}/admin/api/rooms/lobby`)).body.members.length, 2);
+    assert.equal((await getJson(`${node.http}/admin/api/rooms/nowhere/passivate`, { method: 'POST' })).status, 404);
+    assert.equal((await getJson(`${node.http}/admin/api/rooms/lobby/passivate`)).status, 405);
     alice.close();
     bob.close();
   } finally {
@@ -86,9 +106,9 @@ test('a room seen through the admin API after 7 sends: seq 7, its two members, i
     const view = await getJson(`${again.http}/admin/api/rooms/lobby`);
     assert.equal(view.status, 200);
     assert.equal(view.body.active, false);
-    assert.equal(view.body.seq, 7);
+    assert.equal(view.body.seq, 8);
     assert.deepEqual(view.body.members, []);
-    assert.deepEqual(view.body.recent.map((f) => f.id), ['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm-6', 'm-7']);
+    assert.deepEqual(view.body.recent.map((f) => f.id), ['m-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm-6', 'm-7', 'm-8']);
     // Looking does not activate it.
     assert.equal((await getJson(`${again.http}/admin/api/rooms/lobby`)).body.active, false);
   } finally {

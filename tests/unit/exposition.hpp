@@ -6,10 +6,11 @@
 // histogram's buckets are cumulative, end with le="+Inf" equal to its _count,
 // and it has a _sum. Returns what is wrong (empty: valid) and the samples.
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <regex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -29,13 +30,62 @@ struct exposition {
   }
 };
 
+namespace detail {
+
+inline bool name_char(char c, bool first) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'
+         || (!first && std::isdigit(static_cast<unsigned char>(c)));
+}
+
+// A metric name at `i` (advanced past it); empty when there is none.
+inline std::string read_name(const std::string& s, size_t& i, bool label = false) {
+  auto start = i;
+  while (i < s.size() && name_char(s[i], i == start) && !(label && s[i] == ':'))
+    ++i;
+  return s.substr(start, i - start);
+}
+
+// `{k="v",...}` at `i` (advanced past it), as written; false when malformed.
+inline bool read_labels(const std::string& s, size_t& i, std::string& out) {
+  auto start = i;
+  if (i >= s.size() || s[i] != '{')
+    return true; // no labels
+  ++i;
+  for (;;) {
+    if (read_name(s, i, true).empty() || i + 1 >= s.size() || s[i] != '=' || s[i + 1] != '"')
+      return false;
+    i += 2;
+    while (i < s.size() && s[i] != '"')
+      i += s[i] == '\\' ? 2 : 1;
+    if (i >= s.size())
+      return false;
+    ++i; // the closing quote
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < s.size() && s[i] == '}') {
+      ++i;
+      out = s.substr(start, i - start);
+      return true;
+    }
+    return false;
+  }
+}
+
+// The value of `le="..."` in `labels`.
+inline std::optional<std::string> le_of(const std::string& labels) {
+  auto at = labels.find("le=\"");
+  if (at == std::string::npos)
+    return std::nullopt;
+  auto end = labels.find('"', at + 4);
+  return labels.substr(at + 4, end - at - 4);
+}
+
+} // namespace detail
+
 inline exposition parse_exposition(const std::string& text) {
   exposition out;
-  static const std::regex help{R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*$)"};
-  static const std::regex type{
-    R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)"};
-  static const std::regex sample{
-    R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)?\})? (\S+)$)"};
   std::set<std::string> helped;
   std::string current; ///< the family whose samples may follow
   std::istringstream in{text};
@@ -47,61 +97,78 @@ inline exposition parse_exposition(const std::string& text) {
     bool sum = false;
   };
   std::map<std::string, hist> hists;
+  static const std::set<std::string> types{"counter", "gauge", "histogram", "summary",
+                                           "untyped"};
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
     auto where = "line " + std::to_string(n) + " '" + line + "': ";
-    std::smatch m;
     if (line.empty()) {
       out.problems.push_back(where + "empty line");
-    } else if (std::regex_match(line, m, help)) {
-      if (!helped.insert(m[1]).second)
-        out.problems.push_back(where + "second HELP");
-    } else if (std::regex_match(line, m, type)) {
-      if (out.types.count(m[1]) != 0)
-        out.problems.push_back(where + "second TYPE");
-      if (helped.count(m[1]) == 0)
-        out.problems.push_back(where + "TYPE without HELP");
-      out.types[m[1]] = m[2];
-      current = m[1];
-    } else if (line[0] == '#') {
-      out.problems.push_back(where + "unknown comment");
-    } else if (std::regex_match(line, m, sample)) {
-      std::string name = m[1];
-      std::string family = name;
-      for (auto suffix : {"_bucket", "_sum", "_count"})
-        if (out.types[current] == "histogram" && name == current + suffix)
-          family = current;
-      if (family != current)
-        out.problems.push_back(where + "sample outside its family ('" + current + "')");
-      std::string raw = m[7];
-      char* end = nullptr;
-      double v = raw == "+Inf"   ? INFINITY
-                 : raw == "-Inf" ? -INFINITY
-                                 : std::strtod(raw.c_str(), &end);
-      if (end != nullptr && *end != '\0')
-        out.problems.push_back(where + "not a number");
-      auto key = name + std::string{m[2]};
-      if (!out.samples.emplace(key, v).second)
-        out.problems.push_back(where + "duplicate sample");
-      if (out.types[family] == "histogram") {
-        auto& h = hists[family];
-        if (name == family + "_bucket") {
-          static const std::regex le{R"(le="([^"]*)\")"};
-          std::smatch lm;
-          std::string labels = m[2];
-          if (!std::regex_search(labels, lm, le))
-            out.problems.push_back(where + "bucket without le");
-          else
-            h.buckets.emplace_back(lm[1], v);
-        } else if (name == family + "_count") {
-          h.count = v;
-        } else {
-          h.sum = true;
-        }
+      continue;
+    }
+    if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+      size_t i = 7;
+      auto name = detail::read_name(line, i);
+      if (name.empty() || i >= line.size() || line[i] != ' ') {
+        out.problems.push_back(where + "malformed comment");
+        continue;
       }
-    } else {
+      if (line[2] == 'H') {
+        if (!helped.insert(name).second)
+          out.problems.push_back(where + "second HELP");
+        continue;
+      }
+      auto type = line.substr(i + 1);
+      if (types.count(type) == 0)
+        out.problems.push_back(where + "unknown type");
+      if (out.types.count(name) != 0)
+        out.problems.push_back(where + "second TYPE");
+      if (helped.count(name) == 0)
+        out.problems.push_back(where + "TYPE without HELP");
+      out.types[name] = type;
+      current = name;
+      continue;
+    }
+    if (line[0] == '#') {
+      out.problems.push_back(where + "unknown comment");
+      continue;
+    }
+    size_t i = 0;
+    auto name = detail::read_name(line, i);
+    std::string labels;
+    if (name.empty() || !detail::read_labels(line, i, labels) || i >= line.size()
+        || line[i] != ' ') {
       out.problems.push_back(where + "not a sample");
+      continue;
+    }
+    auto raw = line.substr(i + 1);
+    std::string family = name;
+    for (auto suffix : {"_bucket", "_sum", "_count"})
+      if (out.types[current] == "histogram" && name == current + suffix)
+        family = current;
+    if (family != current)
+      out.problems.push_back(where + "sample outside its family ('" + current + "')");
+    char* end = nullptr;
+    double v = raw == "+Inf"   ? INFINITY
+               : raw == "-Inf" ? -INFINITY
+                               : std::strtod(raw.c_str(), &end);
+    if (raw.empty() || (end != nullptr && *end != '\0'))
+      out.problems.push_back(where + "not a number");
+    if (!out.samples.emplace(name + labels, v).second)
+      out.problems.push_back(where + "duplicate sample");
+    if (out.types[family] != "histogram")
+      continue;
+    auto& h = hists[family];
+    if (name == family + "_bucket") {
+      if (auto le = detail::le_of(labels))
+        h.buckets.emplace_back(*le, v);
+      else
+        out.problems.push_back(where + "bucket without le");
+    } else if (name == family + "_count") {
+      h.count = v;
+    } else {
+      h.sum = true;
     }
   }
   for (auto& [name, h] : hists) {

@@ -80,4 +80,10 @@ void read_history(caf::actor_system& sys, const node_handles& node, msg::cmd_his
 void inspect_room(caf::actor_system& sys, const node_handles& node, std::string room,
                   std::function<void(frame)> done);
 
+/// Stops `room`'s actor on its home after its commit in flight (members stay:
+/// their relays find it again): calls `done` with an `ok` frame, or an error
+/// frame (not_found for a room without a log), from an actor thread.
+void stop_room(caf::actor_system& sys, const node_handles& node, std::string room,
+               std::function<void(frame)> done);
+
 } // namespace chat::actors
