@@ -208,6 +208,14 @@ bool shut_down(directory_self self) {
   return true;
 }
 
+// Retention removed `room`'s messages up to `seq` (the store says): its actor,
+// if active, must not replay them from memory.
+void tell_trimmed(directory_self self, const std::string& room, uint64_t seq) {
+  auto& rooms = self->state.rooms;
+  if (auto i = rooms.find(room); i != rooms.end())
+    self->send(i->second, msg::trim_atom::value, seq);
+}
+
 msg::directory_actor::behavior_type directory_actor(directory_self self, directory_options opts,
                                                     msg::store_actor store) {
   self->state.presence.resize(std::max<size_t>(opts.presence.shards, 1));
@@ -271,10 +279,8 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     [=](msg::replicas_atom, const std::string& room) {
       return replicas(self, opts.replication, room);
     },
-    [=](msg::trim_atom a, const std::string& room, uint64_t seq) {
-      auto& rooms = self->state.rooms;
-      if (auto i = rooms.find(room); i != rooms.end())
-        self->send(i->second, a, seq);
+    [=](msg::trim_atom, const std::string& room, uint64_t seq) {
+      tell_trimmed(self, room, seq);
     },
     [=](msg::passivate_room_atom, const std::string& room) -> bool {
       return forget(self, self->state.rooms, room);
