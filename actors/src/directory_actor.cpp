@@ -208,6 +208,15 @@ bool shut_down(directory_self self) {
   return true;
 }
 
+// This node's relay of a room, spawned on first use.
+msg::relay_actor relay_of(directory_self self, const directory_options& opts,
+                          std::string room) {
+  return resolve(self, self->state.relays, std::move(room), [&](const std::string& n) {
+    return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self), opts.node_id,
+                       opts.metrics);
+  });
+}
+
 // Retention removed `room`'s messages up to `seq` (the store says): its actor,
 // if active, must not replay them from memory.
 void tell_trimmed(directory_self self, const std::string& room, uint64_t seq) {
@@ -247,11 +256,11 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     [=](msg::stop_room& x) {
       return stop(self, store, x);
     },
-    [=](msg::resolve_relay& x) -> msg::relay_actor {
-      return resolve(self, self->state.relays, std::move(x.room), [&](const std::string& n) {
-        return spawn_relay(self, n, caf::actor_cast<msg::directory_actor>(self), opts.node_id,
-                           opts.metrics);
-      });
+    [=](msg::list_rooms& x) {
+      return list(self, x);
+    },
+    [=](msg::resolve_relay& x) {
+      return relay_of(self, opts, std::move(x.room));
     },
     [=](msg::cluster_view& x) {
       on_view(self, opts, x);

@@ -57,6 +57,65 @@ caf::result<frame> inspect_stored(directory_self self, const msg::store_actor& s
   return rp;
 }
 
+/// How long a list waits for a room's summary, or for another node's list.
+constexpr auto list_timeout = std::chrono::seconds(3);
+
+// Answers of several asks, merged into one list once the last is in.
+struct list_gather {
+  msg::room_list out;
+  size_t pending = 0;
+  uint32_t limit = 0;
+  caf::typed_response_promise<msg::room_list> rp;
+
+  void one_done() {
+    if (--pending != 0)
+      return;
+    auto& xs = out.rooms;
+    std::sort(xs.begin(), xs.end(), [](auto& a, auto& b) {
+      return a.room < b.room;
+    });
+    // A room moving between homes may be active on two nodes for a moment.
+    xs.erase(std::unique(xs.begin(), xs.end(),
+                         [](auto& a, auto& b) {
+                           return a.room == b.room;
+                         }),
+             xs.end());
+    if (xs.size() > limit + size_t{1})
+      xs.resize(limit + size_t{1});
+    rp.deliver(std::move(out));
+  }
+};
+
+// This node's active rooms for `x`: the first limit + 1 by name, summarized by
+// their actors (one that stops meanwhile is left out).
+caf::result<msg::room_list> list_here(directory_self self, const msg::list_rooms& x) {
+  std::vector<std::pair<std::string, msg::room_actor>> picked;
+  for (auto& [name, a] : self->state.rooms)
+    if (name.compare(0, x.prefix.size(), x.prefix) == 0 && name > x.after)
+      picked.emplace_back(name, a);
+  std::sort(picked.begin(), picked.end(), [](auto& a, auto& b) {
+    return a.first < b.first;
+  });
+  if (picked.size() > x.limit + size_t{1})
+    picked.resize(x.limit + size_t{1});
+  auto g = std::make_shared<list_gather>();
+  g->rp = self->make_response_promise<msg::room_list>();
+  g->limit = x.limit;
+  g->pending = picked.size() + 1; // + this call's own share, done below
+  for (auto& [name, a] : picked)
+    self->request(a, list_timeout, msg::inspect_atom::value, msg::summary_atom::value)
+      .then(
+        [g](msg::room_summary& s) {
+          g->out.rooms.push_back(std::move(s));
+          g->one_done();
+        },
+        [g](caf::error&) {
+          g->one_done();
+        });
+  g->one_done();
+  return g->rp;
+}
+
 } // namespace
 
 // The admin API's view of a room, on its home: from its actor when active
@@ -106,6 +165,37 @@ caf::result<frame> stop(directory_self self, const msg::store_actor& store, msg:
         rp.deliver(err);
       });
   return rp;
+}
+
+caf::result<msg::room_list> list(directory_self self, msg::list_rooms& x) {
+  if (x.hops > 0 || self->state.peers.empty())
+    return list_here(self, x);
+  // Asked of this node for the whole cluster: every node's own (this one's too,
+  // through the same request), merged. A node that does not answer in time is
+  // left out of this page.
+  auto g = std::make_shared<list_gather>();
+  g->rp = self->make_response_promise<msg::room_list>();
+  g->limit = x.limit;
+  g->pending = self->state.peers.size() + 1;
+  auto one = x;
+  one.hops = 1;
+  auto ask = [&](const msg::directory_actor& dir) {
+    self->request(dir, list_timeout, one)
+      .then(
+        [g](msg::room_list& xs) {
+          auto& out = g->out.rooms;
+          out.insert(out.end(), std::make_move_iterator(xs.rooms.begin()),
+                     std::make_move_iterator(xs.rooms.end()));
+          g->one_done();
+        },
+        [g](caf::error&) {
+          g->one_done();
+        });
+  };
+  ask(caf::actor_cast<msg::directory_actor>(self));
+  for (auto& [id, dir] : self->state.peers)
+    ask(dir);
+  return g->rp;
 }
 
 } // namespace chat::actors::directory

@@ -48,6 +48,21 @@ struct stop_room {
   uint8_t hops = 0;
 };
 
+/// Directory (admin): the active rooms of the cluster whose names start with
+/// `prefix` and come after `after`, by name, at most `limit` (+1: whether there
+/// is more) -> room_list. Asked of one node (hops 0), which asks every node
+/// (hops 1) for its own and merges.
+struct list_rooms {
+  std::string prefix;
+  std::string after;
+  uint32_t limit = 100;
+  uint8_t hops = 0;
+};
+
+struct room_list {
+  std::vector<room_summary> rooms;
+};
+
 /// Directory: the room's actor if it is active (on its home node), else an
 /// invalid handle.
 struct find_room {
@@ -152,7 +167,7 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<read_history>::with<actors::frame>,
   caf::replies_to<find_room>::with<room_actor>,
   caf::replies_to<inspect_room>::with<actors::frame>,
-  caf::replies_to<stop_room>::with<actors::frame>,
+  caf::replies_to<stop_room>::with<actors::frame>, caf::replies_to<list_rooms>::with<room_list>,
   caf::replies_to<resolve_relay>::with<relay_actor>, caf::reacts_to<cluster_view>,
   caf::replies_to<node_leaving_atom, std::string>::with<bool>,
   caf::reacts_to<joining_atom, bool>, caf::replies_to<room_pull>::with<room_import>,
@@ -184,6 +199,10 @@ CHAT_WIRE_TYPE(find_room, x.room, x.hops)
 CHAT_WIRE_TYPE(inspect_room, x.room, x.hops)
 
 CHAT_WIRE_TYPE(stop_room, x.room, x.hops)
+
+CHAT_WIRE_TYPE(list_rooms, x.prefix, x.after, x.limit, x.hops)
+
+CHAT_WIRE_TYPE(room_list, x.rooms)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

@@ -84,6 +84,9 @@ caf::result<frame> inspect(directory_self self, const directory_options& opts,
 /// relays find it again, activated afresh): an `ok` frame, or not_found.
 caf::result<frame> stop(directory_self self, const msg::store_actor& store, msg::stop_room& x);
 
+/// A page of the cluster's active rooms (asked with hops 0: of every node).
+caf::result<msg::room_list> list(directory_self self, msg::list_rooms& x);
+
 caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
                                          const std::string& room);
 

@@ -169,6 +169,44 @@ void stop_room(caf::actor_system& sys, const node_handles& node, std::string roo
   ask_for_frame(sys, node, msg::stop_room{std::move(room)}, std::move(done));
 }
 
+namespace {
+
+frame room_page(msg::room_list& xs, uint32_t limit) {
+  json_writer w;
+  w.key("rooms").begin_array();
+  auto& rooms = xs.rooms;
+  for (size_t i = 0; i < rooms.size() && i < limit; ++i) {
+    w.begin_object().key("room").str(rooms[i].room).key("home").str(rooms[i].home);
+    w.key("seq").num(rooms[i].seq).key("members").num(uint64_t{rooms[i].members});
+    w.end_object();
+  }
+  w.end_array().key("next");
+  // One more than the page: there is a next page, which starts after this one's last.
+  if (rooms.size() > limit)
+    w.str(rooms[limit - 1].room);
+  else
+    w.raw("null");
+  return w.finish();
+}
+
+} // namespace
+
+void list_rooms(caf::actor_system& sys, const node_handles& node, std::string prefix,
+                std::string cursor, uint32_t limit, std::function<void(frame)> done) {
+  sys.spawn([dir = directory_of(node),
+             req = msg::list_rooms{std::move(prefix), std::move(cursor), limit, 0},
+             done = std::move(done)](caf::event_based_actor* self) {
+    self->request(dir, cross_node_timeout, req)
+      .then(
+        [=](msg::room_list& xs) {
+          done(room_page(xs, req.limit));
+        },
+        [=](caf::error& err) {
+          done(error_frame("", err, self->system()));
+        });
+  });
+}
+
 } // namespace chat::actors
 
 namespace chat::actors {

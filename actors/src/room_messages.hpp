@@ -195,6 +195,17 @@ using trim_atom = caf::atom_constant<caf::atom("trim")>;
 /// (docs/protocol.md, "Admin API").
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
 
+/// Admin: a room in a list of rooms: `(inspect_atom, summary_atom)` ->
+/// room_summary.
+using summary_atom = caf::atom_constant<caf::atom("summary")>;
+
+struct room_summary {
+  std::string room;
+  std::string home;
+  uint64_t seq = 0;
+  uint32_t members = 0; ///< member connections
+};
+
 /// A room's actor, on its home node: what relays (and the server-side publish)
 /// ask of it, what its directory tells it, its own timers.
 using room_actor = caf::typed_actor<
@@ -204,13 +215,16 @@ using room_actor = caf::typed_actor<
   caf::replies_to<room_read>::with<bool>, caf::replies_to<room_signal>::with<bool>,
   caf::replies_to<moving_atom>::with<bool>, caf::replies_to<read_history>::with<actors::frame>,
   caf::replies_to<members_atom>::with<std::vector<std::string>>, caf::reacts_to<roster_atom>,
-  caf::reacts_to<idle_atom, uint64_t>, caf::replies_to<inspect_atom>::with<actors::frame>>;
+  caf::reacts_to<idle_atom, uint64_t>, caf::replies_to<inspect_atom>::with<actors::frame>,
+  caf::replies_to<inspect_atom, summary_atom>::with<room_summary>>;
 
 // -- wire names and inspect (node_messages.hpp lists them) --------------------
 
 CHAT_WIRE_TYPE(room_join, x.conn, x.user, x.relay, x.ref, x.node)
 
 CHAT_WIRE_TYPE(room_joined, x.joined, x.seq, x.trimmed)
+
+CHAT_WIRE_TYPE(room_summary, x.room, x.home, x.seq, x.members)
 
 CHAT_WIRE_TYPE(room_leave, x.conn)
 

@@ -70,6 +70,15 @@ struct room_state {
 /// handled meanwhile.
 void activate(room_self self);
 
+/// Takes a post into the room's next append (room_commit.cpp: one append in
+/// flight; acked once every replica holds it, then fanned out), or refuses it
+/// (moving, overloaded).
+caf::result<msg::post_result> post(room_self self, msg::room_post& x);
+
+/// A moving room answers its mover and stops once nothing it accepted is still
+/// uncommitted.
+void finish_move(room_self self);
+
 /// The room as the admin API shows it (room_inspection.cpp).
 frame inspect(room_self self);
 

@@ -15,6 +15,10 @@ namespace chat::gateway::admin {
 /// clock, members, mailbox and recent messages, asked of its home node.
 void room(http_exchange& ex, const request& req, const target& t, std::string room);
 
+/// GET /admin/api/rooms?prefix=&limit=&cursor=: a page of the cluster's active
+/// rooms by name (limit 1-500, default 100; `cursor` from the last page's `next`).
+void rooms(http_exchange& ex, const request& req, const target& t);
+
 /// POST /admin/api/rooms/{room}/passivate: stops the room's actor after its
 /// commit in flight; `{"type":"ok"}`.
 void passivate(http_exchange& ex, const request& req, const target& t, std::string room);

@@ -142,3 +142,60 @@ test('three nodes: every node answers for a room homed anywhere, with its home, 
     await cluster.stop();
   }
 });
+
+/** Every page of GET /admin/api/rooms for `query`, following `next`. */
+async function allPages(base, query) {
+  const pages = [];
+  let cursor = '';
+  for (let i = 0; i < 50; ++i) {
+    const r = await getJson(`${base}/admin/api/rooms?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    pages.push(r.body);
+    if (r.body.next === null) return pages;
+    cursor = r.body.next;
+  }
+  throw new Error('no last page');
+}
+
+test('GET /admin/api/rooms: active rooms by name, in pages that neither skip nor repeat; bad queries are 400', async () => {
+  const node = await startNode();
+  try {
+    const c = await Client.connect(node.ws('lister'));
+    for (const r of ['pg-3', 'pg-1', 'other', 'pg-5', 'pg-2', 'pg-4']) await c.join(r);
+    await c.request({ type: 'send', room: 'pg-2', id: 'x', body: 1 });
+    const pages = await allPages(node.http, 'prefix=pg-&limit=2');
+    assert.deepEqual(pages.map((p) => p.rooms.map((r) => r.room)), [['pg-1', 'pg-2'], ['pg-3', 'pg-4'], ['pg-5']]);
+    assert.deepEqual(pages.map((p) => p.next), ['pg-2', 'pg-4', null]);
+    const two = pages[0].rooms[1];
+    assert.deepEqual(two, { room: 'pg-2', home: 'n1', seq: 1, members: 1 });
+    const all = await getJson(`${node.http}/admin/api/rooms`);
+    assert.deepEqual(all.body.rooms.map((r) => r.room), ['other', 'pg-1', 'pg-2', 'pg-3', 'pg-4', 'pg-5']);
+    assert.equal(all.body.next, null);
+    for (const q of ['limit=0', 'limit=501', 'limit=x', 'prefix=a%20b', 'cursor=%2F'])
+      assert.equal((await getJson(`${node.http}/admin/api/rooms?${q}`)).status, 400, q);
+    c.close();
+  } finally {
+    await node.stop();
+  }
+});
+
+test('three nodes: the rooms list from any node holds the rooms of every home, once each', async () => {
+  const cluster = await startCluster();
+  try {
+    const c = await Client.connect(cluster.ws(1, 'lister'));
+    const names = Array.from({ length: 12 }, (_, i) => `cl-${String(i).padStart(2, '0')}`);
+    for (const r of names) await c.join(r);
+    for (let k = 1; k <= 3; ++k) {
+      const pages = await allPages(cluster.http(k), 'prefix=cl-&limit=5');
+      const listed = pages.flatMap((p) => p.rooms);
+      assert.deepEqual(listed.map((r) => r.room), names, `asked on n${k}`);
+      assert.ok(pages.slice(0, -1).every((p) => p.rooms.length === 5));
+      const homes = new Set(listed.map((r) => r.home));
+      assert.ok(homes.size >= 2, `rooms on several homes: ${[...homes]}`);
+      assert.ok(listed.every((r) => r.members === 1));
+    }
+    c.close();
+  } finally {
+    await cluster.stop();
+  }
+});

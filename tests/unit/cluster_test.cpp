@@ -306,6 +306,13 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(round_trip(sys, msg::find_room{"r", 0}).room == "r");
   auto ir = round_trip(sys, msg::inspect_room{"r", 1});
   CHECK((ir.room == "r" && ir.hops == 1));
+  CHECK(round_trip(sys, msg::stop_room{"r", 1}).hops == 1);
+  auto lr = round_trip(sys, msg::list_rooms{"p", "c", 7, 1});
+  CHECK((lr.prefix == "p" && lr.after == "c" && lr.limit == 7 && lr.hops == 1));
+  auto list = round_trip(sys, msg::room_list{{{"r", "n2", 9, 3}}});
+  REQUIRE(list.rooms.size() == 1);
+  CHECK((list.rooms[0].home == "n2" && list.rooms[0].seq == 9 && list.rooms[0].members == 3));
+  CHECK(round_trip(sys, msg::room_summary{"r", "n1", 1, 2}).members == 2);
   CHECK(round_trip(sys, msg::resolve_user{"u", 1}).user == "u");
   auto h = round_trip(sys, msg::read_history{"r", {10, std::nullopt, 20}, "7", 1});
   CHECK((h.window.before == 10 && !h.window.after && h.window.limit == 20 && h.ref == "7"

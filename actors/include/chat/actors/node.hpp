@@ -86,4 +86,11 @@ void inspect_room(caf::actor_system& sys, const node_handles& node, std::string 
 void stop_room(caf::actor_system& sys, const node_handles& node, std::string room,
                std::function<void(frame)> done);
 
+/// A page of the cluster's active rooms whose names start with `prefix`, by
+/// name, after `cursor` (a room name; empty: from the start), at most `limit`:
+/// calls `done` with `{"rooms":[{"room","home","seq","members"}],"next":...}`
+/// (`next`: the cursor of the next page, null on the last) from an actor thread.
+void list_rooms(caf::actor_system& sys, const node_handles& node, std::string prefix,
+                std::string cursor, uint32_t limit, std::function<void(frame)> done);
+
 } // namespace chat::actors
