@@ -57,8 +57,22 @@ caf::result<frame> inspect_stored(directory_self self, const msg::store_actor& s
   return rp;
 }
 
-/// How long a list waits for a room's summary, or for another node's list.
+/// How long a list waits for another node's list, and (shorter, so that one
+/// slow room does not cost a whole node's rooms) for a room's summary.
 constexpr auto list_timeout = std::chrono::seconds(3);
+constexpr auto summary_timeout = std::chrono::seconds(1);
+
+template <class T, class Key>
+void sort_unique(std::vector<T>& xs, Key key) {
+  std::sort(xs.begin(), xs.end(), [&](auto& a, auto& b) {
+    return key(a) < key(b);
+  });
+  xs.erase(std::unique(xs.begin(), xs.end(),
+                       [&](auto& a, auto& b) {
+                         return key(a) == key(b);
+                       }),
+           xs.end());
+}
 
 // Answers of several asks, merged into one list once the last is in.
 struct list_gather {
@@ -70,18 +84,20 @@ struct list_gather {
   void one_done() {
     if (--pending != 0)
       return;
-    auto& xs = out.rooms;
-    std::sort(xs.begin(), xs.end(), [](auto& a, auto& b) {
-      return a.room < b.room;
+    // Pages are decided by names: the first limit + 1 (one more: there is a
+    // next page). A room moving between homes may be active on two nodes for a
+    // moment: once.
+    sort_unique(out.names, [](const std::string& x) -> const std::string& {
+      return x;
     });
-    // A room moving between homes may be active on two nodes for a moment.
-    xs.erase(std::unique(xs.begin(), xs.end(),
-                         [](auto& a, auto& b) {
-                           return a.room == b.room;
-                         }),
-             xs.end());
-    if (xs.size() > limit + size_t{1})
-      xs.resize(limit + size_t{1});
+    if (out.names.size() > limit + size_t{1})
+      out.names.resize(limit + size_t{1});
+    sort_unique(out.rooms, [](const msg::room_summary& x) -> const std::string& {
+      return x.room;
+    });
+    auto last = out.names.empty() ? std::string{} : out.names.back();
+    while (!out.rooms.empty() && out.rooms.back().room > last)
+      out.rooms.pop_back();
     rp.deliver(std::move(out));
   }
 };
@@ -103,7 +119,9 @@ caf::result<msg::room_list> list_here(directory_self self, const msg::list_rooms
   g->limit = x.limit;
   g->pending = picked.size() + 1; // + this call's own share, done below
   for (auto& [name, a] : picked)
-    self->request(a, list_timeout, msg::inspect_atom::value, msg::summary_atom::value)
+    g->out.names.push_back(name);
+  for (auto& [name, a] : picked)
+    self->request(a, summary_timeout, msg::inspect_atom::value, msg::summary_atom::value)
       .then(
         [g](msg::room_summary& s) {
           g->out.rooms.push_back(std::move(s));
@@ -183,6 +201,8 @@ caf::result<msg::room_list> list(directory_self self, msg::list_rooms& x) {
     self->request(dir, list_timeout, one)
       .then(
         [g](msg::room_list& xs) {
+          auto& names = g->out.names;
+          names.insert(names.end(), xs.names.begin(), xs.names.end());
           auto& out = g->out.rooms;
           out.insert(out.end(), std::make_move_iterator(xs.rooms.begin()),
                      std::make_move_iterator(xs.rooms.end()));

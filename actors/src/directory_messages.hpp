@@ -60,7 +60,10 @@ struct list_rooms {
 };
 
 struct room_list {
-  std::vector<room_summary> rooms;
+  /// The names the page is made of, summarized or not: a room whose summary
+  /// did not come (it stopped meanwhile) must not end the pages early.
+  std::vector<std::string> names;
+  std::vector<room_summary> rooms; ///< the summaries that came, by name
 };
 
 /// Directory: the room's actor if it is active (on its home node), else an
@@ -202,7 +205,7 @@ CHAT_WIRE_TYPE(stop_room, x.room, x.hops)
 
 CHAT_WIRE_TYPE(list_rooms, x.prefix, x.after, x.limit, x.hops)
 
-CHAT_WIRE_TYPE(room_list, x.rooms)
+CHAT_WIRE_TYPE(room_list, x.names, x.rooms)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

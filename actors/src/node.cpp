@@ -171,19 +171,25 @@ void stop_room(caf::actor_system& sys, const node_handles& node, std::string roo
 
 namespace {
 
+// The page is the first `limit` names (one more: there is a next page, which
+// starts after this one's last name); a room whose summary did not come (it
+// stopped meanwhile) is left out of the page but still counts for `next`.
 frame room_page(msg::room_list& xs, uint32_t limit) {
+  limit = std::max<uint32_t>(limit, 1);
+  auto more = xs.names.size() > limit;
+  auto last = more ? xs.names[limit - 1] : std::string{};
   json_writer w;
   w.key("rooms").begin_array();
-  auto& rooms = xs.rooms;
-  for (size_t i = 0; i < rooms.size() && i < limit; ++i) {
-    w.begin_object().key("room").str(rooms[i].room).key("home").str(rooms[i].home);
-    w.key("seq").num(rooms[i].seq).key("members").num(uint64_t{rooms[i].members});
+  for (auto& r : xs.rooms) {
+    if (more && r.room > last)
+      break;
+    w.begin_object().key("room").str(r.room).key("home").str(r.home);
+    w.key("seq").num(r.seq).key("members").num(uint64_t{r.members});
     w.end_object();
   }
   w.end_array().key("next");
-  // One more than the page: there is a next page, which starts after this one's last.
-  if (rooms.size() > limit)
-    w.str(rooms[limit - 1].room);
+  if (more)
+    w.str(last);
   else
     w.raw("null");
   return w.finish();

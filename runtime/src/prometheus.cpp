@@ -15,8 +15,15 @@ std::string number(double v) {
   if (std::isnan(v))
     return "NaN";
   char buf[32];
+  // Plain decimals when they are exact (le="10", le="0.0025": what queries
+  // match), else the shortest form that reads back the same.
+  if (std::fabs(v) < 1e15)
+    for (int decimals = 0; decimals <= 9; ++decimals) {
+      std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+      if (std::strtod(buf, nullptr) == v)
+        return buf;
+    }
   std::snprintf(buf, sizeof buf, "%.17g", v);
-  // Fewer digits when they read back the same (0.1, not 0.10000000000000001).
   for (int digits = 1; digits < 17; ++digits) {
     char shorter[32];
     std::snprintf(shorter, sizeof shorter, "%.*g", digits, v);

@@ -309,7 +309,8 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(round_trip(sys, msg::stop_room{"r", 1}).hops == 1);
   auto lr = round_trip(sys, msg::list_rooms{"p", "c", 7, 1});
   CHECK((lr.prefix == "p" && lr.after == "c" && lr.limit == 7 && lr.hops == 1));
-  auto list = round_trip(sys, msg::room_list{{{"r", "n2", 9, 3}}});
+  auto list = round_trip(sys, msg::room_list{{"r", "s"}, {{"r", "n2", 9, 3}}});
+  CHECK(list.names == std::vector<std::string>{"r", "s"});
   REQUIRE(list.rooms.size() == 1);
   CHECK((list.rooms[0].home == "n2" && list.rooms[0].seq == 9 && list.rooms[0].members == 3));
   CHECK(round_trip(sys, msg::room_summary{"r", "n1", 1, 2}).members == 2);
