@@ -81,28 +81,18 @@ msg::room_actor activate_room(directory_self self, const directory_options& opts
 
 caf::result<msg::room_actor> room_of(directory_self self, const directory_options& opts,
                                      const msg::store_actor& store, msg::resolve_room& x) {
-  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
-    case route::elsewhere:
-      return caf::delegated<msg::room_actor>{};
-    case route::leaving:
-      return leaving(self);
-    default:
-      return activate_room(self, opts, store, std::move(x.room));
-  }
+  if (auto answer = not_here<msg::room_actor>(self, runtime::hash_ring::room_key(x.room), x))
+    return std::move(*answer);
+  return activate_room(self, opts, store, std::move(x.room));
 }
 
 caf::result<msg::presence_shard_actor> shard_of(directory_self self,
                                                 const directory_options& opts,
                                                 const msg::store_actor& store,
                                                 msg::resolve_user& x) {
-  switch (route_of(self, runtime::hash_ring::user_key(x.user), x)) {
-    case route::elsewhere:
-      return caf::delegated<msg::presence_shard_actor>{};
-    case route::leaving:
-      return leaving(self);
-    default:
-      break;
-  }
+  if (auto answer =
+        not_here<msg::presence_shard_actor>(self, runtime::hash_ring::user_key(x.user), x))
+    return std::move(*answer);
   auto& shard = self->state.presence[presence_shard_of(x.user, opts.presence.shards)];
   if (!shard) {
     shard = spawn_presence_shard(self, opts.node_id, store, opts.presence, opts.metrics);
@@ -115,14 +105,8 @@ caf::result<msg::presence_shard_actor> shard_of(directory_self self,
 
 caf::result<frame> history(directory_self self, const directory_options& opts,
                            const msg::store_actor& store, msg::read_history& x) {
-  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
-    case route::elsewhere:
-      return caf::delegated<frame>{};
-    case route::leaving:
-      return leaving(self);
-    default:
-      break;
-  }
+  if (auto answer = not_here<frame>(self, runtime::hash_ring::room_key(x.room), x))
+    return std::move(*answer);
   // A single node pulls nothing when a room activates: the history of a
   // room that is not active comes from the store, without starting it.
   if (self->state.ring.empty() && self->state.rooms.count(x.room) == 0)

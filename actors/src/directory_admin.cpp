@@ -140,14 +140,8 @@ caf::result<msg::room_list> list_here(directory_self self, const msg::list_rooms
 // (no activation just to look), else from the store.
 caf::result<frame> inspect(directory_self self, const directory_options& opts,
                            const msg::store_actor& store, msg::inspect_room& x) {
-  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
-    case route::elsewhere:
-      return caf::delegated<frame>{};
-    case route::leaving:
-      return leaving(self);
-    default:
-      break;
-  }
+  if (auto answer = not_here<frame>(self, runtime::hash_ring::room_key(x.room), x))
+    return std::move(*answer);
   if (auto i = self->state.rooms.find(x.room); i != self->state.rooms.end()) {
     self->delegate(i->second, msg::inspect_atom::value);
     return caf::delegated<frame>{};
@@ -156,14 +150,8 @@ caf::result<frame> inspect(directory_self self, const directory_options& opts,
 }
 
 caf::result<frame> stop(directory_self self, const msg::store_actor& store, msg::stop_room& x) {
-  switch (route_of(self, runtime::hash_ring::room_key(x.room), x)) {
-    case route::elsewhere:
-      return caf::delegated<frame>{};
-    case route::leaving:
-      return leaving(self);
-    default:
-      break;
-  }
+  if (auto answer = not_here<frame>(self, runtime::hash_ring::room_key(x.room), x))
+    return std::move(*answer);
   auto rp = self->make_response_promise<frame>();
   if (self->state.rooms.count(x.room) != 0) {
     when_room_stopped(self, x.room, [rp]() mutable {

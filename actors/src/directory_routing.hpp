@@ -5,6 +5,7 @@
 // key's home node (forwarded once), held while this node joins, refused while
 // it leaves, or answered here.
 
+#include <optional>
 #include <string>
 
 #include "chat/actors/errc.hpp"
@@ -66,6 +67,21 @@ route route_of(directory_self self, const std::string& key, Request& x) {
   if (hold(self, x))
     return route::elsewhere;
   return self->state.leaving ? route::leaving : route::here;
+}
+
+// The answer to a request that is not answered here (forwarded or held: delegated;
+// this node is leaving: the error), or nothing when it is answered here.
+template <class Result, class Request>
+std::optional<caf::result<Result>> not_here(directory_self self, const std::string& key,
+                                            Request& x) {
+  switch (route_of(self, key, x)) {
+    case route::elsewhere:
+      return caf::result<Result>{caf::delegated<Result>{}};
+    case route::leaving:
+      return caf::result<Result>{leaving(self)};
+    default:
+      return std::nullopt;
+  }
 }
 
 } // namespace chat::actors::directory
