@@ -24,7 +24,19 @@ struct node_info {
   std::string endpoint; ///< where its membership actor is published
   /// In a reply to a hello: the replier's proof that it knows the cluster secret.
   std::string proof;
+  /// Its server id in the membership log (Raft); 0 before it has one.
+  uint64_t raft_id = 0;
 };
+
+/// A Raft message between two members' membership logs (raft_wire's bytes).
+struct raft_packet {
+  std::vector<uint8_t> bytes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_packet& x) {
+  return f(caf::meta::type_name("chat::cluster::raft_packet"), x.bytes);
+}
 
 /// A node introduces itself; the reply is the list of members the receiver
 /// knows (itself included), or an error when the node is refused. With a
@@ -42,7 +54,7 @@ using member_list = std::vector<node_info>;
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_info& x) {
   return f(caf::meta::type_name("chat::cluster::node_info"), x.node_id, x.version, x.membership,
-           x.directory, x.endpoint, x.proof);
+           x.directory, x.endpoint, x.proof, x.raft_id);
 }
 
 template <class Inspector>
@@ -65,6 +77,8 @@ using greet_atom = caf::atom_constant<caf::atom("greet")>;
 /// could not reach while joining. It counts as a member (down) and is dialled
 /// again like any down member, so that the two end up knowing each other.
 using known_atom = caf::atom_constant<caf::atom("known")>;
+/// Local: the membership log's clock (raft_node::advance), every 50 ms.
+using raft_tick_atom = caf::atom_constant<caf::atom("raft_tick")>;
 /// Local: the heartbeat and failure-detector timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 /// Local: `(status_atom)` -> member_statuses: every member this node knows.
@@ -72,6 +86,8 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 struct member_statuses {
   std::vector<member_status> members;
 };
+/// Local: `(log_atom)` -> log_status: the membership log on this node.
+using log_atom = caf::atom_constant<caf::atom("log")>;
 /// Local: `(endpoint_atom, std::string)`: where the actor was published.
 using endpoint_atom = caf::atom_constant<caf::atom("endpoint")>;
 /// Local: `(ready_atom)` -> bool: the join is complete (every member greeted);
@@ -84,3 +100,4 @@ using leave_atom = caf::atom_constant<caf::atom("leave")>;
 } // namespace chat::cluster
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::cluster::member_statuses)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::cluster::log_status)

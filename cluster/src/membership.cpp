@@ -39,6 +39,7 @@ void configure(caf::actor_system_config& cfg, const cluster_options& opts) {
   cfg.add_message_type<node_info>("chat::cluster::node_info");
   cfg.add_message_type<hello>("chat::cluster::hello");
   cfg.add_message_type<member_list>("chat::cluster::member_list");
+  cfg.add_message_type<raft_packet>("chat::cluster::raft_packet");
 }
 
 namespace {
@@ -91,6 +92,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   settings.heartbeat = opts.heartbeat;
   settings.failure_timeout = opts.failure_timeout;
   settings.members_file = opts.members_file;
+  settings.joining = !opts.seeds.empty();
   settings.dial = opts.dial;
   settings.secrets = opts.secrets;
   settings.tls = opts.tls.on();
@@ -173,21 +175,37 @@ membership::~membership() {
   leave();
 }
 
-std::vector<member_status> membership::members() const {
-  std::vector<member_status> out;
-  if (!actor_)
+namespace {
+
+// The membership actor's answer to `atom`, or a default value when it is gone
+// or silent (a node that is stopping).
+template <class Result, class Atom>
+Result ask_membership(caf::actor_system& sys, const caf::actor& actor, Atom atom) {
+  Result out;
+  if (!actor)
     return out;
-  caf::scoped_actor scoped{sys_};
-  scoped->request(actor_, std::chrono::seconds(5), status_atom::value)
+  caf::scoped_actor scoped{sys};
+  scoped->request(actor, std::chrono::seconds(5), atom)
     .receive(
-      [&](member_statuses& x) {
-        out = std::move(x.members);
+      [&](Result& x) {
+        out = std::move(x);
       },
       [](caf::error&) {});
+  return out;
+}
+
+} // namespace
+
+std::vector<member_status> membership::members() const {
+  auto out = ask_membership<member_statuses>(sys_, actor_, status_atom::value).members;
   std::sort(out.begin(), out.end(), [](auto& x, auto& y) {
     return x.node_id < y.node_id;
   });
   return out;
+}
+
+log_status membership::log() const {
+  return ask_membership<log_status>(sys_, actor_, log_atom::value);
 }
 
 void membership::leave(bool hand_over, std::chrono::milliseconds timeout) {

@@ -21,17 +21,11 @@
 #include "cluster_link.hpp"
 #include "cluster_messages.hpp"
 #include "cluster_secret.hpp"
+#include "membership_state.hpp"
 
 namespace chat::cluster {
 
 namespace {
-
-struct peer {
-  node_info info;
-  int64_t last_heard_ms = 0;
-  int64_t last_dial_ms = 0; ///< when a down peer was last dialled
-  bool up = false;
-};
 
 /// A down member is dialled again this often: it may have been paused or cut
 /// off, and its middleman connection is gone (nobody else reconnects it).
@@ -41,17 +35,6 @@ constexpr int64_t redial_interval_ms = 1000;
 constexpr int64_t nonce_ttl_ms = 10000;
 /// Challenges outstanding at most (a flood of them pushes out the oldest).
 constexpr size_t max_nonces = 1024;
-
-struct membership_state {
-  membership_settings opts;
-  cluster_secret secret;
-  node_info me;
-  std::map<std::string, peer> peers;     ///< node id -> what we know of it
-  std::map<std::string, int64_t> nonces; ///< challenges issued -> when they expire
-  static inline const char* name = "membership";
-};
-
-using membership_self = caf::stateful_actor<membership_state>;
 
 // Every member known (down ones too), so that a restarted node still counts
 // them (ADR 8). Written to a temporary file first: a crash leaves the old list.
@@ -98,23 +81,50 @@ void load_members(membership_self* self) {
                  st.peers.size());
 }
 
-// The directory rebuilds its ring from every view: this node and the peers up.
+} // namespace
+
+// The directory rebuilds its ring from every view: the members up (this node
+// included). Who is a member is the membership log's voters (every node met
+// before the log has any); `members` counts them, up or down (ADR 8's quorum).
 void publish_view(membership_self* self) {
   auto& st = self->state;
   save_members(self);
+  auto voters = log_voters(self);
+  auto counts = [&](const std::string& id) {
+    return voters.empty() || voters.count(id) != 0;
+  };
   msg::cluster_view view;
-  view.nodes.push_back(st.me.node_id);
-  view.directories.push_back(st.me.directory);
+  if (counts(st.me.node_id)) {
+    view.nodes.push_back(st.me.node_id);
+    view.directories.push_back(st.me.directory);
+  }
   for (auto& [id, p] : st.peers)
-    if (p.up) {
+    if (p.up && counts(id)) {
       view.nodes.push_back(id);
       view.directories.push_back(p.info.directory);
     }
-  view.members = static_cast<uint32_t>(st.peers.size() + 1);
-  spdlog::info("cluster: view of {} is {} node(s): {}", st.me.node_id, view.nodes.size(),
-               fmt::join(view.nodes, ", "));
+  view.members = static_cast<uint32_t>(voters.empty() ? st.peers.size() + 1 : voters.size());
+  spdlog::info("cluster: view of {} is {} node(s) of {} member(s): {}", st.me.node_id,
+               view.nodes.size(), view.members, fmt::join(view.nodes, ", "));
   self->send(st.opts.directory, std::move(view));
 }
+
+bool add_down_peer(membership_self* self, const std::string& id, const std::string& endpoint,
+                   uint64_t raft_id) {
+  auto& st = self->state;
+  if (id == st.me.node_id || st.peers.count(id) != 0)
+    return false;
+  auto& p = st.peers[id];
+  p.info.node_id = id;
+  p.info.endpoint = endpoint;
+  p.info.raft_id = raft_id;
+  p.last_dial_ms = runtime::steady_ms();
+  spdlog::warn("cluster: node '{}' ({}) counts as a member, down until it answers", id,
+               endpoint);
+  return true;
+}
+
+namespace {
 
 // This node first, then every member up.
 member_list known_members(membership_self* self) {
@@ -162,6 +172,7 @@ std::string refusal(membership_self* self, const hello& x) {
 bool add_peer(membership_self* self, const node_info& info) {
   auto& st = self->state;
   auto& p = st.peers[info.node_id];
+  st.left.erase(info.node_id); // back after a goodbye: a member again
   bool changed = !p.up || p.info.membership != info.membership;
   if (p.info.membership && p.info.membership != info.membership)
     self->demonitor(p.info.membership);
@@ -194,16 +205,8 @@ void mark_down(membership_self* self, const std::string& id, const char* why) {
 // (a take-over here needs it: ADR 8) and the tick dials it until it answers.
 // Without this, the two never learned of each other until a restart.
 void add_known(membership_self* self, const node_info& info) {
-  auto& st = self->state;
-  if (info.node_id == st.me.node_id || st.peers.count(info.node_id) != 0)
-    return;
-  auto& p = st.peers[info.node_id];
-  p.info.node_id = info.node_id;
-  p.info.endpoint = info.endpoint;
-  p.last_dial_ms = runtime::steady_ms();
-  spdlog::warn("cluster: node '{}' ({}) counts as a member, down until it answers",
-               info.node_id, info.endpoint);
-  publish_view(self);
+  if (add_down_peer(self, info.node_id, info.endpoint, info.raft_id))
+    publish_view(self);
 }
 
 // Says hello to another membership actor — with a cluster secret, after its
@@ -328,6 +331,7 @@ void on_bye(membership_self* self, const std::string& id) {
   self->demonitor(i->second.info.membership);
   bool was_up = i->second.up;
   peers.erase(i);
+  self->state.left.insert(id); // the log's leader removes it
   spdlog::info("cluster: node '{}' left", id);
   if (was_up)
     publish_view(self);
@@ -428,16 +432,33 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
     [=](tick_atom) {
       on_tick(self);
     },
-    [=](ready_atom) {
+    // The join is complete once this node is a voter of the membership log
+    // (the leader adds it after its hello); until then it hosts nothing.
+    [=](ready_atom) -> caf::result<bool> {
+      if (!admitted(self)) {
+        auto rp = self->make_response_promise();
+        self->state.ready.push_back(rp);
+        return caf::delegated<bool>{};
+      }
       publish_view(self);
       self->send(self->state.opts.directory, msg::joining_atom::value, false);
       return true;
     },
+    [=](raft_packet& packet) {
+      on_raft_packet(self, packet);
+    },
+    [=](raft_tick_atom) {
+      on_raft_tick(self);
+    },
     [=](status_atom) {
       return statuses(self);
     },
+    [=](log_atom) {
+      return log_of(self);
+    },
     [=](endpoint_atom, std::string& endpoint) {
       self->state.me.endpoint = std::move(endpoint);
+      start_log(self);
     },
     [=](leave_atom, bool goodbye) {
       if (goodbye)

@@ -18,6 +18,7 @@ struct membership_settings {
   std::chrono::milliseconds heartbeat{500};
   std::chrono::milliseconds failure_timeout{3000};
   std::string members_file;         ///< see cluster_options::members_file
+  bool joining = false;             ///< started with seeds: never bootstraps a cluster
   dial_fn dial;                     ///< see cluster_options::dial
   std::vector<std::string> secrets; ///< see cluster_options::secrets
   bool tls = false;                 ///< links are TLS (cluster_options::tls)

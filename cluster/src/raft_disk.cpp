@@ -55,7 +55,9 @@ void write_durably(const std::string& path, const raft_wire::bytes& data) {
 
 } // namespace
 
-raft_disk::raft_disk(std::string dir) : path_(std::move(dir) + "/raft-state") {
+raft_disk::raft_disk(std::string dir) : path_(dir.empty() ? "" : dir + "/raft-state") {
+  if (path_.empty())
+    return; // in memory only
   std::ifstream in(path_, std::ios::binary);
   if (!in)
     return; // a new server
@@ -90,6 +92,8 @@ raft_disk::~raft_disk() {
 }
 
 void raft_disk::save() const {
+  if (path_.empty())
+    return;
   raft_wire::bytes out(magic, magic + sizeof(magic) - 1);
   raft_wire::put_u64(out, id_);
   raft_wire::put_u64(out, term_);

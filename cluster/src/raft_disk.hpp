@@ -16,7 +16,8 @@ namespace chat::cluster {
 class raft_disk {
 public:
   /// Opens (or creates) `<dir>/raft-state`; throws std::runtime_error naming
-  /// the file when it cannot be read or is not a raft state file.
+  /// the file when it cannot be read or is not a raft state file. An empty
+  /// `dir`: memory only (a node without a data dir forgets everything anyway).
   explicit raft_disk(std::string dir);
   raft_disk(const raft_disk&) = delete;
   raft_disk& operator=(const raft_disk&) = delete;

@@ -290,15 +290,23 @@ bool raft_node::add_voter(raft_id id, const std::string& address, done_fn done) 
   static constexpr raft_change_cb assigned = [](raft_change* req, int status) {
     finish(static_cast<request<struct raft_change>*>(req->data), status);
   };
-  int rv = raft_add(&raft_, &r->req, id, address.c_str(), [](raft_change* req, int status) {
-    auto* r = static_cast<request<struct raft_change>*>(req->data);
-    if (status != 0)
-      return finish(r, status);
-    static_cast<raft_node*>(r->server->data)->later([r] {
-      if (int rv = raft_assign(r->server, &r->req, r->id, RAFT_VOTER, assigned); rv != 0)
-        finish(r, rv);
-    });
-  });
+  // A server already there as a spare (an add whose promotion failed) is
+  // only promoted.
+  bool present = false;
+  for (auto& s : servers())
+    present = present || s.id == id;
+  int rv =
+    present
+      ? raft_assign(&raft_, &r->req, id, RAFT_VOTER, assigned)
+      : raft_add(&raft_, &r->req, id, address.c_str(), [](raft_change* req, int status) {
+          auto* r = static_cast<request<struct raft_change>*>(req->data);
+          if (status != 0)
+            return finish(r, status);
+          static_cast<raft_node*>(r->server->data)->later([r] {
+            if (int rv = raft_assign(r->server, &r->req, r->id, RAFT_VOTER, assigned); rv != 0)
+              finish(r, rv);
+          });
+        });
   if (rv != 0) {
     delete r;
     return false;

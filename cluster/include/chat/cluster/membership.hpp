@@ -22,8 +22,9 @@ namespace chat::cluster {
 /// staged parts (room_replicate's `from` and `last`), accepted by the replica,
 /// and `room_joined` says what retention removed. 4: a frame carries its error
 /// code next to its JSON. 5: a fanned-out message carries when its room received
-/// it (the delivery latency metric).
-inline constexpr uint32_t protocol_version = 5;
+/// it (the delivery latency metric). 6: members are decided by a Raft log (the
+/// hello carries the node's Raft id; `raft_packet`).
+inline constexpr uint32_t protocol_version = 6;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0
@@ -83,6 +84,16 @@ struct member_status {
   bool up = false;
 };
 
+/// The membership log (Raft) as one node holds it: who the members are is
+/// decided there (ADR 10).
+struct log_status {
+  uint64_t index = 0;  ///< log index of the member set in use: the view number
+  uint64_t commit = 0; ///< the log's commit index on this node
+  uint64_t term = 0;
+  std::string leader; ///< the leader this node follows (node id); empty: none known
+  std::vector<std::string> voters; ///< the members, sorted
+};
+
 /// This node's membership in a cluster: a membership actor, published through
 /// the middleman, that exchanges heartbeats with every other member, detects
 /// failures (a lost connection, or heartbeats missing for `failure_timeout`),
@@ -106,6 +117,9 @@ public:
 
   /// Every member this node knows, itself included, sorted by id.
   [[nodiscard]] std::vector<member_status> members() const;
+
+  /// The membership log on this node (all zero when the node has none).
+  [[nodiscard]] log_status log() const;
 
   /// Leaves the cluster: with `hand_over`, first moves every room stored here
   /// to its next home (waiting up to `timeout`); then says goodbye to the other

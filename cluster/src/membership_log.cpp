@@ -1,0 +1,219 @@
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include <spdlog/fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "chat/actors/messages.hpp"
+#include "chat/runtime/clock.hpp"
+#include "membership_state.hpp"
+
+// The membership log: who the members are is decided by a Raft group of the
+// members themselves (canonical/raft through raft_node), one change at a time,
+// so that every node counts the same members (ADR 10). Up and down stay each
+// node's own failure detector's: a wrong "down" costs availability, never
+// safety, because take-overs count over the members (ADR 8).
+
+namespace chat::cluster {
+
+namespace {
+
+// A server's address in the log: "<node id> <endpoint>".
+std::string log_address(const std::string& id, const std::string& endpoint) {
+  return id + " " + endpoint;
+}
+
+std::pair<std::string, std::string> split_address(const std::string& address) {
+  auto space = address.find(' ');
+  if (space == std::string::npos)
+    return {address, {}};
+  return {address.substr(0, space), address.substr(space + 1)};
+}
+
+void send_packet(membership_self* self, raft_id to, raft_wire::bytes bytes) {
+  for (auto& [id, p] : self->state.peers)
+    if (p.info.raft_id == to && p.info.membership) {
+      self->send(p.info.membership, raft_packet{std::move(bytes)});
+      return;
+    }
+}
+
+// One configuration change at a time (Raft dissertation §4.1); `changing`
+// clears when it committed or failed, and the next tick looks again.
+template <class Start>
+void change(membership_self* self, const char* what, const std::string& node, Start start) {
+  auto& st = self->state;
+  st.changing = start([self, what, node](int status) {
+    self->state.changing = false;
+    if (status != 0)
+      spdlog::warn("cluster: {} '{}' in the membership log failed: {}", what, node,
+                   raft_strerror(status));
+  });
+  if (st.changing)
+    spdlog::info("cluster: {} '{}' in the membership log", what, node);
+}
+
+// On the leader: a member that said hello and is not a voter is added (one
+// that came back with a new log id, its data dir lost, replaces its old
+// entry); one that said goodbye is removed.
+void reconcile(membership_self* self) {
+  auto& st = self->state;
+  if (!st.log || !st.log->leader() || st.changing)
+    return;
+  auto servers = st.log->servers();
+  for (auto& [id, p] : st.peers) {
+    if (!p.up || p.info.raft_id == 0 || st.left.count(id) != 0)
+      continue;
+    auto same = std::find_if(servers.begin(), servers.end(), [&](auto& s) {
+      return s.id == p.info.raft_id;
+    });
+    if (same != servers.end() && same->voter)
+      continue;
+    auto stale = std::find_if(servers.begin(), servers.end(), [&](auto& s) {
+      return s.id != p.info.raft_id && split_address(s.address).first == id;
+    });
+    if (stale != servers.end())
+      return change(self, "replacing the old entry of", id, [&](auto done) {
+        return st.log->remove(stale->id, done);
+      });
+    auto address = log_address(id, p.info.endpoint);
+    return change(self, "adding", id, [&](auto done) {
+      return st.log->add_voter(p.info.raft_id, address, done);
+    });
+  }
+  for (auto& s : servers) {
+    auto id = split_address(s.address).first;
+    if (st.left.count(id) != 0 && s.id != st.log->id())
+      return change(self, "removing", id, [&](auto done) {
+        return st.log->remove(s.id, done);
+      });
+  }
+}
+
+// A join waiting to be admitted completes: the full view, then the
+// directory may host rooms and users.
+void complete_join(membership_self* self) {
+  auto& st = self->state;
+  if (st.ready.empty() || !admitted(self))
+    return;
+  publish_view(self);
+  self->send(st.opts.directory, msg::joining_atom::value, false);
+  for (auto& rp : st.ready)
+    rp.deliver(true);
+  st.ready.clear();
+}
+
+// After the log moved: a new configuration is a new view (members this node
+// never met count, down, and are dialled).
+void after_log(membership_self* self) {
+  auto& st = self->state;
+  if (!st.log)
+    return;
+  complete_join(self);
+  if (st.log->configuration_index() == st.published)
+    return;
+  st.published = st.log->configuration_index();
+  for (auto& s : st.log->servers()) {
+    auto [id, endpoint] = split_address(s.address);
+    add_down_peer(self, id, endpoint, s.id);
+  }
+  auto voters = log_voters(self);
+  spdlog::info("cluster: members (log index {}): {}", st.published, fmt::join(voters, ", "));
+  publish_view(self);
+}
+
+} // namespace
+
+void start_log(membership_self* self) {
+  auto& st = self->state;
+  if (st.log)
+    return;
+  raft_node::settings s;
+  if (!st.opts.members_file.empty())
+    s.dir = std::filesystem::path(st.opts.members_file).parent_path().string();
+  s.address = log_address(st.me.node_id, st.me.endpoint);
+  s.seed = std::random_device{}();
+  // Elections well inside the failure timeout: the log must have a leader
+  // again before the failure detector's view changes need one.
+  auto election = std::clamp<long>(st.opts.failure_timeout.count() / 3, 150, 1000);
+  s.election_timeout_ms = static_cast<unsigned>(election);
+  s.heartbeat_ms = static_cast<unsigned>(election / 5);
+  s.tick_ms = std::max(10u, s.heartbeat_ms / 2);
+  s.send = [self](raft_id to, raft_wire::bytes bytes) {
+    send_packet(self, to, std::move(bytes));
+  };
+  try {
+    st.log = std::make_unique<raft_node>(std::move(s));
+    // Only a node that knows of no other member starts a cluster: one with a
+    // members file but no log (written before the log existed) waits for them.
+    if (!st.opts.joining && st.peers.empty() && st.log->bootstrap())
+      spdlog::info("cluster: a new cluster of '{}' (membership log bootstrapped)",
+                   st.me.node_id);
+    st.log->start(static_cast<uint64_t>(runtime::steady_ms()));
+  } catch (const std::exception& e) {
+    spdlog::error("cluster: the membership log cannot start: {}", e.what());
+    st.log.reset();
+    return;
+  }
+  st.me.raft_id = st.log->id();
+  after_log(self);
+  self->send(self, raft_tick_atom::value);
+}
+
+void on_raft_packet(membership_self* self, raft_packet& packet) {
+  auto& st = self->state;
+  if (!st.log)
+    return;
+  if (!st.log->receive(packet.bytes))
+    spdlog::warn("cluster: a membership log message that does not decode was dropped");
+  after_log(self);
+}
+
+void on_raft_tick(membership_self* self) {
+  auto& st = self->state;
+  if (!st.log)
+    return;
+  st.log->advance(static_cast<uint64_t>(runtime::steady_ms()));
+  reconcile(self);
+  after_log(self);
+  self->delayed_send(self, std::chrono::milliseconds(25), raft_tick_atom::value);
+}
+
+std::set<std::string> log_voters(membership_self* self) {
+  std::set<std::string> out;
+  if (self->state.log)
+    for (auto& s : self->state.log->servers())
+      if (s.voter)
+        out.insert(split_address(s.address).first);
+  return out;
+}
+
+// A voter in a configuration the leader's log committed: a node restarted
+// with --join holds its old configuration (maybe naming it a voter although
+// the leader has since removed it: it said goodbye), and its commit index
+// starts at 0 until the leader's first append.
+bool admitted(membership_self* self) {
+  auto& log = self->state.log;
+  return !log
+         || (log_voters(self).count(self->state.me.node_id) != 0
+             && log->commit_index() >= log->configuration_index());
+}
+
+log_status log_of(membership_self* self) {
+  log_status out;
+  auto& log = self->state.log;
+  if (!log)
+    return out;
+  out.index = log->configuration_index();
+  out.commit = log->commit_index();
+  out.term = log->term();
+  for (auto& s : log->servers())
+    if (s.id == log->leader_id())
+      out.leader = split_address(s.address).first;
+  auto voters = log_voters(self);
+  out.voters.assign(voters.begin(), voters.end());
+  return out;
+}
+
+} // namespace chat::cluster
