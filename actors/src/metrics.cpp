@@ -64,6 +64,10 @@ std::string node_metrics::prometheus() const {
             get(nodes_up));
   out.gauge("chat_cluster_members", "Members this node knows, down ones included.",
             get(members));
+  out.gauge("chat_cluster_member_set",
+            "The membership log index of the member set this node counts: the view number "
+            "(equal on every node once a change reached them).",
+            get(member_set));
   out.gauge("chat_storage_failing",
             "1 while the store's writes fail (a full disk): sends are answered unavailable.",
             get(storage_failing));

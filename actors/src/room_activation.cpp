@@ -46,6 +46,7 @@ void activate(room_self self) {
               st.nodes.peers = std::move(x.peers);
               st.nodes.replicas = std::move(x.replicas);
               st.nodes.replica_ids = std::move(x.replica_ids);
+              st.nodes.epoch = x.epoch;
               if (st.nodes.peers.empty())
                 return; // a single node: nothing to take over
               take_over(

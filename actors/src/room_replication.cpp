@@ -325,9 +325,23 @@ void promised_all(const takeover_ptr<Self>& t) {
   adopt(t, t->nodes.peers[best - 1], start, start);
 }
 
+// A ballot's counter carries, in its high 32 bits, the membership log index
+// of the member set its take-over counted (ADR 10): a ballot proposed under a
+// newer member set beats every one proposed under an older set, so a node
+// still counting the old members (it has not learned the change yet) can
+// neither prepare a node that promised under the new set nor append there.
+constexpr int epoch_shift = 32;
+
 template <class Self>
 void prepare(const takeover_ptr<Self>& t) {
-  t->ballot = storage::ballot{std::max(t->highest_n, t->own.promised.n) + 1,
+  auto seen = std::max(t->highest_n, t->own.promised.n);
+  // Someone took the room over under a member set this node has not learned:
+  // a ballot from it would carry that newer set's index without counting its
+  // members. The log reaches this node within a heartbeat; retry then.
+  if ((seen >> epoch_shift) > t->nodes.epoch)
+    return t->fail(unreachable(t->nodes.room, "a newer member set than this node's view took "
+                                              "it over"));
+  t->ballot = storage::ballot{std::max(seen + 1, (t->nodes.epoch << epoch_shift) + 1),
                               proposer(t->nodes.node_id, t->self->id())};
   t->answers = 0;
   t->refused = false;

@@ -35,6 +35,7 @@ struct room_nodes {
   std::vector<msg::directory_actor>
     replicas; ///< the directories of the other nodes of the replica set
   std::vector<std::string> replica_ids; ///< their node ids
+  uint64_t epoch = 0;                   ///< the member set counted (cluster_view::epoch)
   std::shared_ptr<node_metrics> metrics;
 };
 

@@ -104,8 +104,10 @@ void publish_view(membership_self* self) {
       view.directories.push_back(p.info.directory);
     }
   view.members = static_cast<uint32_t>(voters.empty() ? st.peers.size() + 1 : voters.size());
-  spdlog::info("cluster: view of {} is {} node(s) of {} member(s): {}", st.me.node_id,
-               view.nodes.size(), view.members, fmt::join(view.nodes, ", "));
+  view.epoch = st.log ? st.log->configuration_index() : 0;
+  spdlog::info("cluster: view of {} is {} node(s) of {} member(s) (member set {}): {}",
+               st.me.node_id, view.nodes.size(), view.members, view.epoch,
+               fmt::join(view.nodes, ", "));
   self->send(st.opts.directory, std::move(view));
 }
 

@@ -14,6 +14,15 @@ const sum = async (cluster, line) => {
 test('three processes: chat across nodes in order, typing and presence cross, one copy per node', async () => {
   const cluster = await startCluster();
   try {
+    // One member set, decided by the membership log, is counted on every node.
+    const sets = [];
+    for (let k = 1; k <= 3; ++k) {
+      const text = await (await fetch(`${cluster.http(k)}/metrics`)).text();
+      assert.equal(metric(text, 'chat_cluster_members'), 3);
+      sets.push(metric(text, 'chat_cluster_member_set'));
+    }
+    assert.ok(sets[0] > 0, 'a member set from the log');
+    assert.deepEqual(sets, [sets[0], sets[0], sets[0]], 'the same member set on every node');
     const clients = [];
     for (let k = 1; k <= 3; ++k) clients.push(await Client.connect(cluster.ws(k, `user${k}`)));
     const rooms = ['alpha', 'beta', 'gamma', 'delta'];

@@ -683,9 +683,11 @@ TEST_CASE("fencing (ADR 8): once a replica promised a newer ballot, the old home
   CHECK(first["seq"] == 1);
 
   // As if another home had taken the room over without reaching n1 (a pause,
-  // a partition): the replica promises it a newer ballot.
+  // a partition): the replica promises it a newer ballot (under the same
+  // member set: its high 32 bits, ADR 10).
   caf::scoped_actor self{replica.sys};
-  self->request(replica.handles.directory, 5s, msg::room_prepare{room, 1000, "n9"})
+  auto newer = (cluster.n1.members->log().index << 32) + 1000;
+  self->request(replica.handles.directory, 5s, msg::room_prepare{room, newer, "n9"})
     .receive(
       [](msg::room_promise& p) {
         CHECK(p.ok);

@@ -169,8 +169,10 @@ caf::behavior take_over_driver(caf::event_based_actor* a, actors::room_nodes nod
 /// its view) and `replicas` (those of them that keep the log); `client` hears
 /// how it ended (take_over_driver).
 void start_take_over(world& w, store_node& home, std::vector<msg::directory_actor> peers,
-                     std::vector<msg::directory_actor> replicas, caf::actor client) {
+                     std::vector<msg::directory_actor> replicas, caf::actor client,
+                     uint64_t epoch = 0) {
   actors::room_nodes nodes;
+  nodes.epoch = epoch;
   nodes.room = room;
   nodes.node_id = home.id;
   nodes.store = home.actor;
@@ -181,9 +183,9 @@ void start_take_over(world& w, store_node& home, std::vector<msg::directory_acto
 
 /// Runs a take-over (start_take_over): true once done.
 bool take_over(world& w, store_node& home, std::vector<msg::directory_actor> peers,
-               std::vector<msg::directory_actor> replicas) {
+               std::vector<msg::directory_actor> replicas, uint64_t epoch = 0) {
   caf::scoped_actor self{w.sys};
-  start_take_over(w, home, std::move(peers), std::move(replicas), self);
+  start_take_over(w, home, std::move(peers), std::move(replicas), self, epoch);
   bool done = false;
   self->receive(
     [&](bool ok, const storage::room_meta&) {
@@ -273,6 +275,38 @@ TEST_CASE("a whole copy is the new home's: its replicas take later appends after
         [&](caf::error& err) {
           FAIL(w.sys.render(err));
         });
+}
+
+/// The ballot a store promised for the room.
+storage::ballot promised_of(world& w, const store_node& n) {
+  caf::scoped_actor self{w.sys};
+  storage::ballot out;
+  self->request(n.actor, 5s, msg::store_load{room})
+    .receive(
+      [&](storage::room_meta& m) {
+        out = m.promised;
+      },
+      [&](caf::error& err) {
+        FAIL(w.sys.render(err));
+      });
+  return out;
+}
+
+TEST_CASE("member sets lead ballots (ADR 10): a take-over counting an older member set cannot "
+          "prepare a node that promised under a newer one; one under a newer set can") {
+  world w;
+  store_node n1{w, "n1", true}, n2{w, "n2"}, n3{w, "n3"}, n4{w, "n4"};
+  REQUIRE(take_over(w, n2, {peer(w, n1), peer(w, n3)}, {peer(w, n3)}, 5));
+  auto under5 = promised_of(w, n1);
+  CHECK((under5.n >> 32) == 5);
+  // n4 has not learned member set 5 (its view still counts set 4). Without the
+  // epoch in the ballot it would outbid n2's counter and write under set 4.
+  CHECK_FALSE(take_over(w, n4, {peer(w, n1)}, {peer(w, n1)}, 4));
+  CHECK(promised_of(w, n1) == under5);
+  // Under member set 6 the take-over goes through, and continues the log.
+  REQUIRE(take_over(w, n3, {peer(w, n1), peer(w, n2)}, {peer(w, n1)}, 6));
+  CHECK((promised_of(w, n1).n >> 32) == 6);
+  check_acked(w, n3);
 }
 
 TEST_CASE("two take-overs of one room on one node at once never share a ballot: at most one of "

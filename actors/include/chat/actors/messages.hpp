@@ -50,6 +50,9 @@ struct cluster_view {
   /// Members this node knows, down ones included (not those that left): a room
   /// needs min(R, members) of its nodes up to write (ADR 8). 0: nodes.size().
   uint32_t members = 0;
+  /// The membership log's index of the member set this view counts (0: no
+  /// log). It leads every ballot a take-over here proposes (ADR 10).
+  uint64_t epoch = 0;
 };
 
 /// Session -> connection actor: the peer answered a ping or pinged.
