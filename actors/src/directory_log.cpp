@@ -105,6 +105,7 @@ caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replicati
                            "room '" + room + "': " + std::to_string(owners.size()) + " of the "
                              + std::to_string(needed) + " nodes that keep it are up");
   out.epoch = st.view.epoch;
+  out.committed = st.view.committed;
   for (auto& [id, dir] : st.peers)
     out.peers.push_back(dir);
   for (auto& id : owners)

@@ -192,6 +192,7 @@ struct room_nodes_of {
   std::vector<directory_actor> replicas;
   std::vector<std::string> replica_ids; ///< the node ids of `replicas`
   uint64_t epoch = 0;                   ///< cluster_view::epoch
+  uint64_t committed = 0;               ///< cluster_view::committed
 };
 
 // -- wire names and inspect (node_messages.hpp lists them) --------------------

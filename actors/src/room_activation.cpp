@@ -47,6 +47,7 @@ void activate(room_self self) {
               st.nodes.replicas = std::move(x.replicas);
               st.nodes.replica_ids = std::move(x.replica_ids);
               st.nodes.epoch = x.epoch;
+              st.nodes.committed = x.committed;
               if (st.nodes.peers.empty())
                 return; // a single node: nothing to take over
               take_over(

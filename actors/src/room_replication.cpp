@@ -335,13 +335,18 @@ constexpr int epoch_shift = 32;
 template <class Self>
 void prepare(const takeover_ptr<Self>& t) {
   auto seen = std::max(t->highest_n, t->own.promised.n);
+  auto seen_epoch = seen >> epoch_shift;
   // Someone took the room over under a member set this node has not learned:
   // a ballot from it would carry that newer set's index without counting its
-  // members. The log reaches this node within a heartbeat; retry then.
-  if ((seen >> epoch_shift) > t->nodes.epoch)
+  // members. The log reaches this node within a heartbeat; retry then. Unless
+  // this node's log committed that index without a change there: the set was
+  // appended by a leader that lost it (never in effect), and every real newer
+  // set lies beyond the commit index, so its ballots still win (review).
+  if (seen_epoch > t->nodes.epoch && seen_epoch > t->nodes.committed)
     return t->fail(unreachable(t->nodes.room, "a newer member set than this node's view took "
                                               "it over"));
-  t->ballot = storage::ballot{std::max(seen + 1, (t->nodes.epoch << epoch_shift) + 1),
+  auto epoch = std::max(t->nodes.epoch, seen_epoch);
+  t->ballot = storage::ballot{std::max(seen + 1, (epoch << epoch_shift) + 1),
                               proposer(t->nodes.node_id, t->self->id())};
   t->answers = 0;
   t->refused = false;

@@ -36,6 +36,7 @@ struct room_nodes {
     replicas; ///< the directories of the other nodes of the replica set
   std::vector<std::string> replica_ids; ///< their node ids
   uint64_t epoch = 0;                   ///< the member set counted (cluster_view::epoch)
+  uint64_t committed = 0;               ///< cluster_view::committed
   std::shared_ptr<node_metrics> metrics;
 };
 

@@ -103,8 +103,17 @@ void publish_view(membership_self* self) {
       view.nodes.push_back(id);
       view.directories.push_back(p.info.directory);
     }
-  view.members = static_cast<uint32_t>(voters.empty() ? st.peers.size() + 1 : voters.size());
+  // Counted: the voters and every other node met (a joiner not yet added, a
+  // node of another log): more members only ask a larger quorum. A node whose
+  // log names itself alone — a first node restarted on a wiped data dir — so
+  // still counts the members that dial it and writes nothing alone (review).
+  std::set<std::string> counted(voters.begin(), voters.end());
+  counted.insert(st.me.node_id);
+  for (auto& [id, p] : st.peers)
+    counted.insert(id);
+  view.members = static_cast<uint32_t>(counted.size());
   view.epoch = st.log ? st.log->configuration_index() : 0;
+  view.committed = st.log ? st.log->commit_index() : 0;
   spdlog::info("cluster: view of {} is {} node(s) of {} member(s) (member set {}): {}",
                st.me.node_id, view.nodes.size(), view.members, view.epoch,
                fmt::join(view.nodes, ", "));

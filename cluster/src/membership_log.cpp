@@ -54,14 +54,23 @@ void change(membership_self* self, const char* what, const std::string& node, St
     spdlog::info("cluster: {} '{}' in the membership log", what, node);
 }
 
-// On the leader: a member that said hello and is not a voter is added (one
-// that came back with a new log id, its data dir lost, replaces its old
-// entry); one that said goodbye is removed.
+// On the leader, once it committed an entry of its term: a member that said
+// goodbye is removed; then a member that said hello and is not a voter is
+// added (one that came back with a new log id, its data dir lost, replaces
+// its old entry). Removals first: an add that keeps failing (a node whose
+// promotion never completes) must not hold them up.
 void reconcile(membership_self* self) {
   auto& st = self->state;
-  if (!st.log || !st.log->leader() || st.changing)
+  if (!st.log || !st.log->may_change() || st.changing)
     return;
   auto servers = st.log->servers();
+  for (auto& s : servers) {
+    auto id = split_address(s.address).first;
+    if (st.left.count(id) != 0 && s.id != st.log->id())
+      return change(self, "removing", id, [&](auto done) {
+        return st.log->remove(s.id, done);
+      });
+  }
   for (auto& [id, p] : st.peers) {
     if (!p.up || p.info.raft_id == 0 || st.left.count(id) != 0)
       continue;
@@ -81,13 +90,6 @@ void reconcile(membership_self* self) {
     return change(self, "adding", id, [&](auto done) {
       return st.log->add_voter(p.info.raft_id, address, done);
     });
-  }
-  for (auto& s : servers) {
-    auto id = split_address(s.address).first;
-    if (st.left.count(id) != 0 && s.id != st.log->id())
-      return change(self, "removing", id, [&](auto done) {
-        return st.log->remove(s.id, done);
-      });
   }
 }
 
@@ -145,9 +147,10 @@ void start_log(membership_self* self) {
   };
   try {
     st.log = std::make_unique<raft_node>(std::move(s));
-    // Only a node that knows of no other member starts a cluster: one with a
-    // members file but no log (written before the log existed) waits for them.
-    if (!st.opts.joining && st.peers.empty() && st.log->bootstrap())
+    // A node started without --join and without a log starts one. If its
+    // members file names others (it ran before the log existed, or its log was
+    // lost), they still count (publish_view), so it writes nothing alone.
+    if (!st.opts.joining && st.log->bootstrap())
       spdlog::info("cluster: a new cluster of '{}' (membership log bootstrapped)",
                    st.me.node_id);
     st.log->start(static_cast<uint64_t>(runtime::steady_ms()));
@@ -175,6 +178,26 @@ void on_raft_tick(membership_self* self) {
   if (!st.log)
     return;
   st.log->advance(static_cast<uint64_t>(runtime::steady_ms()));
+  if (st.log->unavailable()) {
+    // raft stopped for good (a disk error, a conflict): open it again from
+    // its disk rather than leave this node without a say in the members.
+    spdlog::error("cluster: the membership log stopped ({}); opening it again",
+                  raft_strerror(RAFT_SHUTDOWN));
+    st.log.reset();
+    st.changing = false;
+    st.published = 0;
+    return start_log(self); // schedules the next tick
+  }
+  if (st.log->strangers() > st.strangers_seen) {
+    st.strangers_seen = st.log->strangers();
+    auto now = runtime::steady_ms();
+    if (now - st.strangers_warned_ms > 10000) {
+      st.strangers_warned_ms = now;
+      spdlog::error("cluster: membership log messages from another Raft group are dropped: a "
+                    "node of this cluster lost its data dir and was started without --join "
+                    "(it started a cluster of its own); restart it with --join");
+    }
+  }
   reconcile(self);
   after_log(self);
   self->delayed_send(self, std::chrono::milliseconds(25), raft_tick_atom::value);

@@ -37,8 +37,10 @@ struct membership_state {
   std::map<std::string, int64_t> nonces; ///< challenges issued -> when they expire
   std::unique_ptr<raft_node> log;        ///< the membership log, once the endpoint is known
   raft_index published = 0;              ///< the log's configuration last published
-  std::set<std::string> left; ///< members that said goodbye (the leader removes them)
-  bool changing = false;      ///< a configuration change is in flight (leader)
+  std::set<std::string> left;  ///< members that said goodbye (the leader removes them)
+  bool changing = false;       ///< a configuration change is in flight (leader)
+  uint64_t strangers_seen = 0; ///< raft_node::strangers() when last looked at
+  int64_t strangers_warned_ms = 0;
   std::vector<caf::response_promise> ready; ///< `ready` waits until this node is a voter
   static inline const char* name = "membership";
 };

@@ -15,7 +15,7 @@ namespace chat::cluster {
 
 namespace {
 
-constexpr char magic[] = "chat-raft-1\n";
+constexpr char magic[] = "chat-raft-2\n";
 
 std::runtime_error failure(const std::string& what, const std::string& path) {
   return std::runtime_error(what + " " + path + ": " + std::strerror(errno));
@@ -69,9 +69,9 @@ raft_disk::raft_disk(std::string dir) : path_(dir.empty() ? "" : dir + "/raft-st
   size_t n = 0;
   bool ok = data.size() >= magic_len && std::memcmp(p, magic, magic_len) == 0;
   p += ok ? magic_len : 0;
-  ok = ok && raft_wire::get_u64(p, end, id_) && raft_wire::get_u64(p, end, term_)
-       && raft_wire::get_u64(p, end, vote_) && raft_wire::get_entries(p, end, loaded, n)
-       && p == end;
+  ok = ok && raft_wire::get_u64(p, end, id_) && raft_wire::get_u64(p, end, group_)
+       && raft_wire::get_u64(p, end, term_) && raft_wire::get_u64(p, end, vote_)
+       && raft_wire::get_entries(p, end, loaded, n) && p == end;
   if (!ok) {
     raft_wire::free_entries(loaded, n);
     throw std::runtime_error("not a raft state file (or damaged): " + path_);
@@ -96,6 +96,7 @@ void raft_disk::save() const {
     return;
   raft_wire::bytes out(magic, magic + sizeof(magic) - 1);
   raft_wire::put_u64(out, id_);
+  raft_wire::put_u64(out, group_);
   raft_wire::put_u64(out, term_);
   raft_wire::put_u64(out, vote_);
   raft_wire::put_entries(out, entries_.data(), entries_.size());
@@ -104,6 +105,11 @@ void raft_disk::save() const {
 
 void raft_disk::set_server_id(raft_id id) {
   id_ = id;
+  save();
+}
+
+void raft_disk::set_group(uint64_t g) {
+  group_ = g;
   save();
 }
 

@@ -26,6 +26,10 @@ public:
   raft_id server_id() const { return id_; }
   /// Chooses the server id once, when the state is new (kept from then on).
   void set_server_id(raft_id id);
+  /// Which Raft group this server belongs to: chosen by the bootstrapping
+  /// server, taken by a new one from the first message it receives. 0: none yet.
+  uint64_t group() const { return group_; }
+  void set_group(uint64_t g);
   raft_term term() const { return term_; }
   raft_id vote() const { return vote_; }
   bool empty() const { return term_ == 0 && entries_.empty(); }
@@ -45,6 +49,7 @@ private:
 
   std::string path_;
   uint64_t id_ = 0;
+  uint64_t group_ = 0;
   uint64_t term_ = 0;
   uint64_t vote_ = 0;
   std::vector<raft_entry> entries_; // each buf its own raft_malloc block

@@ -75,8 +75,13 @@ struct raft_io_glue {
     auto& self = of(io);
     auto bytes = raft_wire::encode(*msg, self.raft_.id, self.settings_.address);
     int status = bytes ? 0 : RAFT_NOCONNECTION;
-    if (bytes && self.settings_.send)
-      self.settings_.send(msg->server_id, std::move(*bytes));
+    if (bytes && self.settings_.send) {
+      // Led by the group: servers of two groups never read each other.
+      raft_wire::bytes out;
+      raft_wire::put_u64(out, self.disk_.group());
+      out.insert(out.end(), bytes->begin(), bytes->end());
+      self.settings_.send(msg->server_id, std::move(out));
+    }
     self.later([req, cb, status] {
       if (cb != nullptr)
         cb(req, status);
@@ -214,6 +219,9 @@ raft_node::~raft_node() {
 }
 
 bool raft_node::bootstrap() {
+  if (!disk_.empty())
+    return false;
+  disk_.set_group(rng_() | 1);
   raft_configuration conf;
   raft_configuration_init(&conf);
   raft_configuration_add(&conf, raft_.id, settings_.address.c_str(), RAFT_VOTER);
@@ -237,13 +245,51 @@ void raft_node::advance(uint64_t now_ms) {
     tick_cb_(&io_);
   }
   flush();
+  barrier_on_election();
+}
+
+void raft_node::barrier_on_election() {
+  if (!leader() || barrier_pending_ || barrier_term_ == raft_.current_term)
+    return;
+  auto* r = new request<struct raft_barrier>{};
+  r->server = &raft_;
+  r->req.data = r;
+  r->done = [this, term = raft_.current_term](int status) {
+    barrier_pending_ = false;
+    if (status == 0)
+      barrier_term_ = term;
+  };
+  barrier_pending_ = true;
+  if (raft_barrier(&raft_, &r->req,
+                   [](struct raft_barrier* req, int status) {
+                     finish(static_cast<request<struct raft_barrier>*>(req->data), status);
+                   })
+      != 0) {
+    barrier_pending_ = false;
+    delete r;
+  }
+  flush();
 }
 
 bool raft_node::receive(const raft_wire::bytes& bytes) {
-  auto d = raft_wire::decode(bytes);
+  uint64_t group = 0;
+  const uint8_t* p = bytes.data();
+  if (!raft_wire::get_u64(p, p + bytes.size(), group))
+    return false;
+  auto d = raft_wire::decode(raft_wire::bytes(p, bytes.data() + bytes.size()));
   if (!d)
     return false;
-  if (!started_ || closed_) {
+  // A new server joins the group of the first server that writes to it (the
+  // leader that added it); any other group's messages are dropped.
+  if (disk_.group() == 0 && disk_.empty() && group != 0 && raft_io_glue::guarded([&] {
+                                                             disk_.set_group(group);
+                                                           }) != 0) {
+    raft_wire::release(d->msg);
+    return true;
+  }
+  bool stranger = group != disk_.group() && !(disk_.group() == 0 && disk_.empty());
+  if (!started_ || closed_ || stranger) {
+    strangers_ += stranger ? 1 : 0;
     raft_wire::release(d->msg);
     return true;
   }

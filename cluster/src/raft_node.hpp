@@ -61,6 +61,19 @@ public:
   bool receive(const raft_wire::bytes& bytes);
 
   bool leader() const { return raft_.state == RAFT_LEADER; }
+  /// A leader that committed an entry of its own term (a barrier it appends
+  /// on election): only then is every earlier entry, a configuration change
+  /// included, known committed, and a new change safe to start. raft 0.15
+  /// appends no such entry itself (later versions do), and without it a
+  /// leader could start a second change while one of an earlier term is
+  /// still uncommitted (review of 2026-12-02).
+  bool may_change() const { return leader() && barrier_term_ == raft_.current_term; }
+  /// raft stopped (a disk error, a conflict it cannot resolve): the owner
+  /// should open the server again from its disk.
+  bool unavailable() const { return raft_.state == RAFT_UNAVAILABLE; }
+  /// Messages dropped because they came from another Raft group (a first
+  /// node restarted on a wiped data dir bootstraps a group of its own).
+  uint64_t strangers() const { return strangers_; }
   /// The leader this server believes in, 0 when none.
   raft_id leader_id() const;
 
@@ -96,6 +109,11 @@ private:
   raft_io_tick_cb tick_cb_ = nullptr;
   raft_io_recv_cb recv_cb_ = nullptr;
   std::deque<std::function<void()>> pending_;
+  void barrier_on_election();
+
+  raft_term barrier_term_ = 0;
+  bool barrier_pending_ = false;
+  uint64_t strangers_ = 0;
   bool started_ = false;
   bool closed_ = false;
   bool closing_ = false;

@@ -979,3 +979,47 @@ TEST_CASE("a member a joining node cannot reach at first counts as a member and 
   // well, n2 may dial n3 before n3's redial comes round.
   CHECK(*failed >= 1);
 }
+
+TEST_CASE("a first node restarted on a wiped data dir without --join writes nothing alone: the "
+          "members that dial it count, though its new log names it alone (ADR 10)") {
+  std::map<std::string, runtime::endpoint> at;
+  for (auto id : {"n1", "n2", "n3"})
+    at[id] = {"127.0.0.1", test::free_port()};
+  auto opts = [&](const std::string& id, std::vector<runtime::endpoint> seeds) {
+    auto o = cluster_opts(std::move(seeds));
+    o.listen = at[id];
+    return o;
+  };
+  auto n1 = std::make_unique<cluster_node>(opts("n1", {}), "n1");
+  cluster_node n2{opts("n2", {at["n1"]}), "n2"};
+  cluster_node n3{opts("n3", {at["n1"]}), "n3"};
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] {
+    return n1->view() == all && n2.view() == all && n3.view() == all;
+  }));
+  n1->members->leave(false);
+  n1.reset();
+  // Its first command line again, on an empty data dir: it bootstraps a log
+  // of its own; n2 and n3 dial it and it counts them.
+  n1 = std::make_unique<cluster_node>(opts("n1", {}), "n1");
+  REQUIRE_MESSAGE(n1->members, n1->start_error);
+  REQUIRE(eventually([&] {
+    return n1->members->members().size() == 3;
+  }));
+  CHECK(n1->members->log().voters == std::vector<std::string>{"n1"});
+  auto room = homed_on("n1", "wiped");
+  client a{n1->sys, n1->handles, "alice"};
+  a.send(msg::cmd_join{"\"j\"", room, false, 0});
+  auto reply = reply_to(a, "j");
+  CHECK(reply["type"] == "error");
+  CHECK(reply["code"] == "unavailable");
+  // The others go on without it.
+  client b{n2.sys, n2.handles, "bob"};
+  auto other = homed_on("n2", "others");
+  CHECK(eventually([&] {
+    b.send(msg::cmd_join{"\"j\"", other, false, 0});
+    return reply_to(b, "j")["type"] == "joined";
+  }));
+  seqs seen;
+  CHECK(send_acked(b, other, "m1", seen) == 1);
+}

@@ -230,3 +230,44 @@ TEST_CASE("raft: bytes that are not a message are refused; a damaged state file 
   CHECK_THROWS_WITH_AS(raft_node{settings}, doctest::Contains("raft-state"),
                        std::runtime_error);
 }
+
+TEST_CASE("raft: a server bootstrapped on its own (a first node restarted on a wiped data dir) "
+          "is another group: neither side reads the other's messages") {
+  sim c;
+  c.open("a", true);
+  c.run(100);
+  c.open("b");
+  REQUIRE(c.add_voter("b") == 0);
+  auto before = c.servers["a"].node->configuration_index();
+  // y leads a group of its own and adds a and b, which drop what it sends.
+  auto& y = c.open("y", true);
+  c.run(200);
+  REQUIRE(y.leader());
+  bool added = false;
+  y.add_voter(c.servers["a"].node->id(), "a", [&](int s) {
+    added = s == 0;
+  });
+  c.run(3000);
+  CHECK(c.servers["a"].node->strangers() > 0);
+  CHECK(c.servers["a"].node->configuration_index() == before);
+  CHECK(voters(*c.servers["a"].node) == 2);
+  CHECK(voters(y) == 1);
+  CHECK(c.propose("still") == 0); // a and b go on
+}
+
+TEST_CASE("raft: a new leader changes the configuration only once it committed an entry of its "
+          "own term") {
+  sim c;
+  c.open("a", true);
+  c.run(100);
+  c.open("b");
+  c.open("c");
+  REQUIRE(c.add_voter("b") == 0);
+  REQUIRE(c.add_voter("c") == 0);
+  c.crash(c.leader() == &c.servers["a"] ? "a" : c.leader() == &c.servers["b"] ? "b" : "c");
+  for (int i = 0; i < 300 && !(c.leader() && c.leader()->node->may_change()); ++i)
+    c.run(10);
+  REQUIRE(c.leader() != nullptr);
+  CHECK(c.leader()->node->may_change());
+  CHECK(c.leader()->node->commit_index() == c.leader()->node->configuration_index() + 1);
+}

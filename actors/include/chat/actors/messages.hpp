@@ -53,6 +53,10 @@ struct cluster_view {
   /// The membership log's index of the member set this view counts (0: no
   /// log). It leads every ballot a take-over here proposes (ADR 10).
   uint64_t epoch = 0;
+  /// The membership log's commit index here: a ballot of a newer member set
+  /// than `epoch` whose index is committed without a change there came from a
+  /// change that never took effect (room_replication.cpp).
+  uint64_t committed = 0;
 };
 
 /// Session -> connection actor: the peer answered a ping or pinged.
