@@ -244,6 +244,15 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     [=](msg::list_rooms& x) {
       return list(self, x);
     },
+    [=](msg::summary_atom) {
+      return summary(self, opts);
+    },
+    [=](msg::nodes_atom) {
+      return list_nodes(self, opts);
+    },
+    [=](msg::http_atom, std::string& url) {
+      self->state.http = std::move(url);
+    },
     [=](msg::resolve_relay& x) {
       return relay_of(self, opts, std::move(x.room));
     },

@@ -136,6 +136,22 @@ struct room_replicate {
   bool last = true;
 };
 
+/// Directory, across nodes: `(summary_atom)` -> node_summary: what a node says
+/// of itself in the admin API's node list.
+using summary_atom = caf::atom_constant<caf::atom("summary")>;
+struct node_summary {
+  std::string node_id;
+  std::string http;   ///< its HTTP base URL; empty until its gateway listens
+  std::string status; ///< "up", "joining" or "leaving"
+  uint64_t connections = 0;
+  uint64_t rooms = 0; ///< room actors active there (rooms homed there in use)
+};
+/// Local directory: `(nodes_atom)` -> frame: the admin API's node list
+/// (docs/protocol.md), from the summaries of every node up and the view.
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+/// Local directory: `(http_atom, url)`: where this node's gateway listens.
+using http_atom = caf::atom_constant<caf::atom("http")>;
+
 /// Local directory: `(replicas_atom, room)` -> room_nodes_of, or why this node
 /// may not write the room now (ADR 8, the take-over quorum).
 using replicas_atom = caf::atom_constant<caf::atom("replicas")>;
@@ -181,7 +197,9 @@ using directory_actor = caf::typed_actor<
   caf::reacts_to<trim_atom, std::string, uint64_t>,
   caf::replies_to<passivate_room_atom, std::string>::with<bool>,
   caf::replies_to<passivate_relay_atom, std::string>::with<bool>,
-  caf::replies_to<handover_atom>::with<bool>, caf::replies_to<shutdown_atom>::with<bool>>;
+  caf::replies_to<handover_atom>::with<bool>, caf::replies_to<shutdown_atom>::with<bool>,
+  caf::replies_to<summary_atom>::with<node_summary>,
+  caf::replies_to<nodes_atom>::with<actors::frame>, caf::reacts_to<http_atom, std::string>>;
 
 /// Who a take-over of a room asks, from one view (two asks could straddle a
 /// view change and count nodes the take-over never prepares): the directories
@@ -208,6 +226,8 @@ CHAT_WIRE_TYPE(stop_room, x.room, x.hops)
 CHAT_WIRE_TYPE(list_rooms, x.prefix, x.after, x.limit, x.hops)
 
 CHAT_WIRE_TYPE(room_list, x.names, x.rooms)
+
+CHAT_WIRE_TYPE(node_summary, x.node_id, x.http, x.status, x.connections, x.rooms)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

@@ -30,6 +30,7 @@ struct directory_state {
   std::vector<msg::presence_shard_actor> presence;
   actor_map<msg::relay_actor> relays; ///< this node's relays (rooms with members here)
   std::string node_id;
+  std::string http; ///< where this node's gateway listens (the admin API's node list)
   /// Homes of rooms and users. Empty (everything is local) until the node is
   /// in a cluster.
   runtime::hash_ring ring;
@@ -73,7 +74,10 @@ caf::result<uint64_t> replicate(directory_self self, const msg::store_actor& sto
                                 msg::room_replicate& x);
 /// The directories of the other nodes that keep `room` (its replica set after
 /// the home), or why this node may not write it now.
-// -- the admin API's requests (directory_admin.cpp) -------------------------------
+caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
+                                         const std::string& room);
+
+// -- the admin API's requests (directory_admin.cpp, directory_nodes.cpp) ---------
 
 /// A room's view, on its home: from its actor when active (no activation just
 /// to look), else from the store; not_found when the home has no log of it.
@@ -87,7 +91,12 @@ caf::result<frame> stop(directory_self self, const msg::store_actor& store, msg:
 /// A page of the cluster's active rooms (asked with hops 0: of every node).
 caf::result<msg::room_list> list(directory_self self, msg::list_rooms& x);
 
-caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
-                                         const std::string& room);
+/// What this node says of itself in the node list.
+msg::node_summary summary(directory_self self, const directory_options& opts);
+
+/// The admin API's node list: every member of the view with the summary of
+/// each node up (asked of it; a node that does not answer in 1 s is listed
+/// without its numbers), the members down from the view.
+caf::result<frame> list_nodes(directory_self self, const directory_options& opts);
 
 } // namespace chat::actors::directory

@@ -29,7 +29,7 @@ using node_types =
   type_list<actors::frame, room_join, room_joined, room_leave, room_post, post_result,
             room_typing, room_fetch, seq_frame, relay_msg, relay_event, relay_unicast,
             resolve_room, find_room, inspect_room, stop_room, list_rooms, room_list,
-            room_summary, resolve_user, read_history, room_read, room_signal,
+            node_summary, room_summary, resolve_user, read_history, room_read, room_signal,
             presence_heartbeat, presence_disconnect, presence_watch, presence_unwatch,
             presence_query, presence_info, presence_event, room_import, room_pull, room_prepare,
             room_promise, room_replicate, seq_frames, std::vector<uint64_t>, room_actor,

@@ -97,11 +97,16 @@ void publish_view(membership_self* self) {
   if (counts(st.me.node_id)) {
     view.nodes.push_back(st.me.node_id);
     view.directories.push_back(st.me.directory);
+    view.endpoints.push_back(st.me.endpoint);
   }
   for (auto& [id, p] : st.peers)
     if (p.up && counts(id)) {
       view.nodes.push_back(id);
       view.directories.push_back(p.info.directory);
+      view.endpoints.push_back(p.info.endpoint);
+    } else if (!p.up) {
+      view.down.push_back(id);
+      view.down_endpoints.push_back(p.info.endpoint);
     }
   // Counted: the voters and every other node met (a joiner not yet added, a
   // node of another log): more members only ask a larger quorum. A node whose

@@ -43,6 +43,12 @@ void rooms(http_exchange& ex, const request& req, const target& t) {
                      static_cast<uint32_t>(limit), answer_with_frame(ex));
 }
 
+void nodes(http_exchange& ex, const request& req, const target&) {
+  if (req.method() != http::verb::get)
+    return ex.reply(method_not_allowed("use GET"));
+  actors::list_nodes(ex.state->sys, ex.state->node, answer_with_frame(ex));
+}
+
 void passivate(http_exchange& ex, const request& req, const target&, std::string room) {
   if (req.method() != http::verb::post)
     return ex.reply(method_not_allowed("use POST"));

@@ -19,6 +19,10 @@ void room(http_exchange& ex, const request& req, const target& t, std::string ro
 /// rooms by name (limit 1-500, default 100; `cursor` from the last page's `next`).
 void rooms(http_exchange& ex, const request& req, const target& t);
 
+/// GET /admin/api/nodes: every member of the cluster as this node sees it, with
+/// the view number (the membership log's index of the member set).
+void nodes(http_exchange& ex, const request& req, const target& t);
+
 /// POST /admin/api/rooms/{room}/passivate: stops the room's actor after its
 /// commit in flight; `{"type":"ok"}`.
 void passivate(http_exchange& ex, const request& req, const target& t, std::string room);

@@ -65,6 +65,8 @@ void admin_route(http_exchange& ex, const request& req, const target& t) {
   auto path = std::string_view{t.path};
   if (path == "/admin/api/rooms")
     return admin::rooms(ex, req, t);
+  if (path == "/admin/api/nodes")
+    return admin::nodes(ex, req, t);
   if (path.compare(0, admin_rooms_prefix.size(), admin_rooms_prefix) == 0) {
     auto rest = path.substr(admin_rooms_prefix.size());
     auto slash = rest.find('/');

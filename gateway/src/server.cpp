@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/node.hpp"
 #include "chat/runtime/throttled_log.hpp"
 #include "http_session.hpp"
 #include "websocket_session.hpp"
@@ -167,6 +168,8 @@ bool server::start(std::string& error) {
     return false;
   }
   d.accept();
+  actors::announce_http(d.state->node,
+                        (d.state->tls ? "https://" : "http://") + local_endpoint().to_string());
   for (auto& ioc : d.iocs) {
     d.work.emplace_back(ioc->get_executor());
     d.threads.emplace_back([&ioc = *ioc] {

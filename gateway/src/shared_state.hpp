@@ -73,14 +73,17 @@ struct shared_state {
 
   void add(live_connection* key, std::weak_ptr<live_connection> s, client_transport t) {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (sessions_.emplace(key, entry{std::move(s), t}).second)
+    if (sessions_.emplace(key, entry{std::move(s), t}).second) {
       ++by_transport_[static_cast<size_t>(t)];
+      node.metrics->connections.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 
   void remove(live_connection* key) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = sessions_.find(key); i != sessions_.end()) {
       --by_transport_[static_cast<size_t>(i->second.how)];
+      node.metrics->connections.fetch_sub(1, std::memory_order_relaxed);
       sessions_.erase(i);
     }
     if (sessions_.empty())

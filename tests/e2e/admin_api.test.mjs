@@ -199,3 +199,60 @@ test('three nodes: the rooms list from any node holds the rooms of every home, o
     await cluster.stop();
   }
 });
+
+test('GET /admin/api/nodes: one node lists itself with its connections and rooms; view 0 outside a cluster', async () => {
+  const node = await startNode();
+  try {
+    const c = await Client.connect(node.ws('nodes-user'));
+    await c.join('nodes-room');
+    const r = await getJson(`${node.http}/admin/api/nodes`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.self, 'n1');
+    assert.equal(r.body.view, 0);
+    assert.deepEqual(r.body.nodes, [{ id: 'n1', http: node.http, cluster: null, status: 'up', connections: 1, rooms: 1 }]);
+    const post = await getJson(`${node.http}/admin/api/nodes`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    c.close();
+  } finally {
+    await node.stop();
+  }
+});
+
+test('three nodes: GET /admin/api/nodes from any node lists all three with one view number; a killed node is listed down, without numbers', async () => {
+  const cluster = await startCluster();
+  try {
+    const clients = [];
+    for (let k = 1; k <= 3; ++k) clients.push(await Client.connect(cluster.ws(k, `nodes${k}`)));
+    const views = new Set();
+    for (let k = 1; k <= 3; ++k) {
+      const r = await getJson(`${cluster.http(k)}/admin/api/nodes`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.self, `n${k}`);
+      assert.ok(r.body.view > 0, 'the membership log numbers the view');
+      views.add(r.body.view);
+      assert.deepEqual(r.body.nodes.map((n) => n.id), ['n1', 'n2', 'n3']);
+      for (const [i, n] of r.body.nodes.entries()) {
+        assert.equal(n.status, 'up');
+        assert.equal(n.http, cluster.http(i + 1));
+        assert.match(n.cluster, /^127\.0\.0\.1:\d+$/);
+        assert.equal(n.connections, 1, `one client on n${i + 1}`);
+        assert.equal(typeof n.rooms, 'number');
+      }
+    }
+    assert.equal(views.size, 1, 'every node counts the same member set');
+    process.kill(cluster.pids.n3, 'SIGKILL');
+    let down;
+    for (let i = 0; i < 100 && !down; ++i) {
+      const r = await getJson(`${cluster.http(1)}/admin/api/nodes`);
+      down = r.body.nodes.find((n) => n.id === 'n3' && n.status === 'down');
+      if (!down) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(down, 'n3 listed down within 10 s');
+    assert.equal(down.connections, null);
+    assert.equal(down.rooms, null);
+    assert.match(down.cluster, /^127\.0\.0\.1:\d+$/);
+    for (const c of clients.slice(0, 2)) c.close();
+  } finally {
+    await cluster.stop();
+  }
+});

@@ -47,6 +47,11 @@ using node_leaving_atom = caf::atom_constant<caf::atom("nleaving")>;
 struct cluster_view {
   std::vector<std::string> nodes;
   std::vector<caf::actor> directories;
+  /// Where each of `nodes` listens for the cluster (same order; may be empty).
+  std::vector<std::string> endpoints;
+  /// Members that are down, and where they listened (the admin API lists them).
+  std::vector<std::string> down;
+  std::vector<std::string> down_endpoints;
   /// Members this node knows, down ones included (not those that left): a room
   /// needs min(R, members) of its nodes up to write (ADR 8). 0: nodes.size().
   uint32_t members = 0;

@@ -93,4 +93,13 @@ void stop_room(caf::actor_system& sys, const node_handles& node, std::string roo
 void list_rooms(caf::actor_system& sys, const node_handles& node, std::string prefix,
                 std::string cursor, uint32_t limit, std::function<void(frame)> done);
 
+/// The admin API's node list (`{"self","view","nodes":[...]}`, docs/protocol.md)
+/// as this node sees it: calls `done` with the frame from an actor thread.
+void list_nodes(caf::actor_system& sys, const node_handles& node,
+                std::function<void(frame)> done);
+
+/// Tells the node where its gateway listens (its HTTP base URL), for the node
+/// list; the gateway says it once it listens.
+void announce_http(const node_handles& node, std::string url);
+
 } // namespace chat::actors
