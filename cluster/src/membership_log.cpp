@@ -168,6 +168,15 @@ void on_raft_packet(membership_self* self, raft_packet& packet) {
   auto& st = self->state;
   if (!st.log)
     return;
+  // Only from a member met (with a cluster secret: one that proved it). The
+  // membership actor is published: anyone reaching the cluster port may send
+  // it messages, and a Raft message can vote or rewrite the member set.
+  auto from = self->current_sender();
+  auto known = std::any_of(st.peers.begin(), st.peers.end(), [&](auto& kv) {
+    return kv.second.info.membership && kv.second.info.membership.address() == from;
+  });
+  if (!known)
+    return;
   if (!st.log->receive(packet.bytes))
     spdlog::warn("cluster: a membership log message that does not decode was dropped");
   after_log(self);
