@@ -1,6 +1,7 @@
 #include "chat/cluster/membership.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "cluster_messages.hpp"
 #include "cluster_secret.hpp"
 #include "membership_actor.hpp"
+#include "raft_disk.hpp"
 
 namespace chat::cluster {
 
@@ -86,6 +88,16 @@ void connect_members(caf::actor_system& sys, const caf::actor& me, const std::st
 std::unique_ptr<membership> membership::start(caf::actor_system& sys,
                                               const actors::node_handles& node,
                                               cluster_options opts, std::string& error) {
+  // A damaged membership log is a start failure, not a node that goes on
+  // without one (the actor opens it later, once its endpoint is known).
+  if (!opts.members_file.empty()) {
+    try {
+      raft_disk check{std::filesystem::path(opts.members_file).parent_path().string()};
+    } catch (const std::exception& e) {
+      error = std::string("the membership log cannot be read: ") + e.what();
+      return nullptr;
+    }
+  }
   membership_settings settings;
   settings.node_id = node.node_id;
   settings.directory = node.directory;

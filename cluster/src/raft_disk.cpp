@@ -76,13 +76,7 @@ raft_disk::raft_disk(std::string dir) : path_(dir.empty() ? "" : dir + "/raft-st
     raft_wire::free_entries(loaded, n);
     throw std::runtime_error("not a raft state file (or damaged): " + path_);
   }
-  for (size_t i = 0; i < n; ++i) {
-    raft_entry e = loaded[i];
-    e.buf.base = raft_malloc(e.buf.len + 1);
-    std::memcpy(e.buf.base, loaded[i].buf.base, e.buf.len);
-    e.batch = nullptr;
-    entries_.push_back(e);
-  }
+  copy_in(loaded, n);
   raft_wire::free_entries(loaded, n);
 }
 
@@ -124,7 +118,7 @@ void raft_disk::set_vote(raft_id v) {
   save();
 }
 
-void raft_disk::append(const raft_entry* entries, size_t n) {
+void raft_disk::copy_in(const raft_entry* entries, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     raft_entry e = entries[i];
     e.buf.base = raft_malloc(e.buf.len + 1);
@@ -132,6 +126,10 @@ void raft_disk::append(const raft_entry* entries, size_t n) {
     e.batch = nullptr;
     entries_.push_back(e);
   }
+}
+
+void raft_disk::append(const raft_entry* entries, size_t n) {
+  copy_in(entries, n);
   save();
 }
 

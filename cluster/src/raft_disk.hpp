@@ -46,6 +46,7 @@ public:
 
 private:
   void save() const; // throws std::runtime_error; raft gets RAFT_IOERR
+  void copy_in(const raft_entry* entries, size_t n); // each buf its own block
 
   std::string path_;
   uint64_t id_ = 0;

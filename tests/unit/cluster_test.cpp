@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <set>
@@ -1028,4 +1029,15 @@ TEST_CASE("a first node restarted on a wiped data dir without --join writes noth
   }));
   seqs seen;
   CHECK(send_acked(b, other, "m1", seen) == 1);
+}
+
+TEST_CASE("a node whose membership log is damaged does not start, and says which file") {
+  test::temp_dir data;
+  std::ofstream(data.path() + "/raft-state") << "not a raft state file";
+  auto o = cluster_opts();
+  o.members_file = data.path() + "/cluster-members";
+  cluster_node n{o, "n1", data.path()};
+  CHECK_FALSE(n.members);
+  CHECK(n.start_error.find("membership log cannot be read") != std::string::npos);
+  CHECK(n.start_error.find("raft-state") != std::string::npos);
 }

@@ -86,6 +86,16 @@ struct sim {
     }
   }
 
+  /// a bootstraps; b and c join as voters.
+  void three_voters() {
+    open("a", true);
+    run(100);
+    open("b");
+    open("c");
+    REQUIRE(add_voter("b") == 0);
+    REQUIRE(add_voter("c") == 0);
+  }
+
   server* leader() {
     for (auto& [_, s] : servers)
       if (s.node && s.node->leader())
@@ -152,12 +162,7 @@ TEST_CASE("raft: a bootstrapped server leads alone; others join as voters, one a
 TEST_CASE("raft: the leader crashes; a majority elects another, and the old one catches up "
           "from its disk when it returns") {
   sim c;
-  c.open("a", true);
-  c.run(100);
-  c.open("b");
-  c.open("c");
-  REQUIRE(c.add_voter("b") == 0);
-  REQUIRE(c.add_voter("c") == 0);
+  c.three_voters();
   REQUIRE(c.propose("one") == 0);
   c.crash("a");
   c.run(3000);
@@ -177,12 +182,7 @@ TEST_CASE("raft: the leader crashes; a majority elects another, and the old one 
 TEST_CASE("raft: a server cut off from the majority commits nothing; it follows again after "
           "the partition heals") {
   sim c;
-  c.open("a", true);
-  c.run(100);
-  c.open("b");
-  c.open("c");
-  REQUIRE(c.add_voter("b") == 0);
-  REQUIRE(c.add_voter("c") == 0);
+  c.three_voters();
   auto* old = c.leader();
   std::string old_address = old == &c.servers["a"] ? "a" : old == &c.servers["b"] ? "b" : "c";
   c.isolate(old_address, true);
@@ -258,12 +258,7 @@ TEST_CASE("raft: a server bootstrapped on its own (a first node restarted on a w
 TEST_CASE("raft: a new leader changes the configuration only once it committed an entry of its "
           "own term") {
   sim c;
-  c.open("a", true);
-  c.run(100);
-  c.open("b");
-  c.open("c");
-  REQUIRE(c.add_voter("b") == 0);
-  REQUIRE(c.add_voter("c") == 0);
+  c.three_voters();
   c.crash(c.leader() == &c.servers["a"] ? "a" : c.leader() == &c.servers["b"] ? "b" : "c");
   for (int i = 0; i < 300 && !(c.leader() && c.leader()->node->may_change()); ++i)
     c.run(10);
