@@ -221,6 +221,20 @@ bool command(connection_self* self, caf::type_erased_tuple& xs) {
   return false;
 }
 
+// The admin API's part of a connection that its actor holds (the inspector,
+// inspector.cpp, adds the session's): rooms, users watched, bytes queued for
+// the client, mailbox.
+caf::message inspect(connection_self* self) {
+  auto& st = self->state;
+  std::vector<std::string> rooms;
+  rooms.reserve(st.joined.size());
+  for (auto& j : st.joined)
+    rooms.push_back(j.first);
+  uint64_t watching = st.watching ? st.watching->actors.size() : 0;
+  return caf::make_message(std::move(rooms), watching, uint64_t{st.out->queued_bytes()},
+                           uint64_t{self->mailbox().size()});
+}
+
 /// The type of the shared behavior's one case; no message has it.
 struct never_sent {};
 
@@ -246,6 +260,8 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* ptr, caf::message_view&
     on_rewatch(self, xs.get_as<std::string>(1), xs.get_as<uint64_t>(2));
   } else if (xs.match_elements<msg::presence_moved_atom, std::string>()) {
     on_presence_moved(self, xs.get_as<std::string>(1));
+  } else if (xs.match_elements<msg::inspect_atom>()) {
+    return inspect(self);
   } else if (xs.match_elements<msg::closed_atom>()) {
     leave_all(self);
     self->state.out->close();

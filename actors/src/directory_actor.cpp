@@ -137,6 +137,8 @@ void on_view(directory_self self, const directory_options& opts, msg::cluster_vi
   for (auto& shard : st.presence)
     if (shard)
       self->send(shard, x);
+  if (opts.inspector)
+    caf::anon_send(opts.inspector, x);
   st.view = std::move(x);
   auto& m = *opts.metrics;
   m.view_changes.fetch_add(1, std::memory_order_relaxed);

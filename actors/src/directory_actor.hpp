@@ -17,6 +17,7 @@ struct directory_options {
   uint32_t replication = 2; ///< nodes per room log, the home included
   presence_options presence;
   std::shared_ptr<node_metrics> metrics;
+  caf::actor inspector; ///< told every view; named in this node's summary
 };
 
 /// Spawns the node's directory: resolves a room name or a user to its actor,

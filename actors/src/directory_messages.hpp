@@ -144,7 +144,8 @@ struct node_summary {
   std::string http;   ///< its HTTP base URL; empty until its gateway listens
   std::string status; ///< "up", "joining" or "leaving"
   uint64_t connections = 0;
-  uint64_t rooms = 0; ///< room actors active there (rooms homed there in use)
+  uint64_t rooms = 0;   ///< room actors active there (rooms homed there in use)
+  caf::actor inspector; ///< its inspector (the admin API's questions about connections)
 };
 /// Local directory: `(nodes_atom)` -> frame: the admin API's node list
 /// (docs/protocol.md), from the summaries of every node up and the view.
@@ -227,7 +228,7 @@ CHAT_WIRE_TYPE(list_rooms, x.prefix, x.after, x.limit, x.hops)
 
 CHAT_WIRE_TYPE(room_list, x.names, x.rooms)
 
-CHAT_WIRE_TYPE(node_summary, x.node_id, x.http, x.status, x.connections, x.rooms)
+CHAT_WIRE_TYPE(node_summary, x.node_id, x.http, x.status, x.connections, x.rooms, x.inspector)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

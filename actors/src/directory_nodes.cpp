@@ -58,11 +58,14 @@ frame nodes_frame(const node_gather& g) {
 
 msg::node_summary summary(directory_self self, const directory_options& opts) {
   auto& st = self->state;
-  return {st.node_id, st.http,
+  return {st.node_id,
+          st.http,
           st.leaving   ? "leaving"
           : st.joining ? "joining"
                        : "up",
-          opts.metrics->connections.load(std::memory_order_relaxed), st.rooms.size()};
+          opts.metrics->connections.load(std::memory_order_relaxed),
+          st.rooms.size(),
+          opts.inspector};
 }
 
 caf::result<frame> list_nodes(directory_self self, const directory_options& opts) {

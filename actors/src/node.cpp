@@ -11,6 +11,7 @@
 #include "chat/actors/timeouts.hpp"
 #include "directory_actor.hpp"
 #include "error_frame.hpp"
+#include "inspector.hpp"
 #include "store_actor.hpp"
 #include "store_messages.hpp"
 
@@ -50,6 +51,8 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   dir.presence.tracker.ttl_ms = opts.presence_ttl.count();
   dir.presence.tracker.coalesce_ms = opts.presence_coalesce.count();
   dir.presence.idle = opts.room_idle;
+  node.inspector = spawn_inspector(sys, opts.node_id, node.connections);
+  dir.inspector = node.inspector;
   node.directory = caf::actor_cast<caf::actor>(spawn_directory(sys, std::move(dir), store));
   caf::anon_send(store, msg::trim_atom::value, node.directory);
   return node;
@@ -66,6 +69,7 @@ void stop_node(caf::actor_system& sys, const node_handles& node) {
                });
     self->send_exit(target, caf::exit_reason::user_shutdown);
   }
+  self->send_exit(node.inspector, caf::exit_reason::user_shutdown);
 }
 
 namespace {
@@ -213,6 +217,68 @@ void list_nodes(caf::actor_system& sys, const node_handles& node,
 
 void announce_http(const node_handles& node, std::string url) {
   caf::anon_send(directory_of(node), msg::http_atom::value, std::move(url));
+}
+
+namespace {
+
+// Asks the node's inspector something it answers with a frame.
+void ask_inspector(caf::actor_system& sys, const node_handles& node, caf::message req,
+                   std::function<void(frame)> done) {
+  sys.spawn([to = node.inspector, req = std::move(req),
+             done = std::move(done)](caf::event_based_actor* self) {
+    self->request(to, cross_node_timeout, req)
+      .then(
+        [=](frame& f) {
+          done(std::move(f));
+        },
+        [=](caf::error& err) {
+          done(error_frame("", err, self->system()));
+        });
+  });
+}
+
+} // namespace
+
+void list_connections(caf::actor_system& sys, const node_handles& node, std::string user,
+                      std::string on_node, std::string cursor, uint32_t limit,
+                      std::function<void(frame)> done) {
+  ask_inspector(sys, node,
+                caf::make_message(msg::conns_atom::value, std::move(user), std::move(on_node),
+                                  std::move(cursor), limit),
+                std::move(done));
+}
+
+void inspect_connection(caf::actor_system& sys, const node_handles& node, std::string id,
+                        std::function<void(frame)> done) {
+  ask_inspector(sys, node, caf::make_message(msg::conn_atom::value, std::move(id)),
+                std::move(done));
+}
+
+void close_connection(caf::actor_system& sys, const node_handles& node, std::string id,
+                      std::function<void(frame)> done) {
+  ask_inspector(sys, node, caf::make_message(msg::kick_atom::value, std::move(id)),
+                std::move(done));
+}
+
+void inspect_presence(caf::actor_system& sys, const node_handles& node, std::string user,
+                      std::function<void(frame)> done) {
+  sys.spawn([dir = directory_of(node), user = std::move(user),
+             done = std::move(done)](caf::event_based_actor* self) {
+    auto failed = [=](caf::error& err) {
+      done(error_frame("", err, self->system()));
+    };
+    self->request(dir, cross_node_timeout, msg::resolve_user{user})
+      .then(
+        [=](msg::presence_shard_actor& shard) {
+          self->request(shard, cross_node_timeout, msg::inspect_atom::value, user)
+            .then(
+              [=](frame& f) {
+                done(std::move(f));
+              },
+              failed);
+        },
+        failed);
+  });
 }
 
 void list_rooms(caf::actor_system& sys, const node_handles& node, std::string prefix,

@@ -89,7 +89,8 @@ using presence_shard_actor =
                    caf::reacts_to<presence_unwatch>,
                    caf::replies_to<presence_query>::with<presence_info>,
                    caf::reacts_to<publish_atom, std::string>, caf::reacts_to<expire_atom>,
-                   caf::reacts_to<cluster_view>>;
+                   caf::reacts_to<cluster_view>,
+                   caf::replies_to<inspect_atom, std::string>::with<actors::frame>>;
 
 // -- wire names and inspect (node_messages.hpp lists them) --------------------
 

@@ -11,6 +11,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/actors/timeouts.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/hash_ring.hpp"
 #include "store_messages.hpp"
@@ -52,6 +53,8 @@ struct shard_state {
   presence_options opts;
   std::shared_ptr<node_metrics> metrics; ///< presence_users counts `users`
   runtime::hash_ring ring;               ///< empty until the node is in a cluster
+  /// The view's nodes by their CAF node (a device's node in the admin API).
+  std::vector<std::pair<caf::node_id, std::string>> node_names;
   std::unordered_map<std::string, user_presence> users;
   std::unordered_map<caf::actor_addr, monitored_conn> monitored;
   bool sweeping = false; ///< an expire_atom is scheduled
@@ -347,6 +350,26 @@ caf::result<msg::presence_info> watch(shard_self self, const msg::presence_watch
   return rp;
 }
 
+// The admin API's view of a user's presence (docs/protocol.md, "Admin API").
+frame presence_view(shard_self self, const msg::presence_info& info) {
+  auto& st = self->state;
+  json_writer w;
+  w.key("user").str(info.user).key("status").str(info.online ? "online" : "offline");
+  w.key("last_seen").num(info.last_seen).key("devices").begin_array();
+  if (auto i = st.users.find(info.user); i != st.users.end())
+    for (auto& [conn, device] : i->second.devices) {
+      auto node = conn.node() == self->node() ? st.node_id : std::string{};
+      for (auto& [id, name] : st.node_names)
+        if (node.empty() && id == conn.node())
+          node = name;
+      w.begin_object().key("connection").str(node + ":" + std::to_string(conn.id()));
+      w.key("node").str(node).key("last_heartbeat");
+      w.num(i->second.tracker.last_heartbeat(device).value_or(0)).end_object();
+    }
+  w.end_array();
+  return w.finish();
+}
+
 msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::string node_id,
                                                         msg::store_actor store,
                                                         presence_options opts,
@@ -414,8 +437,28 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
       sweep(self);
     },
     [=](msg::cluster_view& x) {
-      self->state.ring = runtime::hash_ring{x.nodes};
+      auto& st = self->state;
+      st.ring = runtime::hash_ring{x.nodes};
+      st.node_names.clear();
+      for (size_t i = 0; i < x.nodes.size() && i < x.directories.size(); ++i)
+        st.node_names.emplace_back(x.directories[i].node(), x.nodes[i]);
       move_away(self);
+    },
+    // The query waits for the stored last-seen time like a client's would;
+    // the devices are read once it is in.
+    [=](msg::inspect_atom, std::string& user) -> caf::result<frame> {
+      auto rp = self->make_response_promise<frame>();
+      self
+        ->request(caf::actor_cast<msg::presence_shard_actor>(self), cross_node_timeout,
+                  msg::presence_query{std::move(user)})
+        .then(
+          [=](msg::presence_info& info) mutable {
+            rp.deliver(presence_view(self, info));
+          },
+          [=](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+          });
+      return rp;
     },
   };
 }

@@ -192,8 +192,7 @@ using roster_atom = caf::atom_constant<caf::atom("roster")>;
 using trim_atom = caf::atom_constant<caf::atom("trim")>;
 
 /// Admin: `(inspect_atom)` -> frame: the room's state as the admin API's JSON
-/// (docs/protocol.md, "Admin API").
-using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+/// (docs/protocol.md, "Admin API"). inspect_atom: messages.hpp.
 
 /// Admin: a room in a list of rooms: `(inspect_atom, summary_atom)` ->
 /// room_summary.

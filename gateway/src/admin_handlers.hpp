@@ -27,4 +27,23 @@ void nodes(http_exchange& ex, const request& req, const target& t);
 /// commit in flight; `{"type":"ok"}`.
 void passivate(http_exchange& ex, const request& req, const target& t, std::string room);
 
+/// Whether `id` can be a connection id ("<node>:<number>"); replies 400 when not.
+bool valid_connection_id(http_exchange& ex, const std::string& id);
+
+/// GET /admin/api/connections?user=&node=&limit=&cursor=: a page of the
+/// cluster's client connections, by node, then by connection.
+void connections(http_exchange& ex, const request& req, const target& t);
+
+/// GET /admin/api/connections/{id}: one connection with its actor's and
+/// session's state, asked of the node it is on.
+void connection(http_exchange& ex, const request& req, const target& t, std::string id);
+
+/// POST /admin/api/connections/{id}/close: closes it (WebSocket 4000 "closed
+/// by admin"; an SSE or poll stream ends); `{"type":"ok"}`.
+void close(http_exchange& ex, const request& req, const target& t, std::string id);
+
+/// GET /admin/api/users/{user}/presence: the user's presence and devices, from
+/// its home node.
+void presence(http_exchange& ex, const request& req, const target& t, std::string user);
+
 } // namespace chat::gateway::admin

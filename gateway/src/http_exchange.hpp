@@ -71,9 +71,10 @@ public:
                                     std::unique_ptr<unauthenticated_ticket> pending) = 0;
 
   std::shared_ptr<shared_state> state;
-  std::string peer;               ///< the client's address ("" when unknown)
-  std::string cors_origin;        ///< the request's Origin when it is allowed
-  std::optional<identity> caller; ///< who sent the current request (see identify)
+  std::string peer;                      ///< the client's address ("" when unknown)
+  boost::asio::ip::tcp::endpoint remote; ///< the client's address and port
+  std::string cors_origin;               ///< the request's Origin when it is allowed
+  std::optional<identity> caller;        ///< who sent the current request (see identify)
 };
 
 /// A callback that replies to `ex` with the frame an actor thread hands back

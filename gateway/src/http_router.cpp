@@ -49,6 +49,13 @@ bool valid_room(http_exchange& ex, const std::string& room) {
   return false;
 }
 
+bool valid_user(http_exchange& ex, const std::string& user) {
+  if (valid_user_name(user))
+    return true;
+  ex.reply(error_reply(wire_error::bad_request, "user must be 1-64 bytes of [A-Za-z0-9._-]"));
+  return false;
+}
+
 // /api/rooms/{room}/{what}: REST credentials (a token, or anonymous reads in
 // --dev mode), and a room name checked here, once.
 constexpr std::string_view rooms_prefix = "/api/rooms/";
@@ -59,7 +66,22 @@ constexpr std::pair<std::string_view, room_handler> room_routes[] = {
 
 // /admin/api/...: a token with the admin scope (anyone in --dev).
 constexpr std::string_view admin_prefix = "/admin/api/";
-constexpr std::string_view admin_rooms_prefix = "/admin/api/rooms/";
+
+// "<prefix><name>" or "<prefix><name>/<what>": the name and what follows it.
+struct named_path {
+  std::string name;
+  std::string_view what; ///< empty for "<prefix><name>"
+};
+
+std::optional<named_path> under(std::string_view path, std::string_view prefix) {
+  if (path.compare(0, prefix.size(), prefix) != 0)
+    return std::nullopt;
+  auto rest = path.substr(prefix.size());
+  auto slash = rest.find('/');
+  if (slash == std::string_view::npos)
+    return named_path{std::string{rest}, {}};
+  return named_path{std::string{rest.substr(0, slash)}, rest.substr(slash + 1)};
+}
 
 void admin_route(http_exchange& ex, const request& req, const target& t) {
   auto path = std::string_view{t.path};
@@ -67,18 +89,23 @@ void admin_route(http_exchange& ex, const request& req, const target& t) {
     return admin::rooms(ex, req, t);
   if (path == "/admin/api/nodes")
     return admin::nodes(ex, req, t);
-  if (path.compare(0, admin_rooms_prefix.size(), admin_rooms_prefix) == 0) {
-    auto rest = path.substr(admin_rooms_prefix.size());
-    auto slash = rest.find('/');
-    auto what = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-    room_handler run = slash == std::string_view::npos ? admin::room
-                       : what == "passivate"           ? admin::passivate
-                                                       : nullptr;
-    if (run != nullptr) {
-      auto room = std::string{rest.substr(0, slash)};
-      return valid_room(ex, room) ? run(ex, req, t, std::move(room)) : void();
-    }
+  if (path == "/admin/api/connections")
+    return admin::connections(ex, req, t);
+  room_handler run = nullptr;
+  bool (*valid)(http_exchange&, const std::string&) = nullptr;
+  std::optional<named_path> p;
+  if ((p = under(path, "/admin/api/rooms/"))) {
+    run = p->what.empty() ? admin::room : p->what == "passivate" ? admin::passivate : nullptr;
+    valid = valid_room;
+  } else if ((p = under(path, "/admin/api/connections/"))) {
+    run = p->what.empty() ? admin::connection : p->what == "close" ? admin::close : nullptr;
+    valid = admin::valid_connection_id;
+  } else if ((p = under(path, "/admin/api/users/"))) {
+    run = p->what == "presence" ? admin::presence : nullptr;
+    valid = valid_user;
   }
+  if (run != nullptr)
+    return valid(ex, p->name) ? run(ex, req, t, std::move(p->name)) : void();
   ex.reply(error_reply(wire_error::not_found, "no such endpoint: " + t.path));
 }
 

@@ -54,8 +54,10 @@ public:
   void run() {
     error_code ec;
     auto address = lowest().socket().remote_endpoint(ec);
-    if (!ec)
+    if (!ec) {
       peer = address.address().to_string();
+      remote = address;
+    }
     // Per client IP: new connections (and so handshakes) are rate limited.
     if (!charge_address("too many new connections from this address"))
       return;
@@ -108,7 +110,7 @@ public:
                         auto ws = std::make_shared<websocket_session>(
                           self->take_transport(), self->state, std::move(id),
                           std::move(pending));
-                        ws->start(early);
+                        ws->start(early, self->remote);
                       });
   }
 

@@ -26,8 +26,8 @@ poll_stream::poll_stream(std::shared_ptr<shared_state> state, identity who, stre
   strand_(asio::make_strand(state_->io)), hold_(strand_), expiry_(strand_),
   req_(std::move(req)) {}
 
-void poll_stream::start() {
-  state_->add(this, weak_from_this(), client_transport::poll);
+void poll_stream::start(const boost::asio::ip::tcp::endpoint& remote) {
+  enlist(weak_from_this(), client_transport::poll, remote);
   state_->add_stream(id(), std::static_pointer_cast<stream_session>(shared_from_this()));
   out_->set_waker([weak = weak_from_this(), ex = strand_] {
     asio::post(ex, [weak] {

@@ -37,7 +37,7 @@ public:
   poll_stream(std::shared_ptr<shared_state> state, identity who, stream_request req,
               stream_budget budget);
 
-  void start();
+  void start(const boost::asio::ip::tcp::endpoint& remote);
 
   /// One poll presenting `count` (0 on the first request). `done` is called once,
   /// from the stream's strand: with events as soon as there are any, or empty

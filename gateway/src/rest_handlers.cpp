@@ -106,7 +106,7 @@ void metrics(http_exchange& ex, const request& req, const target&) {
   auto text = ex.state->node.metrics->prometheus();
   runtime::prometheus_text out;
   out.family("chat_connections", "gauge", "Open client connections, by transport.");
-  auto counts = ex.state->connections_by_transport();
+  auto counts = ex.state->connections->by_transport();
   for (auto t : {client_transport::ws, client_transport::sse, client_transport::poll})
     out.sample("chat_connections", {{"transport", transport_name(t)}},
                uint64_t{counts[static_cast<size_t>(t)]});

@@ -168,6 +168,7 @@ bool server::start(std::string& error) {
     return false;
   }
   d.accept();
+  d.state->node.connections->attach(d.state->connections);
   actors::announce_http(d.state->node,
                         (d.state->tls ? "https://" : "http://") + local_endpoint().to_string());
   for (auto& ioc : d.iocs) {
@@ -190,14 +191,15 @@ void server::stop() {
   if (d.threads.empty())
     return;
   d.state->accepting = false;
+  d.state->node.connections->attach(nullptr);
   asio::post(*d.iocs.front(), [&d] {
     error_code ignored;
     d.acceptor.close(ignored);
   });
-  for (auto& s : d.state->live_sessions())
+  for (auto& s : d.state->connections->live())
     s->close_async(close_code::going_away, "server shutting down");
   // Give the close handshakes a moment (each session has its own deadline).
-  d.state->wait_drained(std::chrono::seconds(3));
+  d.state->connections->wait_drained(std::chrono::seconds(3));
   d.work.clear();
   for (auto& ioc : d.iocs)
     ioc->stop();

@@ -15,6 +15,7 @@
 #include "chat/actors/node.hpp"
 #include "chat/gateway/server.hpp"
 #include "command_counts.hpp"
+#include "connection_index.hpp"
 #include "keyed_limit.hpp"
 #include "rate_limiter.hpp"
 
@@ -26,25 +27,10 @@ namespace chat::gateway {
 
 class stream_session;
 
-/// A client connection that outlives one HTTP request (WebSocket, SSE stream,
-/// poll stream): the server closes each at shutdown.
-/// How a client is connected (the `chat_connections` gauge's label).
-enum class client_transport : uint8_t { ws, sse, poll };
-
-inline const char* transport_name(client_transport t) {
-  return t == client_transport::ws ? "ws" : t == client_transport::sse ? "sse" : "poll";
-}
-
-class live_connection {
-public:
-  virtual ~live_connection() = default;
-  /// Ends the connection (thread-safe); a WebSocket gets a close frame with `code`.
-  virtual void close_async(uint16_t code, std::string reason) = 0;
-};
-
 /// What every session of one server shares: the actor system, the node's
-/// actors, the options, the registry of live connections (closed at shutdown)
-/// and of SSE/poll streams (found by id from POST /rpc and GET /poll).
+/// actors, the options, the index of live connections (closed at shutdown,
+/// listed by the admin API) and the SSE/poll streams (found by id from POST
+/// /rpc and GET /poll).
 struct shared_state {
   shared_state(caf::actor_system& s, actors::node_handles n, server_options o) :
     sys(s), node(std::move(n)), opts(std::move(o)), user_commands(opts.command_rate),
@@ -52,7 +38,9 @@ struct shared_state {
     streams_per_ip(opts.limits.max_streams_per_ip),
     unauthenticated(opts.limits.max_unauthenticated),
     unauthenticated_per_ip(opts.limits.max_unauthenticated_per_ip),
-    sockets(opts.limits.sockets()), max_connections_(opts.limits.connections()) {}
+    sockets(opts.limits.sockets()),
+    connections(std::make_shared<connection_index>(node.metrics)),
+    max_connections_(opts.limits.connections()) {}
 
   caf::actor_system& sys;
   actors::node_handles node;
@@ -63,55 +51,14 @@ struct shared_state {
   rate_limiter connects;        ///< new connections (and further requests on one) per client IP
   keyed_limit streams_per_user; ///< open SSE/poll streams per user
   keyed_limit streams_per_ip;   ///< open SSE/poll streams per client IP
-  counted_limit unauthenticated;      ///< WebSockets waiting for `auth`
-  keyed_limit unauthenticated_per_ip; ///< the same per client IP
-  counted_limit sockets;              ///< open sockets (HTTP, WebSocket, SSE)
+  counted_limit unauthenticated;                 ///< WebSockets waiting for `auth`
+  keyed_limit unauthenticated_per_ip;            ///< the same per client IP
+  counted_limit sockets;                         ///< open sockets (HTTP, WebSocket, SSE)
+  std::shared_ptr<connection_index> connections; ///< live client connections
   /// Set when the node serves HTTPS/WSS (--tls-cert/--tls-key).
   std::shared_ptr<boost::asio::ssl::context> tls;
   /// The io_context's executor (for objects that outlive one socket: poll streams).
   boost::asio::any_io_executor io;
-
-  void add(live_connection* key, std::weak_ptr<live_connection> s, client_transport t) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (sessions_.emplace(key, entry{std::move(s), t}).second) {
-      ++by_transport_[static_cast<size_t>(t)];
-      node.metrics->connections.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
-
-  void remove(live_connection* key) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (auto i = sessions_.find(key); i != sessions_.end()) {
-      --by_transport_[static_cast<size_t>(i->second.how)];
-      node.metrics->connections.fetch_sub(1, std::memory_order_relaxed);
-      sessions_.erase(i);
-    }
-    if (sessions_.empty())
-      drained_.notify_all();
-  }
-
-  /// Live connections of each transport (ws, sse, poll).
-  std::array<size_t, 3> connections_by_transport() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return by_transport_;
-  }
-
-  /// Waits until every live connection is gone, or `timeout`; true when gone.
-  bool wait_drained(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mtx_};
-    return drained_.wait_for(lock, timeout, [this] {
-      return sessions_.empty();
-    });
-  }
-
-  std::vector<std::shared_ptr<live_connection>> live_sessions() {
-    std::vector<std::shared_ptr<live_connection>> out;
-    std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& [key, e] : sessions_)
-      if (auto s = e.session.lock())
-        out.push_back(std::move(s));
-    return out;
-  }
 
   /// Makes a stream findable by its id (see `find_stream`).
   void add_stream(const std::string& id, std::weak_ptr<stream_session> s) {
@@ -143,22 +90,10 @@ struct shared_state {
 
   void release_slot() { --slots_; }
 
-  size_t session_count() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return sessions_.size();
-  }
-
 private:
   size_t max_connections_;
   std::atomic<size_t> slots_{0};
   std::mutex mtx_;
-  std::condition_variable drained_;
-  struct entry {
-    std::weak_ptr<live_connection> session;
-    client_transport how;
-  };
-  std::unordered_map<live_connection*, entry> sessions_;
-  std::array<size_t, 3> by_transport_{};
   std::unordered_map<std::string, std::weak_ptr<stream_session>> streams_;
 };
 

@@ -21,8 +21,8 @@ sse_session::~sse_session() {
   state_->sockets.release(); // the socket came from the HTTP session
 }
 
-void sse_session::start() {
-  state_->add(this, weak_from_this(), client_transport::sse);
+void sse_session::start(const boost::asio::ip::tcp::endpoint& remote) {
+  enlist(weak_from_this(), client_transport::sse, remote);
   state_->add_stream(id(), std::static_pointer_cast<stream_session>(shared_from_this()));
   // Additive: the first event names the session, for POST /rpc?session=.
   append_sse_event(pending_, "", "session",

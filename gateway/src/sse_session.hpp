@@ -27,7 +27,7 @@ public:
               identity who, stream_request req, std::string head, stream_budget budget);
   ~sse_session() override;
 
-  void start();
+  void start(const boost::asio::ip::tcp::endpoint& remote);
   void close_async(uint16_t code, std::string reason) override;
 
   /// The outbox has frames (any thread).

@@ -131,7 +131,7 @@ void sse(http_exchange& ex, const request& req, const target& t) {
   auto session = std::make_shared<sse_session>(
     ex.take_transport(), ex.state, std::move(opened->who), std::move(opened->request),
     std::move(head), std::move(opened->budget));
-  session->start();
+  session->start(ex.remote);
 }
 
 // GET /poll: without a cursor opens a stream (like /sse); with one, continues it.
@@ -169,7 +169,7 @@ void poll(http_exchange& ex, const request& req, const target& t) {
       return;
     stream = std::make_shared<poll_stream>(
       ex.state, std::move(opened->who), std::move(opened->request), std::move(opened->budget));
-    stream->start();
+    stream->start(ex.remote);
   }
   ex.expires_never();
   stream->wait(count, std::chrono::seconds(timeout_s),

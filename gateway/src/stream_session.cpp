@@ -8,6 +8,7 @@
 
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
+#include "chat/runtime/clock.hpp"
 #include "command_gate.hpp"
 
 namespace chat::gateway {
@@ -53,9 +54,21 @@ void stream_session::stop() {
     return;
   stopped_ = true;
   state_->remove_stream(id_);
-  state_->remove(this);
+  state_->connections->remove(this);
   out_->close();
   caf::anon_send(conn_, msg::closed_atom::value);
+}
+
+void stream_session::enlist(std::weak_ptr<live_connection> self, client_transport how,
+                            const boost::asio::ip::tcp::endpoint& remote) {
+  state_->connections->add(this, std::move(self), how, remote, conn_, &who_.user);
+}
+
+void stream_session::describe(std::function<void(double, int64_t)> fill) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!stopped_)
+    fill(commands_.level(now), runtime::wall_ms_of(last_alive_, now));
 }
 
 void stream_session::join_rooms(const stream_request& req) {

@@ -40,10 +40,16 @@ public:
   /// A sign of life from the client (presence), at most every half heartbeat.
   void alive();
 
+  void describe(std::function<void(double, int64_t)> fill) override;
+
 protected:
   /// The client left `room` through /rpc (called before the leave is executed,
   /// from the request's thread).
   virtual void leaving(const std::string& room) { (void)room; }
+
+  /// Lists the stream among the node's live connections (until it stops).
+  void enlist(std::weak_ptr<live_connection> self, client_transport how,
+              const boost::asio::ip::tcp::endpoint& remote);
 
   /// Joins the stream's rooms (the `joined` and replays arrive in the outbox).
   void join_rooms(const stream_request& req);

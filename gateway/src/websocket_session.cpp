@@ -55,14 +55,15 @@ websocket_session::~websocket_session() {
   out_->close();
   if (conn_)
     caf::anon_send(conn_, msg::closed_atom::value);
-  state_->remove(this);
+  state_->connections->remove(this);
   if (!pending_auth_)
     state_->release_slot();  // reserved by the handshake or by `auth`
   state_->sockets.release(); // the socket came from the HTTP session
 }
 
-void websocket_session::start(std::string_view early) {
-  state_->add(this, weak_from_this(), client_transport::ws);
+void websocket_session::start(std::string_view early,
+                              const boost::asio::ip::tcp::endpoint& remote) {
+  state_->connections->add(this, weak_from_this(), client_transport::ws, remote);
   out_->set_waker(std::weak_ptr<actors::outbox_waker>{shared_from_this()});
   // Deadlines are met within an eighth of a heartbeat (at most 0.5 s).
   session_clock::of(stream_->get_executor())
@@ -90,12 +91,22 @@ void websocket_session::start(std::string_view early) {
 void websocket_session::begin() {
   spdlog::debug("ws: '{}' connected", id_->user);
   conn_ = actors::spawn_connection(state_->sys, state_->node, id_->user, out_);
+  state_->connections->authenticated(this, conn_, &id_->user);
   arm_heartbeat();
 }
 
 void websocket_session::close_async(uint16_t code, std::string reason) {
   asio::post(stream_->get_executor(), [self = shared_from_this(), code, reason] {
     self->close(code, reason);
+  });
+}
+
+void websocket_session::describe(std::function<void(double, int64_t)> fill) {
+  asio::post(stream_->get_executor(), [self = shared_from_this(), fill = std::move(fill)] {
+    if (self->phase_ != phase::open)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    fill(self->commands_.level(now), runtime::wall_ms_of(self->last_alive_, now));
   });
 }
 

@@ -39,10 +39,11 @@ public:
 
   /// Starts the session; `early` holds bytes the client sent right after its
   /// handshake request.
-  void start(std::string_view early);
+  void start(std::string_view early, const boost::asio::ip::tcp::endpoint& remote);
 
   /// Sends a close frame with `code` and ends the session (thread-safe).
   void close_async(uint16_t code, std::string reason) override;
+  void describe(std::function<void(double, int64_t)> fill) override;
 
   /// The outbox has frames (any thread).
   void wake() override;

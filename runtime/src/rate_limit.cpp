@@ -66,9 +66,15 @@ bool token_bucket::take(clock::time_point now, int64_t& retry_after_ms) {
 }
 
 bool token_bucket::full(clock::time_point now) const {
+  return !limit_.enabled() || level(now) >= limit_.burst;
+}
+
+double token_bucket::level(clock::time_point now) const {
+  if (!limit_.enabled())
+    return -1;
   auto copy = *this;
   copy.refill(now);
-  return copy.tokens_ >= limit_.burst;
+  return copy.tokens_;
 }
 
 } // namespace chat::runtime

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <vector>
 
+#include "chat/runtime/clock.hpp"
 #include "chat/runtime/config.hpp"
 #include "chat/runtime/endpoint.hpp"
 #include "chat/runtime/vector_clock.hpp"
@@ -162,7 +163,24 @@ TEST_CASE("token buckets allow the burst, then the rate, and say when to retry")
   CHECK(b.take(t0 + 100ms, retry));
   CHECK_FALSE(b.full(t0 + 100ms));
   CHECK(b.full(t0 + 1s));
+  // The admin API shows the level without taking anything.
+  CHECK(b.level(t0 + 100ms) == doctest::Approx(0));
+  CHECK(b.level(t0 + 150ms) == doctest::Approx(0.5));
+  CHECK(b.level(t0 + 1s) == doctest::Approx(3));
+  CHECK(b.take(t0 + 200ms, retry));
   token_bucket off{{}, t0};
   for (int i = 0; i < 1000; ++i)
     CHECK(off.take(t0, retry));
+  CHECK(off.level(t0) < 0);
+  CHECK(off.full(t0));
+}
+
+TEST_CASE("a steady-clock instant in wall-clock ms, and 0 for one never set") {
+  using namespace std::chrono_literals;
+  auto now = std::chrono::steady_clock::now();
+  auto before = wall_ms();
+  auto at = wall_ms_of(now - 2s, now);
+  CHECK(at >= before - 2000 - 50);
+  CHECK(at <= wall_ms() - 2000);
+  CHECK(wall_ms_of({}, now) == 0);
 }

@@ -64,6 +64,11 @@ struct cluster_view {
   uint64_t committed = 0;
 };
 
+/// Admin: an actor's state for the admin API (docs/protocol.md, "Admin API"):
+/// a room's `(inspect_atom)`, a presence shard's `(inspect_atom, user)`, a
+/// connection actor's `(inspect_atom)`.
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+
 /// Session -> connection actor: the peer answered a ping or pinged.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 

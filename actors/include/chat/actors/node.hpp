@@ -10,6 +10,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "chat/actors/commands.hpp"
+#include "chat/actors/connection_registry.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/actors/metrics.hpp"
 
@@ -28,7 +29,11 @@ struct node_handles {
   std::string node_id;
   caf::actor store;     ///< owns RocksDB, detached
   caf::actor directory; ///< room name -> room actor, activates on demand
+  caf::actor inspector; ///< the admin API's questions about connections
   std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>();
+  /// The gateway attaches its live connections here (the admin API lists them).
+  std::shared_ptr<connection_registry_slot> connections =
+    std::make_shared<connection_registry_slot>();
 };
 
 struct node_options {
@@ -101,5 +106,30 @@ void list_nodes(caf::actor_system& sys, const node_handles& node,
 /// Tells the node where its gateway listens (its HTTP base URL), for the node
 /// list; the gateway says it once it listens.
 void announce_http(const node_handles& node, std::string url);
+
+/// A page of the cluster's client connections (`user`, `node`: only those;
+/// empty: all), ordered by node id, then by connection actor; `cursor` is the
+/// `next` of the last page: calls `done` with
+/// `{"connections":[{"id","user","node","transport","remote","rooms","queued_bytes","opened_at"}],"next":...}`
+/// or an error frame from an actor thread.
+void list_connections(caf::actor_system& sys, const node_handles& node, std::string user,
+                      std::string on_node, std::string cursor, uint32_t limit,
+                      std::function<void(frame)> done);
+
+/// One connection (id "<node>:<number>", asked of that node) with its actor's
+/// and session's state: `rate_tokens`, `last_heartbeat`, `watching`, `mailbox`
+/// besides the list's fields; not_found when it is not open.
+void inspect_connection(caf::actor_system& sys, const node_handles& node, std::string id,
+                        std::function<void(frame)> done);
+
+/// Closes a connection (a WebSocket with 4000 "closed by admin"; a stream
+/// ends): `{"type":"ok"}`, or not_found.
+void close_connection(caf::actor_system& sys, const node_handles& node, std::string id,
+                      std::function<void(frame)> done);
+
+/// A user's presence as its home node's shard holds it:
+/// `{"user","status","last_seen","devices":[{"connection","node","last_heartbeat"}]}`.
+void inspect_presence(caf::actor_system& sys, const node_handles& node, std::string user,
+                      std::function<void(frame)> done);
 
 } // namespace chat::actors

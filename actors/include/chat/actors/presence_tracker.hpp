@@ -52,6 +52,13 @@ public:
       return d.first == device;
     });
   }
+  /// The last heartbeat of `device` (ms), if it is registered.
+  [[nodiscard]] std::optional<int64_t> last_heartbeat(uint64_t device) const {
+    for (auto& [d, at] : devices_)
+      if (d == device)
+        return at;
+    return std::nullopt;
+  }
   /// Last activity of any device (ms); for an offline user, when it was last seen.
   [[nodiscard]] int64_t last_seen() const { return last_seen_; }
   /// When the earliest device will expire, if any device is registered.

@@ -24,7 +24,7 @@ namespace chat::cluster {
 /// code next to its JSON. 5: a fanned-out message carries when its room received
 /// it (the delivery latency metric). 6: members are decided by a Raft log (the
 /// hello carries the node's Raft id; `raft_packet`).
-inline constexpr uint32_t protocol_version = 6;
+inline constexpr uint32_t protocol_version = 7;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0

@@ -23,6 +23,16 @@ inline int64_t wall_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+/// The wall-clock time (ms since the epoch) of the steady-clock instant `t`,
+/// `now` being the steady clock now; 0 for the clock's epoch (never set).
+inline int64_t wall_ms_of(std::chrono::steady_clock::time_point t,
+                          std::chrono::steady_clock::time_point now) {
+  using namespace std::chrono;
+  if (t == steady_clock::time_point{})
+    return 0;
+  return wall_ms() - duration_cast<milliseconds>(now - t).count();
+}
+
 /// Monotonic time in ms, for intervals (throttles) that must not jump.
 inline int64_t steady_ms() {
   using namespace std::chrono;

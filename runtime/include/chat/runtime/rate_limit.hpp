@@ -36,6 +36,9 @@ public:
   /// True when the bucket is full again (nothing to remember about it).
   [[nodiscard]] bool full(clock::time_point now) const;
 
+  /// The tokens it holds at `now` (-1 when the limit is off).
+  [[nodiscard]] double level(clock::time_point now) const;
+
 private:
   void refill(clock::time_point now);
   rate_limit limit_;
