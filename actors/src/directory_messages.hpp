@@ -146,6 +146,10 @@ struct node_summary {
   uint64_t connections = 0;
   uint64_t rooms = 0;   ///< room actors active there (rooms homed there in use)
   caf::actor inspector; ///< its inspector (the admin API's questions about connections)
+  uint64_t messages = 0;   ///< stored by the rooms homed there, since it started
+  uint64_t deliveries = 0; ///< pushed to member connections there, since it started
+  /// chat_delivery_seconds' cumulative bucket counts (bounds: latency_us()).
+  std::vector<uint64_t> delivery;
 };
 /// Local directory: `(nodes_atom)` -> frame: the admin API's node list
 /// (docs/protocol.md), from the summaries of every node up and the view.
@@ -228,7 +232,8 @@ CHAT_WIRE_TYPE(list_rooms, x.prefix, x.after, x.limit, x.hops)
 
 CHAT_WIRE_TYPE(room_list, x.names, x.rooms)
 
-CHAT_WIRE_TYPE(node_summary, x.node_id, x.http, x.status, x.connections, x.rooms, x.inspector)
+CHAT_WIRE_TYPE(node_summary, x.node_id, x.http, x.status, x.connections, x.rooms, x.inspector,
+               x.messages, x.deliveries, x.delivery)
 
 CHAT_WIRE_TYPE(resolve_user, x.user, x.hops)
 

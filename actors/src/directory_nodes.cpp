@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "chat/actors/events.hpp"
+#include "chat/runtime/histogram.hpp"
 #include "directory_state.hpp"
 
 // The admin API's node list (docs/protocol.md, "Admin API"): the view says who
@@ -43,13 +44,25 @@ frame nodes_frame(const node_gather& g) {
     text_or_null("cluster", row.cluster);
     w.key("status").str(row.summary ? row.summary->status : row.status);
     if (row.summary) {
-      w.key("connections").num(row.summary->connections);
-      w.key("rooms").num(row.summary->rooms);
+      auto& s = *row.summary;
+      w.key("connections").num(s.connections).key("rooms").num(s.rooms);
+      w.key("messages").num(s.messages).key("deliveries").num(s.deliveries);
+      w.key("delivery_histogram").begin_array();
+      for (auto n : s.delivery)
+        w.num(n);
+      w.end_array();
     } else {
       w.key("connections").raw("null").key("rooms").raw("null");
+      w.key("messages").raw("null").key("deliveries").raw("null");
+      w.key("delivery_histogram").raw("null");
     }
     w.end_object();
   }
+  w.end_array();
+  // The bounds of every node's delivery_histogram (the last count is +Inf).
+  w.key("delivery_bounds_us").begin_array();
+  for (auto b : runtime::histogram::latency_us())
+    w.num(b);
   w.end_array();
   return w.finish();
 }
@@ -58,14 +71,18 @@ frame nodes_frame(const node_gather& g) {
 
 msg::node_summary summary(directory_self self, const directory_options& opts) {
   auto& st = self->state;
+  auto& m = *opts.metrics;
   return {st.node_id,
           st.http,
           st.leaving   ? "leaving"
           : st.joining ? "joining"
                        : "up",
-          opts.metrics->connections.load(std::memory_order_relaxed),
+          m.connections.load(std::memory_order_relaxed),
           st.rooms.size(),
-          opts.inspector};
+          opts.inspector,
+          m.room_messages.load(std::memory_order_relaxed),
+          m.deliveries.load(std::memory_order_relaxed),
+          m.delivery_us.read().cumulative};
 }
 
 caf::result<frame> list_nodes(directory_self self, const directory_options& opts) {

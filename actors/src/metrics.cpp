@@ -20,6 +20,9 @@ std::string node_metrics::prometheus() const {
   runtime::prometheus_text out;
   out.counter("chat_room_messages_total", "Messages stored by the rooms homed on this node.",
               get(room_messages));
+  out.counter("chat_deliveries_total",
+              "Stored messages this node pushed to member connections (the fan-out).",
+              get(deliveries));
   out
     .family("chat_relay_messages_total", "counter",
             "Stored messages sent by this node's rooms to the relays of nodes with members "

@@ -231,6 +231,7 @@ void fan_out(relay_self self, const msg::relay_msg& x) {
     st.seq = std::max(st.seq, seq);
     st.recent.push(seq, f);
   }
+  uint64_t pushed = 0;
   for (auto& [id, m] : st.members) {
     for (auto& [seq, f, received_us] : x.frames) {
       if (!m.live || seq <= m.delivered)
@@ -238,6 +239,7 @@ void fan_out(relay_self self, const msg::relay_msg& x) {
       if (seq == m.delivered + 1) {
         m.out->push(f, frame_kind::stored);
         m.delivered = seq;
+        ++pushed;
       } else { // a gap (the room moved): fetch what is missing first
         m.live = false;
         catch_up(self, id);
@@ -247,6 +249,7 @@ void fan_out(relay_self self, const msg::relay_msg& x) {
   // Once per message and node (not per member): when the room received it
   // until its relay pushed it to the node's members.
   if (!st.members.empty() && st.metrics) {
+    st.metrics->deliveries.fetch_add(pushed, std::memory_order_relaxed);
     auto now = runtime::wall_us();
     for (auto& f : x.frames)
       if (f.received_us != 0)

@@ -205,11 +205,19 @@ test('GET /admin/api/nodes: one node lists itself with its connections and rooms
   try {
     const c = await Client.connect(node.ws('nodes-user'));
     await c.join('nodes-room');
+    for (const id of ['n-1', 'n-2']) await c.request({ type: 'send', room: 'nodes-room', id, body: id });
+    await c.take(2, (f) => f.type === 'message');
     const r = await getJson(`${node.http}/admin/api/nodes`);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.self, 'n1');
     assert.equal(r.body.view, 0);
-    assert.deepEqual(r.body.nodes, [{ id: 'n1', http: node.http, cluster: null, status: 'up', connections: 1, rooms: 1 }]);
+    const { delivery_histogram: histogram, ...n1 } = r.body.nodes[0];
+    assert.deepEqual(n1, { id: 'n1', http: node.http, cluster: null, status: 'up', connections: 1, rooms: 1, messages: 2, deliveries: 2 });
+    assert.equal(r.body.nodes.length, 1);
+    // The delivery latency histogram: cumulative counts per bound, then +Inf.
+    assert.equal(histogram.length, r.body.delivery_bounds_us.length + 1);
+    assert.equal(histogram.at(-1), 2, 'two messages delivered to one member');
+    assert.ok(histogram.every((n, i) => i === 0 || n >= histogram[i - 1]));
     const post = await getJson(`${node.http}/admin/api/nodes`, { method: 'POST' });
     assert.equal(post.status, 405);
     c.close();

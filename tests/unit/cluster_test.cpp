@@ -315,13 +315,16 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   REQUIRE(list.rooms.size() == 1);
   CHECK((list.rooms[0].home == "n2" && list.rooms[0].seq == 9 && list.rooms[0].members == 3));
   CHECK(round_trip(sys, msg::room_summary{"r", "n1", 1, 2}).members == 2);
-  auto summary = round_trip(sys, msg::node_summary{"n2", "http://h:1", "up", 5, 7, a});
+  auto summary =
+    round_trip(sys, msg::node_summary{"n2", "http://h:1", "up", 5, 7, a, 11, 13, {1, 2, 3}});
   CHECK(summary.node_id == "n2");
   CHECK(summary.http == "http://h:1");
   CHECK(summary.status == "up");
   CHECK(summary.connections == 5);
   CHECK(summary.rooms == 7);
   CHECK(summary.inspector == a);
+  CHECK((summary.messages == 11 && summary.deliveries == 13));
+  CHECK(summary.delivery == std::vector<uint64_t>{1, 2, 3});
   CHECK(round_trip(sys, msg::resolve_user{"u", 1}).user == "u");
   auto h = round_trip(sys, msg::read_history{"r", {10, std::nullopt, 20}, "7", 1});
   CHECK((h.window.before == 10 && !h.window.after && h.window.limit == 20 && h.ref == "7"

@@ -22,6 +22,9 @@ struct node_metrics {
   /// Users whose presence this node holds (online, watched, or offline for
   /// less than the idle time): a gauge.
   std::atomic<uint64_t> presence_users{0};
+  /// Stored messages this node's relays pushed to member connections (the
+  /// fan-out: one per message and member connection, replays not counted).
+  std::atomic<uint64_t> deliveries{0};
 
   // Replication (ADR 8).
   std::atomic<uint64_t> takeovers{0};       ///< rooms this node took over
