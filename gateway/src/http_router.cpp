@@ -33,6 +33,8 @@ constexpr route_entry routes[] = {
   {"/", credentials::none, rest::index_page},
   {"/index.html", credentials::none, rest::index_page},
   {"/client.js", credentials::none, rest::client_js},
+  {"/admin", credentials::none, rest::admin_page},
+  {"/admin/", credentials::none, rest::admin_page},
   {"/metrics", credentials::none, rest::metrics},
   {"/healthz", credentials::none, rest::health},
   {"/readyz", credentials::none, rest::health},

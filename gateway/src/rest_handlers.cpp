@@ -11,6 +11,7 @@ namespace chat::gateway {
 namespace web {
 extern const std::string_view index_html;
 extern const std::string_view client_js;
+extern const std::string_view admin_html;
 } // namespace web
 
 namespace rest {
@@ -20,12 +21,17 @@ namespace {
 using actors::wire_error;
 
 void static_file(http_exchange& ex, const request& req, std::string_view type,
-                 std::string content) {
+                 std::string content, bool framing_denied = false) {
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return ex.reply(method_not_allowed("use GET"));
   http_reply r;
   r.content_type = type;
   r.headers.emplace_back(http::field::cache_control, "no-cache");
+  if (framing_denied) {
+    // The console holds an admin token and has a close button: no other site
+    // may frame it (clickjacking).
+    r.headers.emplace_back(http::field::x_frame_options, "DENY");
+  }
   r.body = std::move(content);
   ex.reply(std::move(r));
 }
@@ -98,6 +104,10 @@ void index_page(http_exchange& ex, const request& req, const target&) {
 
 void client_js(http_exchange& ex, const request& req, const target&) {
   static_file(ex, req, "text/javascript; charset=utf-8", std::string{web::client_js});
+}
+
+void admin_page(http_exchange& ex, const request& req, const target&) {
+  static_file(ex, req, "text/html; charset=utf-8", std::string{web::admin_html}, true);
 }
 
 void metrics(http_exchange& ex, const request& req, const target&) {

@@ -12,6 +12,9 @@ namespace chat::gateway::rest {
 
 void index_page(http_exchange& ex, const request& req, const target& t);
 void client_js(http_exchange& ex, const request& req, const target& t);
+/// GET /admin: the admin console (docs/admin.md); it asks the admin API, which
+/// checks the caller.
+void admin_page(http_exchange& ex, const request& req, const target& t);
 void metrics(http_exchange& ex, const request& req, const target& t);
 void health(http_exchange& ex, const request& req, const target& t);
 void fault_control(http_exchange& ex, const request& req, const target& t);
