@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
   auto* connections = app.add_subcommand("connections", "The client connections, by node");
   connections->add_option("--user", user, "Only this user's");
   connections->add_option("--node", node, "Only those on this node");
+  std::string actors_node;
+  auto* actors = app.add_subcommand("actors", "A node's actors by kind, and its store");
+  actors->add_option("--node", actors_node, "The node (default: the one asked)");
   std::string presence_user;
   auto* presence = app.add_subcommand("presence", "A user's presence and devices");
   presence->add_option("USER", presence_user, "The user")->required();
@@ -164,6 +167,10 @@ int main(int argc, char** argv) {
         q += "&node=" + query_escape(node);
       reply = client.all_pages("/admin/api/connections", q, "connections");
       view = chatctl::print_connections;
+    } else if (*actors) {
+      auto q = actors_node.empty() ? std::string{} : "?node=" + query_escape(actors_node);
+      reply = client.call("GET", "/admin/api/actors" + q);
+      view = chatctl::print_actors;
     } else if (*presence) {
       reply =
         client.call("GET", "/admin/api/users/" + query_escape(presence_user) + "/presence");

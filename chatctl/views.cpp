@@ -131,4 +131,22 @@ void print_presence(const json& reply, std::ostream& out) {
     t.print(out);
 }
 
+void print_actors(const json& reply, std::ostream& out) {
+  out << "actors on " << field(reply, "node") << '\n';
+  table t{{"KIND", "COUNT", "MAILBOX MAX"}};
+  for (auto& k : reply["kinds"])
+    t.add({field(k, "kind"), field(k, "count"), field(k, "mailbox_max")});
+  t.print(out);
+  auto& s = reply["store"];
+  if (!s.is_object())
+    return;
+  out << "\nstore: " << field(s, "pending") << " pending, " << field(s, "appends")
+      << " appends in " << field(s, "commits") << " commits"
+      << (s.value("failing", false) ? ", FAILING" : "") << '\n';
+  table p{{"ROCKSDB PROPERTY", "VALUE"}};
+  for (auto& [name, v] : s["rocksdb"]["properties"].items())
+    p.add({name, text(v)});
+  p.print(out);
+}
+
 } // namespace chatctl

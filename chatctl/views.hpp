@@ -13,5 +13,6 @@ void print_rooms(const nlohmann::json& reply, std::ostream& out);
 void print_room(const nlohmann::json& reply, std::ostream& out);
 void print_connections(const nlohmann::json& reply, std::ostream& out);
 void print_presence(const nlohmann::json& reply, std::ostream& out);
+void print_actors(const nlohmann::json& reply, std::ostream& out);
 
 } // namespace chatctl

@@ -255,6 +255,9 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     [=](msg::http_atom, std::string& url) {
       self->state.http = std::move(url);
     },
+    [=](msg::actors_atom) {
+      return kept_actors(self);
+    },
     [=](msg::resolve_relay& x) {
       return relay_of(self, opts, std::move(x.room));
     },

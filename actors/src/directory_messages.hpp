@@ -144,8 +144,8 @@ struct node_summary {
   std::string http;   ///< its HTTP base URL; empty until its gateway listens
   std::string status; ///< "up", "joining" or "leaving"
   uint64_t connections = 0;
-  uint64_t rooms = 0;   ///< room actors active there (rooms homed there in use)
-  caf::actor inspector; ///< its inspector (the admin API's questions about connections)
+  uint64_t rooms = 0;      ///< room actors active there (rooms homed there in use)
+  caf::actor inspector;    ///< its inspector (the admin API's questions about connections)
   uint64_t messages = 0;   ///< stored by the rooms homed there, since it started
   uint64_t deliveries = 0; ///< pushed to member connections there, since it started
   /// chat_delivery_seconds' cumulative bucket counts (bounds: latency_us()).
@@ -154,6 +154,10 @@ struct node_summary {
 /// Local directory: `(nodes_atom)` -> frame: the admin API's node list
 /// (docs/protocol.md), from the summaries of every node up and the view.
 using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+/// Local directory: `(actors_atom)` -> (rooms, relays, presence shards, its
+/// own mailbox size): the actors it keeps (the admin API's actors by kind).
+using actors_atom = caf::atom_constant<caf::atom("actors")>;
+using actor_handles = std::vector<caf::actor>;
 /// Local directory: `(http_atom, url)`: where this node's gateway listens.
 using http_atom = caf::atom_constant<caf::atom("http")>;
 
@@ -204,7 +208,8 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<passivate_relay_atom, std::string>::with<bool>,
   caf::replies_to<handover_atom>::with<bool>, caf::replies_to<shutdown_atom>::with<bool>,
   caf::replies_to<summary_atom>::with<node_summary>,
-  caf::replies_to<nodes_atom>::with<actors::frame>, caf::reacts_to<http_atom, std::string>>;
+  caf::replies_to<nodes_atom>::with<actors::frame>, caf::reacts_to<http_atom, std::string>,
+  caf::replies_to<actors_atom>::with<actor_handles, actor_handles, actor_handles, uint64_t>>;
 
 /// Who a take-over of a room asks, from one view (two asks could straddle a
 /// view change and count nodes the take-over never prepares): the directories

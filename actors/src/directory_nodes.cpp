@@ -85,6 +85,23 @@ msg::node_summary summary(directory_self self, const directory_options& opts) {
           m.delivery_us.read().cumulative};
 }
 
+std::tuple<msg::actor_handles, msg::actor_handles, msg::actor_handles, uint64_t>
+kept_actors(directory_self self) {
+  auto& st = self->state;
+  msg::actor_handles rooms;
+  msg::actor_handles relays;
+  msg::actor_handles shards;
+  for (auto& [name, a] : st.rooms)
+    rooms.push_back(caf::actor_cast<caf::actor>(a));
+  for (auto& [name, a] : st.relays)
+    relays.push_back(caf::actor_cast<caf::actor>(a));
+  for (auto& a : st.presence)
+    if (a)
+      shards.push_back(caf::actor_cast<caf::actor>(a));
+  return {std::move(rooms), std::move(relays), std::move(shards),
+          uint64_t{self->mailbox().size()}};
+}
+
 caf::result<frame> list_nodes(directory_self self, const directory_options& opts) {
   auto& st = self->state;
   auto g = std::make_shared<node_gather>();

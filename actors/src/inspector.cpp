@@ -1,4 +1,5 @@
 #include "inspector.hpp"
+#include "inspector_state.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -29,27 +30,7 @@ bool parse_connection_id(const std::string& id, std::string& node, caf::actor_id
   return true;
 }
 
-namespace {
-
-/// Another node's share of a list, or its inspector's address, waits this
-/// long: one silent node must not hold the page.
-constexpr auto node_timeout = std::chrono::seconds(3);
-/// A connection actor answers at once unless its mailbox is long: then it is
-/// listed without its rooms rather than holding the page.
-constexpr auto actor_timeout = std::chrono::seconds(1);
-
-struct inspector_state {
-  std::string node_id;
-  std::shared_ptr<connection_registry_slot> connections;
-  std::map<std::string, caf::actor> directories;          ///< the view's nodes, by id
-  std::unordered_map<std::string, caf::actor> inspectors; ///< learnt from summaries
-  /// What to do with a describe's cards, by its key.
-  std::unordered_map<uint64_t, std::function<void(std::vector<connection_card>&)>> pending;
-  uint64_t next_key = 0;
-  static inline const char* name = "inspector";
-};
-
-using inspector_self = caf::stateful_actor<inspector_state>*;
+namespace inspection {
 
 caf::error not_found(const std::string& what) {
   return caf::make_error(errc::not_found, what);
@@ -213,6 +194,8 @@ void with_inspector(inspector_self self, const std::string& node,
 
 // Runs `here` on the node the connection id names (asking that node's
 // inspector with the same request when it is another).
+caf::result<frame> ask_node(inspector_self self, const std::string& node, caf::message request);
+
 template <class Here>
 caf::result<frame> on_connection_node(inspector_self self, const std::string& id,
                                       caf::message request, Here here) {
@@ -222,6 +205,12 @@ caf::result<frame> on_connection_node(inspector_self self, const std::string& id
     return not_found("no connection '" + id + "' (an id is <node>:<number>)");
   if (node == self->state.node_id)
     return here(actor);
+  return ask_node(self, node, std::move(request));
+}
+
+// `request` asked of the inspector of `node`, its frame the answer.
+caf::result<frame> ask_node(inspector_self self, const std::string& node,
+                            caf::message request) {
   auto rp = self->make_response_promise<frame>();
   with_inspector(
     self, node,
@@ -376,6 +365,15 @@ caf::behavior inspector(inspector_self self, std::string node_id,
         return kick(self, id, actor);
       });
     },
+    [=](msg::actors_atom, caf::actor& directory, caf::actor& store) {
+      self->state.directory = std::move(directory);
+      self->state.store = std::move(store);
+    },
+    [=](msg::actors_atom, const std::string& node) -> caf::result<frame> {
+      if (node.empty() || node == self->state.node_id)
+        return actor_kinds(self);
+      return ask_node(self, node, caf::make_message(msg::actors_atom::value, node));
+    },
     [=](msg::cards_atom, uint64_t key, std::vector<connection_card>& cards) {
       auto i = self->state.pending.find(key);
       if (i == self->state.pending.end())
@@ -395,11 +393,11 @@ caf::behavior inspector(inspector_self self, std::string node_id,
   };
 }
 
-} // namespace
+} // namespace inspection
 
 caf::actor spawn_inspector(caf::actor_system& sys, std::string node_id,
                            std::shared_ptr<connection_registry_slot> connections) {
-  return sys.spawn(inspector, std::move(node_id), std::move(connections));
+  return sys.spawn(inspection::inspector, std::move(node_id), std::move(connections));
 }
 
 } // namespace chat::actors

@@ -1,5 +1,7 @@
 #include "chat/actors/metrics.hpp"
 
+#include <algorithm>
+
 #include "chat/runtime/prometheus.hpp"
 
 namespace chat::actors {
@@ -67,6 +69,28 @@ std::string node_metrics::prometheus() const {
             get(nodes_up));
   out.gauge("chat_cluster_members", "Members this node knows, down ones included.",
             get(members));
+  {
+    // Members by status as this node's failure detector sees them.
+    auto up = get(nodes_up);
+    auto all = std::max(get(members), up);
+    out.family("chat_cluster_members_by_status", "gauge",
+               "Members this node knows, by the status its failure detector gives them.");
+    out.sample("chat_cluster_members_by_status", {{"status", "up"}}, up);
+    out.sample("chat_cluster_members_by_status", {{"status", "down"}}, all - up);
+  }
+  out.counter("chat_outbox_dropped_total",
+              "Ephemeral frames (typing, presence) dropped for a full outbound queue.",
+              get(outbox_drops));
+  out.counter("chat_slow_consumer_closes_total",
+              "Connections closed because their outbound queue overflowed with a stored "
+              "message (slow consumers; they rejoin with since and lose nothing).",
+              get(slow_consumers));
+  out.family("chat_mailbox_high_water", "gauge",
+             "The longest mailbox seen per actor kind since the node started (sampled as "
+             "each takes its main work).");
+  for (size_t k = 0; k < mailbox_high.size(); ++k)
+    out.sample("chat_mailbox_high_water", {{"kind", actor_kind_names[k]}},
+               mailbox_high[k].load(std::memory_order_relaxed));
   out.gauge("chat_cluster_member_set",
             "The membership log index of the member set this node counts: the view number "
             "(equal on every node once a change reached them).",

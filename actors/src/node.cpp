@@ -54,6 +54,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
   node.inspector = spawn_inspector(sys, opts.node_id, node.connections);
   dir.inspector = node.inspector;
   node.directory = caf::actor_cast<caf::actor>(spawn_directory(sys, std::move(dir), store));
+  caf::anon_send(node.inspector, msg::actors_atom::value, node.directory, node.store);
   caf::anon_send(store, msg::trim_atom::value, node.directory);
   return node;
 }
@@ -257,6 +258,12 @@ void inspect_connection(caf::actor_system& sys, const node_handles& node, std::s
 void close_connection(caf::actor_system& sys, const node_handles& node, std::string id,
                       std::function<void(frame)> done) {
   ask_inspector(sys, node, caf::make_message(msg::kick_atom::value, std::move(id)),
+                std::move(done));
+}
+
+void inspect_actors(caf::actor_system& sys, const node_handles& node, std::string on_node,
+                    std::function<void(frame)> done) {
+  ask_inspector(sys, node, caf::make_message(msg::actors_atom::value, std::move(on_node)),
                 std::move(done));
 }
 

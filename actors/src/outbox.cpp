@@ -25,8 +25,13 @@ bool outbox::push(const frame& f, frame_kind kind) {
     // The bound is on backlog: one frame larger than the bound (a big history
     // reply) still goes out when nothing is queued before it.
     if (bytes_ > 0 && bytes_ + f.size() > max_bytes_) {
-      if (kind == frame_kind::ephemeral)
+      if (kind == frame_kind::ephemeral) {
+        if (metrics_)
+          metrics_->outbox_drops.fetch_add(1, std::memory_order_relaxed);
         return false;
+      }
+      if (metrics_)
+        metrics_->slow_consumers.fetch_add(1, std::memory_order_relaxed);
       overflowed_ = true;
       pending_.clear();
       queued = false;

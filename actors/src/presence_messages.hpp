@@ -83,14 +83,13 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 /// A presence shard, on its users' home node: what connections (of any node)
 /// and the server's presence lookup ask, the view, its own timers.
-using presence_shard_actor =
-  caf::typed_actor<caf::reacts_to<presence_heartbeat>, caf::reacts_to<presence_disconnect>,
-                   caf::replies_to<presence_watch>::with<presence_info>,
-                   caf::reacts_to<presence_unwatch>,
-                   caf::replies_to<presence_query>::with<presence_info>,
-                   caf::reacts_to<publish_atom, std::string>, caf::reacts_to<expire_atom>,
-                   caf::reacts_to<cluster_view>,
-                   caf::replies_to<inspect_atom, std::string>::with<actors::frame>>;
+using presence_shard_actor = caf::typed_actor<
+  caf::reacts_to<presence_heartbeat>, caf::reacts_to<presence_disconnect>,
+  caf::replies_to<presence_watch>::with<presence_info>, caf::reacts_to<presence_unwatch>,
+  caf::replies_to<presence_query>::with<presence_info>,
+  caf::reacts_to<publish_atom, std::string>, caf::reacts_to<expire_atom>,
+  caf::reacts_to<cluster_view>, caf::replies_to<inspect_atom, std::string>::with<actors::frame>,
+  caf::replies_to<inspect_atom, mailbox_atom>::with<uint64_t>>;
 
 // -- wire names and inspect (node_messages.hpp lists them) --------------------
 

@@ -398,6 +398,8 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
   });
   return {
     [=](msg::presence_heartbeat& x) {
+      if (auto& m = self->state.metrics)
+        m->note_mailbox(node_metrics::actor_kind::presence_shard, self->mailbox().size());
       heartbeat(self, x);
     },
     [=](msg::presence_disconnect& x) {
@@ -443,6 +445,9 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
       for (size_t i = 0; i < x.nodes.size() && i < x.directories.size(); ++i)
         st.node_names.emplace_back(x.directories[i].node(), x.nodes[i]);
       move_away(self);
+    },
+    [=](msg::inspect_atom, msg::mailbox_atom) {
+      return uint64_t{self->mailbox().size()};
     },
     // The query waits for the stored last-seen time like a client's would;
     // the devices are read once it is in.

@@ -305,6 +305,8 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
       return true;
     },
     [=](msg::relay_msg& x) {
+      if (auto& m = self->state.metrics)
+        m->note_mailbox(node_metrics::actor_kind::relay, self->mailbox().size());
       fan_out(self, x);
     },
     [=](msg::relay_event& x) {
@@ -339,6 +341,9 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
       auto& members = self->state.members;
       if (auto i = members.find(key); i != members.end() && i->second.generation == generation)
         catch_up(self, key);
+    },
+    [=](msg::inspect_atom, msg::mailbox_atom) {
+      return uint64_t{self->mailbox().size()};
     },
     [=](msg::idle_atom, uint64_t epoch) {
       passivate_if_idle(self, epoch);

@@ -254,6 +254,8 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
       st.meta.trimmed = std::max(st.meta.trimmed, seq);
     },
     [=](msg::room_post& x) {
+      if (auto& m = self->state.metrics)
+        m->note_mailbox(node_metrics::actor_kind::room, self->mailbox().size());
       return post(self, x);
     },
     [=](msg::room_typing& x) {
@@ -291,7 +293,8 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
     [=](msg::inspect_atom, msg::summary_atom) {
       auto& st = self->state;
       return msg::room_summary{st.room, st.node_id, st.meta.seq,
-                               static_cast<uint32_t>(st.members.size())};
+                               static_cast<uint32_t>(st.members.size()),
+                               uint64_t{self->mailbox().size()}};
     },
   };
 }

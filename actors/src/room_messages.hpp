@@ -55,7 +55,8 @@ using relay_actor = caf::typed_actor<
   caf::replies_to<room_post>::with<post_result>, caf::reacts_to<room_typing>,
   caf::replies_to<room_read>::with<bool>, caf::replies_to<room_signal>::with<bool>,
   caf::reacts_to<rejoin_atom, int>, caf::reacts_to<replay_atom, caf::actor_id, uint64_t>,
-  caf::reacts_to<idle_atom, uint64_t>>;
+  caf::reacts_to<idle_atom, uint64_t>,
+  caf::replies_to<inspect_atom, mailbox_atom>::with<uint64_t>>;
 
 /// Local: a connection joins a room through its node's relay, which pushes
 /// `joined` and the replay into `out` itself (so that nothing can overtake
@@ -203,6 +204,7 @@ struct room_summary {
   std::string home;
   uint64_t seq = 0;
   uint32_t members = 0; ///< member connections
+  uint64_t mailbox = 0; ///< messages waiting for the room's actor
 };
 
 /// A room's actor, on its home node: what relays (and the server-side publish)
@@ -223,7 +225,7 @@ CHAT_WIRE_TYPE(room_join, x.conn, x.user, x.relay, x.ref, x.node)
 
 CHAT_WIRE_TYPE(room_joined, x.joined, x.seq, x.trimmed)
 
-CHAT_WIRE_TYPE(room_summary, x.room, x.home, x.seq, x.members)
+CHAT_WIRE_TYPE(room_summary, x.room, x.home, x.seq, x.members, x.mailbox)
 
 CHAT_WIRE_TYPE(room_leave, x.conn)
 

@@ -271,6 +271,8 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
     [=](msg::store_append& x) -> caf::result<storage::room_append_result> {
       claim_room(self, x.req.room);
       auto& st = self->state;
+      if (st.metrics)
+        st.metrics->note_mailbox(node_metrics::actor_kind::store, self->mailbox().size());
       st.pending.appends.emplace_back(std::move(x.req));
       auto rp = self->make_response_promise<storage::room_append_result>();
       st.append_promises.emplace_back(rp);
@@ -293,7 +295,21 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
       commit_pending(self);
     },
     [=](msg::stats_atom) -> msg::store_stats {
-      return self->state.stats;
+      auto& st = self->state;
+      auto s = st.stats;
+      auto& p = st.pending;
+      s.pending = p.appends.size() + p.receipts.size() + p.last_seen.size() + p.rewrites.size()
+                  + p.promises.size();
+      s.mailbox = self->mailbox().size();
+      s.failing = st.failing;
+      s.rocksdb_stats = st.db->stats_report();
+      for (auto* name :
+           {"rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",
+            "rocksdb.cur-size-all-mem-tables", "rocksdb.num-running-compactions",
+            "rocksdb.estimate-pending-compaction-bytes", "rocksdb.actual-delayed-write-rate"})
+        if (auto v = st.db->int_property(name))
+          s.properties.emplace_back(name, *v);
+      return s;
     },
     [=](msg::store_load& x) {
       return load(self, x);

@@ -35,6 +35,18 @@ std::optional<uint32_t> page_limit(http_exchange& ex, const target& t) {
   return static_cast<uint32_t>(limit);
 }
 
+// A list's `node` (empty: every node, or this one); replies 400 and returns
+// nothing when it cannot be a node id.
+std::optional<std::string> node_param(http_exchange& ex, const target& t) {
+  auto* v = t.param("node");
+  if (v == nullptr || v->empty())
+    return std::string{};
+  if (valid_room_name(*v))
+    return *v;
+  bad_request(ex, "'node' must be a node id, as GET /admin/api/nodes lists them");
+  return std::nullopt;
+}
+
 } // namespace
 
 void rooms(http_exchange& ex, const request& req, const target& t) {
@@ -95,19 +107,16 @@ void connections(http_exchange& ex, const request& req, const target& t) {
       return bad_request(ex, "'user' must be 1-64 bytes of [A-Za-z0-9._-]");
     user = *v;
   }
-  std::string node;
-  if (auto* v = t.param("node"); v != nullptr && !v->empty()) {
-    if (!valid_room_name(*v))
-      return bad_request(ex, "'node' must be a node id, as GET /admin/api/nodes lists them");
-    node = *v;
-  }
+  auto node = node_param(ex, t);
+  if (!node)
+    return;
   std::string cursor;
   if (auto* v = t.param("cursor"); v != nullptr && !v->empty()) {
     if (!valid_room_name(*v))
       return bad_request(ex, "'cursor' must be the 'next' of an earlier page");
     cursor = *v;
   }
-  actors::list_connections(ex.state->sys, ex.state->node, std::move(user), std::move(node),
+  actors::list_connections(ex.state->sys, ex.state->node, std::move(user), std::move(*node),
                            std::move(cursor), *limit, answer_with_frame(ex));
 }
 
@@ -122,6 +131,16 @@ void close(http_exchange& ex, const request& req, const target&, std::string id)
   if (req.method() != http::verb::post)
     return ex.reply(method_not_allowed("use POST"));
   actors::close_connection(ex.state->sys, ex.state->node, std::move(id), answer_with_frame(ex));
+}
+
+void actors(http_exchange& ex, const request& req, const target& t) {
+  if (req.method() != http::verb::get)
+    return ex.reply(method_not_allowed("use GET"));
+  auto node = node_param(ex, t);
+  if (!node)
+    return;
+  actors::inspect_actors(ex.state->sys, ex.state->node, std::move(*node),
+                         answer_with_frame(ex));
 }
 
 void presence(http_exchange& ex, const request& req, const target&, std::string user) {

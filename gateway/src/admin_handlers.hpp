@@ -42,6 +42,10 @@ void connection(http_exchange& ex, const request& req, const target& t, std::str
 /// by admin"; an SSE or poll stream ends); `{"type":"ok"}`.
 void close(http_exchange& ex, const request& req, const target& t, std::string id);
 
+/// GET /admin/api/actors?node=: a node's actors by kind (count, largest
+/// mailbox) and its store's state, asked of that node (default: this one).
+void actors(http_exchange& ex, const request& req, const target& t);
+
 /// GET /admin/api/users/{user}/presence: the user's presence and devices, from
 /// its home node.
 void presence(http_exchange& ex, const request& req, const target& t, std::string user);

@@ -93,6 +93,8 @@ void admin_route(http_exchange& ex, const request& req, const target& t) {
     return admin::nodes(ex, req, t);
   if (path == "/admin/api/connections")
     return admin::connections(ex, req, t);
+  if (path == "/admin/api/actors")
+    return admin::actors(ex, req, t);
   room_handler run = nullptr;
   bool (*valid)(http_exchange&, const std::string&) = nullptr;
   std::optional<named_path> p;

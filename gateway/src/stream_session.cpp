@@ -38,7 +38,8 @@ std::string random_id() {
 stream_session::stream_session(std::shared_ptr<shared_state> state, identity who,
                                stream_budget budget) :
   state_(std::move(state)),
-  out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
+  out_(
+    std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes, state_->node.metrics)),
   budget_(std::move(budget)), id_(random_id()), who_(std::move(who)),
   commands_(state_->opts.command_rate) {
   conn_ = actors::spawn_connection(state_->sys, state_->node, who_.user, out_);

@@ -47,7 +47,8 @@ websocket_session::websocket_session(std::unique_ptr<transport> stream,
                                      std::unique_ptr<unauthenticated_ticket> pending) :
   stream_(std::move(stream)),
   state_(std::move(state)), id_(std::move(id)), pending_auth_(std::move(pending)),
-  out_(std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes)),
+  out_(
+    std::make_shared<actors::outbox>(state_->opts.outbound_queue_bytes, state_->node.metrics)),
   reader_(state_->opts.max_frame_bytes), commands_(state_->opts.command_rate) {}
 
 websocket_session::~websocket_session() {

@@ -635,6 +635,23 @@ status store::trim(int64_t now_ms, size_t budget, trim_stats& out) {
   return from(d.db->Write(rocksdb::WriteOptions{}, &batch));
 }
 
+std::string store::stats_report() {
+  std::string out;
+  impl_->db->GetProperty(rocksdb::DB::Properties::kStats, &out);
+  return out;
+}
+
+std::optional<uint64_t> store::int_property(const std::string& name) {
+  uint64_t sum = 0;
+  for (auto* h : impl_->handles) {
+    uint64_t v = 0;
+    if (!impl_->db->GetIntProperty(h, name, &v))
+      return std::nullopt;
+    sum += v;
+  }
+  return sum;
+}
+
 status store::flush() {
   rocksdb::FlushOptions fo;
   for (int i = 0; i < cf_count; ++i)

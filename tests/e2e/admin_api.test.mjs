@@ -264,3 +264,46 @@ test('three nodes: GET /admin/api/nodes from any node lists all three with one v
     await cluster.stop();
   }
 });
+
+test('GET /admin/api/actors: each kind of actor with its count and largest mailbox, and the store with RocksDB; of another node too', async () => {
+  const cluster = await startCluster();
+  try {
+    const clients = [];
+    for (const u of ['k1', 'k2']) clients.push(await Client.connect(cluster.ws(1, u)));
+    for (const c of clients) await c.join('kinds-room');
+    await clients[0].request({ type: 'send', room: 'kinds-room', id: 'k-1', body: 1 });
+    for (let k = 1; k <= 3; ++k) {
+      const r = await getJson(`${cluster.http(k)}/admin/api/actors?node=n1`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.node, 'n1');
+      const kinds = Object.fromEntries(r.body.kinds.map((x) => [x.kind, x]));
+      assert.deepEqual(Object.keys(kinds), ['connection', 'room', 'relay', 'presence_shard', 'store', 'directory', 'inspector']);
+      assert.equal(kinds.connection.count, 2, 'the two clients on n1');
+      assert.equal(kinds.relay.count, 1, "n1's relay of kinds-room");
+      assert.ok(kinds.presence_shard.count >= 1);
+      for (const x of r.body.kinds) assert.equal(typeof x.mailbox_max, 'number');
+      assert.equal(kinds.store.count, 1);
+      const s = r.body.store;
+      assert.ok(s.appends >= 0 && s.commits >= 0 && s.pending >= 0);
+      assert.equal(s.failing, false);
+      assert.equal(typeof s.rocksdb.properties['rocksdb.estimate-num-keys'], 'number');
+      assert.match(s.rocksdb.stats, /DB Stats/);
+    }
+    // Rooms are counted on their home.
+    const homes = [];
+    for (let k = 1; k <= 3; ++k) {
+      const r = await getJson(`${cluster.http(1)}/admin/api/actors?node=n${k}`);
+      assert.equal(r.body.node, `n${k}`);
+      homes.push(r.body.kinds.find((x) => x.kind === 'room').count);
+    }
+    assert.equal(homes.reduce((a, b) => a + b), 1, `one room actor in the cluster: ${homes}`);
+    const here = await getJson(`${cluster.http(2)}/admin/api/actors`);
+    assert.equal(here.body.node, 'n2');
+    assert.equal((await getJson(`${cluster.http(2)}/admin/api/actors?node=n9`)).status, 404);
+    assert.equal((await getJson(`${cluster.http(2)}/admin/api/actors?node=a%2Fb`)).status, 400);
+    assert.equal((await getJson(`${cluster.http(2)}/admin/api/actors`, { method: 'POST' })).status, 405);
+    for (const c of clients) c.close();
+  } finally {
+    await cluster.stop();
+  }
+});

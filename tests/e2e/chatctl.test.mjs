@@ -73,6 +73,14 @@ test('chatctl on a --dev node: nodes, rooms, room, connections, presence and kic
     assert.equal(mine.next, null);
     assert.equal((await chatctl([...url, 'connections', '--user', 'nobody'])).stdout, 'no connections\n');
 
+    const actors = await chatctl([...url, 'actors']);
+    assert.equal(actors.code, 0, actors.stderr);
+    assert.match(actors.stdout, /^actors on n1\nKIND\s+COUNT\s+MAILBOX MAX\nconnection\s+2\s+\d+\nroom\s+1\s+\d+\n/);
+    assert.match(actors.stdout, /^store: \d+ pending, 3 appends in \d+ commits$/m);
+    assert.match(actors.stdout, /^rocksdb\.estimate-num-keys\s+\d+$/m);
+    assert.equal(JSON.parse((await chatctl([...url, '--json', 'actors', '--node', 'n1'])).stdout).node, 'n1');
+    assert.equal((await chatctl([...url, 'actors', '--node', 'n7'])).code, 1);
+
     const presence = await chatctl([...url, 'presence', 'alice']);
     assert.equal(presence.code, 0, presence.stderr);
     assert.match(presence.stdout, /^alice is online, last seen \d{4}-.*\nCONNECTION\s+NODE\s+LAST HEARTBEAT\nn1:\d+\s+n1\s+\d{4}-/);

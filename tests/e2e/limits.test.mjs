@@ -151,6 +151,8 @@ test('a slow consumer is closed with 1013; the others keep up; memory stays boun
     const closed = await slow.closedWith(10000);
     assert.equal(closed.code, 1013);
     assert.equal(closed.reason, 'slow_consumer');
+    const metrics = await (await fetch(`${node.http}/metrics`)).text();
+    assert.match(metrics, /^chat_slow_consumer_closes_total 1$/m, 'counted once');
     // It rejoins with `since` and loses nothing.
     const lastSeen = Math.max(0, ...slow.frames.filter((f) => f.type === 'message').map((m) => m.seq));
     const again = await Client.connect(node.ws('slow'));

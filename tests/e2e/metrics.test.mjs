@@ -2,6 +2,7 @@
 // scripted scenario says they should (docs/running.md, "Metrics").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startNode, Client } from './lib.mjs';
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
@@ -92,6 +93,13 @@ test('/metrics parses as Prometheus text and moves with the scenario: 7 sends, a
     assert.equal(m('chat_commands_total{type="join",result="forwarded"}'), 1);
     assert.equal(m('chat_commands_total{type="ping",result="answered"}'), 1);
     assert.equal(m('chat_room_messages_total'), 7);
+    assert.equal(m('chat_deliveries_total'), 14, 'each message to alice and to bob');
+    assert.equal(m('chat_cluster_members_by_status{status="up"}'), 1);
+    assert.equal(m('chat_cluster_members_by_status{status="down"}'), 0);
+    for (const kind of ['room', 'relay', 'store', 'presence_shard'])
+      assert.ok(after.has(`chat_mailbox_high_water{kind="${kind}"}`), kind);
+    assert.equal(m('chat_outbox_dropped_total'), 0);
+    assert.equal(m('chat_slow_consumer_closes_total'), 0);
     assert.equal(m('chat_send_ack_seconds_count'), 7);
     assert.equal(m('chat_store_batch_appends_sum'), 7, 'every append in some group commit');
     assert.ok(m('chat_store_batch_appends_count') >= 1 && m('chat_store_batch_appends_count') <= 7);
@@ -106,6 +114,23 @@ test('/metrics parses as Prometheus text and moves with the scenario: 7 sends, a
       && (await scrape()).get('chat_connections{transport="sse"}') === 0;
     for (let i = 0; i < 100 && !(await closed()); ++i) await new Promise((r) => setTimeout(r, 50));
     assert.ok(await closed(), 'the gauges go back to 0');
+  } finally {
+    await node.stop();
+  }
+});
+
+test('the Grafana dashboard in docs/ asks only for series a node exports', async () => {
+  const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/chatd-dashboard.json', import.meta.url), 'utf8'));
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+  assert.ok(exprs.length >= 14);
+  const node = await startNode();
+  try {
+    const families = new Set([...(await (await fetch(`${node.http}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const expr of exprs)
+      for (const [name] of expr.matchAll(/chat_[a-z_]+/g)) {
+        const family = name.replace(/_(bucket|sum|count)$/, '');
+        assert.ok(families.has(family), `${name} in '${expr}' is not exported`);
+      }
   } finally {
     await node.stop();
   }

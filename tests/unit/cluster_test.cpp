@@ -314,7 +314,8 @@ TEST_CASE("every message type that crosses nodes survives CAF's serializer") {
   CHECK(list.names == std::vector<std::string>{"r", "s"});
   REQUIRE(list.rooms.size() == 1);
   CHECK((list.rooms[0].home == "n2" && list.rooms[0].seq == 9 && list.rooms[0].members == 3));
-  CHECK(round_trip(sys, msg::room_summary{"r", "n1", 1, 2}).members == 2);
+  auto summ = round_trip(sys, msg::room_summary{"r", "n1", 1, 2, 3});
+  CHECK((summ.members == 2 && summ.mailbox == 3));
   auto summary =
     round_trip(sys, msg::node_summary{"n2", "http://h:1", "up", 5, 7, a, 11, 13, {1, 2, 3}});
   CHECK(summary.node_id == "n2");

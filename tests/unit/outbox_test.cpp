@@ -73,16 +73,22 @@ TEST_CASE("the outbox holds its consumer weakly: a consumer that is gone is not 
 }
 
 TEST_CASE("overflow drops ephemeral frames first, then marks the outbox overflowed") {
-  outbox out{40};
+  auto metrics = std::make_shared<node_metrics>();
+  outbox out{40, metrics};
   auto f = ok_event(""); // 15 bytes
   CHECK(out.push(f, frame_kind::stored));
   CHECK(out.push(f, frame_kind::stored));
   CHECK_FALSE(out.push(f, frame_kind::ephemeral)); // dropped, not fatal
+  CHECK(metrics->outbox_drops == 1);
+  CHECK(metrics->slow_consumers == 0);
   std::vector<frame> got;
   CHECK(out.take(got));
   CHECK_FALSE(out.push(f, frame_kind::stored)); // still 30 bytes unreleased
   CHECK_FALSE(out.take(got));                   // overflowed: the session closes 1013
   CHECK_FALSE(out.push(f, frame_kind::reply));
+  CHECK_FALSE(out.push(f, frame_kind::ephemeral)); // the connection is closing: not a drop
+  CHECK(metrics->slow_consumers == 1);
+  CHECK(metrics->outbox_drops == 1);
 }
 
 TEST_CASE("a closed outbox accepts nothing") {

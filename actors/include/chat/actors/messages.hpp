@@ -68,6 +68,9 @@ struct cluster_view {
 /// a room's `(inspect_atom)`, a presence shard's `(inspect_atom, user)`, a
 /// connection actor's `(inspect_atom)`.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+/// Admin: `(inspect_atom, mailbox_atom)` -> uint64_t: messages waiting in the
+/// actor's mailbox (a relay's, a presence shard's; a room says it in its summary).
+using mailbox_atom = caf::atom_constant<caf::atom("mailbox")>;
 
 /// Session -> connection actor: the peer answered a ping or pinged.
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;

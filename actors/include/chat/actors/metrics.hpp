@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -25,6 +26,27 @@ struct node_metrics {
   /// Stored messages this node's relays pushed to member connections (the
   /// fan-out: one per message and member connection, replays not counted).
   std::atomic<uint64_t> deliveries{0};
+  /// Ephemeral frames (typing, presence) dropped for a full outbound queue.
+  std::atomic<uint64_t> outbox_drops{0};
+  /// Connections whose outbound queue overflowed with a stored message: closed
+  /// as slow consumers (WebSocket 1013 `slow_consumer`).
+  std::atomic<uint64_t> slow_consumers{0};
+
+  /// The kinds whose longest mailbox is kept (chat_mailbox_high_water).
+  enum class actor_kind : uint8_t { room, relay, store, presence_shard };
+  static constexpr const char* actor_kind_names[] = {"room", "relay", "store",
+                                                     "presence_shard"};
+  /// The longest mailbox seen per kind since the node started, sampled where
+  /// each kind takes its main work (a room per post, a relay per commit it fans
+  /// out, the store per append, a presence shard per heartbeat): one relaxed
+  /// load, and a store only when it grew.
+  std::array<std::atomic<uint64_t>, 4> mailbox_high{};
+  void note_mailbox(actor_kind k, uint64_t size) noexcept {
+    auto& high = mailbox_high[static_cast<size_t>(k)];
+    auto seen = high.load(std::memory_order_relaxed);
+    while (size > seen && !high.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+    }
+  }
 
   // Replication (ADR 8).
   std::atomic<uint64_t> takeovers{0};       ///< rooms this node took over

@@ -127,6 +127,12 @@ void inspect_connection(caf::actor_system& sys, const node_handles& node, std::s
 void close_connection(caf::actor_system& sys, const node_handles& node, std::string id,
                       std::function<void(frame)> done);
 
+/// The actors of node `on_node` (empty: this one) by kind, with their count
+/// and largest mailbox, and its store's state:
+/// `{"node","kinds":[{"kind","count","mailbox_max"}],"store":{...}}`.
+void inspect_actors(caf::actor_system& sys, const node_handles& node, std::string on_node,
+                    std::function<void(frame)> done);
+
 /// A user's presence as its home node's shard holds it:
 /// `{"user","status","last_seen","devices":[{"connection","node","last_heartbeat"}]}`.
 void inspect_presence(caf::actor_system& sys, const node_handles& node, std::string user,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "chat/actors/frame.hpp"
+#include "chat/actors/metrics.hpp"
 
 namespace chat::actors {
 
@@ -36,7 +37,9 @@ public:
 /// and what is being written, so the bound holds for the whole path.
 class outbox {
 public:
-  explicit outbox(size_t max_bytes) : max_bytes_(max_bytes) {}
+  /// `metrics` (optional) counts the frames dropped here and the overflows.
+  explicit outbox(size_t max_bytes, std::shared_ptr<node_metrics> metrics = nullptr) :
+    max_bytes_(max_bytes), metrics_(std::move(metrics)) {}
 
   /// Queues `f`. Returns false when the frame was not queued: the connection is
   /// closed, or the queue is full (more than `max_bytes` would be queued; a single
@@ -104,6 +107,7 @@ private:
   std::shared_ptr<outbox_waker> owned_waker_; ///< from set_waker(function)
   size_t bytes_ = 0;
   size_t max_bytes_;
+  std::shared_ptr<node_metrics> metrics_;
   bool wake_armed_ = true;
   bool overflowed_ = false;
   /// Written under the lock; read without it by closed(), which sessions ask

@@ -230,6 +230,12 @@ public:
   /// the epoch, compared with the records' `ts`.
   status trim(int64_t now_ms, size_t budget, trim_stats& out);
 
+  /// RocksDB's `rocksdb.stats` report (compaction, stalls, WAL; the admin API).
+  [[nodiscard]] std::string stats_report();
+  /// An integer property of RocksDB (e.g. "rocksdb.estimate-num-keys") summed
+  /// over the column families; nothing when RocksDB does not know it.
+  [[nodiscard]] std::optional<uint64_t> int_property(const std::string& name);
+
   /// Flushes memtables to disk (used at shutdown, so a restart replays no WAL).
   status flush();
 
