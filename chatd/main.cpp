@@ -70,8 +70,9 @@ int run(const chat::runtime::node_config& cfg) {
   if (!cfg.dev && !auth->verifies_tokens())
     return fail("no authentication configured: give --jwt-secret or --jwt-public-key "
                 "(or --dev, which accepts ?user=NAME, for development only)");
-  if (!chat::runtime::init_logging(cfg.log_level))
-    return fail("--log-level: unknown level '" + cfg.log_level + "'");
+  if (!chat::runtime::init_logging(cfg.log_level, cfg.log_format, cfg.node_id))
+    return fail("--log-level/--log-format: unknown level '" + cfg.log_level + "' or format '"
+                + cfg.log_format + "'");
   auto signals = block_stop_signals();
 
   chat::storage::open_options so;

@@ -6,6 +6,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/runtime/log.hpp"
 
 namespace chat::actors {
 
@@ -25,6 +26,7 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
       case errc::storage_failed: {
         static std::atomic<uint64_t> counter{0};
         auto id = "e" + std::to_string(++counter);
+        runtime::log_context cid{id}; // the id the client's error frame names
         spdlog::error("internal error {}: {}", id, sys.render(err));
         return error_event(ref, wire_error::internal, "internal error, correlation id " + id);
       }

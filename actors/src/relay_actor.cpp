@@ -8,6 +8,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/runtime/clock.hpp"
+#include "chat/runtime/log.hpp"
 #include "relay_state.hpp"
 
 namespace chat::actors {
@@ -140,6 +141,7 @@ void rejoin_all(relay_self self, int attempt) {
                              msg::rejoin_atom::value, attempt + 1);
           return;
         }
+        runtime::log_context cid{"room:" + self->state.room};
         spdlog::error("room '{}': no home to move to: {}", self->state.room,
                       self->system().render(err));
         for (auto& [key, m] : self->state.members)
@@ -284,6 +286,7 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
         bind_home(self, home);
       },
       [=](caf::error& err) {
+        runtime::log_context cid{"room:" + self->state.room};
         spdlog::error("room '{}': cannot resolve: {}", self->state.room,
                       self->system().render(err));
         self->quit(err);

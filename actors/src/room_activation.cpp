@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/runtime/log.hpp"
 #include "room_state.hpp"
 
 namespace chat::actors::room {
@@ -21,6 +22,7 @@ void activate(room_self self) {
   auto& st = self->state;
   // Nothing is handled before the room knows where its log stands.
   auto load_failed = [=](caf::error& err) {
+    runtime::log_context cid{"room:" + self->state.room};
     spdlog::error("room '{}': cannot load: {}", self->state.room, self->system().render(err));
     self->quit(err);
   };
@@ -63,12 +65,14 @@ void activate(room_self self) {
                     });
                 },
                 [=](const caf::error& err) {
+                  runtime::log_context cid{"room:" + self->state.room};
                   spdlog::warn("room '{}': cannot take over: {}", self->state.room,
                                self->system().render(err));
                   self->quit(err);
                 });
             },
             [=](caf::error& err) {
+              runtime::log_context cid{"room:" + self->state.room};
               spdlog::warn("room '{}': cannot write: {}", self->state.room,
                            self->system().render(err));
               self->quit(err);

@@ -10,6 +10,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/runtime/clock.hpp"
+#include "chat/runtime/log.hpp"
 #include "history_read.hpp"
 #include "recent_frames.hpp"
 #include "room_replication.hpp"
@@ -216,6 +217,7 @@ void passivate_if_idle(room_self self, uint64_t epoch) {
   self->request(st.directory, caf::infinite, msg::passivate_room_atom::value, st.room)
     .await([=](bool ok) {
       if (ok) {
+        runtime::log_context cid{"room:" + self->state.room};
         spdlog::debug("room '{}': passivated", self->state.room);
         self->quit();
       }

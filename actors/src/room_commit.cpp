@@ -5,6 +5,7 @@
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/runtime/clock.hpp"
+#include "chat/runtime/log.hpp"
 #include "room_replication.hpp"
 #include "room_state.hpp"
 
@@ -121,6 +122,7 @@ void committed(room_self self, std::vector<pending_post>& batch,
 // takes the room over afresh. Unacked posts are resent by their clients.
 void step_down(room_self self, std::vector<pending_post>& batch, const caf::error& err) {
   auto& st = self->state;
+  runtime::log_context cid{"room:" + st.room};
   spdlog::warn("room '{}': stops writing: {}", st.room, self->system().render(err));
   for (auto& p : batch)
     p.promise.deliver(err);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/runtime/log.hpp"
 #include "room_export.hpp"
 #include "room_state.hpp"
 #include "store_messages.hpp"
@@ -253,6 +254,7 @@ void sync_replica(const takeover_ptr<Self>& t, size_t i, uint64_t start, uint64_
             accept_replica(t, i);
           },
           [t](caf::error& err) {
+            runtime::log_context cid{"room:" + t->nodes.room};
             spdlog::warn("room '{}': a replica did not take the log: {}", t->nodes.room,
                          t->self->system().render(err));
             t->fail(unreachable(t->nodes.room, "a replica did not take the log"));
@@ -289,6 +291,7 @@ void adopt(const takeover_ptr<Self>& t, msg::directory_actor from, uint64_t star
                 return t->fail(caf::make_error(errc::storage_failed, "own log out of step"));
               if (full)
                 return adopt(t, from, start, end);
+              runtime::log_context cid{"room:" + t->nodes.room};
               spdlog::info("room '{}': took seq {}..{} from another node's log", t->nodes.room,
                            t->own.commit + 1, end);
               accept_own(t);
@@ -368,6 +371,7 @@ void prepare(const takeover_ptr<Self>& t) {
             promised_all(t);
         },
         [t](caf::error& err) {
+          runtime::log_context cid{"room:" + t->nodes.room};
           spdlog::warn("room '{}': a node did not promise: {}", t->nodes.room,
                        t->self->system().render(err));
           t->fail(unreachable(t->nodes.room, "a node of the view did not answer"));

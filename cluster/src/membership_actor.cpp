@@ -18,6 +18,7 @@
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/endpoint.hpp"
+#include "chat/runtime/log.hpp"
 #include "cluster_link.hpp"
 #include "cluster_messages.hpp"
 #include "cluster_secret.hpp"
@@ -119,6 +120,7 @@ void publish_view(membership_self* self) {
   view.members = static_cast<uint32_t>(counted.size());
   view.epoch = st.log ? st.log->configuration_index() : 0;
   view.committed = st.log ? st.log->commit_index() : 0;
+  runtime::log_context cid{"view:" + std::to_string(view.epoch)};
   spdlog::info("cluster: view of {} is {} node(s) of {} member(s) (member set {}): {}",
                st.me.node_id, view.nodes.size(), view.members, view.epoch,
                fmt::join(view.nodes, ", "));

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/events.hpp"
+#include "chat/runtime/log.hpp"
 #include "http_status.hpp"
 
 namespace chat::gateway {
@@ -85,6 +86,7 @@ void poll_stream::drain() {
   if (closed_)
     return;
   if (!out_->take(taken_)) {
+    runtime::log_context cid{log_id()};
     spdlog::info("poll: '{}' cannot keep up, closing (slow_consumer)", who().user);
     return finish(actors::wire_error::bad_request,
                   "stale cursor: the stream fell too far behind (slow_consumer); poll again "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "chat/runtime/log.hpp"
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -102,12 +103,14 @@ void sse_session::write_more() {
   // Checked even with a write in flight: a reader that stopped never completes
   // it. Its socket is reset, so the kernel's unsent bytes go too.
   if (writing_ ? out_->overflowed() : !out_->take(queue_)) {
+    runtime::log_context cid{log_id()};
     spdlog::info("sse: '{}' cannot keep up, closing (slow_consumer)", who().user);
     return finish(true);
   }
   if (writing_)
     return;
   if (out_->closed()) { // closed by a producer (a failed replay): the client resumes
+    runtime::log_context cid{log_id()};
     spdlog::info("sse: '{}' stream ended by its room, the client resumes", who().user);
     return finish();
   }

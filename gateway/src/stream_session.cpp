@@ -65,6 +65,10 @@ void stream_session::enlist(std::weak_ptr<live_connection> self, client_transpor
   state_->connections->add(this, std::move(self), how, remote, conn_, &who_.user);
 }
 
+std::string stream_session::log_id() const {
+  return state_->node.node_id + ":" + std::to_string(conn_.id());
+}
+
 void stream_session::describe(std::function<void(double, int64_t)> fill) {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> guard{mtx_};

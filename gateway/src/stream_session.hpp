@@ -42,6 +42,9 @@ public:
 
   void describe(std::function<void(double, int64_t)> fill) override;
 
+  /// The connection's id for log lines and the admin API ("<node>:<actor>").
+  [[nodiscard]] std::string log_id() const;
+
 protected:
   /// The client left `room` through /rpc (called before the leave is executed,
   /// from the request's thread).

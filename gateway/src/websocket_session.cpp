@@ -7,6 +7,7 @@
 #include "chat/actors/events.hpp"
 #include "chat/gateway/codec.hpp"
 #include "chat/runtime/clock.hpp"
+#include "chat/runtime/log.hpp"
 #include "command_gate.hpp"
 
 namespace chat::gateway {
@@ -90,9 +91,10 @@ void websocket_session::start(std::string_view early,
 
 // Authenticated: the connection actor exists from here on.
 void websocket_session::begin() {
-  spdlog::debug("ws: '{}' connected", id_->user);
   conn_ = actors::spawn_connection(state_->sys, state_->node, id_->user, out_);
   state_->connections->authenticated(this, conn_, &id_->user);
+  runtime::log_context cid{log_id()};
+  spdlog::debug("ws: '{}' connected", id_->user);
   arm_heartbeat();
 }
 
@@ -109,6 +111,11 @@ void websocket_session::describe(std::function<void(double, int64_t)> fill) {
     auto now = std::chrono::steady_clock::now();
     fill(self->commands_.level(now), runtime::wall_ms_of(self->last_alive_, now));
   });
+}
+
+std::string websocket_session::log_id() const {
+  // The admin API's id of the connection (none before its `auth`).
+  return conn_ ? state_->node.node_id + ":" + std::to_string(conn_.id()) : std::string{};
 }
 
 void websocket_session::wake() {
@@ -260,6 +267,7 @@ void websocket_session::close(uint16_t code, std::string_view reason) {
   if (phase_ != phase::open)
     return;
   phase_ = phase::closing;
+  runtime::log_context cid{log_id()};
   spdlog::debug("ws: closing '{}' with {} {}", id_ ? id_->user : "?", code, reason);
   // Whatever is already queued (e.g. the error that led here) goes out first.
   out_->take(queue_);
@@ -348,6 +356,7 @@ void websocket_session::on_deadline(session_clock::time_point) {
       if (phase_ != phase::open)
         break;
       if (missed_pongs_ >= max_missed_pongs) {
+        runtime::log_context cid{log_id()};
         spdlog::info("ws: '{}' missed {} pongs, closing", id_->user, max_missed_pongs);
         return close(close_code::going_away, "ping timeout");
       }

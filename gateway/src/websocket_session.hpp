@@ -66,6 +66,8 @@ private:
   void pause_reading();
   void authenticate(std::variant<command, command_error>& parsed);
   void reply(const actors::frame& f);
+  /// The connection's id for log lines ("<node>:<actor>"; "" before `auth`).
+  [[nodiscard]] std::string log_id() const;
   void alive();
   void close(uint16_t code, std::string_view reason);
   void write_more();

@@ -43,6 +43,11 @@ std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
     ->envname("CHAT_LOG_LEVEL")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app
+    .add_option("--log-format", cfg.log_format,
+                "text (for people) | json (one object per line: ts, level, node, cid, msg)")
+    ->envname("CHAT_LOG_FORMAT")
+    ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--heartbeat-ms", cfg.heartbeat_ms, "WebSocket ping interval in ms")
     ->envname("CHAT_HEARTBEAT_MS")
     ->check(CLI::Range(50u, 3600000u));

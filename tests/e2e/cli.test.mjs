@@ -27,6 +27,7 @@ test('bad flags: one line on stderr, exit code 2', async () => {
     assert.match(oneLineError(await runChatd(['--dev', '--heartbeat-ms', 'soon'])), /heartbeat/);
     assert.match(oneLineError(await runChatd(['--dev', '--durability', 'maybe'])), /durability/);
     assert.match(oneLineError(await runChatd(['--dev', '--log-level', 'chatty'])), /log-level/);
+    assert.match(oneLineError(await runChatd(['--dev', '--log-format', 'xml'])), /log-format/);
     for (const [flag, value] of [['--max-sockets', '-1'], ['--max-connections', 'many'],
       ['--max-streams-per-user', '0'], ['--max-streams-per-ip', '0'], ['--max-unauthenticated', '0'],
       ['--max-unauthenticated-per-ip', 'x'], ['--replication', '0'], ['--replication', '6'],
@@ -140,5 +141,38 @@ test('a peer that misses two pongs is closed; a live one is kept', async () => {
   } finally {
     await node.stop();
     node.cleanup();
+  }
+});
+
+test('log lines name the node and a correlation id; --log-format json writes one object per line', async () => {
+  for (const format of ['json', 'text']) {
+    const node = await startNode({ args: ['--node-id', 'logger-1', '--log-format', format, '--log-level', 'debug'] });
+    try {
+      const c = await Client.connect(node.ws('alice'));
+      await c.join('log-room');
+      const conn = (await getJson(`${node.http}/admin/api/connections?user=alice`)).body.connections[0].id;
+      c.close();
+      await new Promise((r) => setTimeout(r, 300));
+      await node.stop();
+      const lines = node.log().trim().split('\n');
+      if (format === 'json') {
+        const records = lines.map((l) => JSON.parse(l));
+        for (const r of records) {
+          assert.match(r.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+          assert.ok(['trace', 'debug', 'info', 'warning', 'error', 'critical'].includes(r.level), r.level);
+          assert.equal(r.node, 'logger-1');
+          assert.equal(typeof r.msg, 'string');
+        }
+        const connected = records.find((r) => r.msg.includes("'alice' connected"));
+        assert.equal(connected?.cid, conn, 'the connection id of the admin API');
+        assert.ok(records.some((r) => r.msg.startsWith('store flushed')));
+      } else {
+        const connected = lines.find((l) => l.includes("'alice' connected"));
+        assert.match(connected, new RegExp(`^\\S+Z debug logger-1 \\[${conn}\\] ws: 'alice' connected$`));
+      }
+    } finally {
+      await node.stop();
+      node.cleanup();
+    }
   }
 });

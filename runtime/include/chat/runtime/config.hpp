@@ -31,6 +31,7 @@ struct node_config {
   std::string jwt_public_key;
   /// trace, debug, info, warn, error or off. Default: info.
   std::string log_level = "info";
+  std::string log_format = "text"; ///< text | json (one object per line)
   /// WebSocket ping interval; two missed pongs close the peer. Default: 20000.
   uint32_t heartbeat_ms = 20000;
   /// sync = fsync per group commit; async = leave it to the OS. Default: sync.
