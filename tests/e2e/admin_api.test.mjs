@@ -2,7 +2,7 @@
 // view true to a scripted scenario, on one node and from every node of a cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode, startCluster, Client, getJson } from './lib.mjs';
+import { startNode, startCluster, Client, getJson, adminPages } from './lib.mjs';
 import { sign, inOneHour } from './jwt.mjs';
 
 const SECRET = 'an-admin-test-secret-long-enough-0123456789';
@@ -143,19 +143,7 @@ test('three nodes: every node answers for a room homed anywhere, with its home, 
   }
 });
 
-/** Every page of GET /admin/api/rooms for `query`, following `next`. */
-async function allPages(base, query) {
-  const pages = [];
-  let cursor = '';
-  for (let i = 0; i < 50; ++i) {
-    const r = await getJson(`${base}/admin/api/rooms?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    pages.push(r.body);
-    if (r.body.next === null) return pages;
-    cursor = r.body.next;
-  }
-  throw new Error('no last page');
-}
+const allPages = (base, query) => adminPages(base, 'rooms', query);
 
 test('GET /admin/api/rooms: active rooms by name, in pages that neither skip nor repeat; bad queries are 400', async () => {
   const node = await startNode();

@@ -5,24 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventSource } from 'eventsource';
-import { startNode, startCluster, Client, getJson } from './lib.mjs';
+import { startNode, startCluster, Client, getJson, adminPages } from './lib.mjs';
 import { sign, inOneHour } from './jwt.mjs';
 
 const LIST_FIELDS = ['id', 'user', 'node', 'transport', 'remote', 'rooms', 'queued_bytes', 'opened_at'];
 
-/** Every page of GET /admin/api/connections for `query`, following `next`. */
-async function allPages(base, query) {
-  const pages = [];
-  let cursor = '';
-  for (let i = 0; i < 50; ++i) {
-    const r = await getJson(`${base}/admin/api/connections?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    pages.push(r.body);
-    if (r.body.next === null) return pages;
-    cursor = r.body.next;
-  }
-  throw new Error('no last page');
-}
+const allPages = (base, query) => adminPages(base, 'connections', query);
 
 const until = async (what, fn, tries = 100) => {
   for (let i = 0; i < tries; ++i) {

@@ -3,31 +3,14 @@
 // missing room, a bad URL, bad usage.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { startNode, freePortBase, Client, getJson } from './lib.mjs';
+import { startNode, freePortBase, Client, getJson, runProgram } from './lib.mjs';
 import { sign, inOneHour } from './jwt.mjs';
 
 const CHATCTL =
   process.env.CHATCTL ?? new URL('../../build/bin/chatctl', import.meta.url).pathname;
 
-/** Runs chatctl; resolves {code, stdout, stderr}. */
-function chatctl(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(CHATCTL, args, { env: { PATH: process.env.PATH, ...env } });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`chatctl ${args.join(' ')} did not exit`));
-    }, 20000);
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs chatctl with only PATH and `env` in its environment. */
+const chatctl = (args, env = {}) => runProgram(CHATCTL, args, { env, timeoutMs: 20000, cleanEnv: true });
 
 test('chatctl on a --dev node: nodes, rooms, room, connections, presence and kick, as tables and as --json', async () => {
   const node = await startNode();

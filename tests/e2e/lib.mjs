@@ -47,16 +47,27 @@ async function exitWithin(proc, exited, ms, pids, what, log) {
 }
 
 /** Runs chatd to completion (for flag errors); resolves {code, stdout, stderr}. */
-export function runChatd(args, { env = {}, timeoutMs = 10000 } = {}) {
+export function runChatd(args, options = {}) {
+  return runProgram(CHATD, args, options);
+}
+
+/**
+ * Runs `binary` to its end; resolves {code, stdout, stderr}. `cleanEnv`: only
+ * PATH and `env`, so that nothing of the caller's environment (CHAT_URL, say)
+ * leaks in.
+ */
+export function runProgram(binary, args, { env = {}, timeoutMs = 10000, cleanEnv = false } = {}) {
+  const name = binary.split('/').at(-1);
   return new Promise((resolve, reject) => {
-    const proc = spawn(CHATD, args, { env: { ...process.env, ...env } });
+    const base = cleanEnv ? { PATH: process.env.PATH } : process.env;
+    const proc = spawn(binary, args, { env: { ...base, ...env } });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
     proc.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`chatd ${args.join(' ')} did not exit`));
+      reject(new Error(`${name} ${args.join(' ')} did not exit`));
     }, timeoutMs);
     proc.on('exit', (code) => {
       clearTimeout(timer);
@@ -525,4 +536,18 @@ export async function roomOnN3(cluster, prefix) {
   const acks = [{ id: 'probe', seq: 1 }];
   const send = async (client, id) => acks.push({ id, seq: (await sendAcked(client, room, id)).seq });
   return { a, c, room, acks, send };
+}
+
+/** Every page of the admin API's list `list` ("rooms", "connections") for `query`, following `next`. */
+export async function adminPages(base, list, query) {
+  const pages = [];
+  let cursor = '';
+  for (let i = 0; i < 50; ++i) {
+    const r = await getJson(`${base}/admin/api/${list}?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    pages.push(r.body);
+    if (r.body.next === null) return pages;
+    cursor = r.body.next;
+  }
+  throw new Error('no last page');
 }
