@@ -256,7 +256,7 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
       self->state.http = std::move(url);
     },
     [=](msg::actors_atom) {
-      return kept_actors(self);
+      return kept_actors(self, opts);
     },
     [=](msg::resolve_relay& x) {
       return relay_of(self, opts, std::move(x.room));

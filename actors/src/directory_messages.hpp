@@ -155,7 +155,8 @@ struct node_summary {
 /// (docs/protocol.md), from the summaries of every node up and the view.
 using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
 /// Local directory: `(actors_atom)` -> (rooms, relays, presence shards, its
-/// own mailbox size): the actors it keeps (the admin API's actors by kind).
+/// own mailbox size, its state as JSON): the actors it keeps and what it knows
+/// of the cluster (the admin API's actors by kind).
 using actors_atom = caf::atom_constant<caf::atom("actors")>;
 using actor_handles = std::vector<caf::actor>;
 /// Local directory: `(http_atom, url)`: where this node's gateway listens.
@@ -209,7 +210,8 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<handover_atom>::with<bool>, caf::replies_to<shutdown_atom>::with<bool>,
   caf::replies_to<summary_atom>::with<node_summary>,
   caf::replies_to<nodes_atom>::with<actors::frame>, caf::reacts_to<http_atom, std::string>,
-  caf::replies_to<actors_atom>::with<actor_handles, actor_handles, actor_handles, uint64_t>>;
+  caf::replies_to<actors_atom>::with<actor_handles, actor_handles, actor_handles, uint64_t,
+                                     actors::frame>>;
 
 /// Who a take-over of a room asks, from one view (two asks could straddle a
 /// view change and count nodes the take-over never prepares): the directories

@@ -85,8 +85,8 @@ msg::node_summary summary(directory_self self, const directory_options& opts) {
           m.delivery_us.read().cumulative};
 }
 
-std::tuple<msg::actor_handles, msg::actor_handles, msg::actor_handles, uint64_t>
-kept_actors(directory_self self) {
+std::tuple<msg::actor_handles, msg::actor_handles, msg::actor_handles, uint64_t, frame>
+kept_actors(directory_self self, const directory_options& opts) {
   auto& st = self->state;
   msg::actor_handles rooms;
   msg::actor_handles relays;
@@ -98,8 +98,24 @@ kept_actors(directory_self self) {
   for (auto& a : st.presence)
     if (a)
       shards.push_back(caf::actor_cast<caf::actor>(a));
+  auto strings = [](json_writer& w, const char* key, const auto& xs) {
+    w.key(key).begin_array();
+    for (auto& x : xs)
+      w.str(x);
+    w.end_array();
+  };
+  json_writer w;
+  strings(w, "ring", st.ring.nodes());
+  w.key("replication").num(uint64_t{opts.replication});
+  w.key("view").num(st.view.epoch).key("committed").num(st.view.committed);
+  w.key("members").num(uint64_t{st.view.members});
+  strings(w, "up", st.view.nodes);
+  strings(w, "down", st.view.down);
+  strings(w, "leaving_nodes", st.leaving_nodes);
+  w.key("joining").boolean(st.joining).key("leaving").boolean(st.leaving);
+  w.key("held").num(uint64_t{st.held.size()});
   return {std::move(rooms), std::move(relays), std::move(shards),
-          uint64_t{self->mailbox().size()}};
+          uint64_t{self->mailbox().size()}, w.finish()};
 }
 
 caf::result<frame> list_nodes(directory_self self, const directory_options& opts) {

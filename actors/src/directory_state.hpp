@@ -92,10 +92,10 @@ caf::result<frame> stop(directory_self self, const msg::store_actor& store, msg:
 /// A page of the cluster's active rooms (asked with hops 0: of every node).
 caf::result<msg::room_list> list(directory_self self, msg::list_rooms& x);
 
-/// The actors the directory keeps: rooms, relays, presence shards, and its own
-/// mailbox size (the admin API's actors by kind).
-std::tuple<msg::actor_handles, msg::actor_handles, msg::actor_handles, uint64_t>
-kept_actors(directory_self self);
+/// The actors the directory keeps: rooms, relays, presence shards; its own
+/// mailbox size and its state (ring, view, joining/leaving) as JSON.
+std::tuple<msg::actor_handles, msg::actor_handles, msg::actor_handles, uint64_t, frame>
+kept_actors(directory_self self, const directory_options& opts);
 
 /// What this node says of itself in the node list.
 msg::node_summary summary(directory_self self, const directory_options& opts);

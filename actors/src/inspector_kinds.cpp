@@ -27,7 +27,8 @@ struct kinds_gather {
   std::string node;
   std::vector<kind_row> kinds;
   std::optional<msg::store_stats> store;
-  size_t pending = 1; ///< this call's own share, done last
+  std::optional<frame> directory; ///< the directory's state (JSON)
+  size_t pending = 1;             ///< this call's own share, done last
   caf::typed_response_promise<frame> rp;
 
   void note(size_t k, uint64_t mailbox) {
@@ -41,13 +42,19 @@ struct kinds_gather {
       w.begin_object().key("kind").str(k.kind).key("count").num(k.count);
       w.key("mailbox_max").num(k.mailbox_max).end_object();
     }
-    w.end_array().key("store");
+    w.end_array().key("directory");
+    directory ? w.raw(directory->json()) : w.raw("null");
+    w.key("store");
     if (!store) {
       w.raw("null");
       return w.finish();
     }
     w.begin_object().key("pending").num(store->pending).key("appends").num(store->appends);
     w.key("commits").num(store->commits).key("failing").boolean(store->failing);
+    // Since the node started: the mean, and the bucket bound the 99th
+    // percentile falls under (chat_store_commit_seconds).
+    w.key("commit_mean_us").num(store->commit_mean_us);
+    w.key("commit_p99_us").num(store->commit_p99_us);
     w.key("rocksdb").begin_object().key("properties").begin_object();
     for (auto& [name, v] : store->properties)
       w.key(name).num(v);
@@ -109,8 +116,9 @@ caf::result<frame> actor_kinds(inspector_self self) {
     self->request(st.directory, actor_timeout, msg::actors_atom::value)
       .then(
         [=](msg::actor_handles& rooms, msg::actor_handles& relays, msg::actor_handles& shards,
-            uint64_t mailbox) {
+            uint64_t mailbox, frame& state) {
           g->note(directory, mailbox);
+          g->directory = std::move(state);
           g->kinds[room].count = rooms.size();
           for (auto& r : rooms) {
             ++g->pending;

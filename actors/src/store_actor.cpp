@@ -1,5 +1,6 @@
 #include "store_actor.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
@@ -302,6 +303,17 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
                   + p.promises.size();
       s.mailbox = self->mailbox().size();
       s.failing = st.failing;
+      if (st.metrics) {
+        auto h = st.metrics->store_commit_us.read();
+        if (h.count > 0) {
+          s.commit_mean_us = h.sum / h.count;
+          auto i = std::find_if(h.cumulative.begin(), h.cumulative.end(), [&](uint64_t n) {
+            return n * 100 >= h.count * 99;
+          });
+          auto k = static_cast<size_t>(i - h.cumulative.begin());
+          s.commit_p99_us = k < h.bounds.size() ? h.bounds[k] : h.bounds.back();
+        }
+      }
       s.rocksdb_stats = st.db->stats_report();
       for (auto* name :
            {"rocksdb.estimate-num-keys", "rocksdb.total-sst-files-size",

@@ -64,10 +64,12 @@ struct store_stats {
   uint64_t appends = 0; ///< room appends committed
   uint64_t commits = 0; ///< WriteBatches written (one fsync each with sync durability)
   // Read when asked (the admin API), not kept:
-  uint64_t pending = 0;      ///< writes in the group not committed yet
-  uint64_t mailbox = 0;      ///< messages waiting for the store
-  bool failing = false;      ///< the last group commit failed
-  std::string rocksdb_stats; ///< RocksDB's `rocksdb.stats` report
+  uint64_t pending = 0;        ///< writes in the group not committed yet
+  uint64_t mailbox = 0;        ///< messages waiting for the store
+  bool failing = false;        ///< the last group commit failed
+  uint64_t commit_mean_us = 0; ///< a group commit's mean duration since the start
+  uint64_t commit_p99_us = 0;  ///< the bucket bound its 99th percentile falls under
+  std::string rocksdb_stats;   ///< RocksDB's `rocksdb.stats` report
   std::vector<std::pair<std::string, uint64_t>> properties; ///< RocksDB integer properties
 };
 

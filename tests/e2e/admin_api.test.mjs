@@ -274,6 +274,13 @@ test('GET /admin/api/actors: each kind of actor with its count and largest mailb
       const s = r.body.store;
       assert.ok(s.appends >= 0 && s.commits >= 0 && s.pending >= 0);
       assert.equal(s.failing, false);
+      assert.ok(s.commit_mean_us > 0 && s.commit_p99_us >= s.commit_mean_us / 10, JSON.stringify(s));
+      const dir = r.body.directory;
+      assert.deepEqual(dir.ring, ['n1', 'n2', 'n3']);
+      assert.deepEqual(dir.up, ['n1', 'n2', 'n3']);
+      assert.deepEqual(dir.down, []);
+      assert.equal(dir.replication, 2);
+      assert.ok(dir.view > 0 && dir.members === 3 && dir.joining === false && dir.leaving === false, JSON.stringify(dir));
       assert.equal(typeof s.rocksdb.properties['rocksdb.estimate-num-keys'], 'number');
       assert.match(s.rocksdb.stats, /DB Stats/);
     }
