@@ -74,8 +74,14 @@ public:
       if (!cursor.empty())
         target += "&cursor=" + query_escape(cursor);
       auto reply = call("GET", target);
-      for (auto& x : reply[key])
+      for (auto& x : reply.at(key))
         out[key].push_back(x);
+      if (reply.contains("partial"))
+        for (auto& node : reply["partial"]) {
+          std::cerr << "chatctl: node " << node.get<std::string>()
+                    << " did not answer in time: its part of this list is missing\n";
+          out["partial"].push_back(node);
+        }
       if (!reply["next"].is_string())
         return out;
       cursor = reply["next"].get<std::string>();
@@ -189,6 +195,9 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const failure& f) {
     std::cerr << "chatctl: " << f.why << '\n';
+    return 1;
+  } catch (const std::exception& e) { // an answer not shaped as the API says
+    std::cerr << "chatctl: unexpected answer from the node: " << e.what() << '\n';
     return 1;
   }
 }

@@ -145,24 +145,34 @@ std::vector<caf::actor> pick(inspector_self self, const std::string& user, caf::
   return registry ? registry->pick(user, after, limit) : std::vector<caf::actor>{};
 }
 
-// This node's share of a list: up to `limit` connections after `after`.
-caf::result<std::vector<std::string>, std::vector<std::string>>
+// This node's share of a list: the connections among the first `limit` after
+// `after` that are still open once described, the last actor id looked at, and
+// whether there is nothing after it. A connection that closes meanwhile is
+// left out, so a share may hold fewer rows than it looked at: the page must
+// then go on from `last` on this node, not from the next node (review).
+caf::result<std::vector<std::string>, std::vector<std::string>, uint64_t, bool>
 node_rows(inspector_self self, const std::string& user, caf::actor_id after, uint32_t limit) {
-  auto rp = self->make_response_promise<std::vector<std::string>, std::vector<std::string>>();
-  describe(self, pick(self, user, after, limit),
-           [=](std::vector<connection_card>& cards) mutable {
-             with_actor_parts(
-               self, std::move(cards),
-               [=](std::vector<connection_card>& cs, std::vector<actor_part>& ps) mutable {
-                 std::vector<std::string> ids;
-                 std::vector<std::string> rows;
-                 for (size_t i = 0; i < cs.size(); ++i) {
-                   ids.push_back(connection_id(self->state.node_id, cs[i].actor));
-                   rows.push_back(row_text(self->state.node_id, cs[i], ps[i], false));
-                 }
-                 rp.deliver(std::move(ids), std::move(rows));
-               });
-           });
+  auto rp = self->make_response_promise<std::vector<std::string>, std::vector<std::string>,
+                                        uint64_t, bool>();
+  // One more than the page: whether anything follows.
+  auto picked = pick(self, user, after, size_t{limit} + 1);
+  bool exhausted = picked.size() <= limit;
+  if (!exhausted)
+    picked.resize(limit);
+  uint64_t last = picked.empty() ? after : picked.back().id();
+  describe(self, std::move(picked), [=](std::vector<connection_card>& cards) mutable {
+    with_actor_parts(
+      self, std::move(cards),
+      [=](std::vector<connection_card>& cs, std::vector<actor_part>& ps) mutable {
+        std::vector<std::string> ids;
+        std::vector<std::string> rows;
+        for (size_t i = 0; i < cs.size(); ++i) {
+          ids.push_back(connection_id(self->state.node_id, cs[i].actor));
+          rows.push_back(row_text(self->state.node_id, cs[i], ps[i], false));
+        }
+        rp.deliver(std::move(ids), std::move(rows), last, exhausted);
+      });
+  });
   return rp;
 }
 
@@ -179,7 +189,7 @@ void with_inspector(inspector_self self, const std::string& node,
   auto d = st.directories.find(node);
   if (d == st.directories.end())
     return failed(not_found("no node '" + node + "' is up in this cluster"));
-  self->request(d->second, node_timeout, msg::summary_atom::value)
+  self->request(d->second, lookup_timeout, msg::summary_atom::value)
     .then(
       [=](msg::node_summary& s) {
         if (!s.inspector)
@@ -195,6 +205,14 @@ void with_inspector(inspector_self self, const std::string& node,
 // Runs `here` on the node the connection id names (asking that node's
 // inspector with the same request when it is another).
 caf::result<frame> ask_node(inspector_self self, const std::string& node, caf::message request);
+
+// A node's silence said as such (error_frame would call it a room's).
+caf::error unanswered(const std::string& node, const caf::error& err) {
+  if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down)
+    return caf::make_error(errc::room_unavailable,
+                           "node '" + node + "' did not answer in time; retry");
+  return err;
+}
 
 template <class Here>
 caf::result<frame> on_connection_node(inspector_self self, const std::string& id,
@@ -221,11 +239,14 @@ caf::result<frame> ask_node(inspector_self self, const std::string& node,
             rp.deliver(std::move(f));
           },
           [=](caf::error& err) mutable {
-            rp.deliver(std::move(err));
+            // A node restarted under the same id has a new inspector: look
+            // it up again next time.
+            self->state.inspectors.erase(node);
+            rp.deliver(unanswered(node, err));
           });
     },
     [=](caf::error err) mutable {
-      rp.deliver(std::move(err));
+      rp.deliver(unanswered(node, err));
     });
   return rp;
 }
@@ -286,6 +307,9 @@ caf::result<frame> list(inspector_self self, const std::string& user, const std:
   struct share {
     std::vector<std::string> ids;
     std::vector<std::string> rows;
+    uint64_t last = 0;      ///< the last actor id the node looked at
+    bool exhausted = false; ///< nothing after `last` there
+    bool answered = false;
   };
   struct gather {
     std::vector<share> shares; ///< by position in `nodes`
@@ -295,42 +319,64 @@ caf::result<frame> list(inspector_self self, const std::string& user, const std:
   g->shares.resize(nodes.size());
   g->pending = nodes.size() + 1;
   auto rp = self->make_response_promise<frame>();
-  auto one_done = [g, rp, limit]() mutable {
+  auto one_done = [g, rp, limit, nodes]() mutable {
     if (--g->pending != 0)
       return;
+    // Rows in node order until the page is full; a node whose share ended
+    // before its connections did ends the page there (the next one goes on
+    // after the last connection it looked at). A node that did not answer is
+    // skipped and named in `partial`.
     json_writer w;
     w.key("connections").begin_array();
     size_t n = 0;
-    std::string last;
-    bool more = false;
-    for (auto& s : g->shares)
-      for (size_t i = 0; i < s.rows.size(); ++i) {
+    std::string last_written;
+    std::string next;
+    std::vector<std::string> partial;
+    for (size_t k = 0; k < g->shares.size() && next.empty(); ++k) {
+      auto& s = g->shares[k];
+      if (!s.answered) {
+        partial.push_back(nodes[k]);
+        continue;
+      }
+      for (size_t i = 0; i < s.rows.size() && next.empty(); ++i) {
         if (n == limit) {
-          more = true;
+          next = last_written;
           break;
         }
         w.raw(s.rows[i]);
-        last = s.ids[i];
+        last_written = s.ids[i];
         ++n;
       }
+      if (next.empty() && !s.exhausted)
+        next = nodes[k] + ":" + std::to_string(s.last);
+    }
     w.end_array().key("next");
-    more ? w.str(last) : w.raw("null");
+    next.empty() ? w.raw("null") : w.str(next);
+    if (!partial.empty()) {
+      w.key("partial").begin_array();
+      for (auto& p : partial)
+        w.str(p);
+      w.end_array();
+    }
     rp.deliver(w.finish());
   };
   for (size_t k = 0; k < nodes.size(); ++k) {
     auto from = nodes[k] == after_node ? after : caf::actor_id{0};
-    auto ask = caf::make_message(msg::node_conns_atom::value, user, uint64_t{from}, limit + 1);
+    auto ask = caf::make_message(msg::node_conns_atom::value, user, uint64_t{from}, limit);
+    auto node = nodes[k];
     with_inspector(
-      self, nodes[k],
+      self, node,
       [=](const caf::actor& other) mutable {
         self->request(other, node_timeout, ask)
           .then(
-            [=](std::vector<std::string>& ids, std::vector<std::string>& rows) mutable {
-              g->shares[k] = {std::move(ids), std::move(rows)};
+            [=](std::vector<std::string>& ids, std::vector<std::string>& rows, uint64_t last,
+                bool exhausted) mutable {
+              g->shares[k] = {std::move(ids), std::move(rows), last, exhausted, true};
               one_done();
             },
             [=](caf::error&) mutable {
-              one_done(); // a node that does not answer is left out of this page
+              self->state.inspectors.erase(node); // asked again next time
+              one_done();
             });
       },
       [=](caf::error) mutable {

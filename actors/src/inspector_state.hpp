@@ -18,9 +18,11 @@
 
 namespace chat::actors::inspection {
 
-/// Another node's share of a list, or its inspector's address, waits this
-/// long: one silent node must not hold the page.
+/// Another node's share of a list, or its answer, waits this long: one silent
+/// node must not hold the page. With the lookup of its inspector's address it
+/// stays below the gateway's own wait (cross_node_timeout, 5 s).
 constexpr auto node_timeout = std::chrono::seconds(3);
+constexpr auto lookup_timeout = std::chrono::seconds(1);
 /// An actor answers at once unless its mailbox is long: then it is listed
 /// without its part rather than holding the page.
 constexpr auto actor_timeout = std::chrono::seconds(1);

@@ -120,23 +120,33 @@ void connection_index::describe(
   // and its end removes it from this index.
   std::vector<std::shared_ptr<live_connection>> sessions;
   {
+    // One pass over the entries (a page's actors are few, the entries many),
+    // then the cards in the order asked for.
+    std::unordered_map<caf::actor_id, size_t> wanted;
+    for (size_t i = 0; i < actors.size(); ++i)
+      wanted.emplace(actors[i].id(), i);
+    std::vector<std::pair<size_t, const entry*>> found;
     std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& a : actors)
-      for (auto& [key, e] : entries_)
-        if (e.actor == a) {
-          auto s = e.session.lock();
-          if (!s)
-            break;
-          actors::connection_card c;
-          c.actor = e.actor;
-          c.user = *e.user;
-          c.transport = transport_name(e.how);
-          c.remote = endpoint_text(e.remote);
-          c.opened_at = e.opened_at;
-          g->cards.push_back(std::move(c));
-          sessions.push_back(std::move(s));
-          break;
-        }
+    for (auto& [key, e] : entries_)
+      if (e.actor)
+        if (auto w = wanted.find(e.actor.id()); w != wanted.end())
+          found.emplace_back(w->second, &e);
+    std::sort(found.begin(), found.end(), [](auto& a, auto& b) {
+      return a.first < b.first;
+    });
+    for (auto& [i, e] : found) {
+      auto s = e->session.lock();
+      if (!s)
+        continue;
+      actors::connection_card c;
+      c.actor = e->actor;
+      c.user = *e->user;
+      c.transport = transport_name(e->how);
+      c.remote = endpoint_text(e->remote);
+      c.opened_at = e->opened_at;
+      g->cards.push_back(std::move(c));
+      sessions.push_back(std::move(s));
+    }
   }
   g->filled.resize(g->cards.size(), false);
   for (size_t i = 0; i < sessions.size(); ++i)

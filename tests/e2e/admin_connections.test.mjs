@@ -220,3 +220,32 @@ test('three nodes: any node lists the connections of all three in one order, ins
     await cluster.stop();
   }
 });
+
+test('three nodes: a node that does not answer is named in `partial`, its connections left out of that page only', async () => {
+  const cluster = await startCluster();
+  const clients = [];
+  try {
+    for (let k = 1; k <= 3; ++k) clients.push(await Client.connect(cluster.ws(k, `p${k}`)));
+    const all = (await adminPages(cluster.http(1), 'connections', 'limit=10')).flatMap((p) => p.connections);
+    assert.deepEqual(all.map((c) => c.node), ['n1', 'n2', 'n3']);
+    process.kill(cluster.pids.n2, 'SIGSTOP');
+    try {
+      const r = await getJson(`${cluster.http(1)}/admin/api/connections`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body.connections.map((c) => c.node), ['n1', 'n3']);
+      assert.deepEqual(r.body.partial, ['n2']);
+      assert.equal(r.body.next, null);
+    } finally {
+      process.kill(cluster.pids.n2, 'SIGCONT');
+    }
+    // Resumed (and, had it been declared down meanwhile, back in the view).
+    const again = await until('n2 answers again', async () => {
+      const r = await getJson(`${cluster.http(1)}/admin/api/connections`);
+      return r.body.partial === undefined && r.body.connections.length === 3 && r.body;
+    }, 200);
+    assert.deepEqual(again.connections.map((c) => c.node), ['n1', 'n2', 'n3']);
+  } finally {
+    for (const c of clients) c.close();
+    await cluster.stop();
+  }
+});
