@@ -83,7 +83,8 @@ bool init_logging(const std::string& level, const std::string& format,
       R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","node":)" + json_string(node_id) + ",%*}");
   } else {
     formatter->add_flag<cid_text_flag>('*').set_pattern(
-      "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ " + (node_id.empty() ? "" : node_id) + "%* %v");
+      "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$" + (node_id.empty() ? std::string{} : " " + node_id)
+      + "%* %v");
   }
   auto logger = spdlog::get("chatd");
   if (!logger)
