@@ -157,7 +157,6 @@ using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
 /// Local directory: `(actors_atom)` -> (rooms, relays, presence shards, its
 /// own mailbox size, its state as JSON): the actors it keeps and what it knows
 /// of the cluster (the admin API's actors by kind).
-using actors_atom = caf::atom_constant<caf::atom("actors")>;
 using actor_handles = std::vector<caf::actor>;
 /// Local directory: `(http_atom, url)`: where this node's gateway listens.
 using http_atom = caf::atom_constant<caf::atom("http")>;

@@ -411,6 +411,10 @@ caf::behavior inspector(inspector_self self, std::string node_id,
         return kick(self, id, actor);
       });
     },
+    [=](msg::actors_atom, const std::string& kind, caf::actor& a) {
+      if (kind == "membership")
+        self->state.membership = std::move(a);
+    },
     [=](msg::actors_atom, caf::actor& directory, caf::actor& store) {
       self->state.directory = std::move(directory);
       self->state.store = std::move(store);

@@ -27,8 +27,9 @@ struct kinds_gather {
   std::string node;
   std::vector<kind_row> kinds;
   std::optional<msg::store_stats> store;
-  std::optional<frame> directory; ///< the directory's state (JSON)
-  size_t pending = 1;             ///< this call's own share, done last
+  std::optional<frame> directory;  ///< the directory's state (JSON)
+  std::optional<frame> membership; ///< the membership's state (JSON), in a cluster
+  size_t pending = 1;              ///< this call's own share, done last
   caf::typed_response_promise<frame> rp;
 
   void note(size_t k, uint64_t mailbox) {
@@ -44,6 +45,8 @@ struct kinds_gather {
     }
     w.end_array().key("directory");
     directory ? w.raw(directory->json()) : w.raw("null");
+    w.key("membership");
+    membership ? w.raw(membership->json()) : w.raw("null");
     w.key("store");
     if (!store) {
       w.raw("null");
@@ -63,7 +66,16 @@ struct kinds_gather {
   }
 };
 
-enum kind_index : size_t { connection, room, relay, presence, store, directory, inspector };
+enum kind_index : size_t {
+  connection,
+  room,
+  relay,
+  presence,
+  store,
+  directory,
+  inspector,
+  membership
+};
 
 } // namespace
 
@@ -79,6 +91,20 @@ caf::result<frame> actor_kinds(inspector_self self) {
     if (--g->pending == 0)
       g->rp.deliver(g->finish());
   };
+  if (st.membership) {
+    g->kinds.push_back({"membership", 1});
+    ++g->pending;
+    self->request(st.membership, actor_timeout, msg::inspect_atom::value)
+      .then(
+        [=](uint64_t mailbox, frame& state) {
+          g->note(membership, mailbox);
+          g->membership = std::move(state);
+          done();
+        },
+        [=](caf::error&) {
+          done();
+        });
+  }
   // Asks each of `actors` for its mailbox (`ask` makes the request) into `k`.
   auto each = [=](size_t k, const msg::actor_handles& actors, auto ask) {
     g->kinds[k].count = actors.size();

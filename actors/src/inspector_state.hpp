@@ -30,8 +30,9 @@ constexpr auto actor_timeout = std::chrono::seconds(1);
 struct inspector_state {
   std::string node_id;
   std::shared_ptr<connection_registry_slot> connections;
-  caf::actor directory;                                   ///< this node's (told by spawn_node)
-  caf::actor store;                                       ///< this node's
+  caf::actor directory;  ///< this node's (told by spawn_node)
+  caf::actor store;      ///< this node's
+  caf::actor membership; ///< this node's, in a cluster (told by the cluster layer)
   std::map<std::string, caf::actor> directories;          ///< the view's nodes, by id
   std::unordered_map<std::string, caf::actor> inspectors; ///< learnt from summaries
   /// What to do with a describe's cards, by its key.

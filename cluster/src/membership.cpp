@@ -121,6 +121,9 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   }
   runtime::endpoint local{opts.listen.host, *port};
   caf::anon_send(actor, endpoint_atom::value, local.to_string());
+  // The admin API's actors of this node list it too.
+  if (node.inspector)
+    caf::anon_send(node.inspector, msg::actors_atom::value, std::string{"membership"}, actor);
   std::unique_ptr<membership> self{new membership(sys, actor, node.directory, local)};
   if (opts.seeds.empty())
     return self;

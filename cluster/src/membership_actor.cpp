@@ -474,6 +474,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
     [=](log_atom) {
       return log_of(self);
     },
+    [=](msg::inspect_atom) {
+      return caf::make_message(uint64_t{self->mailbox().size()}, inspect(self));
+    },
     [=](endpoint_atom, std::string& endpoint) {
       self->state.me.endpoint = std::move(endpoint);
       start_log(self);

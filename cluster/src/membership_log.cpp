@@ -5,6 +5,7 @@
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/runtime/clock.hpp"
 #include "membership_state.hpp"
@@ -246,6 +247,28 @@ log_status log_of(membership_self* self) {
   auto voters = log_voters(self);
   out.voters.assign(voters.begin(), voters.end());
   return out;
+}
+
+actors::frame inspect(membership_self* self) {
+  auto log = log_of(self);
+  auto& st = self->state;
+  actors::json_writer w;
+  w.key("node").str(st.me.node_id).key("endpoint").str(st.me.endpoint);
+  w.key("log").begin_object().key("index").num(log.index).key("commit").num(log.commit);
+  w.key("term").num(log.term).key("leader");
+  log.leader.empty() ? w.raw("null") : w.str(log.leader);
+  w.key("voters").begin_array();
+  for (auto& v : log.voters)
+    w.str(v);
+  w.end_array().end_object();
+  // The peers as this node's failure detector sees them.
+  w.key("peers").begin_array();
+  for (auto& [id, p] : st.peers) {
+    w.begin_object().key("id").str(id).key("endpoint").str(p.info.endpoint);
+    w.key("up").boolean(p.up).end_object();
+  }
+  w.end_array();
+  return w.finish();
 }
 
 } // namespace chat::cluster

@@ -11,6 +11,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "chat/actors/frame.hpp"
 #include "cluster_messages.hpp"
 #include "cluster_secret.hpp"
 #include "membership_actor.hpp"
@@ -70,5 +71,8 @@ std::set<std::string> log_voters(membership_self* self);
 /// Whether this node may count as a member (a voter, or no log yet).
 bool admitted(membership_self* self);
 log_status log_of(membership_self* self);
+/// The admin API's view of this node's membership: its log (index, commit,
+/// term, leader, voters) and its peers up or down.
+actors::frame inspect(membership_self* self);
 
 } // namespace chat::cluster

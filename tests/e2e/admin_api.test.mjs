@@ -265,7 +265,7 @@ test('GET /admin/api/actors: each kind of actor with its count and largest mailb
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.node, 'n1');
       const kinds = Object.fromEntries(r.body.kinds.map((x) => [x.kind, x]));
-      assert.deepEqual(Object.keys(kinds), ['connection', 'room', 'relay', 'presence_shard', 'store', 'directory', 'inspector']);
+      assert.deepEqual(Object.keys(kinds), ['connection', 'room', 'relay', 'presence_shard', 'store', 'directory', 'inspector', 'membership']);
       assert.equal(kinds.connection.count, 2, 'the two clients on n1');
       assert.equal(kinds.relay.count, 1, "n1's relay of kinds-room");
       assert.ok(kinds.presence_shard.count >= 1);
@@ -281,6 +281,14 @@ test('GET /admin/api/actors: each kind of actor with its count and largest mailb
       assert.deepEqual(dir.down, []);
       assert.equal(dir.replication, 2);
       assert.ok(dir.view > 0 && dir.members === 3 && dir.joining === false && dir.leaving === false, JSON.stringify(dir));
+      // The membership: its Raft log and its peers, as n1 holds them.
+      const mem = r.body.membership;
+      assert.equal(mem.node, 'n1');
+      assert.deepEqual(mem.log.voters, ['n1', 'n2', 'n3']);
+      assert.equal(mem.log.index, dir.view);
+      assert.ok(mem.log.commit >= mem.log.index && mem.log.term >= 1, JSON.stringify(mem.log));
+      assert.match(mem.log.leader, /^n[123]$/);
+      assert.deepEqual(mem.peers.map((p) => [p.id, p.up]), [['n2', true], ['n3', true]]);
       assert.equal(typeof s.rocksdb.properties['rocksdb.estimate-num-keys'], 'number');
       assert.match(s.rocksdb.stats, /DB Stats/);
     }
@@ -294,6 +302,7 @@ test('GET /admin/api/actors: each kind of actor with its count and largest mailb
     assert.equal(homes.reduce((a, b) => a + b), 1, `one room actor in the cluster: ${homes}`);
     const here = await getJson(`${cluster.http(2)}/admin/api/actors`);
     assert.equal(here.body.node, 'n2');
+    assert.equal(here.body.membership.node, 'n2');
     assert.equal((await getJson(`${cluster.http(2)}/admin/api/actors?node=n9`)).status, 404);
     assert.equal((await getJson(`${cluster.http(2)}/admin/api/actors?node=a%2Fb`)).status, 400);
     assert.equal((await getJson(`${cluster.http(2)}/admin/api/actors`, { method: 'POST' })).status, 405);

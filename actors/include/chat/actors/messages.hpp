@@ -68,6 +68,11 @@ struct cluster_view {
 /// a room's `(inspect_atom)`, a presence shard's `(inspect_atom, user)`, a
 /// connection actor's `(inspect_atom)`.
 using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+/// Admin: the node's actors: the directory's `(actors_atom)` (the actors it
+/// keeps), the inspector's `(actors_atom, node)` (by kind), and what the node
+/// tells its inspector: `(actors_atom, directory, store)`, and from the
+/// cluster layer `(actors_atom, "membership", actor)`.
+using actors_atom = caf::atom_constant<caf::atom("actors")>;
 /// Admin: `(inspect_atom, mailbox_atom)` -> uint64_t: messages waiting in the
 /// actor's mailbox (a relay's, a presence shard's; a room says it in its summary).
 using mailbox_atom = caf::atom_constant<caf::atom("mailbox")>;
