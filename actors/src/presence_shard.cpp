@@ -350,6 +350,10 @@ caf::result<msg::presence_info> watch(shard_self self, const msg::presence_watch
   return rp;
 }
 
+/// How long the admin API's look at a user waits for its stored last-seen
+/// time (below the gateway's own 5 s).
+constexpr auto store_wait = std::chrono::seconds(3);
+
 // The admin API's view of a user's presence (docs/protocol.md, "Admin API").
 frame presence_view(shard_self self, const msg::presence_info& info) {
   auto& st = self->state;
@@ -454,11 +458,17 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
     [=](msg::inspect_atom, std::string& user) -> caf::result<frame> {
       auto rp = self->make_response_promise<frame>();
       self
-        ->request(caf::actor_cast<msg::presence_shard_actor>(self), cross_node_timeout,
+        ->request(caf::actor_cast<msg::presence_shard_actor>(self), store_wait,
                   msg::presence_query{std::move(user)})
         .then(
           [=](msg::presence_info& info) mutable {
-            rp.deliver(presence_view(self, info));
+            // PROTOCOL.md: an unknown user is 404. Known: online now, or seen
+            // once (its last-seen time is stored).
+            if (!info.online && info.last_seen == 0)
+              rp.deliver(caf::make_error(
+                errc::not_found, "no user '" + info.user + "' has been seen on this cluster"));
+            else
+              rp.deliver(presence_view(self, info));
           },
           [=](caf::error& err) mutable {
             rp.deliver(std::move(err));

@@ -134,9 +134,10 @@ test('presence through the admin API: online with one device per connection and 
     });
     assert.deepEqual(off.devices, []);
     assert.ok(off.last_seen >= closedAt - 5000, 'last_seen is when it was last seen');
+    // A user never seen is unknown: 404, as PROTOCOL.md says of unknown users.
     const never = await getJson(`${node.http}/admin/api/users/nobody-ever/presence`);
-    assert.equal(never.status, 200);
-    assert.deepEqual(never.body, { user: 'nobody-ever', status: 'offline', last_seen: 0, devices: [] });
+    assert.equal(never.status, 404);
+    assert.equal(never.body.code, 'not_found');
     assert.equal((await getJson(`${node.http}/admin/api/users/a%20b/presence`)).status, 400);
     assert.equal((await getJson(`${node.http}/admin/api/users/pat`)).status, 404);
   } finally {

@@ -67,7 +67,9 @@ test('chatctl on a --dev node: nodes, rooms, room, connections, presence and kic
     const presence = await chatctl([...url, 'presence', 'alice']);
     assert.equal(presence.code, 0, presence.stderr);
     assert.match(presence.stdout, /^alice is online, last seen \d{4}-.*\nCONNECTION\s+NODE\s+LAST HEARTBEAT\nn1:\d+\s+n1\s+\d{4}-/);
-    assert.equal(JSON.parse((await chatctl([...url, '--json', 'presence', 'zed'])).stdout).status, 'offline');
+    const zed = await chatctl([...url, '--json', 'presence', 'zed']);
+    assert.equal(zed.code, 1, 'a user never seen is not found');
+    assert.match(zed.stderr, /^chatctl: not_found: no user 'zed' has been seen on this cluster \(HTTP 404\)\n$/);
 
     // kick: bob's client sees 4000; the default URL comes from CHAT_URL.
     const kick = await chatctl(['kick', mine.connections[0].id], { CHAT_URL: node.http });
