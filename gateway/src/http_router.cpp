@@ -86,6 +86,10 @@ std::optional<named_path> under(std::string_view path, std::string_view prefix) 
 }
 
 void admin_route(http_exchange& ex, const request& req, const target& t) {
+  // Every admin endpoint is a GET or a POST: another method is 405 whatever
+  // the path names (before a bad name's 400).
+  if (req.method() != http::verb::get && req.method() != http::verb::post)
+    return ex.reply(method_not_allowed("use GET or POST"));
   auto path = std::string_view{t.path};
   if (path == "/admin/api/rooms")
     return admin::rooms(ex, req, t);

@@ -98,6 +98,7 @@ test('connections on one node: listed in pages with every field true to the clie
     assert.equal((await getJson(`${node.http}/admin/api/connections/${ben.id}/close`)).status, 405);
     assert.equal((await getJson(`${node.http}/admin/api/connections/${ben.id}`, { method: 'POST' })).status, 405);
     assert.equal((await getJson(`${node.http}/admin/api/connections`, { method: 'POST' })).status, 405);
+    assert.equal((await getJson(`${node.http}/admin/api/connections/no%20id`, { method: 'DELETE' })).status, 405);
   } finally {
     sse?.close();
     for (const c of clients) c.close();
