@@ -10,6 +10,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "chat/actors/node.hpp"
 #include "chat/actors/timeouts.hpp"
 #include "connection_state.hpp"
@@ -232,7 +233,7 @@ caf::message inspect(connection_self* self) {
     rooms.push_back(j.first);
   uint64_t watching = st.watching ? st.watching->actors.size() : 0;
   return caf::make_message(std::move(rooms), watching, uint64_t{st.out->queued_bytes()},
-                           uint64_t{self->mailbox().size()});
+                           mailbox_backlog(self));
 }
 
 /// The type of the shared behavior's one case; no message has it.

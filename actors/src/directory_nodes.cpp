@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "chat/actors/events.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "chat/runtime/histogram.hpp"
 #include "directory_state.hpp"
 
@@ -114,8 +115,8 @@ kept_actors(directory_self self, const directory_options& opts) {
   strings(w, "leaving_nodes", st.leaving_nodes);
   w.key("joining").boolean(st.joining).key("leaving").boolean(st.leaving);
   w.key("held").num(uint64_t{st.held.size()});
-  return {std::move(rooms), std::move(relays), std::move(shards),
-          uint64_t{self->mailbox().size()}, w.finish()};
+  return {std::move(rooms), std::move(relays), std::move(shards), mailbox_backlog(self),
+          w.finish()};
 }
 
 caf::result<frame> list_nodes(directory_self self, const directory_options& opts) {

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "chat/actors/events.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "directory_messages.hpp"
 #include "inspector_state.hpp"
 #include "room_messages.hpp"
@@ -85,7 +86,7 @@ caf::result<frame> actor_kinds(inspector_self self) {
   g->node = st.node_id;
   g->kinds = {{"connection"}, {"room"},         {"relay"},       {"presence_shard"},
               {"store", 1},   {"directory", 1}, {"inspector", 1}};
-  g->note(inspector, self->mailbox().size());
+  g->note(inspector, mailbox_backlog(self));
   g->rp = self->make_response_promise<frame>();
   auto done = [g] {
     if (--g->pending == 0)

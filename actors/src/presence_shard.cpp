@@ -11,6 +11,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "chat/actors/timeouts.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/hash_ring.hpp"
@@ -403,7 +404,7 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
   return {
     [=](msg::presence_heartbeat& x) {
       if (auto& m = self->state.metrics)
-        m->note_mailbox(node_metrics::actor_kind::presence_shard, self->mailbox().size());
+        m->note_mailbox(node_metrics::actor_kind::presence_shard, mailbox_backlog(self));
       heartbeat(self, x);
     },
     [=](msg::presence_disconnect& x) {
@@ -451,7 +452,7 @@ msg::presence_shard_actor::behavior_type presence_shard(shard_self self, std::st
       move_away(self);
     },
     [=](msg::inspect_atom, msg::mailbox_atom) {
-      return uint64_t{self->mailbox().size()};
+      return mailbox_backlog(self);
     },
     // The query waits for the stored last-seen time like a client's would;
     // the devices are read once it is in.

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/log.hpp"
 #include "relay_state.hpp"
@@ -309,7 +310,7 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
     },
     [=](msg::relay_msg& x) {
       if (auto& m = self->state.metrics)
-        m->note_mailbox(node_metrics::actor_kind::relay, self->mailbox().size());
+        m->note_mailbox(node_metrics::actor_kind::relay, mailbox_backlog(self));
       fan_out(self, x);
     },
     [=](msg::relay_event& x) {
@@ -346,7 +347,7 @@ msg::relay_actor::behavior_type relay_actor(relay_self self, std::string room,
         catch_up(self, key);
     },
     [=](msg::inspect_atom, msg::mailbox_atom) {
-      return uint64_t{self->mailbox().size()};
+      return mailbox_backlog(self);
     },
     [=](msg::idle_atom, uint64_t epoch) {
       passivate_if_idle(self, epoch);

@@ -9,6 +9,7 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/log.hpp"
 #include "history_read.hpp"
@@ -257,7 +258,7 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
     },
     [=](msg::room_post& x) {
       if (auto& m = self->state.metrics)
-        m->note_mailbox(node_metrics::actor_kind::room, self->mailbox().size());
+        m->note_mailbox(node_metrics::actor_kind::room, mailbox_backlog(self));
       return post(self, x);
     },
     [=](msg::room_typing& x) {
@@ -295,8 +296,7 @@ msg::room_actor::behavior_type room_actor(room_self self, std::string room, std:
     [=](msg::inspect_atom, msg::summary_atom) {
       auto& st = self->state;
       return msg::room_summary{st.room, st.node_id, st.meta.seq,
-                               static_cast<uint32_t>(st.members.size()),
-                               uint64_t{self->mailbox().size()}};
+                               static_cast<uint32_t>(st.members.size()), mailbox_backlog(self)};
     },
   };
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/actors/events.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "room_state.hpp"
 
 namespace chat::actors {
@@ -55,7 +56,7 @@ frame inspect(room_self self) {
   std::sort(v.members.begin(), v.members.end(), [](auto& a, auto& b) {
     return std::tie(a.user, a.connection) < std::tie(b.user, b.connection);
   });
-  v.mailbox = self->mailbox().size();
+  v.mailbox = mailbox_backlog(self);
   for (auto& [seq, f] : st.recent)
     v.recent.push_back(f);
   if (v.recent.size() > room_view_recent)

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "store_messages.hpp"
 
 namespace chat::actors {
@@ -273,7 +274,7 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
       claim_room(self, x.req.room);
       auto& st = self->state;
       if (st.metrics)
-        st.metrics->note_mailbox(node_metrics::actor_kind::store, self->mailbox().size());
+        st.metrics->note_mailbox(node_metrics::actor_kind::store, mailbox_backlog(self));
       st.pending.appends.emplace_back(std::move(x.req));
       auto rp = self->make_response_promise<storage::room_append_result>();
       st.append_promises.emplace_back(rp);
@@ -301,7 +302,7 @@ msg::store_actor::behavior_type store_actor(store_self self, std::shared_ptr<sto
       auto& p = st.pending;
       s.pending = p.appends.size() + p.receipts.size() + p.last_seen.size() + p.rewrites.size()
                   + p.promises.size();
-      s.mailbox = self->mailbox().size();
+      s.mailbox = mailbox_backlog(self);
       s.failing = st.failing;
       if (st.metrics) {
         auto h = st.metrics->store_commit_us.read();

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
+#include "chat/actors/mailbox.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/cluster/membership.hpp"
 #include "chat/runtime/clock.hpp"
@@ -475,7 +476,7 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
       return log_of(self);
     },
     [=](msg::inspect_atom) {
-      return caf::make_message(uint64_t{self->mailbox().size()}, inspect(self));
+      return caf::make_message(actors::mailbox_backlog(self), inspect(self));
     },
     [=](endpoint_atom, std::string& endpoint) {
       self->state.me.endpoint = std::move(endpoint);
