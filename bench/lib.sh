@@ -1,10 +1,10 @@
 # Shared by the bench scripts: start chatd nodes on loopback with fsync
-# durability and no rate limits (the load generator connects thousands of
-# sockets from one address), and stop them on exit. Source it; it sets
-# NODE_PIDS and fills PORTS.
+# durability (DURABILITY=async to set the disk aside) and no rate limits (the
+# load generator connects thousands of sockets from one address), and stop
+# them on exit. Source it; it sets NODE_PIDS and fills PORTS.
 CHATD=${CHATD:-build/bin/chatd}
 BENCH=${BENCH:-build/bin/chat-bench}
-BENCH_FLAGS=(--dev --log-level warn --rate-limit off --connect-rate-limit off --durability sync ${CHATD_ARGS:-})
+BENCH_FLAGS=(--dev --log-level warn --rate-limit off --connect-rate-limit off --durability "${DURABILITY:-sync}" ${CHATD_ARGS:-})
 NODE_PIDS=()
 BENCH_TMP=$(mktemp -d /tmp/chat-bench-XXXXXX)
 cleanup_nodes() {

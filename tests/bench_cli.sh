@@ -24,9 +24,13 @@ expect "durable and presence speak only chatd's protocol" "$bench" --protocol nc
 expect "at most 200000 sockets" "$bench" rooms -R 100000 -K 10
 expect "cannot read VmRSS of the --server-pids" "$bench" idle -C 5 --server-pids 999999999
 expect "--rate: Value 0 not in range" "$bench" rooms --rate 0
+expect "--stalls-over: Value -5 not in range" "$bench" rooms --stalls-over -5
 expect "Could not convert: --ports = 1,x" "$bench" --ports 1,x rooms
 expect "A subcommand is required" "$bench"
 expect "unknown peer 'nope'" "$peers" nope 1
 expect "usage: bench/peers/start" "$peers" nchan notaport
 expect "nchan needs a scratch DIR" "$peers" nchan 12345
+probe=$(dirname "$0")/../bench/fsync-probe
+expect "is not a directory" "$probe" /nonexistent-dir
+expect "seconds must be in (0, 3600]" "$probe" . 0
 [ $failures -eq 0 ] || { echo "$failures case(s) failed"; exit 1; }

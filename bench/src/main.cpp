@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
     sc->add_option("--rate,-r", o.rate, "messages per second per member")
       ->check(CLI::Range(0.001, 100000.0));
     sc->add_option("--seconds,-T", o.seconds)->check(CLI::Range(0.1, 3600.0));
+    sc->add_option("--stalls-over", o.stalls_over_ms,
+                   "list each 100 ms of sends whose slowest delivery took longer (ms)")
+      ->check(CLI::Range(0.001, 600000.0));
   }
   CLI11_PARSE(app, argc, argv);
   if (static_cast<int64_t>(o.rooms) * o.members > 200000) {

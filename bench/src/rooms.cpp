@@ -85,6 +85,7 @@ int run_rooms(const options& o) {
   int64_t errors = 0;
   bool sending = false;
   member_sockets ms;
+  stall_windows stalls{0, 0};
 
   auto send_one = [&](size_t n) {
     auto& m = members[n];
@@ -115,7 +116,9 @@ int run_rooms(const options& o) {
     auto& m = members[n];
     bench_body b;
     if (ev == frame_event::message && read_body(f, b)) {
-      lat.add(now_ns() - b.t);
+      auto now = now_ns();
+      lat.add(now - b.t);
+      stalls.add(b.t, now - b.t);
       auto from = static_cast<size_t>(b.s) % K;
       if (b.i != m.next_i[from])
         ++m.out_of_order;
@@ -148,6 +151,9 @@ int run_rooms(const options& o) {
   // so one cursor walks them.
   auto period = seconds(1.0 / o.rate);
   auto start = clock::now();
+  stalls = stall_windows{now_ns(), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count()};
   auto stop_at = start + seconds(o.seconds);
   size_t cursor = 0;
   auto next_due = start;
@@ -241,6 +247,8 @@ int run_rooms(const options& o) {
                lat.quantile_ms(0.5), lat.quantile_ms(0.99), static_cast<long long>(lost),
                static_cast<long long>(out_of_order), static_cast<long long>(errors),
                static_cast<long long>(backlog), per_msg, loadgen_cpu * 100);
+  if (o.stalls_over_ms > 0)
+    stalls.print(stderr, o.stalls_over_ms);
   for (auto& s : ms.sockets)
     s->close();
   ioc.run_for(std::chrono::milliseconds(300));

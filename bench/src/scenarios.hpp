@@ -39,6 +39,9 @@ struct options {
   int rooms = 2000;
   int members = 5;
   double rate = 1;
+  /// rooms / cluster: list each 100 ms of sends whose slowest delivery took
+  /// longer than this (ms); 0 = off.
+  double stalls_over_ms = 0;
   /// idle: sockets held open, and the server processes whose memory is read.
   int connections = 10000;
   std::vector<int> server_pids;
