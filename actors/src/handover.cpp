@@ -4,6 +4,7 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/errc.hpp"
 #include "store_messages.hpp"
 
 namespace chat::actors {
@@ -23,6 +24,7 @@ struct handover_state {
   size_t next = 0;
   size_t moved = 0;
   size_t told = 0;
+  size_t untold = 0; ///< nodes that did not confirm they stopped counting this one
   caf::response_promise done;
   static inline const char* name = "handover";
 };
@@ -34,7 +36,16 @@ void next_room(handover_self* self) {
   if (st.next == st.rooms.size()) {
     spdlog::info("handover: {} of {} room(s) moved to their new home", st.moved,
                  st.rooms.size());
-    st.done.deliver(true);
+    // Complete only if every room moved and every node stopped counting this
+    // one: the goodbye that follows shrinks the others' take-over quorum, which
+    // then would miss a copy still held only here (ADR 8).
+    if (st.moved == st.rooms.size() && st.untold == 0)
+      st.done.deliver(true);
+    else
+      st.done.deliver(caf::make_error(
+        errc::room_unavailable,
+        std::to_string(st.rooms.size() - st.moved) + " of " + std::to_string(st.rooms.size())
+          + " room(s) not moved, " + std::to_string(st.untold) + " node(s) not told"));
     self->quit();
     return;
   }
@@ -101,6 +112,7 @@ caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::s
             [=](caf::error& err) {
               spdlog::warn("handover: node '{}' was not told: {}", id,
                            self->system().render(err));
+              ++self->state.untold;
               if (++self->state.told == self->state.peers.size())
                 list_rooms(self);
             });

@@ -10,6 +10,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -916,6 +917,61 @@ TEST_CASE("a node restarted at its endpoint before the others noticed its end is
   // out; nothing to hand over meanwhile.
   for (auto* n : {&n1, &n2, n3.get()})
     n->members->leave(false);
+}
+
+TEST_CASE("a handover that could not move every room says no goodbye: the leaving node "
+          "stays a member, down (the others' take-over quorum still counts its copies)") {
+  // n1 and n2 cannot reach each other while n3 leaves: the new home of n3's
+  // room cannot prepare the other survivor, so that room's take-over fails.
+  // A goodbye then would let n1 and n2 count two members, and a later
+  // take-over prepare fewer nodes than hold the room's copies (ADR 8).
+  cluster::fault_injector faults{5};
+  std::map<std::string, runtime::endpoint> at;
+  for (auto id : {"n1", "n2", "n3"}) {
+    at[id] = {"127.0.0.1", test::free_port()};
+    faults.name(id, at[id]);
+  }
+  auto opts = [&](const std::string& id, std::vector<runtime::endpoint> seeds) {
+    auto o = cluster_opts(std::move(seeds));
+    o.listen = at[id];
+    o.failure_timeout = 30s; // the cut between n1 and n2 is no failure of either
+    o.dial = faults.dialer(id);
+    return o;
+  };
+  cluster_node n1{opts("n1", {}), "n1"};
+  cluster_node n2{opts("n2", {at["n1"]}), "n2"};
+  auto n3 = std::make_unique<cluster_node>(opts("n3", {at["n1"]}), "n3");
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] {
+    return n1.view() == all && n2.view() == all && n3->view() == all
+           && n1.members->log().voters.size() == 3;
+  }));
+  auto room = homed_on("n3", "handover");
+  client a{n1.sys, n1.handles, "alice"};
+  a.send(msg::cmd_join{"\"j\"", room, false, 0});
+  REQUIRE(reply_to(a, "j")["type"] == "joined");
+  seqs seen;
+  CHECK(send_acked(a, room, "kept", seen) == 1);
+
+  faults.partition("n1", "n2");
+  n3->members->leave(); // asks for a handover, which cannot complete
+  n3.reset();
+  faults.heal();
+  // n3 is down but still counted: a member of the log, not removed.
+  CHECK(eventually(
+    [&] {
+      return n1.view() == std::set<std::string>{"n1", "n2"}
+             && n2.view() == std::set<std::string>{"n1", "n2"};
+    },
+    40s));
+  std::this_thread::sleep_for(2s); // a removal, had there been a goodbye, commits by now
+  for (auto* n : {&n1, &n2}) {
+    auto log = n->members->log();
+    CHECK(log.voters == std::vector<std::string>{"n1", "n2", "n3"});
+    CHECK(n->members->members().size() == 3);
+  }
+  n1.members->leave(false);
+  n2.members->leave(false);
 }
 
 TEST_CASE(
