@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
   auto* kick = app.add_subcommand("kick", "Closes a connection (WebSocket close 4000)");
   kick->add_option("CONNECTION", conn, "Its id, <node>:<number>, as `connections` lists it")
     ->required();
+  auto* repair = app.add_subcommand(
+    "repair", "After a node was lost: every node up puts its rooms back onto R copies");
 
   try {
     app.parse(argc, argv);
@@ -181,6 +183,13 @@ int main(int argc, char** argv) {
       reply =
         client.call("GET", "/admin/api/users/" + query_escape(presence_user) + "/presence");
       view = chatctl::print_presence;
+    } else if (*repair) {
+      reply = client.call("POST", "/admin/api/repair");
+      if (!as_json) {
+        std::cout << "repairing on " << reply.at("repairing").size()
+                  << " node(s); each logs 'repair: N of M room(s)' when done\n";
+        return 0;
+      }
     } else if (*kick) {
       reply = client.call("POST", "/admin/api/connections/" + query_escape(conn) + "/close");
       if (!as_json) {

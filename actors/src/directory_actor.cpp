@@ -8,6 +8,7 @@
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
@@ -25,6 +26,11 @@ namespace chat::actors {
 namespace directory {
 
 namespace {
+
+/// A repair asks each stored room's home once, one room at a time (a
+/// take-over each, bounded by its own timeouts): long for many rooms, but
+/// never forever.
+constexpr auto repair_timeout = std::chrono::seconds(3600);
 
 template <class Handle>
 bool erase_by_address(actor_map<Handle>& xs, const caf::actor_addr& addr) {
@@ -181,6 +187,47 @@ caf::delegated<bool> hand_over(directory_self self, const msg::store_actor& stor
   return {};
 }
 
+// After a loss (a member down, or removed): every room stored here is put
+// back onto R copies among the nodes up, one at a time (handover.hpp).
+caf::result<uint64_t, uint64_t> repair(directory_self self, const msg::store_actor& store) {
+  auto& st = self->state;
+  if (st.leaving || st.joining)
+    return caf::make_error(errc::room_unavailable, "node '" + st.node_id + "' is "
+                                                     + (st.leaving ? "leaving" : "joining"));
+  auto directories = st.peers;
+  directories.emplace(st.node_id, caf::actor_cast<msg::directory_actor>(self));
+  auto worker = spawn_repair(self, store, st.node_id, st.ring, std::move(directories));
+  self->delegate(worker, msg::repair_atom::value);
+  return caf::delegated<uint64_t, uint64_t>{};
+}
+
+// A repair on every node up (this one included), each in the background: the
+// answer (the admin API's) names the nodes asked; each logs its outcome.
+frame repair_everywhere(directory_self self) {
+  auto& st = self->state;
+  std::vector<std::string> asked{st.node_id};
+  auto start = [=](const msg::directory_actor& dir, const std::string& id) {
+    self->request(dir, repair_timeout, msg::repair_atom::value)
+      .then([](uint64_t, uint64_t) {},
+            [=](caf::error& err) {
+              spdlog::warn("repair on node '{}' did not complete: {}", id,
+                           self->system().render(err));
+            });
+  };
+  start(caf::actor_cast<msg::directory_actor>(self), st.node_id);
+  for (auto& [id, dir] : st.peers) {
+    start(dir, id);
+    asked.push_back(id);
+  }
+  std::sort(asked.begin(), asked.end());
+  json_writer w;
+  w.key("repairing").begin_array();
+  for (auto& id : asked)
+    w.str(id);
+  w.end_array();
+  return w.finish();
+}
+
 bool shut_down(directory_self self) {
   auto& st = self->state;
   st.held.clear(); // they hold a handle to this actor
@@ -298,6 +345,12 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     },
     [=](msg::handover_atom) {
       return hand_over(self, store);
+    },
+    [=](msg::repair_atom) {
+      return repair(self, store);
+    },
+    [=](msg::repair_atom, msg::nodes_atom) {
+      return repair_everywhere(self);
     },
     [=](msg::shutdown_atom) {
       return shut_down(self);

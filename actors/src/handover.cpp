@@ -16,6 +16,7 @@ constexpr auto takeover_timeout = std::chrono::seconds(15);
 constexpr auto peer_timeout = std::chrono::seconds(3);
 
 struct handover_state {
+  bool leaving = true; ///< a handover (else a repair: nobody leaves)
   msg::store_actor store;
   std::string node_id;
   runtime::hash_ring ring; ///< the cluster without this node
@@ -31,8 +32,22 @@ struct handover_state {
 
 using handover_self = caf::stateful_actor<handover_state>;
 
+void finish_repair(handover_self* self) {
+  auto& st = self->state;
+  auto failed = st.rooms.size() - st.moved;
+  spdlog::log(
+    failed == 0 ? spdlog::level::info : spdlog::level::warn,
+    "repair: {} of {} room(s) stored here are on their replica sets; {} not (run it again "
+    "once every member is up or removed)",
+    st.moved, st.rooms.size(), failed);
+  st.done.deliver(static_cast<uint64_t>(st.rooms.size()), static_cast<uint64_t>(st.moved));
+  self->quit();
+}
+
 void next_room(handover_self* self) {
   auto& st = self->state;
+  if (st.next == st.rooms.size() && !st.leaving)
+    return finish_repair(self);
   if (st.next == st.rooms.size()) {
     spdlog::info("handover: {} of {} room(s) moved to their new home", st.moved,
                  st.rooms.size());
@@ -43,9 +58,9 @@ void next_room(handover_self* self) {
       st.done.deliver(true);
     else
       st.done.deliver(caf::make_error(
-        errc::room_unavailable,
-        std::to_string(st.rooms.size() - st.moved) + " of " + std::to_string(st.rooms.size())
-          + " room(s) not moved, " + std::to_string(st.untold) + " node(s) not told"));
+        errc::room_unavailable, std::to_string(st.rooms.size() - st.moved) + " of "
+                                  + std::to_string(st.rooms.size()) + " room(s) not moved, "
+                                  + std::to_string(st.untold) + " node(s) not told"));
     self->quit();
     return;
   }
@@ -53,7 +68,8 @@ void next_room(handover_self* self) {
   auto& owner = st.ring.owner(runtime::hash_ring::room_key(room));
   auto home = st.peers.find(owner);
   if (home == st.peers.end()) {
-    spdlog::warn("handover: no node to take room '{}'; it stays here", room);
+    spdlog::warn("{}: no node to take room '{}'; it stays here",
+                 st.leaving ? "handover" : "repair", room);
     return next_room(self);
   }
   // A read through the room's actor on its new home: answered once that home
@@ -67,7 +83,8 @@ void next_room(handover_self* self) {
         next_room(self);
       },
       [=](caf::error& err) {
-        spdlog::error("handover: room '{}' was not taken over: {}", room,
+        spdlog::error("{}: room '{}' was not taken over: {}",
+                      self->state.leaving ? "handover" : "repair", room,
                       self->system().render(err));
         next_room(self);
       });
@@ -120,7 +137,31 @@ caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::s
   };
 }
 
+caf::behavior repair_actor(handover_self* self, msg::store_actor store, std::string node_id,
+                           runtime::hash_ring ring,
+                           std::unordered_map<std::string, msg::directory_actor> directories) {
+  auto& st = self->state;
+  st.leaving = false;
+  st.store = std::move(store);
+  st.node_id = std::move(node_id);
+  st.ring = std::move(ring);
+  st.peers = std::move(directories);
+  return {
+    [=](msg::repair_atom) {
+      self->state.done = self->make_response_promise();
+      list_rooms(self);
+    },
+  };
+}
+
 } // namespace
+
+caf::actor spawn_repair(caf::local_actor* parent, msg::store_actor store, std::string node_id,
+                        runtime::hash_ring ring,
+                        std::unordered_map<std::string, msg::directory_actor> directories) {
+  return parent->spawn(repair_actor, std::move(store), std::move(node_id), std::move(ring),
+                       std::move(directories));
+}
 
 caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,

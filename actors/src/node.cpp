@@ -216,6 +216,20 @@ void list_nodes(caf::actor_system& sys, const node_handles& node,
   });
 }
 
+void repair_rooms(caf::actor_system& sys, const node_handles& node,
+                  std::function<void(frame)> done) {
+  sys.spawn([dir = directory_of(node), done = std::move(done)](caf::event_based_actor* self) {
+    self->request(dir, cross_node_timeout, msg::repair_atom::value, msg::nodes_atom::value)
+      .then(
+        [=](frame& f) {
+          done(std::move(f));
+        },
+        [=](caf::error& err) {
+          done(error_frame("", err, self->system()));
+        });
+  });
+}
+
 void announce_http(const node_handles& node, std::string url) {
   caf::anon_send(directory_of(node), msg::http_atom::value, std::move(url));
 }

@@ -81,6 +81,12 @@ void nodes(http_exchange& ex, const request& req, const target&) {
   actors::list_nodes(ex.state->sys, ex.state->node, answer_with_frame(ex));
 }
 
+void repair(http_exchange& ex, const request& req, const target&) {
+  if (req.method() != http::verb::post)
+    return ex.reply(method_not_allowed("use POST"));
+  actors::repair_rooms(ex.state->sys, ex.state->node, answer_with_frame(ex));
+}
+
 void passivate(http_exchange& ex, const request& req, const target&, std::string room) {
   if (req.method() != http::verb::post)
     return ex.reply(method_not_allowed("use POST"));

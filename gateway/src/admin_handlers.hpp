@@ -23,6 +23,11 @@ void rooms(http_exchange& ex, const request& req, const target& t);
 /// the view number (the membership log's index of the member set).
 void nodes(http_exchange& ex, const request& req, const target& t);
 
+/// POST /admin/api/repair: every node up puts the rooms it stores back onto R
+/// copies among the nodes up (after a member was lost); `{"repairing":[ids]}`
+/// at once, the outcome in each node's log.
+void repair(http_exchange& ex, const request& req, const target& t);
+
 /// POST /admin/api/rooms/{room}/passivate: stops the room's actor after its
 /// commit in flight; `{"type":"ok"}`.
 void passivate(http_exchange& ex, const request& req, const target& t, std::string room);

@@ -99,6 +99,8 @@ void admin_route(http_exchange& ex, const request& req, const target& t) {
     return admin::connections(ex, req, t);
   if (path == "/admin/api/actors")
     return admin::actors(ex, req, t);
+  if (path == "/admin/api/repair")
+    return admin::repair(ex, req, t);
   room_handler run = nullptr;
   bool (*valid)(http_exchange&, const std::string&) = nullptr;
   std::optional<named_path> p;

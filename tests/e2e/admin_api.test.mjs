@@ -253,6 +253,40 @@ test('three nodes: GET /admin/api/nodes from any node lists all three with one v
   }
 });
 
+test('three nodes: POST /admin/api/repair after a node was killed starts a repair on every node up, each logs its outcome; other methods are 405', async () => {
+  const cluster = await startCluster();
+  try {
+    const c = await Client.connect(cluster.ws(1, 'repairer'));
+    for (let i = 0; i < 6; ++i) {
+      await c.join(`repair-${i}`);
+      assert.equal((await c.request({ type: 'send', room: `repair-${i}`, id: `r${i}`, body: { i } })).type, 'ack');
+    }
+    c.close();
+    process.kill(cluster.pids.n3, 'SIGKILL');
+    let down;
+    for (let i = 0; i < 100 && !down; ++i) {
+      const r = await getJson(`${cluster.http(1)}/admin/api/nodes`);
+      down = r.body.nodes.find((n) => n.id === 'n3' && n.status === 'down');
+      if (!down) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(down, 'n3 listed down within 10 s');
+    assert.equal((await getJson(`${cluster.http(1)}/admin/api/repair`)).status, 405);
+    const r = await getJson(`${cluster.http(2)}/admin/api/repair`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body, { repairing: ['n1', 'n2'] });
+    // Each node up says how many of the rooms it stores are on their replica
+    // sets once its sweep is done (every one: two nodes up, R = 2).
+    const done = () => [...cluster.log().matchAll(/repair: (\d+) of (\d+) room\(s\) stored here/g)];
+    for (let i = 0; i < 150 && done().length < 2; ++i) await new Promise((res) => setTimeout(res, 100));
+    const lines = done();
+    assert.equal(lines.length, 2, cluster.log().slice(-3000));
+    for (const [, repaired, rooms] of lines) assert.equal(repaired, rooms);
+    assert.ok(lines.some(([, , rooms]) => Number(rooms) > 0), 'the rooms were stored somewhere');
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('GET /admin/api/actors: each kind of actor with its count and largest mailbox, and the store with RocksDB; of another node too', async () => {
   const cluster = await startCluster();
   try {

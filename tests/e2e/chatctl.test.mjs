@@ -79,6 +79,12 @@ test('chatctl on a --dev node: nodes, rooms, room, connections, presence and kic
     const again = await chatctl([...url, 'kick', mine.connections[0].id]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /^chatctl: not_found: no connection 'n1:\d+' \(HTTP 404\)\n$/);
+
+    // repair: one node asks itself; --json gives the API's answer.
+    const repair = await chatctl([...url, 'repair']);
+    assert.equal(repair.code, 0, repair.stderr);
+    assert.equal(repair.stdout, "repairing on 1 node(s); each logs 'repair: N of M room(s)' when done\n");
+    assert.deepEqual(JSON.parse((await chatctl([...url, '--json', 'repair'])).stdout), { repairing: ['n1'] });
     alice.close();
   } finally {
     await node.stop();

@@ -974,6 +974,73 @@ TEST_CASE("a handover that could not move every room says no goodbye: the leavin
   n2.members->leave(false);
 }
 
+TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto two live "
+          "copies") {
+  three_nodes c;
+  auto room = homed_on("n3", "repair");
+  {
+    client a{c.n1.sys, c.n1.handles, "alice"};
+    a.send(msg::cmd_join{"\"j\"", room, false, 0});
+    REQUIRE(reply_to(a, "j")["type"] == "joined");
+    seqs seen;
+    for (int i = 0; i < 3; ++i)
+      CHECK(send_acked(a, room, "m" + std::to_string(i), seen) == uint64_t(i + 1));
+    a.send(msg::cmd_leave{"\"l\"", room});
+    reply_to(a, "l");
+  } // nobody is in the room any more: nothing asks for it below but the repair
+  // How many of the survivors hold the whole log in their own store.
+  auto holders = [&] {
+    int n = 0;
+    for (auto* node : {&c.n1, &c.n2}) {
+      caf::scoped_actor self{node->sys};
+      self
+        ->request(caf::actor_cast<msg::store_actor>(node->handles.store), 2s,
+                  msg::store_read{room, {0, std::nullopt, 50}})
+        .receive(
+          [&](msg::message_list& xs) {
+            n += xs.size() == 3 ? 1 : 0;
+          },
+          [](caf::error&) {});
+    }
+    return n;
+  };
+  REQUIRE(holders() == 1);     // the home's replica; the home is n3
+  c.n3->members->leave(false); // dies: a member, down
+  c.n3.reset();
+  REQUIRE(eventually([&] {
+    return c.n1.view() == std::set<std::string>{"n1", "n2"}
+           && c.n2.view() == std::set<std::string>{"n1", "n2"};
+  }));
+  std::this_thread::sleep_for(1500ms);
+  CHECK(holders() == 1); // idle: one live copy, until something asks for the room
+
+  caf::scoped_actor self{c.n1.sys};
+  auto n1_dir = caf::actor_cast<msg::directory_actor>(c.n1.handles.directory);
+  self->request(n1_dir, 5s, msg::repair_atom::value, msg::nodes_atom::value)
+    .receive(
+      [&](actors::frame& f) {
+        CHECK(json::parse(f.json())["repairing"] == json::array({"n1", "n2"}));
+      },
+      [](caf::error& err) {
+        FAIL(to_string(err));
+      });
+  CHECK(eventually([&] {
+    return holders() == 2;
+  }));
+  // One node's own repair answers with what it did: every room it stores is
+  // on its replica set.
+  auto n2_dir = caf::actor_cast<msg::directory_actor>(c.n2.handles.directory);
+  self->request(n2_dir, 20s, msg::repair_atom::value)
+    .receive(
+      [&](uint64_t rooms, uint64_t repaired) {
+        CHECK(rooms >= 1);
+        CHECK(repaired == rooms);
+      },
+      [](caf::error& err) {
+        FAIL(to_string(err));
+      });
+}
+
 TEST_CASE(
   "a cluster secret: a node with another secret, or none, is refused and is never given "
   "a view; a node with the right one joins, also while the secret rotates") {

@@ -36,6 +36,8 @@ using joining_atom = caf::atom_constant<caf::atom("joining")>;
 /// Directory: this node leaves the cluster; hand every room it stores to its
 /// next home, then answer true. From then on it refuses to host rooms and users.
 using handover_atom = caf::atom_constant<caf::atom("handover")>;
+/// Rooms stored on a node back onto R copies among the nodes up (after a loss).
+using repair_atom = caf::atom_constant<caf::atom("repair")>;
 
 /// Directory: `(node_leaving_atom, node)` -> bool. That node is leaving: it no
 /// longer homes or keeps rooms here, before its goodbye (ADR 8: each room it

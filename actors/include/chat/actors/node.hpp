@@ -98,6 +98,12 @@ void stop_room(caf::actor_system& sys, const node_handles& node, std::string roo
 void list_rooms(caf::actor_system& sys, const node_handles& node, std::string prefix,
                 std::string cursor, uint32_t limit, std::function<void(frame)> done);
 
+/// Admin: every node up puts the rooms it stores back onto R copies among the
+/// nodes up (after a member was lost); answers at once with the nodes asked,
+/// `{"repairing":[...]}`, and each node logs its outcome when done.
+void repair_rooms(caf::actor_system& sys, const node_handles& node,
+                  std::function<void(frame)> done);
+
 /// The admin API's node list (`{"self","view","nodes":[...]}`, docs/protocol.md)
 /// as this node sees it: calls `done` with the frame from an actor thread.
 void list_nodes(caf::actor_system& sys, const node_handles& node,

@@ -23,8 +23,9 @@ namespace chat::cluster {
 /// and `room_joined` says what retention removed. 4: a frame carries its error
 /// code next to its JSON. 5: a fanned-out message carries when its room received
 /// it (the delivery latency metric). 6: members are decided by a Raft log (the
-/// hello carries the node's Raft id; `raft_packet`).
-inline constexpr uint32_t protocol_version = 7;
+/// hello carries the node's Raft id; `raft_packet`). 7: a node's summary names
+/// its inspector. 8: a directory answers `(repair_atom)` (POST /admin/api/repair).
+inline constexpr uint32_t protocol_version = 8;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0
