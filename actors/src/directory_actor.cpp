@@ -31,6 +31,9 @@ namespace {
 /// take-over each, bounded by its own timeouts): long for many rooms, but
 /// never forever.
 constexpr auto repair_timeout = std::chrono::seconds(3600);
+/// How long after the cluster grew past fewer members than R the rooms stored
+/// here are repaired (on_view).
+constexpr auto repair_after_growth = std::chrono::seconds(2);
 
 template <class Handle>
 bool erase_by_address(actor_map<Handle>& xs, const caf::actor_addr& addr) {
@@ -145,6 +148,18 @@ void on_view(directory_self self, const directory_options& opts, msg::cluster_vi
       self->send(shard, x);
   if (opts.inspector)
     caf::anon_send(opts.inspector, x);
+  auto counted = [](const msg::cluster_view& v) {
+    return std::max<size_t>(v.members, v.nodes.size());
+  };
+  auto before = st.view.epoch != 0 ? counted(st.view) : 0;
+  // Rooms written while the cluster had fewer members than R have fewer than
+  // R copies, and nothing copies an idle room when members join: had that
+  // first node died, the others would have taken such a room over from
+  // nothing. So the rooms stored here are repaired once the cluster grew (a
+  // little later: the newcomer's join completes first).
+  if (before != 0 && before < opts.replication && counted(x) > before)
+    self->delayed_send(self, repair_after_growth, msg::repair_atom::value,
+                       msg::joining_atom::value);
   st.view = std::move(x);
   auto& m = *opts.metrics;
   m.view_changes.fetch_add(1, std::memory_order_relaxed);
@@ -168,7 +183,8 @@ void on_joining(directory_self self, bool joining) {
 
 // This node leaves the cluster: its rooms and users stop here, and a worker
 // ships each stored room's log to its next home (it answers the request).
-caf::delegated<bool> hand_over(directory_self self, const msg::store_actor& store) {
+caf::delegated<bool> hand_over(directory_self self, const directory_options& opts,
+                               const msg::store_actor& store) {
   auto& st = self->state;
   st.leaving = true;
   // No room or presence may run here while its log moves: relays and
@@ -182,7 +198,12 @@ caf::delegated<bool> hand_over(directory_self self, const msg::store_actor& stor
   std::vector<std::string> others;
   for (auto& [id, dir] : st.peers)
     others.push_back(id);
-  auto worker = spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
+  // With R at least the member count, a write needed every member (ADR 8):
+  // the others hold every acked record, and a goodbye is safe even if some
+  // take-overs fail (they do while the leaver still counts: N-1 of N owners).
+  bool everywhere = opts.replication >= std::max<uint64_t>(st.view.members, others.size() + 1);
+  auto worker =
+    spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers, everywhere);
   self->delegate(worker, msg::handover_atom::value);
   return {};
 }
@@ -194,9 +215,18 @@ caf::result<uint64_t, uint64_t> repair(directory_self self, const msg::store_act
   if (st.leaving || st.joining)
     return caf::make_error(errc::room_unavailable, "node '" + st.node_id + "' is "
                                                      + (st.leaving ? "leaving" : "joining"));
+  if (st.repairing)
+    return caf::make_error(errc::room_unavailable,
+                           "node '" + st.node_id + "' is repairing already");
+  if (st.ring.empty()) { // not in a cluster: one copy is all there is
+    spdlog::info("repair: not in a cluster, nothing to repair");
+    return {uint64_t{0}, uint64_t{0}};
+  }
   auto directories = st.peers;
   directories.emplace(st.node_id, caf::actor_cast<msg::directory_actor>(self));
   auto worker = spawn_repair(self, store, st.node_id, st.ring, std::move(directories));
+  self->monitor(worker);
+  st.repairing = worker;
   self->delegate(worker, msg::repair_atom::value);
   return caf::delegated<uint64_t, uint64_t>{};
 }
@@ -230,6 +260,8 @@ frame repair_everywhere(directory_self self) {
 
 bool shut_down(directory_self self) {
   auto& st = self->state;
+  if (st.repairing) // a node stopping does not wait for a sweep of its rooms
+    self->send_exit(st.repairing, caf::exit_reason::user_shutdown);
   st.held.clear(); // they hold a handle to this actor
   auto stop_all = [&](auto& xs) {
     for (auto& [name, a] : xs)
@@ -267,6 +299,10 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     auto& st = self->state;
     if (erase_by_address(st.rooms, dm.source) || erase_by_address(st.relays, dm.source))
       return;
+    if (st.repairing && dm.source == st.repairing.address()) {
+      st.repairing = nullptr;
+      return;
+    }
     for (auto& shard : st.presence)
       if (shard.address() == dm.source)
         shard = nullptr;
@@ -344,13 +380,24 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
       return forget(self, self->state.relays, room);
     },
     [=](msg::handover_atom) {
-      return hand_over(self, store);
+      return hand_over(self, opts, store);
     },
     [=](msg::repair_atom) {
       return repair(self, store);
     },
     [=](msg::repair_atom, msg::nodes_atom) {
       return repair_everywhere(self);
+    },
+    [=](msg::repair_atom, msg::joining_atom) {
+      self
+        ->request(caf::actor_cast<msg::directory_actor>(self), repair_timeout,
+                  msg::repair_atom::value)
+        .then([](uint64_t, uint64_t) {},
+              [=](caf::error& err) {
+                spdlog::warn("repair after the cluster grew did not complete: {} (run "
+                             "`chatctl repair` once every member is up)",
+                             self->system().render(err));
+              });
     },
     [=](msg::shutdown_atom) {
       return shut_down(self);

@@ -44,6 +44,7 @@ struct directory_state {
   /// The node is joining a cluster: requests it would answer as home wait in
   /// `held` (each sends its request here again) until its view is complete.
   bool joining = false;
+  caf::actor repairing; ///< this node's repair worker while it runs (one at a time)
   std::vector<std::function<void()>> held;
   static inline const char* name = "directory";
 };

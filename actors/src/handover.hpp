@@ -16,11 +16,14 @@ namespace chat::actors {
 /// counts it as a home or replica), then asks each room's new home in `ring`
 /// (the cluster without this node) to take the room over, which writes its log
 /// onto a replica set without this node. This node's copy stays on its disk.
-/// Answers `(handover_atom)` with true once every room moved, else with an
-/// error saying how many did not.
+/// Answers `(handover_atom)` with true once every room moved and every node
+/// was told, else with an error saying how many rooms did not move and how
+/// many nodes were not told; always true when `everywhere` (R is at least the
+/// member count: every other member holds every acked record already).
 caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
-                          std::unordered_map<std::string, msg::directory_actor> peers);
+                          std::unordered_map<std::string, msg::directory_actor> peers,
+                          bool everywhere);
 
 /// Spawns the worker that puts every room stored on this node back onto R
 /// copies among the nodes up now (after a member went down, the rooms nobody

@@ -9,6 +9,22 @@ const SECRET = 'an-admin-test-secret-long-enough-0123456789';
 const token = (claims) => sign({ exp: inOneHour(), ...claims }, { secret: SECRET });
 const bearer = (t) => ({ headers: { Authorization: `Bearer ${t}` } });
 
+// SIGKILLs a cluster's node and resolves its row once each node of `ks` lists it down.
+async function killUntilDown(cluster, id, ks = [1]) {
+  process.kill(cluster.pids[id], 'SIGKILL');
+  let down;
+  for (const k of ks) {
+    down = undefined;
+    for (let i = 0; i < 100 && !down; ++i) {
+      const r = await getJson(`${cluster.http(k)}/admin/api/nodes`);
+      down = r.body.nodes.find((n) => n.id === id && n.status === 'down');
+      if (!down) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(down, `${id} not listed down by n${k} within 10 s`);
+  }
+  return down;
+}
+
 test('GET /admin/api/rooms/{room}: 401 without a token, 403 without the admin scope, 404 for a room without a log, 400 for a bad name', async () => {
   const node = await startNode({ dev: false, args: ['--jwt-secret', SECRET] });
   try {
@@ -236,14 +252,7 @@ test('three nodes: GET /admin/api/nodes from any node lists all three with one v
       }
     }
     assert.equal(views.size, 1, 'every node counts the same member set');
-    process.kill(cluster.pids.n3, 'SIGKILL');
-    let down;
-    for (let i = 0; i < 100 && !down; ++i) {
-      const r = await getJson(`${cluster.http(1)}/admin/api/nodes`);
-      down = r.body.nodes.find((n) => n.id === 'n3' && n.status === 'down');
-      if (!down) await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.ok(down, 'n3 listed down within 10 s');
+    const down = await killUntilDown(cluster, 'n3');
     assert.equal(down.connections, null);
     assert.equal(down.rooms, null);
     assert.match(down.cluster, /^127\.0\.0\.1:\d+$/);
@@ -262,14 +271,7 @@ test('three nodes: POST /admin/api/repair after a node was killed starts a repai
       assert.equal((await c.request({ type: 'send', room: `repair-${i}`, id: `r${i}`, body: { i } })).type, 'ack');
     }
     c.close();
-    process.kill(cluster.pids.n3, 'SIGKILL');
-    let down;
-    for (let i = 0; i < 100 && !down; ++i) {
-      const r = await getJson(`${cluster.http(1)}/admin/api/nodes`);
-      down = r.body.nodes.find((n) => n.id === 'n3' && n.status === 'down');
-      if (!down) await new Promise((res) => setTimeout(res, 100));
-    }
-    assert.ok(down, 'n3 listed down within 10 s');
+    await killUntilDown(cluster, 'n3', [1, 2]); // each node up repairs without n3
     assert.equal((await getJson(`${cluster.http(1)}/admin/api/repair`)).status, 405);
     const r = await getJson(`${cluster.http(2)}/admin/api/repair`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -852,23 +852,38 @@ TEST_CASE("five nodes, two views that each hold a majority: the node that cannot
     node->members->leave(false);
 }
 
+/// n1..n3's cluster endpoints, named in `faults`, and their options: every
+/// link through the injector, with this failure timeout.
+struct injected_links {
+  injected_links(cluster::fault_injector& f, std::chrono::milliseconds failure_timeout) :
+    faults(f), timeout(failure_timeout) {
+    for (auto id : {"n1", "n2", "n3"}) {
+      at[id] = {"127.0.0.1", test::free_port()};
+      faults.name(id, at[id]);
+    }
+  }
+  cluster::cluster_options opts(const std::string& id, std::vector<runtime::endpoint> seeds) {
+    auto o = cluster_opts(std::move(seeds));
+    o.listen = at[id];
+    o.failure_timeout = timeout;
+    o.dial = faults.dialer(id);
+    return o;
+  }
+  cluster::fault_injector& faults;
+  std::chrono::milliseconds timeout;
+  std::map<std::string, runtime::endpoint> at;
+};
+
 TEST_CASE("a node restarted at its endpoint before the others noticed its end is its new "
           "incarnation (not 'already in use'); its rooms continue") {
   // Links through a fault injector, so that the old incarnation's end is
   // silent (it dies behind an isolation: no connection closes), and a failure
   // timeout long enough that nobody declares it down meanwhile.
   cluster::fault_injector faults{7};
-  std::map<std::string, runtime::endpoint> at;
-  for (auto id : {"n1", "n2", "n3"}) {
-    at[id] = {"127.0.0.1", test::free_port()};
-    faults.name(id, at[id]);
-  }
+  injected_links links{faults, 5s};
+  auto& at = links.at;
   auto opts = [&](const std::string& id, std::vector<runtime::endpoint> seeds) {
-    auto o = cluster_opts(std::move(seeds));
-    o.listen = at[id];
-    o.failure_timeout = 5s;
-    o.dial = faults.dialer(id);
-    return o;
+    return links.opts(id, std::move(seeds));
   };
   cluster_node n1{opts("n1", {}), "n1"};
   cluster_node n2{opts("n2", {at["n1"]}), "n2"};
@@ -926,17 +941,10 @@ TEST_CASE("a handover that could not move every room says no goodbye: the leavin
   // A goodbye then would let n1 and n2 count two members, and a later
   // take-over prepare fewer nodes than hold the room's copies (ADR 8).
   cluster::fault_injector faults{5};
-  std::map<std::string, runtime::endpoint> at;
-  for (auto id : {"n1", "n2", "n3"}) {
-    at[id] = {"127.0.0.1", test::free_port()};
-    faults.name(id, at[id]);
-  }
+  injected_links links{faults, 30s}; // the cut between n1 and n2 is no failure of either
+  auto& at = links.at;
   auto opts = [&](const std::string& id, std::vector<runtime::endpoint> seeds) {
-    auto o = cluster_opts(std::move(seeds));
-    o.listen = at[id];
-    o.failure_timeout = 30s; // the cut between n1 and n2 is no failure of either
-    o.dial = faults.dialer(id);
-    return o;
+    return links.opts(id, std::move(seeds));
   };
   cluster_node n1{opts("n1", {}), "n1"};
   cluster_node n2{opts("n2", {at["n1"]}), "n2"};
@@ -1039,6 +1047,63 @@ TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto 
       [](caf::error& err) {
         FAIL(to_string(err));
       });
+}
+
+TEST_CASE("a room written while the cluster had fewer members than R keeps its messages when "
+          "that first node dies after the cluster grew") {
+  auto n1 = std::make_unique<cluster_node>("n1");
+  auto room = homed_on("n1", "early");
+  {
+    client a{n1->sys, n1->handles, "alice"};
+    a.send(msg::cmd_join{"\"j\"", room, false, 0});
+    REQUIRE(reply_to(a, "j")["type"] == "joined");
+    seqs seen;
+    for (int i = 0; i < 3; ++i) // one node: one copy
+      CHECK(send_acked(a, room, "early-" + std::to_string(i), seen) == uint64_t(i + 1));
+  }
+  cluster_node n2{"n2", {n1->members->local_endpoint()}};
+  cluster_node n3{"n3", {n1->members->local_endpoint()}};
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] {
+    return n1->view() == all && n2.view() == all && n3.view() == all;
+  }));
+  // Once the cluster grew, n1 repairs what it stores: the room gets its second
+  // copy on n2 or n3 (before the fix nothing copied it: see below).
+  auto copies = [&] {
+    int n = 0;
+    for (auto* node : {&n2, &n3}) {
+      caf::scoped_actor self{node->sys};
+      self
+        ->request(caf::actor_cast<msg::store_actor>(node->handles.store), 2s,
+                  msg::store_read{room, {0, std::nullopt, 50}})
+        .receive(
+          [&](msg::message_list& xs) {
+            n += xs.size() == 3 ? 1 : 0;
+          },
+          [](caf::error&) {});
+    }
+    return n;
+  };
+  CHECK(eventually([&] {
+    return copies() == 1;
+  }));
+  n1->members->leave(false); // dies: a member, down
+  n1.reset();
+  REQUIRE(eventually([&] {
+    return n2.view() == std::set<std::string>{"n2", "n3"};
+  }));
+  client b{n2.sys, n2.handles, "bob"};
+  CHECK(eventually(
+    [&] {
+      b.send(msg::cmd_join{"\"j2\"", room, false, 0});
+      return reply_to(b, "j2")["type"] == "joined";
+    },
+    20s));
+  // Until 2026-12-02 the room's only copy died with n1 and n2 took it over
+  // from nothing: an empty history, and seq 1 handed out again.
+  CHECK(history_ids(b, room) == std::vector<std::string>{"early-0", "early-1", "early-2"});
+  n2.members->leave(false);
+  n3.members->leave(false);
 }
 
 TEST_CASE(
