@@ -109,16 +109,22 @@ void list_rooms(handover_self* self) {
       });
 }
 
-caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::string node_id,
-                             runtime::hash_ring ring,
-                             std::unordered_map<std::string, msg::directory_actor> peers,
-                             bool everywhere) {
+void init(handover_self* self, msg::store_actor store, std::string node_id,
+          runtime::hash_ring ring,
+          std::unordered_map<std::string, msg::directory_actor> peers) {
   auto& st = self->state;
-  st.everywhere = everywhere;
   st.store = std::move(store);
   st.node_id = std::move(node_id);
   st.ring = std::move(ring);
   st.peers = std::move(peers);
+}
+
+caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::string node_id,
+                             runtime::hash_ring ring,
+                             std::unordered_map<std::string, msg::directory_actor> peers,
+                             bool everywhere) {
+  init(self, std::move(store), std::move(node_id), std::move(ring), std::move(peers));
+  self->state.everywhere = everywhere;
   return {
     [=](msg::handover_atom) {
       auto& st = self->state;
@@ -148,12 +154,8 @@ caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::s
 caf::behavior repair_actor(handover_self* self, msg::store_actor store, std::string node_id,
                            runtime::hash_ring ring,
                            std::unordered_map<std::string, msg::directory_actor> directories) {
-  auto& st = self->state;
-  st.leaving = false;
-  st.store = std::move(store);
-  st.node_id = std::move(node_id);
-  st.ring = std::move(ring);
-  st.peers = std::move(directories);
+  init(self, std::move(store), std::move(node_id), std::move(ring), std::move(directories));
+  self->state.leaving = false;
   return {
     [=](msg::repair_atom) {
       self->state.done = self->make_response_promise();

@@ -852,6 +852,24 @@ TEST_CASE("five nodes, two views that each hold a majority: the node that cannot
     node->members->leave(false);
 }
 
+/// How many of `nodes` hold `room`'s log of `records` records in their own store.
+int whole_copies(std::initializer_list<cluster_node*> nodes, const std::string& room,
+                 size_t records) {
+  int n = 0;
+  for (auto* node : nodes) {
+    caf::scoped_actor self{node->sys};
+    self
+      ->request(caf::actor_cast<msg::store_actor>(node->handles.store), 2s,
+                msg::store_read{room, {0, std::nullopt, 50}})
+      .receive(
+        [&](msg::message_list& xs) {
+          n += xs.size() == records ? 1 : 0;
+        },
+        [](caf::error&) {});
+  }
+  return n;
+}
+
 /// n1..n3's cluster endpoints, named in `faults`, and their options: every
 /// link through the injector, with this failure timeout.
 struct injected_links {
@@ -998,19 +1016,7 @@ TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto 
   } // nobody is in the room any more: nothing asks for it below but the repair
   // How many of the survivors hold the whole log in their own store.
   auto holders = [&] {
-    int n = 0;
-    for (auto* node : {&c.n1, &c.n2}) {
-      caf::scoped_actor self{node->sys};
-      self
-        ->request(caf::actor_cast<msg::store_actor>(node->handles.store), 2s,
-                  msg::store_read{room, {0, std::nullopt, 50}})
-        .receive(
-          [&](msg::message_list& xs) {
-            n += xs.size() == 3 ? 1 : 0;
-          },
-          [](caf::error&) {});
-    }
-    return n;
+    return whole_copies({&c.n1, &c.n2}, room, 3);
   };
   REQUIRE(holders() == 1);     // the home's replica; the home is n3
   c.n3->members->leave(false); // dies: a member, down
@@ -1070,19 +1076,7 @@ TEST_CASE("a room written while the cluster had fewer members than R keeps its m
   // Once the cluster grew, n1 repairs what it stores: the room gets its second
   // copy on n2 or n3 (before the fix nothing copied it: see below).
   auto copies = [&] {
-    int n = 0;
-    for (auto* node : {&n2, &n3}) {
-      caf::scoped_actor self{node->sys};
-      self
-        ->request(caf::actor_cast<msg::store_actor>(node->handles.store), 2s,
-                  msg::store_read{room, {0, std::nullopt, 50}})
-        .receive(
-          [&](msg::message_list& xs) {
-            n += xs.size() == 3 ? 1 : 0;
-          },
-          [](caf::error&) {});
-    }
-    return n;
+    return whole_copies({&n2, &n3}, room, 3);
   };
   CHECK(eventually([&] {
     return copies() == 1;
