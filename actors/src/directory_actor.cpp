@@ -183,8 +183,7 @@ void on_joining(directory_self self, bool joining) {
 
 // This node leaves the cluster: its rooms and users stop here, and a worker
 // ships each stored room's log to its next home (it answers the request).
-caf::delegated<bool> hand_over(directory_self self, const directory_options& opts,
-                               const msg::store_actor& store) {
+caf::delegated<bool> hand_over(directory_self self, const msg::store_actor& store) {
   auto& st = self->state;
   st.leaving = true;
   // No room or presence may run here while its log moves: relays and
@@ -198,12 +197,7 @@ caf::delegated<bool> hand_over(directory_self self, const directory_options& opt
   std::vector<std::string> others;
   for (auto& [id, dir] : st.peers)
     others.push_back(id);
-  // With R at least the member count, a write needed every member (ADR 8):
-  // the others hold every acked record, and a goodbye is safe even if some
-  // take-overs fail (they do while the leaver still counts: N-1 of N owners).
-  bool everywhere = opts.replication >= std::max<uint64_t>(st.view.members, others.size() + 1);
-  auto worker =
-    spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers, everywhere);
+  auto worker = spawn_handover(self, store, st.node_id, runtime::hash_ring{others}, st.peers);
   self->delegate(worker, msg::handover_atom::value);
   return {};
 }
@@ -380,7 +374,7 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
       return forget(self, self->state.relays, room);
     },
     [=](msg::handover_atom) {
-      return hand_over(self, opts, store);
+      return hand_over(self, store);
     },
     [=](msg::repair_atom) {
       return repair(self, store);

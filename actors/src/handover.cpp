@@ -16,8 +16,7 @@ constexpr auto takeover_timeout = std::chrono::seconds(15);
 constexpr auto peer_timeout = std::chrono::seconds(3);
 
 struct handover_state {
-  bool leaving = true;     ///< a handover (else a repair: nobody leaves)
-  bool everywhere = false; ///< every other member holds every room (R >= members)
+  bool leaving = true; ///< a handover (else a repair: nobody leaves)
   msg::store_actor store;
   std::string node_id;
   runtime::hash_ring ring; ///< the cluster without this node
@@ -57,7 +56,7 @@ void next_room(handover_self* self) {
     // Complete only if every room moved and every node stopped counting this
     // one: the goodbye that follows shrinks the others' take-over quorum, which
     // then would miss a copy still held only here (ADR 8).
-    if ((st.moved == st.rooms.size() && st.untold == 0) || st.everywhere)
+    if (st.moved == st.rooms.size() && st.untold == 0)
       st.done.deliver(true);
     else
       st.done.deliver(caf::make_error(
@@ -121,10 +120,8 @@ void init(handover_self* self, msg::store_actor store, std::string node_id,
 
 caf::behavior handover_actor(handover_self* self, msg::store_actor store, std::string node_id,
                              runtime::hash_ring ring,
-                             std::unordered_map<std::string, msg::directory_actor> peers,
-                             bool everywhere) {
+                             std::unordered_map<std::string, msg::directory_actor> peers) {
   init(self, std::move(store), std::move(node_id), std::move(ring), std::move(peers));
-  self->state.everywhere = everywhere;
   return {
     [=](msg::handover_atom) {
       auto& st = self->state;
@@ -175,10 +172,9 @@ caf::actor spawn_repair(caf::local_actor* parent, msg::store_actor store, std::s
 
 caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
-                          std::unordered_map<std::string, msg::directory_actor> peers,
-                          bool everywhere) {
+                          std::unordered_map<std::string, msg::directory_actor> peers) {
   return parent->spawn(handover_actor, std::move(store), std::move(node_id), std::move(ring),
-                       std::move(peers), everywhere);
+                       std::move(peers));
 }
 
 } // namespace chat::actors

@@ -18,12 +18,11 @@ namespace chat::actors {
 /// onto a replica set without this node. This node's copy stays on its disk.
 /// Answers `(handover_atom)` with true once every room moved and every node
 /// was told, else with an error saying how many rooms did not move and how
-/// many nodes were not told; always true when `everywhere` (R is at least the
-/// member count: every other member holds every acked record already).
+/// many nodes were not told (then no goodbye: ADR 8's quorum must keep
+/// counting this node's copies).
 caf::actor spawn_handover(caf::local_actor* parent, msg::store_actor store, std::string node_id,
                           runtime::hash_ring ring,
-                          std::unordered_map<std::string, msg::directory_actor> peers,
-                          bool everywhere);
+                          std::unordered_map<std::string, msg::directory_actor> peers);
 
 /// Spawns the worker that puts every room stored on this node back onto R
 /// copies among the nodes up now (after a member went down, the rooms nobody
