@@ -31,9 +31,6 @@ namespace {
 /// take-over each, bounded by its own timeouts): long for many rooms, but
 /// never forever.
 constexpr auto repair_timeout = std::chrono::seconds(3600);
-/// How long after the cluster grew past fewer members than R the rooms stored
-/// here are repaired (on_view).
-constexpr auto repair_after_growth = std::chrono::seconds(2);
 
 template <class Handle>
 bool erase_by_address(actor_map<Handle>& xs, const caf::actor_addr& addr) {
@@ -148,18 +145,6 @@ void on_view(directory_self self, const directory_options& opts, msg::cluster_vi
       self->send(shard, x);
   if (opts.inspector)
     caf::anon_send(opts.inspector, x);
-  auto counted = [](const msg::cluster_view& v) {
-    return std::max<size_t>(v.members, v.nodes.size());
-  };
-  auto before = st.view.epoch != 0 ? counted(st.view) : 0;
-  // Rooms written while the cluster had fewer members than R have fewer than
-  // R copies, and nothing copies an idle room when members join: had that
-  // first node died, the others would have taken such a room over from
-  // nothing. So the rooms stored here are repaired once the cluster grew (a
-  // little later: the newcomer's join completes first).
-  if (before != 0 && before < opts.replication && counted(x) > before)
-    self->delayed_send(self, repair_after_growth, msg::repair_atom::value,
-                       msg::joining_atom::value);
   st.view = std::move(x);
   auto& m = *opts.metrics;
   m.view_changes.fetch_add(1, std::memory_order_relaxed);
@@ -382,17 +367,6 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     [=](msg::repair_atom, msg::nodes_atom) {
       return repair_everywhere(self);
     },
-    [=](msg::repair_atom, msg::joining_atom) {
-      self
-        ->request(caf::actor_cast<msg::directory_actor>(self), repair_timeout,
-                  msg::repair_atom::value)
-        .then([](uint64_t, uint64_t) {},
-              [=](caf::error& err) {
-                spdlog::warn("repair after the cluster grew did not complete: {} (run "
-                             "`chatctl repair` once every member is up)",
-                             self->system().render(err));
-              });
-    },
     [=](msg::shutdown_atom) {
       return shut_down(self);
     },
@@ -404,18 +378,24 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
 // the log over when it activates. Rooms whose replica set changed stop too
 // (ADR 8): the next request activates them again and the take-over writes their
 // log onto the new set (a room activated while its node was alone has no copy
-// at all until then). Presence shards move their users themselves.
+// at all until then). So do rooms with fewer nodes up than the members ask
+// (a member counted, not up): their replica set no longer meets a take-over's
+// quorum, and the next activation waits for enough of them (a review found a
+// room that kept acking on one copy after the cluster grew, while the joiner
+// was briefly down here). Presence shards move their users themselves.
 void move_away(directory_self self, const runtime::hash_ring& before, uint32_t replication) {
   auto& st = self->state;
   if (st.ring.empty())
     return;
+  auto members = std::max<size_t>(st.view.members, st.view.nodes.size());
+  auto needed = std::min<size_t>(replication, members);
   std::vector<std::string> leaving;
   for (auto i = st.rooms.begin(); i != st.rooms.end();) {
     auto key = runtime::hash_ring::room_key(i->first);
     auto now = st.ring.owners(key, replication);
     auto then =
       before.empty() ? std::vector<std::string>{st.node_id} : before.owners(key, replication);
-    if (now.front() == st.node_id && now == then) {
+    if (now.front() == st.node_id && now == then && now.size() >= needed) {
       ++i;
       continue;
     }

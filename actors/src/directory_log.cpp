@@ -95,11 +95,17 @@ caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replicati
   // Counted: the nodes a take-over prepares (this one and its peers), not the
   // view: a node that said it is leaving is out of the peers already.
   auto reached = st.peers.size() + 1;
-  if (auto quorum = prepare_quorum(members, needed); reached < quorum)
+  // Rooms written while the cluster had fewer than R members may still have
+  // fewer copies (the membership log's copies ledger): the quorum meets those.
+  auto copies = st.view.copies != 0 ? std::min<size_t>(needed, st.view.copies) : needed;
+  if (auto quorum = prepare_quorum(members, copies); reached < quorum)
     return caf::make_error(errc::room_unavailable,
                            "this node reaches " + std::to_string(reached) + " of "
                              + std::to_string(members) + " cluster members; "
-                             + std::to_string(quorum) + " are needed to write");
+                             + std::to_string(quorum) + " are needed to write"
+                             + (copies < needed ? " until every member repaired the rooms "
+                                                  "written while the cluster was smaller"
+                                                : ""));
   if (owners.size() < needed)
     return caf::make_error(errc::room_unavailable,
                            "room '" + room + "': " + std::to_string(owners.size()) + " of the "

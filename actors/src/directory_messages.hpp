@@ -209,7 +209,7 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<handover_atom>::with<bool>, caf::replies_to<shutdown_atom>::with<bool>,
   caf::replies_to<repair_atom>::with<uint64_t, uint64_t>,
   caf::replies_to<repair_atom, nodes_atom>::with<actors::frame>,
-  caf::reacts_to<repair_atom, joining_atom>, caf::replies_to<summary_atom>::with<node_summary>,
+  caf::replies_to<summary_atom>::with<node_summary>,
   caf::replies_to<nodes_atom>::with<actors::frame>, caf::reacts_to<http_atom, std::string>,
   caf::replies_to<actors_atom>::with<actor_handles, actor_handles, actor_handles, uint64_t,
                                      actors::frame>>;

@@ -110,6 +110,7 @@ kept_actors(directory_self self, const directory_options& opts) {
   w.key("replication").num(uint64_t{opts.replication});
   w.key("view").num(st.view.epoch).key("committed").num(st.view.committed);
   w.key("members").num(uint64_t{st.view.members});
+  w.key("copies").num(uint64_t{st.view.copies});
   strings(w, "up", st.view.nodes);
   strings(w, "down", st.view.down);
   strings(w, "leaving_nodes", st.leaving_nodes);

@@ -40,6 +40,7 @@ node_handles spawn_node(caf::actor_system& sys, const node_options& opts,
                         std::unique_ptr<storage::store> db) {
   node_handles node;
   node.node_id = opts.node_id;
+  node.replication = opts.replication;
   auto store = spawn_store(sys, std::shared_ptr<storage::store>{std::move(db)}, node.metrics,
                            opts.trim_interval);
   node.store = caf::actor_cast<caf::actor>(store);

@@ -69,6 +69,9 @@ using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using beat_atom = caf::atom_constant<caf::atom("beat")>;
 /// `(bye_atom, node_id)`: a member leaves the cluster for good.
 using bye_atom = caf::atom_constant<caf::atom("bye")>;
+/// `(repaired_atom, generation)`, to the membership log's leader: the sender
+/// repaired its rooms after the copies ledger's `generation`th "short".
+using repaired_atom = caf::atom_constant<caf::atom("repaired")>;
 /// Local: `(join_atom, caf::actor seed_membership)` -> bool, joins through a seed.
 using join_atom = caf::atom_constant<caf::atom("join")>;
 /// Local: `(greet_atom, caf::actor membership)` -> bool, says hello to a member.

@@ -108,6 +108,7 @@ std::unique_ptr<membership> membership::start(caf::actor_system& sys,
   settings.dial = opts.dial;
   settings.secrets = opts.secrets;
   settings.tls = opts.tls.on();
+  settings.replication = node.replication;
   // With port 0 the actor learns its real port right after publishing (the
   // endpoint is only for logs and status).
   settings.endpoint = opts.listen.to_string();

@@ -121,9 +121,13 @@ void publish_view(membership_self* self) {
   view.members = static_cast<uint32_t>(counted.size());
   view.epoch = st.log ? st.log->configuration_index() : 0;
   view.committed = st.log ? st.log->commit_index() : 0;
+  view.copies = st.copies_published = short_copies(self);
   runtime::log_context cid{"view:" + std::to_string(view.epoch)};
-  spdlog::info("cluster: view of {} is {} node(s) of {} member(s) (member set {}): {}",
+  spdlog::info("cluster: view of {} is {} node(s) of {} member(s) (member set {}{}): {}",
                st.me.node_id, view.nodes.size(), view.members, view.epoch,
+               view.copies == 0 ? std::string{}
+                                : "; rooms may have " + std::to_string(view.copies)
+                                    + " copies until every member repaired",
                fmt::join(view.nodes, ", "));
   self->send(st.opts.directory, std::move(view));
 }
@@ -468,6 +472,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
     },
     [=](raft_tick_atom) {
       on_raft_tick(self);
+    },
+    [=](repaired_atom, uint64_t generation) {
+      on_repaired(self, generation);
     },
     [=](status_atom) {
       return statuses(self);

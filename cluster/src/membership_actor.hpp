@@ -22,6 +22,7 @@ struct membership_settings {
   dial_fn dial;                     ///< see cluster_options::dial
   std::vector<std::string> secrets; ///< see cluster_options::secrets
   bool tls = false;                 ///< links are TLS (cluster_options::tls)
+  uint32_t replication = 2;         ///< the node's R (node_handles::replication)
 };
 
 /// `ep`, or what `dial` routes it through.

@@ -20,6 +20,11 @@ namespace chat::cluster {
 
 namespace {
 
+/// A repair that left rooms short is tried again after this long.
+constexpr int64_t repair_retry_ms = 5000;
+/// A "repaired" the leader has not yet recorded is sent again after this long.
+constexpr int64_t report_retry_ms = 2000;
+
 // A server's address in the log: "<node id> <endpoint>".
 std::string log_address(const std::string& id, const std::string& endpoint) {
   return id + " " + endpoint;
@@ -45,14 +50,19 @@ void send_packet(membership_self* self, raft_id to, raft_wire::bytes bytes) {
 template <class Start>
 void change(membership_self* self, const char* what, const std::string& node, Start start) {
   auto& st = self->state;
-  st.changing = start([self, what, node](int status) {
-    self->state.changing = false;
-    if (status != 0)
-      spdlog::warn("cluster: {} '{}' in the membership log failed: {}", what, node,
-                   raft_strerror(status));
-  });
-  if (st.changing)
-    spdlog::info("cluster: {} '{}' in the membership log", what, node);
+  spdlog::info("cluster: {} '{}' in the membership log", what, node);
+  // Set first: a leader alone commits a command within `start`, and `done`
+  // has then run already.
+  st.changing = true;
+  if (!start([self, what, node](int status) {
+        self->state.changing = false;
+        if (status != 0)
+          spdlog::warn("cluster: {} '{}' in the membership log failed: {}", what, node,
+                       raft_strerror(status));
+      })) {
+    st.changing = false;
+    spdlog::warn("cluster: {} '{}' in the membership log did not start", what, node);
+  }
 }
 
 // On the leader, once it committed an entry of its term: a member that said
@@ -64,6 +74,14 @@ void reconcile(membership_self* self) {
   auto& st = self->state;
   if (!st.log || !st.log->may_change() || st.changing)
     return;
+  // Before any add: a joiner whose promotion never completes must not keep
+  // the take-overs counting with fewer copies (a review).
+  if (st.copies.completes(log_voters(self)))
+    return change(self, "recording that every member repaired its rooms after short",
+                  std::to_string(st.copies.generation()), [&](auto done) {
+                    return st.log->propose(
+                      copies_ledger::complete_command(st.copies.generation()), done);
+                  });
   auto servers = st.log->servers();
   for (auto& s : servers) {
     auto id = split_address(s.address).first;
@@ -87,11 +105,85 @@ void reconcile(membership_self* self) {
       return change(self, "replacing the old entry of", id, [&](auto done) {
         return st.log->remove(stale->id, done);
       });
+    // Rooms written until now may have as few copies as there are voters;
+    // once a voter more counts, a take-over asks fewer of the members than
+    // meet such a room's copies. Recorded first (copies_ledger.hpp).
+    auto voters =
+      static_cast<uint32_t>(std::count_if(servers.begin(), servers.end(), [](auto& s) {
+        return s.voter;
+      }));
+    if (voters < st.opts.replication
+        && !st.copies.recorded_since(st.log->configuration_index()))
+      return change(self, "recording that rooms may have fewer copies than R before adding", id,
+                    [&](auto done) {
+                      return st.log->propose(
+                        copies_ledger::short_command(voters, st.log->configuration_index()),
+                        done);
+                    });
     auto address = log_address(id, p.info.endpoint);
     return change(self, "adding", id, [&](auto done) {
       return st.log->add_voter(p.info.raft_id, address, done);
     });
   }
+}
+
+// This node tells the leader it repaired (or records it, as the leader).
+void report_repaired(membership_self* self, uint64_t generation) {
+  auto& st = self->state;
+  if (st.log->may_change()) {
+    st.log->propose(copies_ledger::repaired_command(st.me.node_id, generation), [](int) {});
+    return;
+  }
+  auto leader = st.log->leader_id();
+  for (auto& [id, p] : st.peers)
+    if (p.info.raft_id == leader && p.up && p.info.membership)
+      self->send(p.info.membership, repaired_atom::value, generation);
+}
+
+// While this node owes the ledger a repair (the cluster grew from fewer than R
+// voters since it last repaired), its directory puts the rooms it stores back
+// onto min(R, members) copies, and the leader records it. A repair that could
+// not place every room is tried again; a report not yet applied is sent again.
+void repair_for_ledger(membership_self* self) {
+  auto& st = self->state;
+  auto now = runtime::steady_ms();
+  if (!st.copies.owes(st.me.node_id) || !admitted(self) || st.repairing
+      || now < st.next_repair_ms || !st.copies.may_repair(log_voters(self).size()))
+    return;
+  auto generation = st.copies.generation();
+  if (st.reported == generation) {
+    st.next_repair_ms = now + report_retry_ms;
+    return report_repaired(self, generation);
+  }
+  st.repairing = true;
+  // No timeout: the directory is this node's own, and its repair bounds each
+  // room's take-over (15 s); a node with many rooms may take longer than any
+  // fixed bound, and a timed-out request would start the sweep over.
+  self->request(st.opts.directory, caf::infinite, msg::repair_atom::value)
+    .then(
+      [=](uint64_t rooms, uint64_t repaired) {
+        auto& st = self->state;
+        st.repairing = false;
+        if (repaired < rooms) {
+          spdlog::warn("cluster: {} of {} room(s) stored here are not on their copies yet; "
+                       "repairing again in {} s",
+                       rooms - repaired, rooms, repair_retry_ms / 1000);
+          st.next_repair_ms = runtime::steady_ms() + repair_retry_ms;
+          return;
+        }
+        st.reported = generation;
+        st.next_repair_ms = runtime::steady_ms() + report_retry_ms;
+        if (st.log)
+          report_repaired(self, generation);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        st.repairing = false;
+        spdlog::warn("cluster: the repair after the cluster grew did not complete ({}); "
+                     "repairing again in {} s",
+                     self->system().render(err), repair_retry_ms / 1000);
+        st.next_repair_ms = runtime::steady_ms() + repair_retry_ms;
+      });
 }
 
 // A join waiting to be admitted completes: the full view, then the
@@ -107,6 +199,12 @@ void complete_join(membership_self* self) {
   st.ready.clear();
 }
 
+// The ledger changed what a take-over must count with: a new view says so.
+void after_apply(membership_self* self) {
+  if (short_copies(self) != self->state.copies_published)
+    publish_view(self);
+}
+
 // After the log moved: a new configuration is a new view (members this node
 // never met count, down, and are dialled).
 void after_log(membership_self* self) {
@@ -115,7 +213,7 @@ void after_log(membership_self* self) {
     return;
   complete_join(self);
   if (st.log->configuration_index() == st.published)
-    return;
+    return after_apply(self);
   st.published = st.log->configuration_index();
   for (auto& s : st.log->servers()) {
     auto [id, endpoint] = split_address(s.address);
@@ -145,6 +243,12 @@ void start_log(membership_self* self) {
   s.tick_ms = std::max(10u, s.heartbeat_ms / 2);
   s.send = [self](raft_id to, raft_wire::bytes bytes) {
     send_packet(self, to, std::move(bytes));
+  };
+  st.copies.reset(); // the log applies every entry again
+  s.apply = [self](const std::string& command) {
+    if (!self->state.copies.apply(command))
+      spdlog::warn(
+        "cluster: a membership log command this node does not know was skipped: '{}'", command);
   };
   try {
     st.log = std::make_unique<raft_node>(std::move(s));
@@ -210,7 +314,32 @@ void on_raft_tick(membership_self* self) {
   }
   reconcile(self);
   after_log(self);
+  repair_for_ledger(self);
   self->delayed_send(self, std::chrono::milliseconds(25), raft_tick_atom::value);
+}
+
+void on_repaired(membership_self* self, uint64_t generation) {
+  auto& st = self->state;
+  if (!st.log || !st.log->may_change())
+    return;
+  // Recorded for the member that sent it, never for a name in the message.
+  auto from = self->current_sender();
+  for (auto& [id, p] : st.peers)
+    if (p.info.membership && p.info.membership.address() == from) {
+      st.log->propose(copies_ledger::repaired_command(id, generation), [](int) {});
+      return;
+    }
+}
+
+// Until this node applied its log up to the member set it uses, a "short"
+// may be missing here: count with one copy (the largest quorum) meanwhile.
+uint32_t short_copies(membership_self* self) {
+  auto& st = self->state;
+  if (!st.log)
+    return 0;
+  if (st.log->last_applied() < st.log->configuration_index())
+    return 1;
+  return st.copies.short_copies(log_voters(self)).value_or(0);
 }
 
 std::set<std::string> log_voters(membership_self* self) {
@@ -235,7 +364,8 @@ bool admitted(membership_self* self) {
 
 log_status log_of(membership_self* self) {
   log_status out;
-  auto& log = self->state.log;
+  auto& st = self->state;
+  auto& log = st.log;
   if (!log)
     return out;
   out.index = log->configuration_index();
@@ -246,6 +376,9 @@ log_status log_of(membership_self* self) {
       out.leader = split_address(s.address).first;
   auto voters = log_voters(self);
   out.voters.assign(voters.begin(), voters.end());
+  out.copies = short_copies(self);
+  out.shorts = st.copies.generation();
+  out.repaired = st.copies.complete();
   return out;
 }
 
@@ -260,7 +393,20 @@ actors::frame inspect(membership_self* self) {
   w.key("voters").begin_array();
   for (auto& v : log.voters)
     w.str(v);
-  w.end_array().end_object();
+  w.end_array();
+  // The copies ledger (copies_ledger.hpp): the last "short", who repaired since.
+  auto& c = st.copies;
+  w.key("copies")
+    .begin_object()
+    .key("short")
+    .num(c.generation())
+    .key("least")
+    .num(uint64_t{c.least()});
+  w.key("complete").boolean(c.complete()).key("repaired").begin_array();
+  for (auto& id : c.repaired())
+    w.str(id);
+  w.end_array().key("counted").num(uint64_t{short_copies(self)}).end_object();
+  w.end_object();
   // The peers as this node's failure detector sees them.
   w.key("peers").begin_array();
   for (auto& [id, p] : st.peers) {

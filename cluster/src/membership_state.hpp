@@ -14,6 +14,7 @@
 #include "chat/actors/frame.hpp"
 #include "cluster_messages.hpp"
 #include "cluster_secret.hpp"
+#include "copies_ledger.hpp"
 #include "membership_actor.hpp"
 #include "raft_node.hpp"
 
@@ -38,6 +39,11 @@ struct membership_state {
   std::map<std::string, int64_t> nonces; ///< challenges issued -> when they expire
   std::unique_ptr<raft_node> log;        ///< the membership log, once the endpoint is known
   raft_index published = 0;              ///< the log's configuration last published
+  copies_ledger copies;                  ///< the log's state machine (copies_ledger.hpp)
+  uint32_t copies_published = 0;         ///< the view's `copies` last published
+  bool repairing = false;                ///< this node's directory repairs for the ledger
+  int64_t next_repair_ms = 0;            ///< when to repair (again), or report again
+  uint64_t reported = 0;                 ///< the ledger generation this node repaired for
   std::set<std::string> left;  ///< members that said goodbye (the leader removes them)
   bool changing = false;       ///< a configuration change is in flight (leader)
   uint64_t strangers_seen = 0; ///< raft_node::strangers() when last looked at
@@ -65,6 +71,11 @@ void on_raft_packet(membership_self* self, raft_packet& packet);
 /// The log's clock; on the leader, also the changes the members ask for
 /// (a member that said hello is added, one that said goodbye removed).
 void on_raft_tick(membership_self* self);
+/// A member says it repaired its rooms after the ledger's `generation`th
+/// "short": the leader records it (copies_ledger.hpp).
+void on_repaired(membership_self* self, uint64_t generation);
+/// The fewest copies a take-over must count with (the view's `copies`).
+uint32_t short_copies(membership_self* self);
 /// The node ids of the log's voters; empty before the log has any (a node
 /// joining, or one without a log: then every member met counts).
 std::set<std::string> log_voters(membership_self* self);

@@ -91,6 +91,9 @@ public:
   std::vector<raft_server_info> servers() const;
   raft_index configuration_index() const;
   raft_index commit_index() const { return raft_.commit_index; }
+  /// The last entry `settings::apply` saw (0 after a restart, until the
+  /// commit index is known again).
+  raft_index last_applied() const { return raft_.last_applied; }
   raft_term term() const { return raft_.current_term; }
 
   // For the C callbacks (raft_node.cpp).

@@ -1003,9 +1003,11 @@ TEST_CASE("a handover that could not move every room says no goodbye: the leavin
 TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto two live "
           "copies") {
   three_nodes c;
-  // n1 repairs by itself 2 s after the cluster grew from one member (on_view):
-  // past that, only the repair asked for below copies the room.
-  std::this_thread::sleep_for(3s);
+  // The cluster grew from one member: each node repairs by itself once (the
+  // copies ledger). Past that, only the repair asked for below copies the room.
+  REQUIRE(eventually([&] {
+    return c.n1.members->log().copies == 0 && c.n2.members->log().copies == 0;
+  }));
   auto room = homed_on("n3", "repair");
   {
     client a{c.n1.sys, c.n1.handles, "alice"};
@@ -1085,13 +1087,22 @@ TEST_CASE("a room written while the cluster had fewer members than R keeps its m
     return n1->view() == all && n2.view() == all && n3.view() == all;
   }));
   // Once the cluster grew, n1 repairs what it stores: the room gets its second
-  // copy on n2 or n3 (before the fix nothing copied it: see below).
+  // copy on n2 or n3 (before the fix nothing copied it: see below). Until every
+  // member repaired, the membership log says rooms may have one copy, and a
+  // take-over counts with that (the next test).
   auto copies = [&] {
     return whole_copies({&n2, &n3}, room, 3);
   };
   CHECK(eventually([&] {
     return copies() == 1;
   }));
+  CHECK(eventually([&] {
+    return n2.members->log().copies == 0 && n3.members->log().copies == 0;
+  }));
+  // The growth from one member was recorded once, and every member's repair.
+  auto ledger = n3.members->log();
+  CHECK(ledger.shorts == 1);
+  CHECK(ledger.repaired);
   n1->members->leave(false); // dies: a member, down
   n1.reset();
   REQUIRE(eventually([&] {

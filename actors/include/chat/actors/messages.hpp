@@ -64,6 +64,10 @@ struct cluster_view {
   /// than `epoch` whose index is committed without a change there came from a
   /// change that never took effect (room_replication.cpp).
   uint64_t committed = 0;
+  /// Rooms may have as few as this many copies (written while the cluster had
+  /// fewer than R members, and not every member has repaired since): a
+  /// take-over counts with it. 0: every room has min(R, members) (ADR 8).
+  uint32_t copies = 0;
 };
 
 /// Admin: an actor's state for the admin API (docs/protocol.md, "Admin API"):

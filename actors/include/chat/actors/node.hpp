@@ -27,6 +27,9 @@ void register_types(caf::actor_system_config& cfg);
 /// The node-wide actors a connection (or an embedding service) talks to.
 struct node_handles {
   std::string node_id;
+  /// Nodes that keep each room's log (node_options::replication): the cluster's
+  /// membership log records when rooms may have fewer (ADR 8).
+  uint32_t replication = 2;
   caf::actor store;     ///< owns RocksDB, detached
   caf::actor directory; ///< room name -> room actor, activates on demand
   caf::actor inspector; ///< the admin API's questions about connections

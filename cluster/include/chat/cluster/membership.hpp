@@ -93,6 +93,14 @@ struct log_status {
   uint64_t term = 0;
   std::string leader; ///< the leader this node follows (node id); empty: none known
   std::vector<std::string> voters; ///< the members, sorted
+  /// The fewest copies a room may have that a take-over here counts with:
+  /// rooms written while the cluster had fewer than R members, until every
+  /// member repaired them (ADR 8). 0: every room has min(R, members).
+  uint32_t copies = 0;
+  /// How many times the log recorded that the cluster grew from fewer than R
+  /// voters, and whether every voter has repaired since the last time.
+  uint64_t shorts = 0;
+  bool repaired = false;
 };
 
 /// This node's membership in a cluster: a membership actor, published through
