@@ -59,13 +59,12 @@ std::optional<node_url> parse_node_url(const std::string& text, std::string& err
 
 namespace {
 
-constexpr auto timeout = std::chrono::seconds(10);
-
 // One request and its answer on a connected `stream` (plain or TLS).
 template <class Stream>
 void request_on(Stream& stream, beast::tcp_stream& lowest, const node_url& url,
                 const std::string& method, const std::string& target, const std::string& token,
-                std::optional<http_answer>& out, std::string& error) {
+                std::chrono::seconds timeout, std::optional<http_answer>& out,
+                std::string& error) {
   auto req = std::make_shared<http::request<http::string_body>>(
     method == "POST" ? http::verb::post : http::verb::get, target, 11);
   req->set(http::field::host, url.host);
@@ -74,7 +73,7 @@ void request_on(Stream& stream, beast::tcp_stream& lowest, const node_url& url,
     req->set(http::field::authorization, "Bearer " + token);
   req->prepare_payload();
   lowest.expires_after(timeout);
-  http::async_write(stream, *req, [&, req](beast::error_code ec, size_t) {
+  http::async_write(stream, *req, [&, req, timeout](beast::error_code ec, size_t) {
     if (ec) {
       error = "the request could not be sent: " + ec.message();
       return;
@@ -96,7 +95,8 @@ void request_on(Stream& stream, beast::tcp_stream& lowest, const node_url& url,
 
 std::optional<http_answer> exchange(const node_url& url, const std::string& method,
                                     const std::string& target, const std::string& token,
-                                    const std::string& ca_file, std::string& error) {
+                                    const std::string& ca_file, std::string& error,
+                                    std::chrono::seconds timeout) {
   asio::io_context ioc;
   tcp::resolver resolver{ioc};
   beast::error_code ec;
@@ -132,13 +132,13 @@ std::optional<http_answer> exchange(const node_url& url, const std::string& meth
       return;
     }
     if (!url.tls)
-      return request_on(plain, plain, url, method, target, token, out, error);
+      return request_on(plain, plain, url, method, target, token, timeout, out, error);
     secure.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
       if (ec) {
         error = "TLS with " + where + " failed: " + ec.message();
         return;
       }
-      request_on(secure, lowest, url, method, target, token, out, error);
+      request_on(secure, lowest, url, method, target, token, timeout, out, error);
     });
   });
   ioc.run();

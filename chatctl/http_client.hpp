@@ -5,6 +5,7 @@
 // https://, answered with the status and body, or why the node could not be
 // reached.
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -26,11 +27,13 @@ struct http_answer {
   std::string body;
 };
 
-/// Sends `method` ("GET" or "POST") `target` to the node (10 s timeout). A
-/// non-empty `ca_file` replaces the system's CAs for https. Returns the answer,
-/// or sets `error` (the node cannot be reached, TLS failed) and returns nothing.
+/// Sends `method` ("GET" or "POST") `target` to the node (waiting up to `wait`
+/// for each step: connect, send, answer). A non-empty `ca_file` replaces the
+/// system's CAs for https. Returns the answer, or sets `error` (the node cannot
+/// be reached, TLS failed) and returns nothing.
 std::optional<http_answer> exchange(const node_url& url, const std::string& method,
                                     const std::string& target, const std::string& token,
-                                    const std::string& ca_file, std::string& error);
+                                    const std::string& ca_file, std::string& error,
+                                    std::chrono::seconds wait = std::chrono::seconds(10));
 
 } // namespace chatctl

@@ -2,6 +2,7 @@
 // for people, --json for scripts; exit status 0, 1 (the node refused or could
 // not be reached: the reason on stderr), 2 (usage). docs/admin.md shows it.
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -47,9 +48,10 @@ public:
     url_(std::move(url)), token_(std::move(token)), ca_(std::move(ca)) {}
 
   /// The JSON of a 2xx answer; a failure (with the node's error) otherwise.
-  json call(const std::string& method, const std::string& target) const {
+  json call(const std::string& method, const std::string& target,
+            std::chrono::seconds wait = std::chrono::seconds(10)) const {
     std::string error;
-    auto answer = chatctl::exchange(url_, method, target, token_, ca_, error);
+    auto answer = chatctl::exchange(url_, method, target, token_, ca_, error, wait);
     if (!answer)
       throw failure{error};
     auto body = json::parse(answer->body, nullptr, false);
@@ -141,6 +143,10 @@ int main(int argc, char** argv) {
     ->required();
   auto* repair = app.add_subcommand(
     "repair", "After a node was lost: every node up puts its rooms back onto R copies");
+  std::string gone;
+  auto* remove = app.add_subcommand(
+    "remove-node", "Removes a member gone for good (down; every node up repairs without it)");
+  remove->add_option("NODE", gone, "The member's node id")->required();
 
   try {
     app.parse(argc, argv);
@@ -188,6 +194,15 @@ int main(int argc, char** argv) {
       if (!as_json) {
         std::cout << "repairing on " << reply.at("repairing").size()
                   << " node(s); each logs 'repair: N of M room(s)' when done\n";
+        return 0;
+      }
+    } else if (*remove) {
+      // Every node up repairs the rooms it stores first: as long as that takes.
+      reply = client.call("POST", "/admin/api/nodes/" + query_escape(gone) + "/remove",
+                          std::chrono::seconds(600));
+      if (!as_json) {
+        std::cout << "removed " << reply.at("removed").get<std::string>() << " ("
+                  << reply.at("rooms").get<uint64_t>() << " room(s) repaired without it)\n";
         return 0;
       }
     } else if (*kick) {

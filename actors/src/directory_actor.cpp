@@ -27,11 +27,6 @@ namespace directory {
 
 namespace {
 
-/// A repair asks each stored room's home once, one room at a time (a
-/// take-over each, bounded by its own timeouts): long for many rooms, but
-/// never forever.
-constexpr auto repair_timeout = std::chrono::seconds(3600);
-
 template <class Handle>
 bool erase_by_address(actor_map<Handle>& xs, const caf::actor_addr& addr) {
   for (auto i = xs.begin(); i != xs.end(); ++i)
@@ -187,56 +182,6 @@ caf::delegated<bool> hand_over(directory_self self, const msg::store_actor& stor
   return {};
 }
 
-// After a loss (a member down, or removed): every room stored here is put
-// back onto R copies among the nodes up, one at a time (handover.hpp).
-caf::result<uint64_t, uint64_t> repair(directory_self self, const msg::store_actor& store) {
-  auto& st = self->state;
-  if (st.leaving || st.joining)
-    return caf::make_error(errc::room_unavailable, "node '" + st.node_id + "' is "
-                                                     + (st.leaving ? "leaving" : "joining"));
-  if (st.repairing)
-    return caf::make_error(errc::room_unavailable,
-                           "node '" + st.node_id + "' is repairing already");
-  if (st.ring.empty()) { // not in a cluster: one copy is all there is
-    spdlog::info("repair: not in a cluster, nothing to repair");
-    return {uint64_t{0}, uint64_t{0}};
-  }
-  auto directories = st.peers;
-  directories.emplace(st.node_id, caf::actor_cast<msg::directory_actor>(self));
-  auto worker = spawn_repair(self, store, st.node_id, st.ring, std::move(directories));
-  self->monitor(worker);
-  st.repairing = worker;
-  self->delegate(worker, msg::repair_atom::value);
-  return caf::delegated<uint64_t, uint64_t>{};
-}
-
-// A repair on every node up (this one included), each in the background: the
-// answer (the admin API's) names the nodes asked; each logs its outcome.
-frame repair_everywhere(directory_self self) {
-  auto& st = self->state;
-  std::vector<std::string> asked{st.node_id};
-  auto start = [=](const msg::directory_actor& dir, const std::string& id) {
-    self->request(dir, repair_timeout, msg::repair_atom::value)
-      .then([](uint64_t, uint64_t) {},
-            [=](caf::error& err) {
-              spdlog::warn("repair on node '{}' did not complete: {}", id,
-                           self->system().render(err));
-            });
-  };
-  start(caf::actor_cast<msg::directory_actor>(self), st.node_id);
-  for (auto& [id, dir] : st.peers) {
-    start(dir, id);
-    asked.push_back(id);
-  }
-  std::sort(asked.begin(), asked.end());
-  json_writer w;
-  w.key("repairing").begin_array();
-  for (auto& id : asked)
-    w.str(id);
-  w.end_array();
-  return w.finish();
-}
-
 bool shut_down(directory_self self) {
   auto& st = self->state;
   if (st.repairing) // a node stopping does not wait for a sweep of its rooms
@@ -366,6 +311,15 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
     },
     [=](msg::repair_atom, msg::nodes_atom) {
       return repair_everywhere(self);
+    },
+    [=](msg::repair_atom, const std::string& gone) {
+      return repair_without(self, store, gone);
+    },
+    [=](msg::gone_atom, const std::string& id) {
+      return member_down(self, id);
+    },
+    [=](msg::remove_atom, std::string& id) {
+      return remove_member(self, opts, std::move(id));
     },
     [=](msg::shutdown_atom) {
       return shut_down(self);

@@ -79,6 +79,24 @@ caf::result<uint64_t> replicate(directory_self self, const msg::store_actor& sto
 caf::result<msg::room_nodes_of> replicas(directory_self self, uint32_t replication,
                                          const std::string& room);
 
+// -- the repair and a member's removal (directory_repair.cpp) --------------------
+
+/// After a loss (a member down, or removed): every room stored here is put
+/// back onto R copies among the nodes up, one at a time (handover.hpp).
+caf::result<uint64_t, uint64_t> repair(directory_self self, const msg::store_actor& store);
+/// A repair on every node up (this one included), each in the background: the
+/// answer (the admin API's) names the nodes asked; each logs its outcome.
+frame repair_everywhere(directory_self self);
+/// Whether `id` is a member down in this node's view.
+bool member_down(directory_self self, const std::string& id);
+/// A repair while `gone` is a member down here (refused otherwise).
+caf::result<uint64_t, uint64_t>
+repair_without(directory_self self, const msg::store_actor& store, const std::string& gone);
+/// Removes a member gone for good (the admin API's): `{"removed","rooms"}`
+/// once every node up repaired without it and the membership log was asked.
+caf::result<frame> remove_member(directory_self self, const directory_options& opts,
+                                 std::string id);
+
 // -- the admin API's requests (directory_admin.cpp, directory_nodes.cpp) ---------
 
 /// A room's view, on its home: from its actor when active (no activation just

@@ -231,6 +231,23 @@ void repair_rooms(caf::actor_system& sys, const node_handles& node,
   });
 }
 
+void remove_member(caf::actor_system& sys, const node_handles& node, std::string id,
+                   std::function<void(frame)> done) {
+  // Long: every node up repairs the rooms it stores first.
+  constexpr auto removal_timeout = std::chrono::seconds(600);
+  sys.spawn([dir = directory_of(node), id = std::move(id),
+             done = std::move(done)](caf::event_based_actor* self) {
+    self->request(dir, removal_timeout, msg::remove_atom::value, id)
+      .then(
+        [=](frame& f) {
+          done(std::move(f));
+        },
+        [=](caf::error& err) {
+          done(error_frame("", err, self->system()));
+        });
+  });
+}
+
 void announce_http(const node_handles& node, std::string url) {
   caf::anon_send(directory_of(node), msg::http_atom::value, std::move(url));
 }

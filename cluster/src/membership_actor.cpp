@@ -122,6 +122,7 @@ void publish_view(membership_self* self) {
   view.epoch = st.log ? st.log->configuration_index() : 0;
   view.committed = st.log ? st.log->commit_index() : 0;
   view.copies = st.copies_published = short_copies(self);
+  view.membership = caf::actor_cast<caf::actor>(self);
   runtime::log_context cid{"view:" + std::to_string(view.epoch)};
   spdlog::info("cluster: view of {} is {} node(s) of {} member(s) (member set {}{}): {}",
                st.me.node_id, view.nodes.size(), view.members, view.epoch,
@@ -349,7 +350,10 @@ void on_beat(membership_self* self, const std::string& id) {
 void on_bye(membership_self* self, const std::string& id) {
   auto& peers = self->state.peers;
   auto i = peers.find(id);
-  if (i == peers.end())
+  // Only from the member itself: the actor is published, and anyone reaching
+  // the cluster port could otherwise say goodbye for a member.
+  if (i == peers.end() || !i->second.info.membership
+      || i->second.info.membership.address() != self->current_sender())
     return;
   self->demonitor(i->second.info.membership);
   bool was_up = i->second.up;
@@ -360,6 +364,43 @@ void on_bye(membership_self* self, const std::string& id) {
     publish_view(self);
   else
     save_members(self);
+}
+
+// A member gone for good is removed (the admin API's removal, after every node
+// up repaired without it): from this node's directory, which tells every
+// member up, or from a member. Each notes it as left, and whichever node leads
+// the membership log removes it (as after a goodbye).
+caf::result<bool> on_remove(membership_self* self, const std::string& id) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  bool local = sender && sender->node() == self->node();
+  bool member = std::any_of(st.peers.begin(), st.peers.end(), [&](auto& kv) {
+    return kv.second.info.membership && kv.second.info.membership.address() == sender;
+  });
+  if (!local && !member)
+    return caf::make_error(actors::errc::bad_argument, "not from a member");
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || log_voters(self).count(id) == 0)
+    return caf::make_error(actors::errc::not_found, "no member '" + id + "'");
+  if (i->second.up) {
+    spdlog::warn("cluster: asked to remove member '{}', which is up here: not removed", id);
+    return caf::make_error(actors::errc::bad_argument,
+                           "node '" + id + "' is up in node '" + st.me.node_id + "''s view");
+  }
+  st.left.insert(id); // the log's leader removes it
+  spdlog::warn("cluster: member '{}' is gone for good and is being removed", id);
+  // A request, not a send: an answer to a send comes back as an ordinary
+  // message, and an error one ends the receiving actor (CAF 0.17).
+  if (local)
+    for (auto& [other, p] : st.peers)
+      if (p.up && p.info.membership)
+        self->request(p.info.membership, std::chrono::seconds(5), msg::remove_atom::value, id)
+          .then([](bool) {},
+                [=, other = other](caf::error& err) {
+                  spdlog::warn("cluster: node '{}' did not note '{}' as removed: {}", other, id,
+                               self->system().render(err));
+                });
+  return true;
 }
 
 // Heartbeats to the members that are up, the failure detector, and redials of
@@ -451,6 +492,9 @@ caf::behavior membership_actor(membership_self* self, membership_settings opts) 
     },
     [=](bye_atom, const std::string& id) {
       on_bye(self, id);
+    },
+    [=](msg::remove_atom, const std::string& id) {
+      return on_remove(self, id);
     },
     [=](tick_atom) {
       on_tick(self);

@@ -220,6 +220,17 @@ void after_log(membership_self* self) {
     add_down_peer(self, id, endpoint, s.id);
   }
   auto voters = log_voters(self);
+  // A member the log removed while it was down (removed for good, or its
+  // goodbye reached the leader but not this node) no longer counts here.
+  for (auto& id : st.voters_published)
+    if (voters.count(id) == 0)
+      if (auto i = st.peers.find(id); i != st.peers.end() && !i->second.up) {
+        self->demonitor(i->second.info.membership);
+        st.peers.erase(i);
+        spdlog::info("cluster: node '{}' is no longer a member (the membership log removed it)",
+                     id);
+      }
+  st.voters_published = voters;
   spdlog::info("cluster: members (log index {}): {}", st.published, fmt::join(voters, ", "));
   publish_view(self);
 }

@@ -35,15 +35,16 @@ struct membership_state {
   membership_settings opts;
   cluster_secret secret;
   node_info me;
-  std::map<std::string, peer> peers;     ///< node id -> what we know of it
-  std::map<std::string, int64_t> nonces; ///< challenges issued -> when they expire
-  std::unique_ptr<raft_node> log;        ///< the membership log, once the endpoint is known
-  raft_index published = 0;              ///< the log's configuration last published
-  copies_ledger copies;                  ///< the log's state machine (copies_ledger.hpp)
-  uint32_t copies_published = 0;         ///< the view's `copies` last published
-  bool repairing = false;                ///< this node's directory repairs for the ledger
-  int64_t next_repair_ms = 0;            ///< when to repair (again), or report again
-  uint64_t reported = 0;                 ///< the ledger generation this node repaired for
+  std::map<std::string, peer> peers;      ///< node id -> what we know of it
+  std::map<std::string, int64_t> nonces;  ///< challenges issued -> when they expire
+  std::unique_ptr<raft_node> log;         ///< the membership log, once the endpoint is known
+  raft_index published = 0;               ///< the log's configuration last published
+  std::set<std::string> voters_published; ///< the voters of that configuration
+  copies_ledger copies;                   ///< the log's state machine (copies_ledger.hpp)
+  uint32_t copies_published = 0;          ///< the view's `copies` last published
+  bool repairing = false;                 ///< this node's directory repairs for the ledger
+  int64_t next_repair_ms = 0;             ///< when to repair (again), or report again
+  uint64_t reported = 0;                  ///< the ledger generation this node repaired for
   std::set<std::string> left;  ///< members that said goodbye (the leader removes them)
   bool changing = false;       ///< a configuration change is in flight (leader)
   uint64_t strangers_seen = 0; ///< raft_node::strangers() when last looked at

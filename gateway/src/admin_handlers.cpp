@@ -6,6 +6,7 @@
 
 #include "chat/actors/node.hpp"
 #include "chat/gateway/codec.hpp"
+#include "chat/runtime/config.hpp"
 
 namespace chat::gateway::admin {
 
@@ -85,6 +86,19 @@ void repair(http_exchange& ex, const request& req, const target&) {
   if (req.method() != http::verb::post)
     return ex.reply(method_not_allowed("use POST"));
   actors::repair_rooms(ex.state->sys, ex.state->node, answer_with_frame(ex));
+}
+
+void remove_node(http_exchange& ex, const request& req, const target&, std::string id) {
+  if (req.method() != http::verb::post)
+    return ex.reply(method_not_allowed("use POST"));
+  actors::remove_member(ex.state->sys, ex.state->node, std::move(id), answer_with_frame(ex));
+}
+
+bool valid_node_id(http_exchange& ex, const std::string& id) {
+  if (runtime::valid_node_id(id))
+    return true;
+  bad_request(ex, "a node id is 1-64 characters of [A-Za-z0-9._-]");
+  return false;
 }
 
 void passivate(http_exchange& ex, const request& req, const target&, std::string room) {

@@ -28,6 +28,13 @@ void nodes(http_exchange& ex, const request& req, const target& t);
 /// at once, the outcome in each node's log.
 void repair(http_exchange& ex, const request& req, const target& t);
 
+/// POST /admin/api/nodes/{id}/remove: removes a member gone for good (every
+/// node up repairs without it first); `{"removed":id,"rooms":N}`.
+void remove_node(http_exchange& ex, const request& req, const target& t, std::string id);
+
+/// Whether `id` can be a node id (`--node-id`); replies 400 when not.
+bool valid_node_id(http_exchange& ex, const std::string& id);
+
 /// POST /admin/api/rooms/{room}/passivate: stops the room's actor after its
 /// commit in flight; `{"type":"ok"}`.
 void passivate(http_exchange& ex, const request& req, const target& t, std::string room);

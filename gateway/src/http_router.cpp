@@ -110,6 +110,9 @@ void admin_route(http_exchange& ex, const request& req, const target& t) {
   } else if ((p = under(path, "/admin/api/connections/"))) {
     run = p->what.empty() ? admin::connection : p->what == "close" ? admin::close : nullptr;
     valid = admin::valid_connection_id;
+  } else if ((p = under(path, "/admin/api/nodes/"))) {
+    run = p->what == "remove" ? admin::remove_node : nullptr;
+    valid = admin::valid_node_id;
   } else if ((p = under(path, "/admin/api/users/"))) {
     run = p->what == "presence" ? admin::presence : nullptr;
     valid = valid_user;

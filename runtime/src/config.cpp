@@ -8,16 +8,12 @@
 
 namespace chat::runtime {
 
-namespace {
-
 bool valid_node_id(const std::string& id) {
   return !id.empty() && id.size() <= 64
          && std::all_of(id.begin(), id.end(), [](unsigned char c) {
               return std::isalnum(c) || c == '-' || c == '_' || c == '.';
             });
 }
-
-} // namespace
 
 std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv) {
   node_config cfg;

@@ -2,7 +2,7 @@
 // view true to a scripted scenario, on one node and from every node of a cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode, startCluster, Client, getJson, adminPages } from './lib.mjs';
+import { startNode, startCluster, Client, getJson, adminPages, history, checkAcked } from './lib.mjs';
 import { sign, inOneHour } from './jwt.mjs';
 
 const SECRET = 'an-admin-test-secret-long-enough-0123456789';
@@ -285,6 +285,47 @@ test('three nodes: POST /admin/api/repair after a node was killed starts a repai
     assert.equal(lines.length, 2, cluster.log().slice(-3000));
     for (const [, repaired, rooms] of lines) assert.equal(repaired, rooms);
     assert.ok(lines.some(([, , rooms]) => Number(rooms) > 0), 'the rooms were stored somewhere');
+  } finally {
+    await cluster.stop();
+  }
+});
+
+test('three nodes: POST /admin/api/nodes/{id}/remove removes a member killed for good once every node up repaired without it; refused for a node up, a bad id, a stranger; every ack kept', async () => {
+  const cluster = await startCluster();
+  try {
+    const c = await Client.connect(cluster.ws(1, 'remover'));
+    const acks = new Map();
+    for (let i = 0; i < 6; ++i) {
+      const room = `remove-${i}`;
+      await c.join(room);
+      const a = await c.request({ type: 'send', room, id: `r${i}`, body: { i } });
+      assert.equal(a.type, 'ack');
+      acks.set(room, [{ id: `r${i}`, seq: a.seq }]);
+    }
+    c.close();
+    const post = (k, id) => getJson(`${cluster.http(k)}/admin/api/nodes/${id}/remove`, { method: 'POST' });
+    let r = await post(1, 'n3');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.match(r.body.message, /node 'n3' is up: stop it with SIGTERM/);
+    assert.equal((await post(1, 'bad%20id')).status, 400);
+    assert.equal((await post(1, 'n9')).status, 404);
+    assert.equal((await getJson(`${cluster.http(1)}/admin/api/nodes/n3/remove`)).status, 405);
+
+    await killUntilDown(cluster, 'n3', [1, 2]);
+    r = await post(2, 'n3');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.removed, 'n3');
+    // Both survivors list two members up and nothing down once the log removed it.
+    for (const k of [1, 2]) {
+      let nodes;
+      for (let i = 0; i < 100; ++i) {
+        nodes = (await getJson(`${cluster.http(k)}/admin/api/nodes`)).body.nodes;
+        if (nodes.length === 2) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.deepEqual(nodes.map((n) => [n.id, n.status]), [['n1', 'up'], ['n2', 'up']], `as n${k} lists them`);
+    }
+    for (const [room, seen] of acks) checkAcked(seen, [await history(cluster.http(1), room), await history(cluster.http(2), room)]);
   } finally {
     await cluster.stop();
   }

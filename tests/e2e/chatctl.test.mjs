@@ -85,6 +85,11 @@ test('chatctl on a --dev node: nodes, rooms, room, connections, presence and kic
     assert.equal(repair.code, 0, repair.stderr);
     assert.equal(repair.stdout, "repairing on 1 node(s); each logs 'repair: N of M room(s)' when done\n");
     assert.deepEqual(JSON.parse((await chatctl([...url, '--json', 'repair'])).stdout), { repairing: ['n1'] });
+    // remove-node: one node is no cluster; the node's reason on stderr, exit 1.
+    const remove = await chatctl([...url, 'remove-node', 'n2']);
+    assert.equal(remove.code, 1);
+    assert.match(remove.stderr, /bad_request: not in a cluster: there is no member to remove \(HTTP 400\)/);
+    assert.equal((await chatctl([...url, 'remove-node'])).code, 2, 'the node id is required');
     alice.close();
   } finally {
     await node.stop();

@@ -1068,6 +1068,73 @@ TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto 
   CHECK(repaired == rooms);
 }
 
+TEST_CASE("a member gone for good is removed: every node up repairs without it first, then the "
+          "membership log removes it and the others count one member fewer") {
+  three_nodes c;
+  REQUIRE(eventually([&] { // the repairs after the cluster grew are done
+    return c.n1.members->log().copies == 0 && c.n2.members->log().copies == 0;
+  }));
+  auto room = homed_on("n3", "removal");
+  {
+    client a{c.n1.sys, c.n1.handles, "alice"};
+    a.send(msg::cmd_join{"\"j\"", room, false, 0});
+    REQUIRE(reply_to(a, "j")["type"] == "joined");
+    seqs seen;
+    for (int i = 0; i < 3; ++i)
+      CHECK(send_acked(a, room, "m" + std::to_string(i), seen) == uint64_t(i + 1));
+    a.send(msg::cmd_leave{"\"l\"", room});
+    reply_to(a, "l");
+  } // idle: its copies stay where they are (n3 and one other)
+  caf::scoped_actor on_n1{c.n1.sys};
+  auto n1_dir = caf::actor_cast<msg::directory_actor>(c.n1.handles.directory);
+  auto remove = [&](const std::string& id) {
+    json out;
+    on_n1->request(n1_dir, 60s, msg::remove_atom::value, id)
+      .receive(
+        [&](actors::frame& f) {
+          out = json::parse(f.json());
+        },
+        [&](caf::error& err) {
+          out = {{"error", to_string(err)}};
+        });
+    return out;
+  };
+  auto refusal = [&](const std::string& id) {
+    return remove(id).value("error", std::string{"(not refused)"});
+  };
+  CHECK_MESSAGE(refusal("n3").find("is up") != std::string::npos, refusal("n3"));
+  CHECK(refusal("n1").find("cannot remove itself") != std::string::npos);
+  CHECK(refusal("n9").find("no member 'n9'") != std::string::npos);
+
+  c.n3->members->leave(false); // dies for good: a member, down
+  c.n3.reset();
+  std::set<std::string> two{"n1", "n2"};
+  REQUIRE(eventually([&] {
+    return c.n1.view() == two && c.n2.view() == two;
+  }));
+  auto removed = remove("n3");
+  REQUIRE_MESSAGE(removed.contains("removed"), removed.dump());
+  CHECK(removed["removed"] == "n3");
+  CHECK(removed["rooms"].get<uint64_t>() == 1); // the room, on the one survivor that kept it
+  std::vector<std::string> voters{"n1", "n2"};
+  CHECK(eventually([&] {
+    return c.n1.members->log().voters == voters && c.n2.members->log().voters == voters
+           && c.n1.members->members().size() == 2 && c.n2.members->members().size() == 2;
+  }));
+  // Both survivors hold the whole log, and the room goes on from seq 4.
+  CHECK(whole_copies({&c.n1, &c.n2}, room, 3) == 2);
+  client b{c.n2.sys, c.n2.handles, "bob"};
+  CHECK(eventually(
+    [&] {
+      b.send(msg::cmd_join{"\"j2\"", room, false, 0});
+      return reply_to(b, "j2")["type"] == "joined";
+    },
+    20s));
+  CHECK(history_ids(b, room) == std::vector<std::string>{"m0", "m1", "m2"});
+  seqs seen;
+  CHECK(send_acked(b, room, "m3", seen) == 4);
+}
+
 TEST_CASE("a room written while the cluster had fewer members than R keeps its messages when "
           "that first node dies after the cluster grew") {
   auto n1 = std::make_unique<cluster_node>("n1");

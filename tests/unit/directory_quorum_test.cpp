@@ -123,3 +123,46 @@ TEST_CASE("a room active on one copy stops once the members count another node t
   }
   actors::stop_node(sys, node);
 }
+
+TEST_CASE("removing a member: refused while another member is down, with R = 1, or while rooms "
+          "written when the cluster was smaller are not repaired everywhere") {
+  auto refusal = [](uint32_t replication, std::vector<std::string> down, uint32_t copies) {
+    test::temp_dir dir;
+    caf::actor_system sys{test::actor_config()};
+    std::string err;
+    auto db = storage::store::open({dir.path(), false}, err);
+    REQUIRE_MESSAGE(db, err);
+    actors::node_options opts;
+    opts.replication = replication;
+    auto node = actors::spawn_node(sys, opts, std::move(db));
+    auto n2 = sys.spawn(silent_directory);
+    auto membership = sys.spawn(silent_directory);
+    msg::cluster_view view;
+    view.nodes = {"n1", "n2"};
+    view.directories = {node.directory, n2};
+    view.down = std::move(down);
+    view.members = static_cast<uint32_t>(2 + view.down.size());
+    view.epoch = 5;
+    view.committed = 5;
+    view.copies = copies;
+    view.membership = membership;
+    caf::anon_send(node.directory, std::move(view));
+    std::string out = "(not refused)";
+    caf::scoped_actor self{sys};
+    self
+      ->request(caf::actor_cast<msg::directory_actor>(node.directory), 5s,
+                msg::remove_atom::value, std::string{"n3"})
+      .receive([](actors::frame&) {},
+               [&](caf::error& e) {
+                 out = sys.render(e);
+               });
+    for (auto& a : {n2, membership})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    actors::stop_node(sys, node);
+    return out;
+  };
+  CHECK(refusal(2, {"n3", "n4"}, 0).find("more than one member is down") != std::string::npos);
+  CHECK(refusal(1, {"n3"}, 0).find("no other copy") != std::string::npos);
+  CHECK(refusal(2, {"n3"}, 1).find("not yet repaired on every member") != std::string::npos);
+  CHECK(refusal(2, {"n4"}, 0).find("no member 'n3'") != std::string::npos);
+}

@@ -38,6 +38,12 @@ using joining_atom = caf::atom_constant<caf::atom("joining")>;
 using handover_atom = caf::atom_constant<caf::atom("handover")>;
 /// Rooms stored on a node back onto R copies among the nodes up (after a loss).
 using repair_atom = caf::atom_constant<caf::atom("repair")>;
+/// Removing a member gone for good: the directory's `(remove_atom, id)` (the
+/// admin API's; docs/protocol.md), and the membership actor's (the log's
+/// leader removes it).
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+/// Directory: `(gone_atom, id)` -> bool: `id` is a member down in this node's view.
+using gone_atom = caf::atom_constant<caf::atom("gone")>;
 
 /// Directory: `(node_leaving_atom, node)` -> bool. That node is leaving: it no
 /// longer homes or keeps rooms here, before its goodbye (ADR 8: each room it
@@ -68,6 +74,8 @@ struct cluster_view {
   /// fewer than R members, and not every member has repaired since): a
   /// take-over counts with it. 0: every room has min(R, members) (ADR 8).
   uint32_t copies = 0;
+  /// This node's membership actor (it takes `(remove_atom, id)`).
+  caf::actor membership;
 };
 
 /// Admin: an actor's state for the admin API (docs/protocol.md, "Admin API"):

@@ -107,6 +107,14 @@ void list_rooms(caf::actor_system& sys, const node_handles& node, std::string pr
 void repair_rooms(caf::actor_system& sys, const node_handles& node,
                   std::function<void(frame)> done);
 
+/// Admin: removes member `id`, gone for good (down, never to return): every
+/// node up repairs the rooms it stores without it, then the membership log
+/// removes it. Calls `done` with `{"removed":id,"rooms":N}` or an error frame
+/// (not a member down; another member down; R = 1; a repair incomplete) from
+/// an actor thread.
+void remove_member(caf::actor_system& sys, const node_handles& node, std::string id,
+                   std::function<void(frame)> done);
+
 /// The admin API's node list (`{"self","view","nodes":[...]}`, docs/protocol.md)
 /// as this node sees it: calls `done` with the frame from an actor thread.
 void list_nodes(caf::actor_system& sys, const node_handles& node,

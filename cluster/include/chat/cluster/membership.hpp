@@ -25,7 +25,9 @@ namespace chat::cluster {
 /// it (the delivery latency metric). 6: members are decided by a Raft log (the
 /// hello carries the node's Raft id; `raft_packet`). 7: a node's summary names
 /// its inspector. 8: a directory answers `(repair_atom)` (POST /admin/api/repair).
-inline constexpr uint32_t protocol_version = 8;
+/// 9: the membership log carries the copies ledger's commands; a member's
+/// removal (`remove_atom`, `gone_atom`, `(repair_atom, node)`).
+inline constexpr uint32_t protocol_version = 9;
 
 struct cluster_options {
   /// Where this node's membership actor is published (CAF middleman); port 0

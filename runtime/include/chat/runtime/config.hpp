@@ -116,4 +116,7 @@ struct parse_exit {
 /// Parses argv (flags), then `CHAT_*` env vars, then `--config FILE`.
 [[nodiscard]] std::variant<node_config, parse_exit> parse_node_config(int argc, char** argv);
 
+/// A node id: 1-64 characters of [A-Za-z0-9._-] (`--node-id`).
+[[nodiscard]] bool valid_node_id(const std::string& id);
+
 } // namespace chat::runtime
