@@ -197,9 +197,10 @@ int main(int argc, char** argv) {
         return 0;
       }
     } else if (*remove) {
-      // Every node up repairs the rooms it stores first: as long as that takes.
+      // Every node up repairs the rooms it stores first: the node gives up
+      // after 600 s, and says so.
       reply = client.call("POST", "/admin/api/nodes/" + query_escape(gone) + "/remove",
-                          std::chrono::seconds(600));
+                          std::chrono::seconds(660));
       if (!as_json) {
         std::cout << "removed " << reply.at("removed").get<std::string>() << " ("
                   << reply.at("rooms").get<uint64_t>() << " room(s) repaired without it)\n";

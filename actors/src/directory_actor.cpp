@@ -52,14 +52,17 @@ template <class Handle>
 bool forget(directory_self self, actor_map<Handle>& xs, const std::string& name);
 void move_away(directory_self self, const runtime::hash_ring& before, uint32_t replication);
 
-// The ring and the peers from the last view, without the nodes that are leaving.
+} // namespace
+
+// The ring and the peers from the last view, without the nodes that are
+// leaving or fenced for their removal.
 void apply_view(directory_self self, uint32_t replication) {
   auto& st = self->state;
   std::vector<std::string> nodes;
   st.peers.clear();
   for (size_t i = 0; i < st.view.nodes.size() && i < st.view.directories.size(); ++i) {
     auto& id = st.view.nodes[i];
-    if (st.leaving_nodes.count(id) != 0)
+    if (st.leaving_nodes.count(id) != 0 || is_fenced(self, id))
       continue;
     nodes.push_back(id);
     if (id != st.node_id)
@@ -69,6 +72,9 @@ void apply_view(directory_self self, uint32_t replication) {
   st.ring = runtime::hash_ring{nodes};
   move_away(self, before, replication);
 }
+
+namespace {
+
 void stop_presence(directory_self self);
 
 // The actor of a room homed here, activated if need be.
@@ -313,10 +319,14 @@ msg::directory_actor::behavior_type directory_actor(directory_self self, directo
       return repair_everywhere(self);
     },
     [=](msg::repair_atom, const std::string& gone) {
-      return repair_without(self, store, gone);
+      return repair_without(self, store, opts.replication, gone);
     },
     [=](msg::gone_atom, const std::string& id) {
-      return member_down(self, id);
+      return fence(self, opts.replication, id);
+    },
+    [=](msg::gone_atom, const std::string& id, bool) {
+      lift_fence(self, opts.replication, id);
+      return true;
     },
     [=](msg::remove_atom, std::string& id) {
       return remove_member(self, opts, std::move(id));

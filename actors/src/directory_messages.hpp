@@ -211,6 +211,7 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<repair_atom, nodes_atom>::with<actors::frame>,
   caf::replies_to<repair_atom, std::string>::with<uint64_t, uint64_t>,
   caf::replies_to<gone_atom, std::string>::with<bool>,
+  caf::replies_to<gone_atom, std::string, bool>::with<bool>,
   caf::replies_to<remove_atom, std::string>::with<actors::frame>,
   caf::replies_to<summary_atom>::with<node_summary>,
   caf::replies_to<nodes_atom>::with<actors::frame>, caf::reacts_to<http_atom, std::string>,

@@ -1,12 +1,14 @@
 // The repair (rooms back onto R copies among the nodes up) and the removal of a
 // member gone for good, which repairs without it first (ADR 8, ADR 10).
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
+#include "chat/runtime/clock.hpp"
 #include "directory_state.hpp"
 #include "handover.hpp"
 
@@ -18,14 +20,20 @@ namespace {
 /// take-over each, bounded by its own timeouts): long for many rooms, but
 /// never forever.
 constexpr auto repair_timeout = std::chrono::seconds(3600);
-/// How long a node's view and its membership actor have to answer a removal.
+/// A removal's repairs answer within this long (the admin API waits 600 s).
+constexpr auto removal_repair_timeout = std::chrono::seconds(540);
+/// How long a node's view and its membership actor have to answer a removal,
+/// and how long the membership log has to commit it.
 constexpr auto removal_ask_timeout = std::chrono::seconds(5);
+constexpr auto removal_commit_timeout = std::chrono::seconds(30);
+/// A fence outlives any removal that set it (a node that asked and died).
+constexpr int64_t fence_ms = 900'000;
 
 caf::error refused(const std::string& why) {
   return caf::make_error(errc::bad_argument, why);
 }
 
-// One removal in flight: the nodes up (this one first), what they answered.
+// One removal in flight: the nodes up when it began (this one first).
 struct removal {
   std::string id;
   caf::typed_response_promise<frame> rp;
@@ -33,58 +41,126 @@ struct removal {
   size_t pending = 0;
   uint64_t rooms = 0;
   bool over = false;
-  void fail(const caf::error& err) {
-    if (!over)
-      rp.deliver(err);
-    over = true;
-  }
 };
 using removal_ptr = std::shared_ptr<removal>;
 
-// Step 3: the membership log's leader removes the member (every member up
-// is told, whichever leads then removes it).
+// The removal failed: every node lifts its fence (the member may be used again
+// once it is up), and the admin gets the reason.
+void abort_removal(directory_self self, const removal_ptr& r, const caf::error& err) {
+  if (r->over)
+    return;
+  r->over = true;
+  for (auto& [node, dir] : r->nodes)
+    self->request(dir, removal_ask_timeout, msg::gone_atom::value, r->id, false)
+      .then([](bool) {}, [](caf::error&) {}); // a fence expires by itself too
+  spdlog::warn("remove: node '{}' was not removed: {}", r->id, self->system().render(err));
+  r->rp.deliver(err);
+}
+
+// Asks every node of the removal `ask(dir)`; `next` runs once all answered
+// true. A false or an error aborts with the reason `why(node)`.
+template <class Ask, class Next>
+void on_every_node(directory_self self, removal_ptr r, Ask ask, Next next,
+                   std::function<std::string(const std::string&)> why) {
+  r->pending = r->nodes.size();
+  for (auto& [node, dir] : r->nodes)
+    ask(dir).then(
+      [=, node = node](bool ok) {
+        if (r->over)
+          return;
+        if (!ok)
+          return abort_removal(self, r, refused(why(node)));
+        if (--r->pending == 0)
+          next();
+      },
+      [=, node = node](caf::error& err) {
+        abort_removal(self, r,
+                      caf::make_error(errc::room_unavailable,
+                                      "node '" + node + "': " + self->system().render(err)));
+      });
+}
+
+// Step 4: the membership log removes the member; answered once it committed.
 void remove_from_log(directory_self self, removal_ptr r) {
   auto& st = self->state;
-  self->request(st.view.membership, removal_ask_timeout, msg::remove_atom::value, r->id)
+  self->request(st.view.membership, removal_commit_timeout, msg::remove_atom::value, r->id)
     .then(
       [=](bool) {
-        spdlog::warn("remove: node '{}' is being removed from the cluster ({} room(s) repaired "
+        if (r->over)
+          return;
+        r->over = true;
+        spdlog::warn("remove: node '{}' was removed from the cluster ({} room(s) repaired "
                      "without it)",
                      r->id, r->rooms);
+        for (auto& [node, dir] : r->nodes) // it is no member any more: nothing to fence
+          self->request(dir, removal_ask_timeout, msg::gone_atom::value, r->id, false)
+            .then([](bool) {}, [](caf::error&) {});
         json_writer w;
         w.key("removed").str(r->id).key("rooms").num(r->rooms);
         r->rp.deliver(w.finish());
-        r->over = true;
       },
       [=](caf::error& err) {
-        r->fail(err);
+        abort_removal(self, r, err);
       });
+}
+
+// Step 3: still fenced everywhere, and no node joined meanwhile (it would
+// not be fenced): else a room may have been placed on the member again.
+void confirm_and_remove(directory_self self, removal_ptr r) {
+  auto& st = self->state;
+  if (st.peers.size() + 1 != r->nodes.size()
+      || std::any_of(st.peers.begin(), st.peers.end(), [&](auto& kv) {
+           return std::none_of(r->nodes.begin(), r->nodes.end(), [&](auto& n) {
+             return n.first == kv.first;
+           });
+         }))
+    return abort_removal(self, r,
+                         caf::make_error(errc::room_unavailable,
+                                         "the nodes up changed during the removal; try again"));
+  on_every_node(
+    self, r,
+    [=](const msg::directory_actor& dir) {
+      return self->request(dir, removal_ask_timeout, msg::gone_atom::value, r->id);
+    },
+    [=] {
+      remove_from_log(self, r);
+    },
+    [=](const std::string& node) {
+      return "node '" + r->id + "' is no longer down in node '" + node + "''s view";
+    });
 }
 
 // Step 2: every node up puts the rooms it stores onto copies without the member.
 void repair_all_without(directory_self self, removal_ptr r) {
   r->pending = r->nodes.size();
   for (auto& [node, dir] : r->nodes)
-    self->request(dir, repair_timeout, msg::repair_atom::value, r->id)
+    self->request(dir, removal_repair_timeout, msg::repair_atom::value, r->id)
       .then(
         [=, node = node](uint64_t rooms, uint64_t repaired) {
           if (r->over)
             return;
           if (repaired < rooms)
-            return r->fail(caf::make_error(
-              errc::room_unavailable, "node '" + node + "': " + std::to_string(rooms - repaired)
-                                        + " of " + std::to_string(rooms)
-                                        + " room(s) are not on copies without '" + r->id
-                                        + "'; nothing removed (try again)"));
+            return abort_removal(self, r,
+                                 caf::make_error(errc::room_unavailable,
+                                                 "node '" + node
+                                                   + "': " + std::to_string(rooms - repaired)
+                                                   + " of " + std::to_string(rooms)
+                                                   + " room(s) are not on copies without '"
+                                                   + r->id + "'; try again"));
           r->rooms += rooms;
           if (--r->pending == 0)
-            remove_from_log(self, r);
+            confirm_and_remove(self, r);
         },
         [=, node = node](caf::error& err) {
-          r->fail(caf::make_error(errc::room_unavailable,
-                                  "node '" + node + "' did not repair without '" + r->id + "': "
-                                    + self->system().render(err) + "; nothing removed"));
+          abort_removal(self, r,
+                        caf::make_error(errc::room_unavailable,
+                                        "node '" + node + "' did not repair without '" + r->id
+                                          + "': " + self->system().render(err)));
         });
+}
+
+size_t members_of(const msg::cluster_view& v) {
+  return std::max<size_t>(v.members, v.nodes.size());
 }
 
 } // namespace
@@ -135,25 +211,52 @@ frame repair_everywhere(directory_self self) {
   return w.finish();
 }
 
-bool member_down(directory_self self, const std::string& id) {
-  auto& down = self->state.view.down;
-  return std::find(down.begin(), down.end(), id) != down.end();
+bool is_fenced(directory_self self, const std::string& id) {
+  auto& st = self->state;
+  return !st.fenced.empty() && st.fenced == id && runtime::steady_ms() < st.fenced_until_ms;
 }
 
-// A repair for a removal: only while the member is down here too, or this
-// node's rooms could be placed onto it again.
-caf::result<uint64_t, uint64_t>
-repair_without(directory_self self, const msg::store_actor& store, const std::string& gone) {
-  if (!member_down(self, gone))
-    return refused("node '" + gone + "' is not a member down in node '" + self->state.node_id
-                   + "''s view");
+caf::result<bool> fence(directory_self self, uint32_t replication, const std::string& id) {
+  auto& st = self->state;
+  if (!st.fenced.empty() && st.fenced != id && runtime::steady_ms() < st.fenced_until_ms)
+    return refused("node '" + st.node_id + "' is removing '" + st.fenced
+                   + "' already; one removal at a time");
+  auto& down = st.view.down;
+  if (!is_fenced(self, id) && std::find(down.begin(), down.end(), id) == down.end())
+    return false;
+  st.fenced = id;
+  st.fenced_until_ms = runtime::steady_ms() + fence_ms;
+  apply_view(self, replication); // even once it is up again, nothing is placed on it
+  return true;
+}
+
+void lift_fence(directory_self self, uint32_t replication, const std::string& id) {
+  auto& st = self->state;
+  if (st.fenced != id)
+    return;
+  st.fenced.clear();
+  apply_view(self, replication);
+}
+
+caf::result<uint64_t, uint64_t> repair_without(directory_self self,
+                                               const msg::store_actor& store,
+                                               uint32_t replication, const std::string& gone) {
+  auto& st = self->state;
+  if (!is_fenced(self, gone))
+    return refused("node '" + gone + "' is not fenced for its removal on node '" + st.node_id
+                   + "'");
+  // Every member, the one removed included, holds every room: each acked
+  // write went to all of them, and none is short of copies (the ledger).
+  if (replication >= members_of(st.view) && st.view.copies == 0)
+    return {uint64_t{0}, uint64_t{0}};
   return repair(self, store);
 }
 
-// Checks what this node knows, then: every node up confirms the member is
-// down in its view (so no home still writes a room onto it, and a room whose
-// replica set held it was stopped and is taken over afresh), every node up
-// repairs without it, and the membership log removes it.
+// Checks what this node knows; then every node up confirms the member is down
+// in its view and fences it (no room is placed on it from then on, even if it
+// returns, and rooms whose replica set held it stopped), repairs the rooms it
+// stores without it, confirms again (and that no node joined meanwhile); then
+// the membership log removes it. Any failure lifts the fences.
 caf::result<frame> remove_member(directory_self self, const directory_options& opts,
                                  std::string id) {
   auto& st = self->state;
@@ -167,9 +270,10 @@ caf::result<frame> remove_member(directory_self self, const directory_options& o
     return refused(
       "node '" + id
       + "' is up: stop it with SIGTERM (it hands its rooms over and says goodbye)");
-  if (!member_down(self, id))
+  auto& down = st.view.down;
+  if (std::find(down.begin(), down.end(), id) == down.end())
     return caf::make_error(errc::not_found, "no member '" + id + "'");
-  if (st.view.down.size() > 1)
+  if (down.size() > 1)
     return refused("more than one member is down; remove one only while every other member "
                    "is up (a room's other copy may be on another member down)");
   if (opts.replication < 2)
@@ -186,31 +290,19 @@ caf::result<frame> remove_member(directory_self self, const directory_options& o
   r->nodes.emplace_back(st.node_id, caf::actor_cast<msg::directory_actor>(self));
   for (auto& [node, dir] : st.peers)
     r->nodes.emplace_back(node, dir);
-  spdlog::warn("remove: removing node '{}': every node up repairs without it first", r->id);
-  r->pending = r->nodes.size() - 1;
-  if (r->pending == 0) {
-    repair_all_without(self, r);
-    return r->rp;
-  }
-  for (size_t k = 1; k < r->nodes.size(); ++k) {
-    auto node = r->nodes[k].first;
-    self->request(r->nodes[k].second, removal_ask_timeout, msg::gone_atom::value, r->id)
-      .then(
-        [=](bool down) {
-          if (r->over)
-            return;
-          if (!down)
-            return r->fail(refused("node '" + r->id + "' is not down in node '" + node
-                                   + "''s view; nothing removed"));
-          if (--r->pending == 0)
-            repair_all_without(self, r);
-        },
-        [=](caf::error& err) {
-          r->fail(caf::make_error(errc::room_unavailable, "node '" + node + "' did not answer: "
-                                                            + self->system().render(err)
-                                                            + "; nothing removed"));
-        });
-  }
+  spdlog::warn(
+    "remove: removing node '{}': every node up fences it and repairs without it first", r->id);
+  on_every_node(
+    self, r,
+    [=](const msg::directory_actor& dir) {
+      return self->request(dir, removal_ask_timeout, msg::gone_atom::value, r->id);
+    },
+    [=] {
+      repair_all_without(self, r);
+    },
+    [=](const std::string& node) {
+      return "node '" + r->id + "' is not down in node '" + node + "''s view";
+    });
   return r->rp;
 }
 

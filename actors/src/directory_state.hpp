@@ -45,6 +45,11 @@ struct directory_state {
   /// `held` (each sends its request here again) until its view is complete.
   bool joining = false;
   caf::actor repairing; ///< this node's repair worker while it runs (one at a time)
+  /// A member being removed (directory_repair.cpp): out of the ring and the
+  /// peers even if it comes back up, until `fenced_until_ms` (steady clock) or
+  /// the removal ends, so that no room is placed on it behind the repair.
+  std::string fenced;
+  int64_t fenced_until_ms = 0;
   std::vector<std::function<void()>> held;
   static inline const char* name = "directory";
 };
@@ -57,6 +62,10 @@ constexpr auto store_timeout = std::chrono::seconds(10);
 /// longer: the asking home gives up after 3 s. Answering earlier is safe: the
 /// promise fences whatever the old room still writes (ADR 8).
 constexpr auto moving_timeout = std::chrono::seconds(2);
+
+/// Rebuilds the ring and the peers from the last view (without the nodes
+/// leaving or fenced); rooms that must move stop.
+void apply_view(directory_self self, uint32_t replication);
 
 /// The room's actor active here (if any) is forgotten and stops after its
 /// commit in flight; then `next` runs (at once when none is active), and
@@ -87,13 +96,21 @@ caf::result<uint64_t, uint64_t> repair(directory_self self, const msg::store_act
 /// A repair on every node up (this one included), each in the background: the
 /// answer (the admin API's) names the nodes asked; each logs its outcome.
 frame repair_everywhere(directory_self self);
-/// Whether `id` is a member down in this node's view.
-bool member_down(directory_self self, const std::string& id);
-/// A repair while `gone` is a member down here (refused otherwise).
-caf::result<uint64_t, uint64_t>
-repair_without(directory_self self, const msg::store_actor& store, const std::string& gone);
+/// `(gone_atom, id)`: whether `id` is a member down here; if so it is fenced
+/// (kept out of the ring and the peers, even once up again) for its removal.
+/// A second removal while one is fenced is refused.
+caf::result<bool> fence(directory_self self, uint32_t replication, const std::string& id);
+/// `(gone_atom, id, false)`: the removal of `id` ended; its fence is lifted.
+void lift_fence(directory_self self, uint32_t replication, const std::string& id);
+/// Whether `id` is fenced here now.
+bool is_fenced(directory_self self, const std::string& id);
+/// A repair while `gone` is fenced here (refused otherwise); nothing to do
+/// when every member holds every room (R >= members).
+caf::result<uint64_t, uint64_t> repair_without(directory_self self,
+                                               const msg::store_actor& store,
+                                               uint32_t replication, const std::string& gone);
 /// Removes a member gone for good (the admin API's): `{"removed","rooms"}`
-/// once every node up repaired without it and the membership log was asked.
+/// once every node up repaired without it and the membership log removed it.
 caf::result<frame> remove_member(directory_self self, const directory_options& opts,
                                  std::string id);
 

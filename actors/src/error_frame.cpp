@@ -15,7 +15,8 @@ constexpr int64_t unavailable_retry_ms = 250;
 constexpr int64_t storage_retry_ms = 1000; // the store retries its writes each second
 } // namespace
 
-frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys) {
+frame error_frame(const std::string& ref, const caf::error& err, caf::actor_system& sys,
+                  bool explain) {
   if (err.category() == caf::atom("chat")) {
     auto detail = [&](const char* fallback) {
       auto& ctx = err.context();
@@ -46,6 +47,9 @@ frame error_frame(const std::string& ref, const caf::error& err, caf::actor_syst
                            storage_retry_ms);
       case errc::room_unavailable:
       case errc::fenced:
+        if (explain)
+          return error_event(ref, wire_error::unavailable, detail("unavailable"),
+                             unavailable_retry_ms);
         break;
     }
   }

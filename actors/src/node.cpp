@@ -243,7 +243,7 @@ void remove_member(caf::actor_system& sys, const node_handles& node, std::string
           done(std::move(f));
         },
         [=](caf::error& err) {
-          done(error_frame("", err, self->system()));
+          done(error_frame("", err, self->system(), true));
         });
   });
 }

@@ -387,20 +387,24 @@ caf::result<bool> on_remove(membership_self* self, const std::string& id) {
     return caf::make_error(actors::errc::bad_argument,
                            "node '" + id + "' is up in node '" + st.me.node_id + "''s view");
   }
-  st.left.insert(id); // the log's leader removes it
+  st.left.insert(id); // the log's leader removes it, while it stays down
   spdlog::warn("cluster: member '{}' is gone for good and is being removed", id);
+  if (!local)
+    return true;
   // A request, not a send: an answer to a send comes back as an ordinary
   // message, and an error one ends the receiving actor (CAF 0.17).
-  if (local)
-    for (auto& [other, p] : st.peers)
-      if (p.up && p.info.membership)
-        self->request(p.info.membership, std::chrono::seconds(5), msg::remove_atom::value, id)
-          .then([](bool) {},
-                [=, other = other](caf::error& err) {
-                  spdlog::warn("cluster: node '{}' did not note '{}' as removed: {}", other, id,
-                               self->system().render(err));
-                });
-  return true;
+  for (auto& [other, p] : st.peers)
+    if (p.up && p.info.membership)
+      self->request(p.info.membership, std::chrono::seconds(5), msg::remove_atom::value, id)
+        .then([](bool) {},
+              [=, other = other](caf::error& err) {
+                spdlog::warn("cluster: node '{}' did not note '{}' as removed: {}", other, id,
+                             self->system().render(err));
+              });
+  // Answered once this node's log holds a member set without it (after_log).
+  auto rp = self->make_response_promise<bool>();
+  st.removals.emplace_back(id, rp);
+  return rp;
 }
 
 // Heartbeats to the members that are up, the failure detector, and redials of

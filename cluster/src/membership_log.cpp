@@ -85,10 +85,18 @@ void reconcile(membership_self* self) {
   auto servers = st.log->servers();
   for (auto& s : servers) {
     auto id = split_address(s.address).first;
-    if (st.left.count(id) != 0 && s.id != st.log->id())
-      return change(self, "removing", id, [&](auto done) {
-        return st.log->remove(s.id, done);
-      });
+    if (st.left.count(id) == 0 || s.id == st.log->id())
+      continue;
+    // Removed while down (an operator's removal): back up, it stays a member
+    // (the removal's fences were lifted; rooms may be on it again).
+    if (auto p = st.peers.find(id); p != st.peers.end() && p->second.up) {
+      st.left.erase(id);
+      spdlog::warn("cluster: '{}' is up again: not removed", id);
+      continue;
+    }
+    return change(self, "removing", id, [&](auto done) {
+      return st.log->remove(s.id, done);
+    });
   }
   for (auto& [id, p] : st.peers) {
     if (!p.up || p.info.raft_id == 0 || st.left.count(id) != 0)
@@ -231,6 +239,13 @@ void after_log(membership_self* self) {
                      id);
       }
   st.voters_published = voters;
+  for (auto i = st.removals.begin(); i != st.removals.end();)
+    if (voters.count(i->first) == 0) {
+      i->second.deliver(true);
+      i = st.removals.erase(i);
+    } else {
+      ++i;
+    }
   spdlog::info("cluster: members (log index {}): {}", st.published, fmt::join(voters, ", "));
   publish_view(self);
 }

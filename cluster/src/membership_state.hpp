@@ -45,7 +45,10 @@ struct membership_state {
   bool repairing = false;                 ///< this node's directory repairs for the ledger
   int64_t next_repair_ms = 0;             ///< when to repair (again), or report again
   uint64_t reported = 0;                  ///< the ledger generation this node repaired for
-  std::set<std::string> left;  ///< members that said goodbye (the leader removes them)
+  std::set<std::string> left; ///< members that said goodbye (the leader removes them)
+  /// Removals asked here (member, the directory's request): answered once the
+  /// log's member set no longer holds the member.
+  std::vector<std::pair<std::string, caf::response_promise>> removals;
   bool changing = false;       ///< a configuration change is in flight (leader)
   uint64_t strangers_seen = 0; ///< raft_node::strangers() when last looked at
   int64_t strangers_warned_ms = 0;

@@ -91,6 +91,7 @@ void repair(http_exchange& ex, const request& req, const target&) {
 void remove_node(http_exchange& ex, const request& req, const target&, std::string id) {
   if (req.method() != http::verb::post)
     return ex.reply(method_not_allowed("use POST"));
+  ex.expires_never(); // every node up repairs first: longer than --request-timeout-ms
   actors::remove_member(ex.state->sys, ex.state->node, std::move(id), answer_with_frame(ex));
 }
 

@@ -1000,25 +1000,31 @@ TEST_CASE("a handover that could not move every room says no goodbye: the leavin
   n2.members->leave(false);
 }
 
-TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto two live "
-          "copies") {
-  three_nodes c;
-  // The cluster grew from one member: each node repairs by itself once (the
-  // copies ledger). Past that, only the repair asked for below copies the room.
+/// A room homed on n3 that alice, on n1, sent m0..m2 to and left: idle, its
+/// copies stay where they are (n3 and one other). First, the repairs after the
+/// cluster grew from one member are done (the copies ledger), so that only what
+/// a test asks for copies it further.
+std::string idle_room_on_n3(three_nodes& c, const std::string& prefix) {
   REQUIRE(eventually([&] {
     return c.n1.members->log().copies == 0 && c.n2.members->log().copies == 0;
   }));
-  auto room = homed_on("n3", "repair");
-  {
-    client a{c.n1.sys, c.n1.handles, "alice"};
-    a.send(msg::cmd_join{"\"j\"", room, false, 0});
-    REQUIRE(reply_to(a, "j")["type"] == "joined");
-    seqs seen;
-    for (int i = 0; i < 3; ++i)
-      CHECK(send_acked(a, room, "m" + std::to_string(i), seen) == uint64_t(i + 1));
-    a.send(msg::cmd_leave{"\"l\"", room});
-    reply_to(a, "l");
-  } // nobody is in the room any more: nothing asks for it below but the repair
+  auto room = homed_on("n3", prefix);
+  client a{c.n1.sys, c.n1.handles, "alice"};
+  a.send(msg::cmd_join{"\"j\"", room, false, 0});
+  REQUIRE(reply_to(a, "j")["type"] == "joined");
+  seqs seen;
+  for (int i = 0; i < 3; ++i)
+    CHECK(send_acked(a, room, "m" + std::to_string(i), seen) == uint64_t(i + 1));
+  a.send(msg::cmd_leave{"\"l\"", room});
+  reply_to(a, "l");
+  return room;
+}
+
+TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto two live "
+          "copies") {
+  three_nodes c;
+  // Nobody is in the room any more: nothing asks for it below but the repair.
+  auto room = idle_room_on_n3(c, "repair");
   // How many of the survivors hold the whole log in their own store.
   auto holders = [&] {
     return whole_copies({&c.n1, &c.n2}, room, 3);
@@ -1071,20 +1077,7 @@ TEST_CASE("a repair puts an idle room whose copy was on a dead member back onto 
 TEST_CASE("a member gone for good is removed: every node up repairs without it first, then the "
           "membership log removes it and the others count one member fewer") {
   three_nodes c;
-  REQUIRE(eventually([&] { // the repairs after the cluster grew are done
-    return c.n1.members->log().copies == 0 && c.n2.members->log().copies == 0;
-  }));
-  auto room = homed_on("n3", "removal");
-  {
-    client a{c.n1.sys, c.n1.handles, "alice"};
-    a.send(msg::cmd_join{"\"j\"", room, false, 0});
-    REQUIRE(reply_to(a, "j")["type"] == "joined");
-    seqs seen;
-    for (int i = 0; i < 3; ++i)
-      CHECK(send_acked(a, room, "m" + std::to_string(i), seen) == uint64_t(i + 1));
-    a.send(msg::cmd_leave{"\"l\"", room});
-    reply_to(a, "l");
-  } // idle: its copies stay where they are (n3 and one other)
+  auto room = idle_room_on_n3(c, "removal");
   caf::scoped_actor on_n1{c.n1.sys};
   auto n1_dir = caf::actor_cast<msg::directory_actor>(c.n1.handles.directory);
   auto remove = [&](const std::string& id) {

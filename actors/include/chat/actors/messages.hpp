@@ -42,7 +42,9 @@ using repair_atom = caf::atom_constant<caf::atom("repair")>;
 /// admin API's; docs/protocol.md), and the membership actor's (the log's
 /// leader removes it).
 using remove_atom = caf::atom_constant<caf::atom("remove")>;
-/// Directory: `(gone_atom, id)` -> bool: `id` is a member down in this node's view.
+/// Directory: `(gone_atom, id)` -> bool: `id` is a member down in this node's
+/// view, fenced there for its removal from now on; `(gone_atom, id, false)`
+/// lifts the fence (the removal ended).
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
 
 /// Directory: `(node_leaving_atom, node)` -> bool. That node is leaving: it no
