@@ -403,7 +403,7 @@ caf::result<bool> on_remove(membership_self* self, const std::string& id) {
               });
   // Answered once this node's log holds a member set without it (after_log).
   auto rp = self->make_response_promise<bool>();
-  st.removals.emplace_back(id, rp);
+  st.removals.push_back({id, rp, runtime::steady_ms() + removal_wait_ms});
   return rp;
 }
 

@@ -5,6 +5,7 @@
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "chat/actors/errc.hpp"
 #include "chat/actors/events.hpp"
 #include "chat/actors/messages.hpp"
 #include "chat/runtime/clock.hpp"
@@ -240,8 +241,8 @@ void after_log(membership_self* self) {
       }
   st.voters_published = voters;
   for (auto i = st.removals.begin(); i != st.removals.end();)
-    if (voters.count(i->first) == 0) {
-      i->second.deliver(true);
+    if (voters.count(i->id) == 0) {
+      i->rp.deliver(true);
       i = st.removals.erase(i);
     } else {
       ++i;
@@ -341,6 +342,17 @@ void on_raft_tick(membership_self* self) {
   reconcile(self);
   after_log(self);
   repair_for_ledger(self);
+  // Removals the log did not commit in time: the asker has given up.
+  auto now = runtime::steady_ms();
+  for (auto i = st.removals.begin(); i != st.removals.end();)
+    if (now >= i->until_ms) {
+      i->rp.deliver(
+        caf::make_error(actors::errc::room_unavailable,
+                        "the membership log did not remove '" + i->id + "' in time"));
+      i = st.removals.erase(i);
+    } else {
+      ++i;
+    }
   self->delayed_send(self, std::chrono::milliseconds(25), raft_tick_atom::value);
 }
 

@@ -47,8 +47,14 @@ struct membership_state {
   uint64_t reported = 0;                  ///< the ledger generation this node repaired for
   std::set<std::string> left; ///< members that said goodbye (the leader removes them)
   /// Removals asked here (member, the directory's request): answered once the
-  /// log's member set no longer holds the member.
-  std::vector<std::pair<std::string, caf::response_promise>> removals;
+  /// log's member set no longer holds the member, or dropped with an error
+  /// past `removal_wait` (the directory waits no longer).
+  struct removal {
+    std::string id;
+    caf::response_promise rp;
+    int64_t until_ms = 0;
+  };
+  std::vector<removal> removals;
   bool changing = false;       ///< a configuration change is in flight (leader)
   uint64_t strangers_seen = 0; ///< raft_node::strangers() when last looked at
   int64_t strangers_warned_ms = 0;
@@ -60,6 +66,9 @@ using membership_self = caf::stateful_actor<membership_state>;
 
 /// Gives the directory the current view (and logs it).
 void publish_view(membership_self* self);
+
+/// How long a removal asked here waits for the log to commit it.
+inline constexpr int64_t removal_wait_ms = 30000;
 
 /// A member this node has not met (the seed listed it, or the log holds it):
 /// it counts, down, and the tick dials it until it answers. False when known.
