@@ -44,15 +44,21 @@ struct removal {
 };
 using removal_ptr = std::shared_ptr<removal>;
 
+// Every node of the removal lifts its fence (a node that does not answer
+// lets it expire).
+void lift_fences(directory_self self, const removal& r) {
+  for (auto& [node, dir] : r.nodes)
+    self->request(dir, removal_ask_timeout, msg::gone_atom::value, r.id, false)
+      .then([](bool) {}, [](caf::error&) {});
+}
+
 // The removal failed: every node lifts its fence (the member may be used again
 // once it is up), and the admin gets the reason.
 void abort_removal(directory_self self, const removal_ptr& r, const caf::error& err) {
   if (r->over)
     return;
   r->over = true;
-  for (auto& [node, dir] : r->nodes)
-    self->request(dir, removal_ask_timeout, msg::gone_atom::value, r->id, false)
-      .then([](bool) {}, [](caf::error&) {}); // a fence expires by itself too
+  lift_fences(self, *r);
   spdlog::warn("remove: node '{}' was not removed: {}", r->id, self->system().render(err));
   r->rp.deliver(err);
 }
@@ -92,9 +98,7 @@ void remove_from_log(directory_self self, removal_ptr r) {
         spdlog::warn("remove: node '{}' was removed from the cluster ({} room(s) repaired "
                      "without it)",
                      r->id, r->rooms);
-        for (auto& [node, dir] : r->nodes) // it is no member any more: nothing to fence
-          self->request(dir, removal_ask_timeout, msg::gone_atom::value, r->id, false)
-            .then([](bool) {}, [](caf::error&) {});
+        lift_fences(self, *r); // it is no member any more: nothing to fence
         json_writer w;
         w.key("removed").str(r->id).key("rooms").num(r->rooms);
         r->rp.deliver(w.finish());
