@@ -1183,6 +1183,89 @@ TEST_CASE("a room written while the cluster had fewer members than R keeps its m
 }
 
 TEST_CASE(
+  "the first node dying while the repair after the growth is owed: its rooms are "
+  "unavailable on the others (never taken over from nothing) and go on once it is back") {
+  // Many rooms, so that n1's repair (a take-over per room) is still running
+  // when n1 dies; the test checks that it was.
+  constexpr int rooms = 300;
+  test::temp_dir n1_data;
+  auto n1_opts = cluster_opts();
+  n1_opts.listen.port = test::free_port(); // the same endpoint after the restart
+  auto n1 = std::make_unique<cluster_node>(n1_opts, "n1", n1_data.path());
+  std::vector<std::string> names;
+  for (int first = 0; first < rooms; first += 100) { // a connection joins 256 rooms at most
+    client a{n1->sys, n1->handles, "alice"};
+    seqs seen;
+    for (int r = first; r < first + 100; ++r) {
+      names.push_back("window-" + std::to_string(r));
+      a.send(msg::cmd_join{"\"j\"", names.back(), false, 0});
+      REQUIRE(reply_to(a, "j")["type"] == "joined");
+      for (int i = 0; i < 2; ++i) // one node: one copy
+        REQUIRE(send_acked(a, names.back(), names.back() + "-" + std::to_string(i), seen)
+                == uint64_t(i + 1));
+    }
+  }
+  auto seed = n1->members->local_endpoint();
+  cluster_node n2{"n2", {seed}};
+  cluster_node n3{"n3", {seed}};
+  std::set<std::string> all{"n1", "n2", "n3"};
+  REQUIRE(eventually([&] {
+    return n1->view() == all && n2.view() == all && n3.view() == all
+           && n2.members->log().voters.size() == 3 && n3.members->log().voters.size() == 3;
+  }));
+  n1->members->leave(false); // dies: a member, down, its repair unfinished
+  n1.reset();
+  REQUIRE(eventually([&] {
+    return n2.view() == std::set<std::string>{"n2", "n3"}
+           && n3.view() == std::set<std::string>{"n2", "n3"};
+  }));
+  // The window this test is about: the ledger still says rooms may have one copy.
+  REQUIRE_MESSAGE(n2.members->log().copies == 1,
+                  "n1's repair completed before it died: raise `rooms`");
+  REQUIRE(n3.members->log().copies == 1);
+
+  // A take-over now needs all three members (members - copies + 1): without
+  // the ledger it needed two, n2 and n3 took rooms over from nothing, and seq
+  // 1 was acked a second time.
+  client b{n2.sys, n2.handles, "bob"};
+  for (int r = 0; r < rooms; r += 15) {
+    INFO("room " << names[r]);
+    b.send(msg::cmd_join{"\"j\"", names[r], false, 0});
+    auto joined = reply_to(b, "j");
+    CHECK_MESSAGE(joined.value("code", "") == "unavailable", joined.dump());
+    b.send(msg::cmd_send{"\"s\"", names[r], names[r] + "-late", "{}"});
+    auto reply = reply_to(b, "s");
+    CHECK_MESSAGE(reply["type"] == "error", reply.dump());
+  }
+
+  // n1 back on its data dir: every room goes on from its log.
+  n1_opts.seeds = {n2.members->local_endpoint()};
+  n1 = std::make_unique<cluster_node>(n1_opts, "n1", n1_data.path());
+  REQUIRE_MESSAGE(n1->members, n1->start_error);
+  REQUIRE(eventually([&] {
+    return n1->view() == all && n2.view() == all && n3.view() == all;
+  }));
+  seqs seen;
+  for (int r = 0; r < rooms; r += 15) {
+    INFO("room " << names[r]);
+    CHECK(eventually(
+      [&] {
+        b.send(msg::cmd_join{"\"j\"", names[r], false, 0});
+        return reply_to(b, "j")["type"] == "joined";
+      },
+      20s));
+    CHECK(send_acked(b, names[r], names[r] + "-late", seen) == 3);
+    CHECK(history_ids(b, names[r])
+          == std::vector<std::string>{names[r] + "-0", names[r] + "-1", names[r] + "-late"});
+  }
+  CHECK(eventually([&] {
+    return n2.members->log().copies == 0 && n3.members->log().copies == 0;
+  }));
+  for (auto* n : {n1.get(), &n2, &n3})
+    n->members->leave(false);
+}
+
+TEST_CASE(
   "a cluster secret: a node with another secret, or none, is refused and is never given "
   "a view; a node with the right one joins, also while the secret rotates") {
   const std::string secret = "the-cluster-secret-0123456789";
