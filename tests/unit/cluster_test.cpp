@@ -1187,7 +1187,7 @@ TEST_CASE(
   "unavailable on the others (never taken over from nothing) and go on once it is back") {
   // Many rooms, so that n1's repair (a take-over per room) is still running
   // when n1 dies; the test checks that it was.
-  constexpr int rooms = 300;
+  constexpr int rooms = 500;
   test::temp_dir n1_data;
   auto n1_opts = cluster_opts();
   n1_opts.listen.port = test::free_port(); // the same endpoint after the restart
@@ -1228,7 +1228,7 @@ TEST_CASE(
   // the ledger it needed two, n2 and n3 took rooms over from nothing, and seq
   // 1 was acked a second time.
   client b{n2.sys, n2.handles, "bob"};
-  for (int r = 0; r < rooms; r += 15) {
+  for (int r = 0; r < rooms; r += 25) {
     INFO("room " << names[r]);
     b.send(msg::cmd_join{"\"j\"", names[r], false, 0});
     auto joined = reply_to(b, "j");
@@ -1246,7 +1246,7 @@ TEST_CASE(
     return n1->view() == all && n2.view() == all && n3.view() == all;
   }));
   seqs seen;
-  for (int r = 0; r < rooms; r += 15) {
+  for (int r = 0; r < rooms; r += 25) {
     INFO("room " << names[r]);
     CHECK(eventually(
       [&] {
