@@ -1,8 +1,10 @@
 // chatd: one node of the chat runtime. Wires the layers together in the order
 // the shutdown needs: the actor system outlives the gateway's io_context.
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,6 +25,23 @@
 #include "fault_control.hpp"
 
 namespace {
+
+/// How long the last actors have to end once the store is flushed.
+constexpr auto exit_grace = std::chrono::seconds(10);
+
+// Every ack is on disk by now. An actor still waiting on a peer that vanished
+// (or any actor that does not end) must not keep the process alive: a
+// supervisor restarting the node waits for this exit. Called just before the
+// actor system's destructor, which waits for every actor.
+void exit_within(std::chrono::seconds grace, int code) {
+  std::thread([grace, code] {
+    std::this_thread::sleep_for(grace);
+    spdlog::warn("actors still running {} s after the store was flushed: exiting anyway",
+                 grace.count());
+    spdlog::default_logger()->flush();
+    std::_Exit(code);
+  }).detach();
+}
 
 int fail(const std::string& line) {
   std::cerr << "chatd: " << line << '\n';
@@ -210,7 +229,8 @@ int run(const chat::runtime::node_config& cfg) {
   chat::actors::stop_node(sys, node);
   if (code == 0)
     spdlog::info("store flushed, bye");
-  return code;
+  exit_within(exit_grace, code);
+  return code; // the actor system's destructor waits for its last actors
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <shared_mutex>
@@ -25,6 +26,7 @@
 #include <caf/logger.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "chat/cluster/fault_injector.hpp"
 #include "chat/cluster/membership.hpp"
@@ -128,24 +130,62 @@ struct observed {
 /// Destroys stopped nodes' actor systems off the test's threads: CAF's
 /// destructor waits for the node's last actors (a relay awaiting a peer that
 /// vanished waits out its timeout), which a crashed process would not.
+/// A system still not finished `grace` after the last schedule is left
+/// running: every thread's stack go to stderr (a full `ctest`
+/// once hung here for 900 s), and the test warns.
 class reaper {
 public:
+  static constexpr auto grace = std::chrono::seconds(120);
+
   ~reaper() {
-    for (auto& t : threads_)
-      t.join();
-  }
-  void bury(std::unique_ptr<caf::actor_system_config> cfg,
-            std::unique_ptr<caf::actor_system> sys, std::shared_ptr<test::temp_dir> dir) {
-    std::lock_guard<std::mutex> lock{mtx_};
-    threads_.emplace_back([cfg = std::move(cfg), sys = std::move(sys), dir]() mutable {
-      sys.reset();
-      cfg.reset();
-    });
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    for (auto& g : graves_) {
+      while (!g->done && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (g->done) {
+        g->thread.join();
+        continue;
+      }
+      ++stuck;
+      std::fprintf(stderr,
+                   "reaper: node %s's actor system has actors running %lld s after the "
+                   "schedules ended; every thread's stack follows\n",
+                   g->node.c_str(), static_cast<long long>(grace.count()));
+      std::fflush(stderr);
+      auto cmd = "gdb -p " + std::to_string(::getpid())
+                 + " -batch -ex 'thread apply all bt' 1>&2 2>/dev/null";
+      if (std::system(cmd.c_str()) != 0)
+        std::fprintf(stderr, "reaper: (no stacks: gdb did not run)\n");
+      g->thread.detach(); // and the grave with it: never freed
+      g.release();
+    }
   }
 
+  void bury(std::string node, std::unique_ptr<caf::actor_system_config> cfg,
+            std::unique_ptr<caf::actor_system> sys, std::shared_ptr<test::temp_dir> dir) {
+    auto g = std::make_unique<grave>();
+    auto* raw = g.get();
+    g->node = std::move(node);
+    g->thread = std::thread([raw, cfg = std::move(cfg), sys = std::move(sys), dir]() mutable {
+      sys.reset();
+      cfg.reset();
+      raw->done = true;
+    });
+    std::lock_guard<std::mutex> lock{mtx_};
+    graves_.push_back(std::move(g));
+  }
+
+  /// Systems that did not finish within `grace` (left running).
+  static inline std::atomic<int> stuck{0};
+
 private:
+  struct grave {
+    std::string node;
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
   std::mutex mtx_;
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<grave>> graves_;
 };
 
 class simulation {
@@ -217,7 +257,7 @@ public:
       actors::stop_node(*n.sys, n.handles);
       n.handles = {};
       caf::logger::set_current_actor_system(nullptr);
-      graves.bury(std::move(n.cfg), std::move(n.sys), n.dir);
+      graves.bury(n.id, std::move(n.cfg), std::move(n.sys), n.dir);
       return false;
     }
     n.up = true;
@@ -248,7 +288,7 @@ public:
     // A scoped actor left this thread holding the system's logger, and the
     // system's destructor waits for the logger's.
     caf::logger::set_current_actor_system(nullptr);
-    graves.bury(std::move(n.cfg), std::move(n.sys), n.dir);
+    graves.bury(n.id, std::move(n.cfg), std::move(n.sys), n.dir);
   }
 
   bool all_see_all() {
@@ -709,6 +749,10 @@ TEST_CASE(
                                               << why.str() << "schedule:\n"
                                               << r.schedule);
   }
+  if (reaper::stuck > 0)
+    WARN_MESSAGE(false, reaper::stuck.load()
+                          << " stopped node(s) never finished their actors (see the "
+                             "stacks above): a liveness bug to look into");
   MESSAGE(
     results.size() << " schedule(s) from seed " << first_seed << ", " << faults << " faults, "
                    << acks << " acked sends, " << deliveries
