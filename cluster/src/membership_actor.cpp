@@ -210,6 +210,10 @@ bool add_peer(membership_self* self, const node_info& info) {
                    info.node_id, info.endpoint);
     else
       spdlog::info("cluster: node '{}' is up ({})", info.node_id, info.endpoint);
+    // A repair for the copies ledger that missed rooms (their home was down)
+    // is tried again now rather than after its back-off.
+    if (st.repair_failures > 0)
+      st.next_repair_ms = 0;
   }
   p.up = true;
   p.last_heard_ms = runtime::steady_ms();

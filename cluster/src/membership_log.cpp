@@ -21,10 +21,13 @@ namespace chat::cluster {
 
 namespace {
 
-/// A repair that left rooms short is tried again after this long.
+/// A repair that left rooms short is tried again after this long (doubling).
 constexpr int64_t repair_retry_ms = 5000;
 /// A "repaired" the leader has not yet recorded is sent again after this long.
 constexpr int64_t report_retry_ms = 2000;
+/// How long the leader waits for its "repaired" entry to apply before it
+/// appends one again (a proposal lost with a leadership change).
+constexpr int64_t record_wait_ms = 10000;
 
 // A server's address in the log: "<node id> <endpoint>".
 std::string log_address(const std::string& id, const std::string& endpoint) {
@@ -136,17 +139,41 @@ void reconcile(membership_self* self) {
   }
 }
 
+// The leader appends "repaired <node>" for the ledger's current "short", once
+// while one is in flight (a member reports again every 2 s until it sees the
+// entry applied; each report used to append another copy of it).
+void record_repaired(membership_self* self, const std::string& node, uint64_t generation) {
+  auto& st = self->state;
+  if (generation != st.copies.generation() || !st.copies.owes(node))
+    return;
+  auto now = runtime::steady_ms();
+  auto& until = st.recording_repaired[node];
+  if (now < until)
+    return;
+  until = now + record_wait_ms;
+  if (!st.log->propose(copies_ledger::repaired_command(node, generation), [](int) {}))
+    until = 0;
+}
+
 // This node tells the leader it repaired (or records it, as the leader).
 void report_repaired(membership_self* self, uint64_t generation) {
   auto& st = self->state;
-  if (st.log->may_change()) {
-    st.log->propose(copies_ledger::repaired_command(st.me.node_id, generation), [](int) {});
-    return;
-  }
+  if (st.log->may_change())
+    return record_repaired(self, st.me.node_id, generation);
   auto leader = st.log->leader_id();
   for (auto& [id, p] : st.peers)
     if (p.info.raft_id == leader && p.up && p.info.membership)
       self->send(p.info.membership, repaired_atom::value, generation);
+}
+
+// The next sweep after one that left rooms short: 5 s, doubling to 40 s (a
+// sweep asks every stored room's home; the rooms it missed wait on a member
+// down, and a member coming up starts the next sweep at once: add_peer).
+int64_t retry_repair(membership_self* self) {
+  auto& st = self->state;
+  auto wait = repair_retry_ms << std::min<uint32_t>(st.repair_failures++, 3);
+  st.next_repair_ms = runtime::steady_ms() + wait;
+  return wait;
 }
 
 // While this node owes the ledger a repair (the cluster grew from fewer than R
@@ -174,12 +201,13 @@ void repair_for_ledger(membership_self* self) {
         auto& st = self->state;
         st.repairing = false;
         if (repaired < rooms) {
+          auto wait = retry_repair(self);
           spdlog::warn("cluster: {} of {} room(s) stored here are not on their copies yet; "
                        "repairing again in {} s",
-                       rooms - repaired, rooms, repair_retry_ms / 1000);
-          st.next_repair_ms = runtime::steady_ms() + repair_retry_ms;
+                       rooms - repaired, rooms, wait / 1000);
           return;
         }
+        st.repair_failures = 0;
         st.reported = generation;
         st.next_repair_ms = runtime::steady_ms() + report_retry_ms;
         if (st.log)
@@ -188,10 +216,10 @@ void repair_for_ledger(membership_self* self) {
       [=](caf::error& err) {
         auto& st = self->state;
         st.repairing = false;
+        auto wait = retry_repair(self);
         spdlog::warn("cluster: the repair after the cluster grew did not complete ({}); "
                      "repairing again in {} s",
-                     self->system().render(err), repair_retry_ms / 1000);
-        st.next_repair_ms = runtime::steady_ms() + repair_retry_ms;
+                     self->system().render(err), wait / 1000);
       });
 }
 
@@ -363,10 +391,8 @@ void on_repaired(membership_self* self, uint64_t generation) {
   // Recorded for the member that sent it, never for a name in the message.
   auto from = self->current_sender();
   for (auto& [id, p] : st.peers)
-    if (p.info.membership && p.info.membership.address() == from) {
-      st.log->propose(copies_ledger::repaired_command(id, generation), [](int) {});
-      return;
-    }
+    if (p.info.membership && p.info.membership.address() == from)
+      return record_repaired(self, id, generation);
 }
 
 // Until this node applied its log up to the member set it uses, a "short"

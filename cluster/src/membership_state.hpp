@@ -44,7 +44,10 @@ struct membership_state {
   uint32_t copies_published = 0;          ///< the view's `copies` last published
   bool repairing = false;                 ///< this node's directory repairs for the ledger
   int64_t next_repair_ms = 0;             ///< when to repair (again), or report again
+  uint32_t repair_failures = 0;           ///< sweeps in a row that left rooms short
   uint64_t reported = 0;                  ///< the ledger generation this node repaired for
+  /// The leader's "repaired" entries in flight: member -> when to propose again.
+  std::map<std::string, int64_t> recording_repaired;
   std::set<std::string> left; ///< members that said goodbye (the leader removes them)
   /// Removals asked here (member, the directory's request): answered once the
   /// log's member set no longer holds the member, or dropped with an error
