@@ -211,9 +211,13 @@ bool add_peer(membership_self* self, const node_info& info) {
     else
       spdlog::info("cluster: node '{}' is up ({})", info.node_id, info.endpoint);
     // A repair for the copies ledger that missed rooms (their home was down)
-    // is tried again now rather than after its back-off.
-    if (st.repair_failures > 0)
+    // is tried again now rather than after its back-off (once the sweep in
+    // flight, if any, ends).
+    if (st.repairing)
+      st.repair_again = true;
+    else if (st.repair_failures > 0)
       st.next_repair_ms = 0;
+    st.repair_failures = 0;
   }
   p.up = true;
   p.last_heard_ms = runtime::steady_ms();

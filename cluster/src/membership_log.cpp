@@ -147,12 +147,17 @@ void record_repaired(membership_self* self, const std::string& node, uint64_t ge
   if (generation != st.copies.generation() || !st.copies.owes(node))
     return;
   auto now = runtime::steady_ms();
-  auto& until = st.recording_repaired[node];
-  if (now < until)
+  auto& r = st.recording_repaired[node];
+  if (r.generation == generation && now < r.until_ms)
     return;
-  until = now + record_wait_ms;
-  if (!st.log->propose(copies_ledger::repaired_command(node, generation), [](int) {}))
-    until = 0;
+  r = {generation, now + record_wait_ms};
+  auto failed = [self, node, generation](int status) {
+    auto& r = self->state.recording_repaired[node];
+    if (status != 0 && r.generation == generation)
+      r.until_ms = 0; // the next report proposes it again
+  };
+  if (!st.log->propose(copies_ledger::repaired_command(node, generation), failed))
+    r.until_ms = 0;
 }
 
 // This node tells the leader it repaired (or records it, as the leader).
@@ -169,9 +174,15 @@ void report_repaired(membership_self* self, uint64_t generation) {
 // The next sweep after one that left rooms short: 5 s, doubling to 40 s (a
 // sweep asks every stored room's home; the rooms it missed wait on a member
 // down, and a member coming up starts the next sweep at once: add_peer).
-int64_t retry_repair(membership_self* self) {
+int64_t retry_repair(membership_self* self, uint64_t generation) {
   auto& st = self->state;
-  auto wait = repair_retry_ms << std::min<uint32_t>(st.repair_failures++, 3);
+  if (st.failed_generation != generation) {
+    st.failed_generation = generation;
+    st.repair_failures = 0;
+  }
+  auto wait =
+    st.repair_again ? 0 : repair_retry_ms << std::min<uint32_t>(st.repair_failures++, 3);
+  st.repair_again = false;
   st.next_repair_ms = runtime::steady_ms() + wait;
   return wait;
 }
@@ -201,13 +212,14 @@ void repair_for_ledger(membership_self* self) {
         auto& st = self->state;
         st.repairing = false;
         if (repaired < rooms) {
-          auto wait = retry_repair(self);
+          auto wait = retry_repair(self, generation);
           spdlog::warn("cluster: {} of {} room(s) stored here are not on their copies yet; "
                        "repairing again in {} s",
                        rooms - repaired, rooms, wait / 1000);
           return;
         }
         st.repair_failures = 0;
+        st.repair_again = false;
         st.reported = generation;
         st.next_repair_ms = runtime::steady_ms() + report_retry_ms;
         if (st.log)
@@ -216,7 +228,7 @@ void repair_for_ledger(membership_self* self) {
       [=](caf::error& err) {
         auto& st = self->state;
         st.repairing = false;
-        auto wait = retry_repair(self);
+        auto wait = retry_repair(self, generation);
         spdlog::warn("cluster: the repair after the cluster grew did not complete ({}); "
                      "repairing again in {} s",
                      self->system().render(err), wait / 1000);

@@ -45,9 +45,16 @@ struct membership_state {
   bool repairing = false;                 ///< this node's directory repairs for the ledger
   int64_t next_repair_ms = 0;             ///< when to repair (again), or report again
   uint32_t repair_failures = 0;           ///< sweeps in a row that left rooms short
+  uint64_t failed_generation = 0;         ///< the ledger generation they were for
+  bool repair_again = false;              ///< a member came up during the sweep
   uint64_t reported = 0;                  ///< the ledger generation this node repaired for
-  /// The leader's "repaired" entries in flight: member -> when to propose again.
-  std::map<std::string, int64_t> recording_repaired;
+  /// The leader's "repaired" entries in flight: member -> for which "short",
+  /// and when to propose again (one lost with a leadership change).
+  struct recording {
+    uint64_t generation = 0;
+    int64_t until_ms = 0;
+  };
+  std::map<std::string, recording> recording_repaired;
   std::set<std::string> left; ///< members that said goodbye (the leader removes them)
   /// Removals asked here (member, the directory's request): answered once the
   /// log's member set no longer holds the member, or dropped with an error
