@@ -71,6 +71,17 @@ void apply_view(directory_self self, uint32_t replication) {
   auto before = std::move(st.ring);
   st.ring = runtime::hash_ring{nodes};
   move_away(self, before, replication);
+  // A repair that counts on a node no longer up stops: each room homed there
+  // would wait out a take-over's timeout (15 s). Whoever asked tries again
+  // (the copies ledger once the node is back, ADR 8).
+  if (st.repairing
+      && std::any_of(st.repair_peers.begin(), st.repair_peers.end(),
+                     [&](const std::string& id) {
+                       return st.peers.count(id) == 0;
+                     })) {
+    caf::anon_send(st.repairing, msg::shutdown_atom::value);
+    st.repair_peers.clear();
+  }
 }
 
 namespace {

@@ -182,6 +182,9 @@ caf::result<uint64_t, uint64_t> repair(directory_self self, const msg::store_act
     return {uint64_t{0}, uint64_t{0}};
   }
   auto directories = st.peers;
+  st.repair_peers.clear();
+  for (auto& [id, dir] : st.peers)
+    st.repair_peers.insert(id);
   directories.emplace(st.node_id, caf::actor_cast<msg::directory_actor>(self));
   auto worker = spawn_repair(self, store, st.node_id, st.ring, std::move(directories));
   self->monitor(worker);

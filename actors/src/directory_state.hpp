@@ -45,6 +45,7 @@ struct directory_state {
   /// `held` (each sends its request here again) until its view is complete.
   bool joining = false;
   caf::actor repairing; ///< this node's repair worker while it runs (one at a time)
+  std::set<std::string> repair_peers; ///< the other nodes up when it began
   /// A member being removed (directory_repair.cpp): out of the ring and the
   /// peers even if it comes back up, until `fenced_until_ms` (steady clock) or
   /// the removal ends, so that no room is placed on it behind the repair.

@@ -158,6 +158,18 @@ caf::behavior repair_actor(handover_self* self, msg::store_actor store, std::str
       self->state.done = self->make_response_promise();
       list_rooms(self);
     },
+    // A node it counts on went down (the directory says): the rooms homed
+    // there would each wait out their take-over's timeout.
+    [=](msg::shutdown_atom) {
+      auto& st = self->state;
+      spdlog::warn("repair: stopped after {} of {} room(s): a node went down; it runs again "
+                   "later",
+                   st.next, st.rooms.size());
+      if (st.done.pending())
+        st.done.deliver(
+          caf::make_error(errc::room_unavailable, "a node went down during the repair"));
+      self->quit();
+    },
   };
 }
 

@@ -1182,6 +1182,29 @@ TEST_CASE("a room written while the cluster had fewer members than R keeps its m
   n3.members->leave(false);
 }
 
+namespace {
+
+/// `rooms` rooms `<prefix><r>`, each with two acked messages `<name>-0` and
+/// `<name>-1`, written on `node` alone (one copy each); their names.
+std::vector<std::string> write_rooms(cluster_node& node, const std::string& prefix, int rooms) {
+  std::vector<std::string> names;
+  for (int first = 0; first < rooms; first += 100) { // a connection joins 256 rooms at most
+    client a{node.sys, node.handles, "alice"};
+    seqs seen;
+    for (int r = first; r < std::min(rooms, first + 100); ++r) {
+      names.push_back(prefix + std::to_string(r));
+      a.send(msg::cmd_join{"\"j\"", names.back(), false, 0});
+      REQUIRE(reply_to(a, "j")["type"] == "joined");
+      for (int i = 0; i < 2; ++i)
+        REQUIRE(send_acked(a, names.back(), names.back() + "-" + std::to_string(i), seen)
+                == uint64_t(i + 1));
+    }
+  }
+  return names;
+}
+
+} // namespace
+
 TEST_CASE(
   "the first node dying while the repair after the growth is owed: its rooms are "
   "unavailable on the others (never taken over from nothing) and go on once it is back") {
@@ -1192,19 +1215,7 @@ TEST_CASE(
   auto n1_opts = cluster_opts();
   n1_opts.listen.port = test::free_port(); // the same endpoint after the restart
   auto n1 = std::make_unique<cluster_node>(n1_opts, "n1", n1_data.path());
-  std::vector<std::string> names;
-  for (int first = 0; first < rooms; first += 100) { // a connection joins 256 rooms at most
-    client a{n1->sys, n1->handles, "alice"};
-    seqs seen;
-    for (int r = first; r < first + 100; ++r) {
-      names.push_back("window-" + std::to_string(r));
-      a.send(msg::cmd_join{"\"j\"", names.back(), false, 0});
-      REQUIRE(reply_to(a, "j")["type"] == "joined");
-      for (int i = 0; i < 2; ++i) // one node: one copy
-        REQUIRE(send_acked(a, names.back(), names.back() + "-" + std::to_string(i), seen)
-                == uint64_t(i + 1));
-    }
-  }
+  auto names = write_rooms(*n1, "window-", rooms);
   auto seed = n1->members->local_endpoint();
   cluster_node n2{"n2", {seed}};
   cluster_node n3{"n3", {seed}};
@@ -1263,6 +1274,36 @@ TEST_CASE(
   }));
   for (auto* n : {n1.get(), &n2, &n3})
     n->members->leave(false);
+}
+
+TEST_CASE("a repair for the copies ledger that missed rooms runs again as soon as the member "
+          "it waited on is back, not after its back-off") {
+  cluster::fault_injector faults{11};
+  injected_links links{faults, 1000ms};
+  cluster_node n1{links.opts("n1", {}), "n1"};
+  write_rooms(n1, "backoff-", 300);
+  cluster_node n2{links.opts("n2", {links.at["n1"]}), "n2"};
+  std::set<std::string> both{"n1", "n2"};
+  REQUIRE(eventually([&] {
+    return n1.view() == both && n1.members->log().voters.size() == 2;
+  }));
+  // n1's sweep (a take-over per room, each needing both members) has just
+  // begun: cut off, n2 is soon down, and the sweeps fail; they are retried
+  // after 5, 10, then 20 s.
+  faults.partition("n1", "n2");
+  std::this_thread::sleep_for(24s);
+  CHECK(n1.members->log().copies == 1); // the ledger never completed
+  faults.heal();
+  // n2 coming up starts the next sweep at once; the back-off alone would wait
+  // at least 8 s more from here (the last failed sweep ended after 12 s at the
+  // earliest, then 20 s).
+  CHECK(eventually(
+    [&] {
+      return n1.members->log().copies == 0 && n2.members->log().copies == 0;
+    },
+    8s));
+  n1.members->leave(false);
+  n2.members->leave(false);
 }
 
 TEST_CASE(
