@@ -78,7 +78,9 @@ test('the per-user limit spans the user\'s connections', async () => {
 });
 
 test('HTTP requests on a kept-alive connection draw on the user\'s command bucket: 429 with Retry-After, other users unaffected', async () => {
-  const node = await startNode({ args: ['--rate-limit', '5:5', '--connect-rate-limit', '1000:1000'] });
+  // One token a second: under load, the WebSocket's connect must not refill
+  // the bucket before its join (a CI run with 5/s saw the join pass).
+  const node = await startNode({ args: ['--rate-limit', '1:5', '--connect-rate-limit', '1000:1000'] });
   try {
     const get = (user) => fetch(`${node.http}/api/rooms/lobby/messages?user=${user}`);
     const statuses = [];
