@@ -1257,14 +1257,22 @@ TEST_CASE(
     return n1->view() == all && n2.view() == all && n3.view() == all;
   }));
   seqs seen;
+  // A join answered late (n1 repairs 500 rooms meanwhile; a loaded CI run saw
+  // one take over 10 s) is asked again, not failed.
+  auto joined = [&](const std::string& room) {
+    b.send(msg::cmd_join{"\"j2\"", room, false, 0});
+    for (auto f = b.try_next(5s); f; f = b.try_next(5s))
+      if (f->contains("ref") && (*f)["ref"] == "j2")
+        return (*f)["type"] == "joined";
+    return false;
+  };
   for (int r = 0; r < rooms; r += 25) {
     INFO("room " << names[r]);
     CHECK(eventually(
       [&] {
-        b.send(msg::cmd_join{"\"j\"", names[r], false, 0});
-        return reply_to(b, "j")["type"] == "joined";
+        return joined(names[r]);
       },
-      20s));
+      60s));
     CHECK(send_acked(b, names[r], names[r] + "-late", seen) == 3);
     CHECK(history_ids(b, names[r])
           == std::vector<std::string>{names[r] + "-0", names[r] + "-1", names[r] + "-late"});
