@@ -2,18 +2,14 @@
 // the shutdown needs: the actor system outlives the gateway's io_context.
 
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <random>
 #include <thread>
-
-#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -26,55 +22,13 @@
 #include "chat/runtime/log.hpp"
 #include "chat/storage/store.hpp"
 #include "cluster_command.hpp"
+#include "exit_deadline.hpp"
 #include "fault_control.hpp"
 
 namespace {
 
 /// How long the last actors have to end once the store is flushed.
 constexpr auto exit_grace = std::chrono::seconds(10);
-
-// Every ack is on disk once the store is flushed. An actor still waiting on a
-// peer that vanished (or any actor that does not end) must not keep the
-// process alive through the actor system's destructor, which waits for every
-// actor: a supervisor restarting the node waits for this exit. Declared before
-// the actor system, so that it is destroyed (and its thread let go) after it.
-class exit_deadline {
-public:
-  exit_deadline() = default;
-  exit_deadline(const exit_deadline&) = delete;
-  exit_deadline& operator=(const exit_deadline&) = delete;
-  ~exit_deadline() {
-    if (!thread_.joinable())
-      return;
-    {
-      std::lock_guard<std::mutex> lock{mtx_};
-      ended_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
-  void arm(std::chrono::seconds grace, int code) {
-    thread_ = std::thread([this, grace, code] {
-      std::unique_lock<std::mutex> lock{mtx_};
-      if (cv_.wait_for(lock, grace, [this] {
-            return ended_;
-          }))
-        return;
-      // Not through the logger: a stuck actor may hold its lock.
-      auto line = "chatd: actors still running " + std::to_string(grace.count())
-                  + " s after the store was flushed: exiting anyway\n";
-      (void)!::write(2, line.data(), line.size());
-      std::_Exit(code);
-    });
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool ended_ = false;
-  std::thread thread_;
-};
 
 int fail(const std::string& line) {
   std::cerr << "chatd: " << line << '\n';
@@ -184,7 +138,7 @@ int run(const chat::runtime::node_config& cfg) {
   caf_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf_cfg.set("logger.console", caf::atom("none"));
-  exit_deadline deadline;
+  chatd::exit_deadline deadline;
   caf::actor_system sys{caf_cfg};
 
   chat::actors::node_options no;
