@@ -280,8 +280,9 @@ export async function freePortBase(n) {
  */
 export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}) {
   const dir = dataDir ?? tempDir();
-  const httpBase = await freePortBase(nodes);
-  const clusterBase = await freePortBase(nodes);
+  // One range for both: two independent draws can overlap, which chatd refuses.
+  const httpBase = await freePortBase(2 * nodes);
+  const clusterBase = httpBase + nodes;
   const proc = spawn(CHATD, ['cluster', '--nodes', String(nodes), '--http-base', String(httpBase),
     '--cluster-base', String(clusterBase), '--data', dir, '--cluster-heartbeat-ms', '200',
     '--failure-timeout-ms', '1500', ...args]);
