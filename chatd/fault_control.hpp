@@ -3,6 +3,8 @@
 #include <functional>
 #include <string>
 
+#include <caf/fwd.hpp>
+
 #include "chat/cluster/fault_injector.hpp"
 #include "chat/cluster/membership.hpp"
 
@@ -17,8 +19,9 @@ namespace chatd {
 ///   {"drop": 0.1}                lose this share of messages between actors
 ///   {"delay": [5, 50]}           each frame waits 5..50 ms (order kept)
 ///   {"heal": true}               all of the above lifted
+///   {"stuck_actor": true}        an actor that never ends (the exit deadline's test)
 std::function<bool(const std::string&, std::string&)>
-fault_control(chat::cluster::fault_injector& faults, std::string self,
+fault_control(caf::actor_system& sys, chat::cluster::fault_injector& faults, std::string self,
               const std::unique_ptr<chat::cluster::membership>& members);
 
 } // namespace chatd

@@ -184,7 +184,7 @@ int run(const chat::runtime::node_config& cfg) {
   go.tls_cert_file = cfg.tls_cert;
   go.tls_key_file = cfg.tls_key;
   if (faults)
-    go.fault_control = chatd::fault_control(*faults, cfg.node_id, members);
+    go.fault_control = chatd::fault_control(sys, *faults, cfg.node_id, members);
   int code = 0;
   int sig = 0;
   {

@@ -82,3 +82,23 @@ test('a room\'s home cut off by the injector: the others take the room over, it 
     cluster.cleanup();
   }
 });
+
+test('an actor that never ends does not keep a stopped node alive: the exit deadline ends it 10 s after the store is flushed', async () => {
+  const args = ['--node-id', 'n1', '--cluster', '127.0.0.1:0', '--fault-injection'];
+  // Without a stuck actor, the node exits as soon as its actors have ended.
+  const calm = await startNode({ args });
+  assert.equal((await calm.stop('SIGINT')).code, 0);
+  assert.doesNotMatch(calm.log(), /exiting anyway/);
+
+  const node = await startNode({ args });
+  assert.equal((await faults(node.http, { stuck_actor: 'yes' })).status, 400);
+  assert.equal((await faults(node.http, { stuck_actor: true })).status, 200);
+  const stopped = Date.now();
+  assert.equal((await node.stop('SIGINT')).code, 0);
+  const took = Date.now() - stopped;
+  // The process's last stderr bytes can arrive after its exit event.
+  for (let i = 0; i < 40 && !/exiting anyway/.test(node.log()); ++i) await new Promise((r) => setTimeout(r, 50));
+  assert.match(node.log(), /store flushed, bye[\s\S]*chatd: actors still running 10 s after the store was flushed: exiting anyway/);
+  assert.ok(took >= 9000, `exited after ${took} ms, before the grace`);
+  console.log(`# exit deadline: a node with a stuck actor exited ${took} ms after SIGINT`);
+});
