@@ -4,11 +4,18 @@
 
 #include "chat/actors/errc.hpp"
 #include "chat/runtime/log.hpp"
+#include "chat/runtime/throttled_log.hpp"
 #include "room_state.hpp"
 
 namespace chat::actors::room {
 
 namespace {
+
+// A room that cannot be activated ends, and the next command for it tries
+// again: a client resending every few ms while its room is unavailable would
+// otherwise log a line per attempt (one per room of every such client).
+runtime::throttled_log cannot_write_log;
+runtime::throttled_log cannot_take_over_log;
 
 void load_receipts(room_self self, msg::receipt_list& xs) {
   for (auto& [user, seq] : xs)
@@ -66,15 +73,16 @@ void activate(room_self self) {
                 },
                 [=](const caf::error& err) {
                   runtime::log_context cid{"room:" + self->state.room};
-                  spdlog::warn("room '{}': cannot take over: {}", self->state.room,
-                               self->system().render(err));
+                  cannot_take_over_log.note("room '" + self->state.room
+                                            + "': cannot take over: "
+                                            + self->system().render(err));
                   self->quit(err);
                 });
             },
             [=](caf::error& err) {
               runtime::log_context cid{"room:" + self->state.room};
-              spdlog::warn("room '{}': cannot write: {}", self->state.room,
-                           self->system().render(err));
+              cannot_write_log.note("room '" + self->state.room
+                                    + "': cannot write: " + self->system().render(err));
               self->quit(err);
             });
       },

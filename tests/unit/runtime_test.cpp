@@ -2,11 +2,17 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <thread>
 #include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "chat/runtime/clock.hpp"
 #include "chat/runtime/config.hpp"
 #include "chat/runtime/endpoint.hpp"
+#include "chat/runtime/throttled_log.hpp"
 #include "chat/runtime/vector_clock.hpp"
 #include "temp_dir.hpp"
 
@@ -183,4 +189,22 @@ TEST_CASE("a steady-clock instant in wall-clock ms, and 0 for one never set") {
   CHECK(at >= before - 2000 - 50);
   CHECK(at <= wall_ms() - 2000);
   CHECK(wall_ms_of({}, now) == 0);
+}
+
+TEST_CASE("a throttled warning is logged at once, then once per interval with its count") {
+  std::ostringstream out;
+  auto before = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%v");
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("throttle-test", sink));
+  throttled_log log{std::chrono::seconds(1)};
+  for (int i = 0; i < 1000; ++i)
+    log.note("room 'r': cannot write");
+  CHECK(out.str() == "room 'r': cannot write\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  log.note("room 's': cannot write");
+  spdlog::set_default_logger(before);
+  CHECK(out.str()
+        == "room 'r': cannot write\n"
+           "room 's': cannot write (1000 times since this line was last logged)\n");
 }
