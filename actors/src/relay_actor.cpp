@@ -170,6 +170,8 @@ void join_member(relay_self self, msg::relay_join x, caf::typed_response_promise
   }
   auto me = caf::actor_cast<msg::relay_actor>(self);
   auto home = st.home;
+  auto id = ++st.last_request;
+  st.joins.emplace(id, pending_join{x, rp, attempt, home.address()});
   // `then`, not `await`: events the room sent before its answer (the member
   // event of this very join) must be handled first, so that they do not reach
   // the new member.
@@ -179,6 +181,8 @@ void join_member(relay_self self, msg::relay_join x, caf::typed_response_promise
     .then(
       [=](msg::room_joined& j) mutable {
         auto& st = self->state;
+        if (st.joins.erase(id) == 0)
+          return; // settled by the room's end
         st.seq = std::max(st.seq, j.seq);
         auto key = x.conn.id();
         if (st.members.count(key) == 0)
@@ -198,23 +202,54 @@ void join_member(relay_self self, msg::relay_join x, caf::typed_response_promise
         rp.deliver(true);
       },
       [=](caf::error& err) mutable {
-        auto gone = err == caf::sec::request_receiver_down || err == caf::sec::request_timeout;
-        if (!gone || attempt >= max_resolve_attempts) {
+        auto& st = self->state;
+        // The room's actor is gone: its down message (monitored since
+        // bind_home) says why, and settles the join.
+        if (err == caf::sec::request_receiver_down || st.joins.count(id) == 0)
+          return;
+        st.joins.erase(id);
+        if (err != caf::sec::request_timeout || attempt >= max_resolve_attempts) {
           rp.deliver(err);
           return;
         }
-        if (self->state.home == home)
-          self->state.home = nullptr;
+        if (st.home == home)
+          st.home = nullptr;
         join_member(self, std::move(x), std::move(rp), attempt + 1);
       });
+}
+
+// Joins sent to a room's actor that ended: a room that ended with one of this
+// module's errors (it cannot be written now: too few nodes, a failed
+// take-over, a full disk) answers them with it, and the client resends after
+// `retry_after_ms`; one that moved, passivated or lost its node is found again.
+void settle_joins(relay_self self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  std::vector<pending_join> ended;
+  for (auto i = st.joins.begin(); i != st.joins.end();)
+    if (i->second.home == dm.source) {
+      ended.push_back(std::move(i->second));
+      i = st.joins.erase(i);
+    } else {
+      ++i;
+    }
+  bool refused = dm.reason && dm.reason.category() == caf::atom("chat");
+  for (auto& j : ended) {
+    if (refused || j.attempt >= max_resolve_attempts)
+      j.rp.deliver(refused ? dm.reason : caf::error{caf::sec::request_receiver_down});
+    else
+      join_member(self, std::move(j.request), std::move(j.rp), j.attempt + 1);
+  }
 }
 
 // The room's actor stopped (its node left or failed: follow the room to its
 // new home), or a member's connection did.
 void on_down(relay_self self, const caf::down_msg& dm) {
   auto& st = self->state;
-  if (dm.source == st.home.address()) {
+  bool was_home = dm.source == st.home.address();
+  if (was_home)
     st.home = nullptr;
+  settle_joins(self, dm); // also joins sent to an earlier home
+  if (was_home) {
     fail_in_flight(self);
     if (!st.members.empty())
       rejoin_all(self, 1);

@@ -30,6 +30,14 @@ struct local_member {
   uint64_t generation = 0;
 };
 
+/// A member's join the room has not answered yet (see `joins`).
+struct pending_join {
+  msg::relay_join request;
+  caf::typed_response_promise<bool> rp;
+  int attempt = 1;
+  caf::actor_addr home; ///< the room's actor it was sent to
+};
+
 struct relay_state {
   std::string room;
   std::string node_id; ///< this node's (the room tells the admin API where members are)
@@ -42,6 +50,10 @@ struct relay_state {
   uint64_t idle_epoch = 0;
   /// Members' requests the room has not answered yet, by a relay-local number.
   std::unordered_map<uint64_t, caf::response_promise> in_flight;
+  /// Joins sent to a room's actor, by the same numbering. The room's end (its
+  /// down message) settles them: its answers may be lost when it quits while
+  /// activating (seen with CAF 0.17: a join sent then waited out its timeout).
+  std::unordered_map<uint64_t, pending_join> joins;
   uint64_t last_request = 0;
   std::shared_ptr<node_metrics> metrics;
   static inline const char* name = "relay";
