@@ -150,10 +150,17 @@ async function runSchedule(seed) {
   }
 }
 
+// SIGTERM's bound: the handover may wait 20 s (membership::leave), the last
+// actors 10 s after the flush (chatd's exit grace); then a margin.
+const TERM_EXIT_MS = 40000;
+
 async function waitForExit(cluster, k) {
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + TERM_EXIT_MS;
   while (!new RegExp(`node n${k} exited`).test(cluster.log())) {
-    if (Date.now() > deadline) throw new Error(`n${k} did not exit`);
+    if (Date.now() > deadline) {
+      const own = cluster.log().split('\n').filter((l) => l.includes(` n${k} `));
+      throw new Error(`n${k} did not exit within ${TERM_EXIT_MS / 1000} s of SIGTERM; its last lines:\n${own.slice(-25).join('\n')}`);
+    }
     await sleep(50);
   }
 }
