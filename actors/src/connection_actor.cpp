@@ -118,7 +118,9 @@ void handle(connection_self* self, const reply_out& to, msg::cmd_leave& cmd) {
   auto room = i->second;
   st.joined.erase(i);
   auto ref = std::move(cmd.ref);
-  self->request(room, caf::infinite, msg::relay_leave{caf::actor_cast<caf::actor>(self)})
+  // Bounded: `await` holds every other command of this client until the answer,
+  // and a relay that stops as the leave arrives may never give one.
+  self->request(room, room_timeout, msg::relay_leave{caf::actor_cast<caf::actor>(self)})
     .await(
       [=](bool) {
         push_reply(self, to, ok_event(ref));
