@@ -1,6 +1,7 @@
 #include "cluster_command.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 #include <string>
@@ -41,6 +42,21 @@ pid_t spawn_node(const std::vector<std::string>& args) {
   int rc = posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);
   return rc == 0 ? pid : -1;
+}
+
+// One line, in one write(2): the nodes log to the same stdout/stderr, and
+// std::cerr writes each `<<` on its own, so a node's line could land inside
+// this one (a test waiting for "node n4 exited with 0" missed it so).
+void say(int fd, std::string line) {
+  line += '\n';
+  for (size_t done = 0; done < line.size();) {
+    auto n = ::write(fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    done += static_cast<size_t>(n);
+  }
 }
 
 } // namespace
@@ -123,12 +139,12 @@ int run_cluster_command(int argc, char** argv) {
     args.insert(args.end(), extras.begin(), extras.end());
     c.pid = spawn_node(args);
     if (c.pid < 0) {
-      std::cerr << "chatd cluster: cannot start " << c.id << '\n';
+      say(2, "chatd cluster: cannot start " + c.id);
       break;
     }
     c.running = true;
-    std::cout << "node " << c.id << ": http://" << http << "/  (cluster " << cluster
-              << ", data " << dir << ", pid " << c.pid << ")" << std::endl;
+    say(1, "node " + c.id + ": http://" + http + "/  (cluster " + cluster + ", data " + dir
+             + ", pid " + std::to_string(c.pid) + ")");
     children.push_back(c);
   }
 
@@ -144,7 +160,7 @@ int run_cluster_command(int argc, char** argv) {
       if (waitpid(c.pid, &status, block ? 0 : WNOHANG) == c.pid) {
         c.running = false;
         int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        std::cerr << "chatd cluster: node " << c.id << " exited with " << rc << std::endl;
+        say(2, "chatd cluster: node " + c.id + " exited with " + std::to_string(rc));
         if (rc != 0)
           code = 1;
       }
@@ -169,7 +185,7 @@ int run_cluster_command(int argc, char** argv) {
     if (c.running)
       kill(c.pid, SIGINT);
   reap(true);
-  std::cout << "chatd cluster: all nodes stopped" << std::endl;
+  say(1, "chatd cluster: all nodes stopped");
   return code;
 }
 

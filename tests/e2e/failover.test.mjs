@@ -171,7 +171,7 @@ test("a node leaving gracefully leaves every room it kept with R copies: kill -9
     a.close();
     process.kill(cluster.pids.n4, 'SIGTERM');
     await waitFor(() => /handover: \d+ of \d+ room\(s\) moved/.test(cluster.log()), 'the handover');
-    await waitFor(() => /node n4 exited with 0/.test(cluster.log()), 'n4 to exit');
+    assert.match(await cluster.waitForExit(4), /exited with 0/);
     // The room's new home, from the ring (a probe would activate the room and
     // so repair it): it is killed before anything touches the room.
     assert.equal(roomOwners(['n1', 'n2', 'n3', 'n4'], room, 1)[0], 'n4', 'the ring in JS agrees with the probe');

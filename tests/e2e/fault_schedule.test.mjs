@@ -115,7 +115,7 @@ async function runSchedule(seed) {
       } else if (action === 'term') {
         process.kill(pid(k), 'SIGTERM');
         if (nodes[k]) await nodes[k].exited;
-        else await waitForExit(cluster, k);
+        else await cluster.waitForExit(k);
         await sendSome(other, `s${step}t`);
         await restart(k);
       } else {
@@ -147,21 +147,6 @@ async function runSchedule(seed) {
     for (const node of Object.values(nodes)) if (node) await node.stop('SIGINT');
     await cluster.stop();
     cluster.cleanup();
-  }
-}
-
-// SIGTERM's bound: the handover may wait 20 s (membership::leave), the last
-// actors 10 s after the flush (chatd's exit grace); then a margin.
-const TERM_EXIT_MS = 40000;
-
-async function waitForExit(cluster, k) {
-  const deadline = Date.now() + TERM_EXIT_MS;
-  while (!new RegExp(`node n${k} exited`).test(cluster.log())) {
-    if (Date.now() > deadline) {
-      const own = cluster.log().split('\n').filter((l) => l.includes(` n${k} `));
-      throw new Error(`n${k} did not exit within ${TERM_EXIT_MS / 1000} s of SIGTERM; its last lines:\n${own.slice(-25).join('\n')}`);
-    }
-    await sleep(50);
   }
 }
 

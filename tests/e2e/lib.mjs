@@ -275,6 +275,13 @@ export async function freePortBase(n) {
 }
 
 /**
+ * How long a SIGTERM'd node may take to exit: the handover may wait 20 s
+ * (membership::leave), the last actors 10 s after the flush (chatd's exit
+ * grace); then a margin.
+ */
+export const TERM_EXIT_MS = 40000;
+
+/**
  * `chatd cluster --nodes N` with free ports; resolves once every node sees all
  * N members. Returns the nodes' URLs and pids and a stop().
  */
@@ -333,6 +340,24 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
       return runChatd(['--dev', '--http', '127.0.0.1:0', '--data', dataDir, '--node-id', 'n9',
         '--cluster', '127.0.0.1:0', '--join', `127.0.0.1:${clusterBase}`, '--cluster-heartbeat-ms', '200',
         '--failure-timeout-ms', '1500', ...flags], { timeoutMs });
+    },
+    /**
+     * Resolves with node k's exit line once the supervisor saw it exit; names
+     * the node's last log lines when it does not within `timeoutMs` (default:
+     * SIGTERM's bound, TERM_EXIT_MS).
+     */
+    async waitForExit(k, timeoutMs = TERM_EXIT_MS) {
+      const deadline = Date.now() + timeoutMs;
+      const exit = new RegExp(`node n${k} exited with .*`);
+      for (;;) {
+        const line = log.match(exit);
+        if (line) return line[0];
+        if (Date.now() > deadline) {
+          const own = log.split('\n').filter((l) => l.includes(` n${k} `));
+          throw new Error(`n${k} did not exit within ${timeoutMs / 1000} s; its last lines:\n${own.slice(-25).join('\n')}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     /** The members node k counts (`chat_cluster_members`). */
     async members(k = 1) {
