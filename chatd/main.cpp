@@ -31,7 +31,8 @@ namespace {
 constexpr auto exit_grace = std::chrono::seconds(10);
 
 int fail(const std::string& line) {
-  std::cerr << "chatd: " << line << '\n';
+  // One insertion, one write(2): in `chatd cluster` the nodes share a pipe.
+  std::cerr << ("chatd: " + line + '\n');
   return 2;
 }
 
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
     }
     return run(std::get<chat::runtime::node_config>(parsed));
   } catch (const std::exception& e) {
-    std::cerr << "chatd: fatal: " << e.what() << '\n';
+    std::cerr << (std::string{"chatd: fatal: "} + e.what() + '\n');
     return 2;
   }
 }
