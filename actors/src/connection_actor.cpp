@@ -51,7 +51,9 @@ void join(connection_self* self, reply_out to, msg::cmd_join cmd, int attempt, b
             },
             [=](caf::error& err) {
               // The relay passivated while the join was on its way: ask again.
-              if (attempt < max_join_attempts)
+              // Not when the room itself refused (it cannot be written now):
+              // each attempt would activate it again; the client resends.
+              if (attempt < max_join_attempts && err.category() != caf::atom("chat"))
                 return join(self, to, cmd, attempt + 1, counted);
               ended();
               push_reply(self, to, error_frame(cmd.ref, err, self->system()));

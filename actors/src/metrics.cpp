@@ -33,6 +33,10 @@ std::string node_metrics::prometheus() const {
     .sample("chat_relay_messages_total", {{"to", "remote"}}, get(relay_messages_remote));
   out.gauge("chat_presence_users", "Users whose presence this node holds.",
             get(presence_users));
+  out.counter(
+    "chat_room_activations_total",
+    "Room actors this node started (each loads its log; a room passivates when idle).",
+    get(activations));
   out.counter("chat_room_takeovers_total", "Rooms this node took over as their home (ADR 8).",
               get(takeovers));
   out.family("chat_room_takeover_seconds_sum", "counter", "Time those take-overs took.")

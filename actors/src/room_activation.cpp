@@ -27,6 +27,8 @@ void load_receipts(room_self self, msg::receipt_list& xs) {
 
 void activate(room_self self) {
   auto& st = self->state;
+  if (st.metrics)
+    st.metrics->activations.fetch_add(1, std::memory_order_relaxed);
   // Nothing is handled before the room knows where its log stands.
   auto load_failed = [=](caf::error& err) {
     runtime::log_context cid{"room:" + self->state.room};

@@ -745,6 +745,35 @@ TEST_CASE(
   CHECK(h.back()["id"] == "third");
 }
 
+TEST_CASE("a join of a room that cannot be written is answered unavailable, each time, by one "
+          "activation of the room (settled by the room's end, not retried)") {
+  cluster_node n1{"n1"};
+  auto n2 = std::make_unique<cluster_node>("n2", std::vector{n1.members->local_endpoint()});
+  REQUIRE(eventually([&] {
+    return n1.view() == std::set<std::string>{"n1", "n2"};
+  }));
+  n2->members->leave(false);
+  n2.reset();
+  REQUIRE(eventually([&] {
+    return n1.view() == std::set<std::string>{"n1"};
+  }));
+  // n1 alone of two members: a room homed here quits while activating, with
+  // the directory's reason (too few members to write).
+  auto room = homed_on("n1", "alone");
+  client a{n1.sys, n1.handles, "alice"};
+  auto& activations = n1.handles.metrics->activations;
+  for (uint64_t i = 1; i <= 3; ++i) {
+    auto ref = "j" + std::to_string(i);
+    auto before = activations.load();
+    a.send(msg::cmd_join{"\"" + ref + "\"", room, false, 0});
+    auto reply = reply_to(a, ref);
+    CHECK(reply["type"] == "error");
+    CHECK(reply["code"] == "unavailable");
+    CHECK(reply["retry_after_ms"] == 250);
+    CHECK(activations.load() - before == 1);
+  }
+}
+
 TEST_CASE("five nodes, two views that each hold a majority: the node that cannot reach the "
           "room's replicas acks nothing (its prepare could miss both)") {
   // n1 is cut from n4 and n5 only. n1 then sees {n1, n2, n3} (3 of 5, a

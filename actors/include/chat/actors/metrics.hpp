@@ -49,6 +49,7 @@ struct node_metrics {
   }
 
   // Replication (ADR 8).
+  std::atomic<uint64_t> activations{0};     ///< room actors started (loaded) here
   std::atomic<uint64_t> takeovers{0};       ///< rooms this node took over
   std::atomic<uint64_t> takeover_us_sum{0}; ///< how long those took, summed
   std::atomic<uint64_t> takeover_us_max{0};
