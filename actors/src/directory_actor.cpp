@@ -164,6 +164,7 @@ void on_view(directory_self self, const directory_options& opts, msg::cluster_vi
   m.members.store(std::max<size_t>(st.view.members, st.view.nodes.size()),
                   std::memory_order_relaxed);
   m.member_set.store(st.view.epoch, std::memory_order_relaxed);
+  m.short_copies.store(st.view.copies, std::memory_order_relaxed);
   apply_view(self, opts.replication);
 }
 

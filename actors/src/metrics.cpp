@@ -99,6 +99,11 @@ std::string node_metrics::prometheus() const {
             "The membership log index of the member set this node counts: the view number "
             "(equal on every node once a change reached them).",
             get(member_set));
+  out.gauge("chat_cluster_short_copies",
+            "0 once every member repaired after the cluster grew from fewer than R members; "
+            "until then the fewest copies a room may have (take-overs then ask more "
+            "members: a failure makes such rooms unavailable, never lost).",
+            get(short_copies));
   out.gauge("chat_storage_failing",
             "1 while the store's writes fail (a full disk): sends are answered unavailable.",
             get(storage_failing));

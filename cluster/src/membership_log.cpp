@@ -194,10 +194,15 @@ int64_t retry_repair(membership_self* self, uint64_t generation) {
 void repair_for_ledger(membership_self* self) {
   auto& st = self->state;
   auto now = runtime::steady_ms();
-  if (!st.copies.owes(st.me.node_id) || !admitted(self) || st.repairing
-      || now < st.next_repair_ms || !st.copies.may_repair(log_voters(self).size()))
-    return;
   auto generation = st.copies.generation();
+  // The wait after a repair (or a failed one) is for its own "short": one
+  // that ended just as the next was recorded held the next up by 2 s, and a
+  // member paused in those seconds kept the take-overs counting every member.
+  bool waiting = now < st.next_repair_ms
+                 && (st.reported == generation || st.failed_generation == generation);
+  if (!st.copies.owes(st.me.node_id) || !admitted(self) || st.repairing || waiting
+      || !st.copies.may_repair(log_voters(self).size()))
+    return;
   if (st.reported == generation) {
     st.next_repair_ms = now + report_retry_ms;
     return report_repaired(self, generation);

@@ -82,35 +82,49 @@ test("kill -9 of a room's home during a send stream, then its return: nothing ac
   }
 });
 
-test('SIGSTOP of a room\'s home past the failure timeout, sends elsewhere, SIGCONT and sends through it at once: one history, no seq acked twice', async () => {
-  const cluster = await startCluster();
+// Three nodes with R = 2: the home pauses. Five with R = 3: the home and a
+// second of the room's three nodes pause, and the other three go on (a
+// take-over reaches N - R + 1 = 3 nodes); both resumed nodes are stale.
+for (const { nodes, replication } of [{ nodes: 3, replication: 2 }, { nodes: 5, replication: 3 }]) {
+test(`SIGSTOP of a room's home past the failure timeout, sends elsewhere, SIGCONT and sends through it at once (${nodes} nodes, R = ${replication}): one history, no seq acked twice`, async () => {
+  const cluster = await startCluster({ nodes, args: ['--dev', '--replication', String(replication)] });
+  let paused = [];
   try {
     const { a, c, room, acks, send } = await roomOnN3(cluster, 'pause');
+    const all = Array.from({ length: nodes }, (_, k) => `n${k + 1}`);
+    const owners = roomOwners(all, room, replication);
+    assert.equal(owners[0], 'n3', 'the ring in JS agrees with the probe');
+    // ann's node (n1) stays up: she sends through the pause.
+    paused = owners.filter((id) => id !== 'n1').slice(0, replication - 1);
     for (let i = 0; i < 5; ++i) await send(a, `before-${i}`);
-    process.kill(cluster.pids.n3, 'SIGSTOP');
+    // Two of five down is within what R = 3 survives once the cluster's
+    // growth is repaired (until then a take-over asks every member).
+    await cluster.waitForCopies();
+    for (const id of paused) process.kill(cluster.pids[id], 'SIGSTOP');
     const pausedAt = Date.now();
     await send(a, 'during-0');
-    console.log(`# failover: first ack ${Date.now() - pausedAt} ms after SIGSTOP of the room's home`);
+    console.log(`# failover: first ack ${Date.now() - pausedAt} ms after SIGSTOP of ${paused.join(' and ')} (${nodes} nodes, R = ${replication})`);
     for (let i = 1; i < 5; ++i) await send(a, `during-${i}`);
     await new Promise((r) => setTimeout(r, 2000)); // well past --failure-timeout-ms 1500
-    process.kill(cluster.pids.n3, 'SIGCONT');
-    // Through the resumed node at once (it may answer `unavailable` first), and elsewhere.
+    for (const id of paused) process.kill(cluster.pids[id], 'SIGCONT');
+    // Through the resumed home at once (it may answer `unavailable` first), and elsewhere.
     await Promise.all([
       (async () => { for (let i = 0; i < 5; ++i) await send(c, `resumed-${i}`); })(),
       (async () => { for (let i = 0; i < 5; ++i) await send(a, `after-${i}`); })(),
     ]);
     const histories = [];
-    for (let k = 1; k <= 3; ++k) histories.push(await history(cluster.http(k), room));
+    for (let k = 1; k <= nodes; ++k) histories.push(await history(cluster.http(k), room));
     check(acks, histories);
     assert.equal(histories[0].length, 21);
     a.close();
     c.close();
   } finally {
-    try { process.kill(cluster.pids.n3, 'SIGCONT'); } catch {}
+    for (const id of paused) try { process.kill(cluster.pids[id], 'SIGCONT'); } catch {}
     await cluster.stop();
     cluster.cleanup();
   }
 });
+}
 
 test('kill -9 of each node in turn, each restarted on its data dir with its own command line (n1 without --join): every acked message stays', async () => {
   const cluster = await startCluster();

@@ -359,6 +359,22 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
         await new Promise((r) => setTimeout(r, 50));
       }
     },
+    /**
+     * Resolves once every node of 1..`upTo` says every member repaired after the
+     * cluster grew from fewer than R (`chat_cluster_short_copies` 0): before, a
+     * take-over asks every member, and a failure makes rooms unavailable.
+     */
+    async waitForCopies(upTo = nodes, timeoutMs = 20000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        let short = 0;
+        for (let k = 1; k <= upTo; ++k)
+          short += metric(await (await fetch(`http://127.0.0.1:${httpBase + k - 1}/metrics`)).text(), 'chat_cluster_short_copies');
+        if (short === 0) return;
+        if (Date.now() > deadline) throw new Error(`rooms still short of copies after ${timeoutMs / 1000} s:\n${log.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     /** The members node k counts (`chat_cluster_members`). */
     async members(k = 1) {
       return metric(await (await fetch(`http://127.0.0.1:${httpBase + k - 1}/metrics`)).text(), 'chat_cluster_members');

@@ -66,7 +66,8 @@ struct node_metrics {
   std::atomic<uint64_t> nodes_up{1};         ///< nodes in the last view (this one included)
   std::atomic<uint64_t> members{1};          ///< members known, down ones included
   std::atomic<uint64_t> member_set{0};       ///< the membership log index of those members
-  std::atomic<uint64_t> connections{0};      ///< open client connections (the gateway's)
+  std::atomic<uint64_t> short_copies{0}; ///< the view's `copies`: 0, or rooms may have this few
+  std::atomic<uint64_t> connections{0};  ///< open client connections (the gateway's)
   std::atomic<uint64_t> storage_failing{0};  ///< 1 while the store's writes fail
   std::atomic<uint64_t> storage_failures{0}; ///< group commits that failed
   std::atomic<uint64_t> trimmed_messages{0}; ///< removed by retention
