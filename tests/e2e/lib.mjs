@@ -283,7 +283,7 @@ export const TERM_EXIT_MS = 40000;
 
 /**
  * `chatd cluster --nodes N` with free ports; resolves once every node sees all
- * N members. Returns the nodes' URLs and pids and a stop().
+ * N members and every member repaired after the growth (waitForCopies). Returns the nodes' URLs and pids and a stop().
  */
 export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}) {
   const dir = dataDir ?? tempDir();
@@ -309,7 +309,7 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
     await new Promise((r) => setTimeout(r, 50));
   }
   const pids = [...log.matchAll(/node (n\d+): .* pid (\d+)\)/g)].reduce((m, x) => ({ ...m, [x[1]]: Number(x[2]) }), {});
-  return {
+  const cluster = {
     proc,
     dir,
     pids,
@@ -388,6 +388,15 @@ export async function startCluster({ nodes = 3, args = ['--dev'], dataDir } = {}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  // Fault tests start from a cluster whose growth is repaired: one failure is
+  // then within what R copies survive (until then rooms may be unavailable).
+  try {
+    await cluster.waitForCopies();
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
+  return cluster;
 }
 
 /** runtime::ring_hash: 64-bit FNV-1a, then MurmurHash3's fmix64. */
